@@ -1,0 +1,41 @@
+"""activation-analytic: why deep networks with some activations stop learning, with proofs and numbers.
+
+The public API is :data:`__all__`. Attributes load on first use, so importing the package (and running the
+command line's ``--help``) does not import SymPy or matplotlib.
+
+>>> import analytic
+>>> analytic.derive("sigmoid").dphi
+(1 - sigmoid(x))*sigmoid(x)
+"""
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> submodule that defines it
+_EXPORTS = {
+    "Activation": "registry", "Param": "registry", "Kink": "registry", "X": "registry",
+    "get": "activations", "names": "activations", "catalogue": "activations",
+    "sigmoid": "activations", "softplus": "activations", "to_elementary": "activations",
+    "SELU_ALPHA": "activations", "SELU_SCALE": "activations",
+    "parse_formula": "parsing", "parse_spec": "parsing", "user_activation": "parsing",
+    "resolve": "calculus", "derivative": "calculus", "numpy_function": "calculus", "derive": "calculus",
+    "Derivation": "calculus", "latex": "calculus",
+    "AnalyticError": "errors", "UnknownActivation": "errors", "FormulaError": "errors", "SpecError": "errors",
+    "ParameterError": "errors", "ComputationTimeout": "errors",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'analytic' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,225 @@
+r"""The activation catalogue: each activation declared once, as a SymPy formula.
+
+Everything else (derivatives, NumPy functions, bounds, figures, the docs table) is derived from these records.
+Formulas use two special functions, :class:`sigmoid` and :class:`softplus`, whose derivatives SymPy knows
+(:math:`\sigma' = \sigma(1-\sigma)`, :math:`\operatorname{softplus}' = \sigma`) and whose NumPy forms are the
+stable ones (``scipy.special.expit``, ``numpy.logaddexp(x, 0)``), so derived expressions stay readable and
+finite for large :math:`|x|`. :func:`to_elementary` rewrites them with ``exp`` and ``log`` for proofs.
+
+Definitions and defaults follow ``torch.nn.functional``; at kinks, the ``Piecewise`` conditions are chosen so that
+the derivative of the formula equals PyTorch's autograd value (ReLU′(0) = 0, ELU′(0) = α, hardtanh′(±1) = 0,
+hard_swish′(−3) = −1/2, hard_swish′(3) = 3/2), and each record states these values in ``kinks``.
+
+>>> from analytic.activations import get
+>>> get("relu").kinks[0].dphi
+0
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import sympy as sp
+
+from .registry import X, Activation, Kink, Param, catalogue, get, names, register
+
+__all__ = ["sigmoid", "softplus", "to_elementary", "get", "names", "catalogue", "SELU_ALPHA", "SELU_SCALE"]
+
+
+class sigmoid(sp.Function):
+    r"""The logistic function :math:`\sigma(u) = 1/(1+e^{-u})`."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, u):
+        if u.is_zero:
+            return sp.S.Half
+        if u is sp.oo:
+            return sp.S.One
+        if u is sp.S.NegativeInfinity:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        s = sigmoid(self.args[0])
+        return s * (1 - s)
+
+    def _eval_rewrite_as_exp(self, u, **kwargs):
+        return 1 / (1 + sp.exp(-u))
+
+    def _eval_evalf(self, prec):
+        return self._eval_rewrite_as_exp(self.args[0])._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_is_positive(self):
+        return True if self.args[0].is_real else None
+
+    def _latex(self, printer, exp=None):
+        s = r"\sigma\left(%s\right)" % printer._print(self.args[0])
+        return s if exp is None else r"%s^{%s}" % (s, exp)
+
+
+class softplus(sp.Function):
+    r"""The softplus function :math:`\log(1+e^{u})`."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, u):
+        if u.is_zero:
+            return sp.log(2)
+        if u is sp.oo:
+            return sp.oo
+        if u is sp.S.NegativeInfinity:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_exp(self, u, **kwargs):
+        return sp.log(1 + sp.exp(u))
+
+    _eval_rewrite_as_log = _eval_rewrite_as_exp
+
+    def _eval_evalf(self, prec):
+        return self._eval_rewrite_as_exp(self.args[0])._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_is_positive(self):
+        return True if self.args[0].is_real else None
+
+    def _latex(self, printer, exp=None):
+        s = r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
+        return s if exp is None else r"%s^{%s}" % (s, exp)
+
+
+def to_elementary(expr: sp.Expr) -> sp.Expr:
+    """Rewrite :class:`sigmoid` and :class:`softplus` in ``exp`` and ``log`` (for solvers, limits, mpmath).
+
+    >>> to_elementary(sigmoid(X))
+    1/(1 + exp(-x))
+    """
+    return expr.replace(sigmoid, lambda u: 1 / (1 + sp.exp(-u))).replace(softplus, lambda u: sp.log(1 + sp.exp(u)))
+
+
+# Published SELU constants (Klambauer et al. 2017), to the digits of the paper's supplementary code.
+SELU_ALPHA = sp.Float("1.6732632423543772848170429916717", 32)
+SELU_SCALE = sp.Float("1.0507009873554804934193349852946", 32)
+
+_half = sp.S.Half
+_zero = sp.S.Zero
+
+
+def _p(name: str, default, doc: str, positive: bool = False) -> Param:
+    return Param(name, sp.nsimplify(default) if not isinstance(default, sp.Float) else default, doc, positive)
+
+
+_alpha = _p("alpha", 1, "scale of the negative branch", positive=True)
+_beta = _p("beta", 1, "inverse temperature", positive=True)
+_a, _slope, _c = (
+    _p("a", sp.Rational(1, 4), "slope for x < 0 (PyTorch's PReLU initial value)"),
+    _p("negative_slope", sp.Rational(1, 100), "slope for x < 0"),
+    _p("c", 1, r"sum of the other components' exponentials, \sum_{j\ne i} e^{z_j}", positive=True),
+)
+alpha, beta, a, slope, c = (p.symbol for p in (_alpha, _beta, _a, _slope, _c))
+
+register(Activation(
+    "sigmoid", sigmoid(X), symbol=r"\sigma",
+    doc=r"Logistic sigmoid :math:`\sigma(x) = \frac{1}{1+e^{-x}}`, with :math:`\sigma' = \sigma(1-\sigma) \le 1/4`.",
+    reference="torch.sigmoid"))
+register(Activation(
+    "tanh", sp.tanh(X), symbol=r"\tanh",
+    doc=r"Hyperbolic tangent :math:`\tanh x = 2\sigma(2x)-1`, with :math:`\tanh' = 1-\tanh^2 \le 1`.",
+    reference="torch.tanh"))
+register(Activation(
+    "relu", sp.Piecewise((X, X > 0), (0, True)), kinks=(Kink(_zero, _zero),), symbol=r"\operatorname{ReLU}",
+    doc=r"Rectified linear unit :math:`\max(x, 0)`; :math:`\operatorname{ReLU}'(0) = 0` by convention.",
+    reference="Nair & Hinton 2010; torch.nn.functional.relu"))
+register(Activation(
+    "leaky_relu", sp.Piecewise((X, X > 0), (slope * X, True)), params=(_slope,), kinks=(Kink(_zero, slope),),
+    doc=r"Leaky ReLU :math:`x` for :math:`x>0`, :math:`s x` otherwise (:math:`s = 0.01`); derivative :math:`s` at 0.",
+    reference="Maas et al. 2013; torch.nn.functional.leaky_relu"))
+register(Activation(
+    "prelu", sp.Piecewise((X, X > 0), (a * X, True)), params=(_a,), kinks=(Kink(_zero, a),),
+    doc=r"Parametric ReLU :math:`x` for :math:`x>0`, :math:`a x` otherwise (learned :math:`a`, initially 1/4).",
+    reference="He et al. 2015; torch.nn.functional.prelu"))
+register(Activation(
+    "elu", sp.Piecewise((X, X > 0), (alpha * (sp.exp(X) - 1), True)), params=(_alpha,), kinks=(Kink(_zero, alpha),),
+    doc=r"Exponential linear unit :math:`x` for :math:`x>0`, :math:`\alpha(e^{x}-1)` otherwise; "
+        r"derivative :math:`\alpha` at 0 (PyTorch).",
+    reference="Clevert et al. 2016; torch.nn.functional.elu"))
+_selu_alpha = Param("alpha", SELU_ALPHA, "published SELU alpha", positive=True)
+_selu_scale = Param("scale", SELU_SCALE, "published SELU lambda", positive=True)
+_sa, _sl = _selu_alpha.symbol, _selu_scale.symbol
+register(Activation(
+    "selu", sp.Piecewise((_sl * X, X > 0), (_sl * _sa * (sp.exp(X) - 1), True)), params=(_selu_alpha, _selu_scale),
+    kinks=(Kink(_zero, _sl * _sa),),
+    doc=r"Scaled ELU :math:`\lambda x` for :math:`x>0`, :math:`\lambda\alpha(e^{x}-1)` otherwise, with the published "
+        r":math:`\alpha \approx 1.6733`, :math:`\lambda \approx 1.0507` that make N(0,1) a fixed point.",
+    reference="Klambauer et al. 2017; torch.nn.functional.selu"))
+register(Activation(
+    "gelu", X / 2 * (1 + sp.erf(X / sp.sqrt(2))), symbol=r"\operatorname{GELU}",
+    doc=r"Gaussian error linear unit :math:`x\Phi(x) = \frac{x}{2}\left(1+\operatorname{erf}(x/\sqrt2)\right)`.",
+    reference="Hendrycks & Gimpel 2016; torch.nn.functional.gelu"))
+register(Activation(
+    "gelu_tanh", X / 2 * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (X + sp.Rational(44715, 10**6) * X**3))),
+    doc=r"GELU, tanh approximation :math:`\frac{x}{2}\left(1+\tanh\left(\sqrt{2/\pi}(x+0.044715x^3)\right)\right)`.",
+    reference="Hendrycks & Gimpel 2016; torch.nn.functional.gelu(approximate='tanh')"))
+_swish = Activation(
+    "swish", X * sigmoid(beta * X), params=(_beta,),
+    doc=r"Swish :math:`x\,\sigma(\beta x)`; :math:`\beta = 1` gives SiLU.",
+    reference="Ramachandran et al. 2017")
+register(_swish)
+register(dataclasses.replace(
+    _swish, name="silu", expr=_swish.expr.subs(beta, 1), params=(), symbol=r"\operatorname{SiLU}",
+    doc=r"Sigmoid linear unit :math:`x\,\sigma(x)` (swish with :math:`\beta = 1`).",
+    reference="Elfwing et al. 2018; torch.nn.functional.silu"))
+register(Activation(
+    "mish", X * sp.tanh(softplus(X)),
+    doc=r"Mish :math:`x\tanh(\operatorname{softplus}(x))`.",
+    reference="Misra 2019; torch.nn.functional.mish"))
+register(Activation(
+    "softplus", softplus(beta * X) / beta, params=(_beta,),
+    doc=r"Softplus :math:`\frac{1}{\beta}\log(1+e^{\beta x})`; its derivative :math:`\sigma(\beta x)` approaches 1 "
+        r"but never reaches it. (PyTorch switches to :math:`x` above :math:`\beta x > 20`; we keep the exact formula.)",
+    reference="Dugas et al. 2001; torch.nn.functional.softplus"))
+register(Activation(
+    "softsign", sp.Piecewise((X / (1 - X), X < 0), (X / (1 + X), True)), kinks=(Kink(_zero, sp.S.One),),
+    doc=r"Softsign :math:`\frac{x}{1+|x|}`, derivative :math:`\frac{1}{(1+|x|)^2}` (continuous at 0).",
+    reference="Bergstra et al. 2009; torch.nn.functional.softsign"))
+register(Activation(
+    "hardtanh", sp.Piecewise((-1, X <= -1), (1, X >= 1), (X, True)),
+    kinks=(Kink(-sp.S.One, _zero), Kink(sp.S.One, _zero)),
+    doc=r"Hard tanh: :math:`x` clipped to :math:`[-1, 1]`; derivative 0 at :math:`\pm1` (PyTorch).",
+    reference="torch.nn.functional.hardtanh"))
+register(Activation(
+    "hard_sigmoid", sp.Piecewise((0, X <= -3), (1, X >= 3), (X / 6 + _half, True)),
+    kinks=(Kink(sp.Integer(-3), _zero), Kink(sp.Integer(3), _zero)),
+    doc=r"Hard sigmoid :math:`\operatorname{relu6}(x+3)/6` (PyTorch's, not Keras's :math:`0.2x+0.5`).",
+    reference="Howard et al. 2019; torch.nn.functional.hardsigmoid"))
+register(Activation(
+    "hard_swish", sp.Piecewise((0, X < -3), (X * (X + 3) / 6, X <= 3), (X, True)),
+    kinks=(Kink(sp.Integer(-3), -_half), Kink(sp.Integer(3), sp.Rational(3, 2))),
+    doc=r"Hard swish :math:`x\,\operatorname{relu6}(x+3)/6`; PyTorch's derivative is :math:`x/3+1/2` on "
+        r":math:`[-3, 3]`, so :math:`-1/2` at :math:`-3` and :math:`3/2` at 3.",
+    reference="Howard et al. 2019; torch.nn.functional.hardswish"))
+register(Activation(
+    "celu", sp.Piecewise((X, X > 0), (alpha * (sp.exp(X / alpha) - 1), True)), params=(_alpha,),
+    kinks=(Kink(_zero, sp.S.One),),
+    doc=r"Continuously differentiable ELU :math:`x` for :math:`x>0`, :math:`\alpha(e^{x/\alpha}-1)` otherwise.",
+    reference="Barron 2017; torch.nn.functional.celu"))
+register(Activation(
+    "identity", X,
+    doc=r"Identity :math:`x`, the linear network baseline.",
+    reference="torch.nn.Identity"))
+register(Activation(
+    "softmax", sigmoid(X - sp.log(c)), params=(_c,), vector=True, symbol=r"s",
+    doc=r"Softmax component :math:`s_i = e^{z_i}/\sum_j e^{z_j}` as a function of its own logit "
+        r":math:`x = z_i`, with :math:`c = \sum_{j\ne i} e^{z_j}` held fixed: :math:`s_i = \sigma(x - \log c)`. "
+        r"The full Jacobian is :math:`\operatorname{diag}(s) - s s^\top`.",
+    reference="torch.nn.functional.softmax"))
