@@ -1,0 +1,278 @@
+"""Whitelisted parsers for user formulas and distribution specs. Nothing here ever calls ``eval``.
+
+A string is parsed by :func:`ast.parse` (which only builds a syntax tree and runs nothing), then every node
+is checked against a whitelist and translated into SymPy by hand. ``sympify`` is never applied to user text,
+because SymPy documents that it evaluates its input.
+
+>>> from analytic.parsing import parse_formula, parse_spec
+>>> parse_formula("x*tanh(log(1+exp(x)))")
+x*tanh(softplus(x))
+>>> parse_spec("normal(1, 0.5)")
+('normal', (1.0, 0.5))
+"""
+from __future__ import annotations
+
+import ast
+import math
+import re
+
+import sympy as sp
+
+from .activations import sigmoid, softplus
+from .errors import FormulaError, SpecError
+from .registry import X, Activation, Kink
+
+#: Longest formula or spec accepted, in characters.
+MAX_LENGTH = 500
+#: Largest absolute value of a numeric literal or of a constant exponent.
+MAX_LITERAL = 1e6
+MAX_EXPONENT = 64
+#: Deepest expression tree accepted.
+MAX_DEPTH = 60
+
+_FUNCTIONS = {
+    "exp": sp.exp, "log": sp.log, "tanh": sp.tanh, "sinh": sp.sinh, "cosh": sp.cosh, "erf": sp.erf,
+    "sqrt": sp.sqrt, "Abs": sp.Abs, "abs": sp.Abs, "Max": sp.Max, "Min": sp.Min, "sigmoid": sigmoid,
+    "softplus": softplus, "atan": sp.atan, "sin": sp.sin, "cos": sp.cos,
+}
+_ARITY = {"Max": (2, 8), "Min": (2, 8)}
+_CONSTANTS = {"pi": sp.pi, "E": sp.E}
+_BINOPS = {
+    ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a**b,
+}
+_COMPARE = {ast.Gt: sp.Gt, ast.GtE: sp.Ge, ast.Lt: sp.Lt, ast.LtE: sp.Le}
+# Typographic characters pasted from papers, mapped to ASCII; any other non-ASCII character is refused.
+_TYPOGRAPHY = str.maketrans({"\u2212": "-", "\u00d7": "*", "\u00b7": "*", "\u22c5": "*"})
+
+
+def _clean(text: str, what: str, error: type[Exception]) -> str:
+    if not isinstance(text, str):
+        raise error(f"{what} must be text, got {type(text).__name__}")
+    text = text.translate(_TYPOGRAPHY)
+    if len(text) > MAX_LENGTH:
+        raise error(f"{what} is {len(text)} characters long; the limit is {MAX_LENGTH}")
+    bad = next((i for i, ch in enumerate(text) if not (ch.isascii() and (ch.isprintable() or ch in " \t"))), None)
+    if bad is not None:
+        raise error(f"{what} contains the character {text[bad]!r} at position {bad}; use plain ASCII")
+    if not text.strip():
+        raise error(f"{what} is empty")
+    return text.strip()
+
+
+def _tree(text: str, what: str, error: type[Exception]) -> ast.expr:
+    # Parenthesis nesting is checked before ast.parse so that a deep nest costs nothing.
+    depth = deepest = 0
+    for ch in text:
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        deepest = max(deepest, depth)
+    if deepest > MAX_DEPTH:
+        raise error(f"{what} nests brackets {deepest} deep; the limit is {MAX_DEPTH}")
+    try:
+        return ast.parse(text, mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
+        msg = getattr(exc, "msg", None) or str(exc) or type(exc).__name__
+        col = getattr(exc, "offset", None)
+        where = f" at position {col}" if col else ""
+        raise error(f"{what} is not a valid expression{where}: {msg}") from None
+
+
+def _number(node: ast.Constant, error: type[Exception], what: str) -> sp.Expr:
+    value = node.value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise error(f"{what}: literal {value!r} is not a real number")
+    if not math.isfinite(value) or abs(value) > MAX_LITERAL:
+        raise error(f"{what}: literal {value!r} is outside [-{MAX_LITERAL:g}, {MAX_LITERAL:g}]")
+    return sp.Integer(value) if isinstance(value, int) else sp.nsimplify(value, rational=True)
+
+
+class _FormulaBuilder:
+    def __init__(self, params: dict[str, sp.Symbol], what: str):
+        self.names: dict[str, sp.Expr] = {"x": X, **_CONSTANTS, **params}
+        self.what = what
+
+    def fail(self, node: ast.AST, message: str):
+        col = getattr(node, "col_offset", None)
+        where = f" at position {col}" if col is not None else ""
+        raise FormulaError(f"{self.what}: {message}{where}")
+
+    def build(self, node: ast.AST, depth: int = 0) -> sp.Expr:
+        if depth > MAX_DEPTH:
+            self.fail(node, f"expression deeper than {MAX_DEPTH} levels")
+        if isinstance(node, ast.Constant):
+            return _number(node, FormulaError, self.what)
+        if isinstance(node, ast.Name):
+            if node.id in self.names:
+                return self.names[node.id]
+            if node.id in _FUNCTIONS:
+                self.fail(node, f"function {node.id!r} used without arguments")
+            self.fail(node, f"unknown name {node.id!r} (allowed: x, pi, E, declared parameters)")
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            value = self.build(node.operand, depth + 1)
+            return -value if isinstance(node.op, ast.USub) else value
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            left = self.build(node.left, depth + 1)
+            right = self.build(node.right, depth + 1)
+            if isinstance(node.op, ast.Pow):
+                self._check_power(node, left, right)
+            try:
+                result = _BINOPS[type(node.op)](left, right)
+            except (ZeroDivisionError, ValueError, OverflowError) as exc:
+                self.fail(node, f"cannot combine operands ({exc})")
+            if result.has(sp.zoo, sp.nan):
+                self.fail(node, "division by zero or an undefined constant")
+            return result
+        if isinstance(node, ast.Call):
+            return self._call(node, depth)
+        self.fail(node, f"{type(node).__name__} is not allowed in a formula")
+
+    def _check_power(self, node: ast.AST, base: sp.Expr, exponent: sp.Expr) -> None:
+        if exponent.is_number and abs(float(exponent)) > MAX_EXPONENT:
+            self.fail(node, f"constant exponent {exponent} exceeds {MAX_EXPONENT}")
+        if base.is_number and exponent.is_number and abs(float(base)) > 1 and abs(float(exponent)) * math.log10(
+                abs(float(base))) > 300:
+            self.fail(node, "constant power too large")
+
+    def _call(self, node: ast.Call, depth: int) -> sp.Expr:
+        if not isinstance(node.func, ast.Name):
+            self.fail(node, "only plain function names may be called (no attributes)")
+        name = node.func.id
+        if node.keywords:
+            self.fail(node, f"{name}() takes no keyword arguments")
+        if name == "Piecewise":
+            return self._piecewise(node, depth)
+        if name not in _FUNCTIONS:
+            self.fail(node, f"function {name!r} is not allowed (allowed: {', '.join(sorted(_FUNCTIONS))}, Piecewise)")
+        lo, hi = _ARITY.get(name, (1, 1))
+        if not lo <= len(node.args) <= hi:
+            self.fail(node, f"{name}() takes {lo if lo == hi else f'{lo} to {hi}'} argument(s)")
+        args = [self.build(arg, depth + 1) for arg in node.args]
+        return _FUNCTIONS[name](*args)
+
+    def _piecewise(self, node: ast.Call, depth: int) -> sp.Expr:
+        if not node.args:
+            self.fail(node, "Piecewise() needs (expression, condition) pairs")
+        pieces = []
+        for arg in node.args:
+            if not (isinstance(arg, ast.Tuple) and len(arg.elts) == 2):
+                self.fail(arg, "each Piecewise argument must be a pair (expression, condition)")
+            expr = self.build(arg.elts[0], depth + 1)
+            pieces.append((expr, self._condition(arg.elts[1], depth + 1)))
+        if pieces[-1][1] is not sp.true:
+            self.fail(node, "the last Piecewise pair must have the condition True")
+        return sp.Piecewise(*pieces)
+
+    def _condition(self, node: ast.AST, depth: int):
+        if isinstance(node, ast.Constant) and node.value is True:
+            return sp.true
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:
+            left = self.build(node.left, depth + 1)
+            right = self.build(node.comparators[0], depth + 1)
+            return _COMPARE[type(node.ops[0])](left, right)
+        self.fail(node, "a Piecewise condition must be one comparison (<, <=, >, >=) or True")
+
+
+def stabilise(expr: sp.Expr) -> sp.Expr:
+    """Replace ``log(1 + exp(u))`` by ``softplus(u)`` and ``1/(1 + exp(-u))`` by ``sigmoid(u)``.
+
+    The replacements are exact identities; they let the NumPy forms avoid overflow for large ``|u|``.
+    """
+    u = sp.Wild("u")
+    expr = expr.replace(sp.log(1 + sp.exp(u)), softplus(u))
+    expr = expr.replace(1 / (1 + sp.exp(-u)), sigmoid(u))
+    expr = expr.replace(sp.exp(u) / (1 + sp.exp(u)), sigmoid(u))
+    return expr
+
+
+def parse_formula(text: str, params: dict[str, float] | None = None) -> sp.Expr:
+    """Parse a formula in ``x`` into SymPy, refusing everything outside the whitelist.
+
+    Allowed: ``x``; numbers; ``+ - * / **`` (``^`` is read as a power); the functions ``exp log tanh sinh cosh
+    erf sqrt Abs Max Min sigmoid softplus atan sin cos``; ``Piecewise((expr, cond), ..., (expr, True))``;
+    ``pi``, ``E``; and the names in ``params``. ``Abs``, ``Max`` and ``Min`` are turned into ``Piecewise`` so that
+    their kinks are explicit. Raises :class:`~analytic.errors.FormulaError`.
+    """
+    text = _clean(text, "formula", FormulaError).replace("^", "**")
+    symbols = {}
+    for name in params or {}:
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) or name in _FUNCTIONS or name in ("x", "pi", "E"):
+            raise FormulaError(f"formula: {name!r} cannot be used as a parameter name")
+        symbols[name] = sp.Symbol(name, real=True)
+    tree = _tree(text, "formula", FormulaError)
+    expr = _FormulaBuilder(symbols, "formula").build(tree)
+    if expr.has(sp.Abs, sp.Max, sp.Min):
+        expr = sp.piecewise_fold(expr.rewrite(sp.Piecewise))
+    extra = expr.free_symbols - {X} - set(symbols.values())
+    if extra:  # pragma: no cover - the builder admits no other names
+        raise FormulaError(f"formula: unexpected symbols {sorted(map(str, extra))}")
+    return stabilise(expr)
+
+
+def user_activation(text: str, params: dict[str, float] | None = None) -> Activation:
+    """An :class:`~analytic.registry.Activation` for a user formula; parameters take the values in ``params``."""
+    from .registry import Param
+
+    expr = parse_formula(text, params)
+    declared = tuple(Param(name, sp.nsimplify(value, rational=True) if isinstance(value, float) else sp.sympify(value),
+                           "user parameter")
+                     for name, value in (params or {}).items())
+    slope = sp.diff(expr, X)
+    kinks = tuple(Kink(point, slope.subs(X, point)) for point in _boundaries(expr))
+    return Activation(text.strip(), expr, params=declared, kinks=kinks, doc=f"User formula {text.strip()}",
+                      user_defined=True)
+
+
+def _boundaries(expr: sp.Expr) -> list[sp.Expr]:
+    """Points in x where a Piecewise condition changes (solved when the condition is linear in x)."""
+    points = set()
+    for pw in expr.atoms(sp.Piecewise):
+        for _, cond in pw.args:
+            for rel in ([cond] if isinstance(cond, sp.core.relational.Relational) else cond.atoms(sp.core.relational.Relational)):
+                diff = sp.expand(rel.lhs - rel.rhs)
+                if diff.is_polynomial(X) and sp.degree(diff, X) == 1:
+                    points.add(sp.solve(diff, X)[0])
+    return sorted(points, key=lambda p: float(p) if p.is_number else 0.0)
+
+
+def looks_like_formula(text: str) -> bool:
+    """True when ``text`` is not a bare name, so it should be parsed as a formula rather than looked up."""
+    return not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text.strip()) or text.strip() == "x"
+
+
+def parse_spec(text: str) -> tuple[str, tuple[float, ...]]:
+    """Parse a distribution spec ``name(a, b, ...)`` with numeric arguments (constant arithmetic allowed).
+
+    Returns the lower-cased name and the arguments as floats; raises :class:`~analytic.errors.SpecError`.
+    Which names and how many arguments are valid is for :mod:`analytic.distributions` to decide.
+    """
+    text = _clean(text, "distribution spec", SpecError)
+    node = _tree(text, "distribution spec", SpecError)
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        raise SpecError(f"distribution spec {text!r} must look like name(arguments), e.g. normal(0, 1)")
+    if node.keywords:
+        raise SpecError(f"distribution spec {text!r}: give arguments by position, e.g. normal(0, 1)")
+    args = tuple(_constant(arg, text) for arg in node.args)
+    return node.func.id.lower(), args
+
+
+def _constant(node: ast.AST, text: str) -> float:
+    what = f"distribution spec {text!r}"
+    if isinstance(node, ast.Constant):
+        return float(_number(node, SpecError, what))
+    if isinstance(node, ast.Name) and node.id in ("pi", "e", "E"):
+        return math.pi if node.id == "pi" else math.e
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = _constant(node.operand, text)
+        return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
+        left, right = _constant(node.left, text), _constant(node.right, text)
+        if isinstance(node.op, ast.Div) and right == 0:
+            raise SpecError(f"{what}: division by zero")
+        return _BINOPS[type(node.op)](left, right)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "sqrt" and len(node.args) == 1:
+        value = _constant(node.args[0], text)
+        if value < 0:
+            raise SpecError(f"{what}: sqrt of a negative number")
+        return math.sqrt(value)
+    raise SpecError(f"{what}: argument {ast.unparse(node)!r} is not a number")
