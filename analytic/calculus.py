@@ -1,0 +1,199 @@
+r"""Derivatives, NumPy functions and LaTeX, all derived from the catalogue's SymPy formulas.
+
+* :func:`derivative` — :math:`\varphi^{(k)}` simplified (piece by piece for ``Piecewise``).
+* :func:`numpy_function` — a vectorised NumPy :math:`\varphi^{(k)}` built by ``lambdify`` from the *unsimplified*
+  derivative, with ``sigmoid``/``softplus`` mapped to ``scipy.special.expit``/``numpy.logaddexp`` and
+  ``exp(u) - 1`` to ``expm1``; finite and warning-free for :math:`|x| \le 10^4`.
+* :func:`derive` — everything the ``derive`` command prints, as a frozen :class:`Derivation`.
+
+>>> from analytic.calculus import derivative, resolve
+>>> derivative(resolve("sigmoid"))
+(1 - sigmoid(x))*sigmoid(x)
+"""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import scipy.special
+import sympy as sp
+from sympy.codegen.rewriting import expm1_opt, optimize
+
+from .activations import get
+from .errors import AnalyticError, ComputationTimeout, time_limit
+from .parsing import looks_like_formula, user_activation
+from .registry import X, Activation
+
+#: Seconds allowed for simplifying one derivative before the unsimplified form is kept.
+SIMPLIFY_SECONDS = 5.0
+#: Seconds allowed for differentiating a user formula.
+DIFF_SECONDS = 10.0
+
+_NUMPY_NAMESPACE = {
+    "sigmoid": scipy.special.expit,
+    "softplus": lambda u: np.logaddexp(u, 0.0),
+    "erf": scipy.special.erf,
+    "expm1": np.expm1,
+}
+
+
+def resolve(name_or_formula: str | Activation, params: dict[str, float] | None = None) -> Activation:
+    """A catalogue entry by name, or an activation built from a formula in ``x``.
+
+    Bare names are looked up (an unknown one raises :class:`~analytic.errors.UnknownActivation` naming the
+    closest entries); anything else is parsed by the whitelist parser. ``params`` are the values a user formula
+    refers to (catalogue entries take theirs at evaluation time).
+    """
+    if isinstance(name_or_formula, Activation):
+        return name_or_formula
+    if not looks_like_formula(name_or_formula):
+        return get(name_or_formula.strip())
+    return user_activation(name_or_formula, params)
+
+
+def _simplify(expr: sp.Expr) -> sp.Expr:
+    """``simplify`` each piece of a Piecewise separately, keeping its conditions (and so its kink convention)."""
+    if isinstance(expr, sp.Piecewise):
+        return sp.Piecewise(*[(_simplify(e), c) for e, c in expr.args])
+    try:
+        with time_limit(SIMPLIFY_SECONDS, "simplification"):
+            simple = sp.simplify(expr)
+    except ComputationTimeout:
+        return expr
+    return simple if sp.count_ops(simple) <= sp.count_ops(expr) else expr
+
+
+@functools.lru_cache(maxsize=None)
+def _raw_derivative(act: Activation, order: int) -> sp.Expr:
+    with time_limit(DIFF_SECONDS, f"differentiating {act.name}"):
+        return sp.diff(act.expr, X, order) if order else act.expr
+
+
+def derivative(act: Activation | str, order: int = 1, params: dict[str, float] | None = None) -> sp.Expr:
+    r"""The ``order``-th derivative :math:`\varphi^{(k)}(x)`, simplified, in terms of the parameter symbols.
+
+    With ``params`` (or for user formulas, always) the parameter values are substituted.
+
+    >>> derivative("gelu", 2)
+    sqrt(2)*(2 - x**2)*exp(-x**2/2)/(2*sqrt(pi))
+    """
+    act = resolve(act)
+    expr = _simplified(act, order)
+    return expr.subs(act.bind(params)) if (params or act.user_defined) else expr
+
+
+@functools.lru_cache(maxsize=None)
+def _simplified(act: Activation, order: int) -> sp.Expr:
+    return _simplify(_raw_derivative(act, order)) if order else act.expr
+
+
+def numpy_function(act: Activation | str, order: int = 0,
+                   params: dict[str, float] | None = None) -> Callable[[np.ndarray], np.ndarray]:
+    r"""A vectorised NumPy function computing :math:`\varphi^{(k)}` with the given parameters.
+
+    Built from the unsimplified derivative, whose ``sigmoid``/``softplus`` factors stay bounded; ``Piecewise``
+    evaluates every branch (``numpy.select``), so overflow in a branch that is not selected is silenced and
+    does not reach the result.
+
+    >>> import numpy as np
+    >>> float(numpy_function("sigmoid", 1)(np.array([0.0]))[0])
+    0.25
+    """
+    act = resolve(act)
+    key = tuple(sorted((str(k), float(v)) for k, v in act.bind(params).items()))
+    return _numpy_function(act, order, key)
+
+
+@functools.lru_cache(maxsize=None)
+def _numpy_function(act: Activation, order: int, key: tuple) -> Callable[[np.ndarray], np.ndarray]:
+    expr = _raw_derivative(act, order).subs(act.bind(dict(key)))
+    expr = optimize(expr, [expm1_opt])
+    compiled = sp.lambdify([X], expr, modules=[_NUMPY_NAMESPACE, "numpy"])
+    constant = not expr.has(X)
+
+    def phi(x):
+        x = np.asarray(x, dtype=float)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            y = compiled(x)
+        y = np.asarray(y, dtype=float)
+        return np.broadcast_to(y, x.shape).copy() if (constant or y.shape != x.shape) else y
+
+    phi.__name__ = f"{act.name}_d{order}" if order else act.name
+    phi.__doc__ = f"NumPy form of d^{order}/dx^{order} {act.name}: {expr}"
+    return phi
+
+
+def latex(expr: sp.Expr) -> str:
+    """LaTeX for ``expr`` (``sigmoid`` prints as σ)."""
+    return sp.latex(expr)
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """φ, φ′, φ″ of one activation with its parameters bound, and values at requested points."""
+
+    name: str
+    params: dict
+    phi: sp.Expr
+    dphi: sp.Expr
+    d2phi: sp.Expr
+    kinks: tuple
+    at: tuple[float, ...]
+    phi_values: tuple[float, ...]
+    dphi_values: tuple[float, ...]
+    doc: str
+    vector: bool
+
+    def as_dict(self) -> dict:
+        """JSON-ready form with the keys the CLI documents."""
+        return {
+            "name": self.name,
+            "params": {k: _num(v) for k, v in self.params.items()},
+            "phi": str(self.phi), "dphi": str(self.dphi), "d2phi": str(self.d2phi),
+            "phi_latex": latex(self.phi), "dphi_latex": latex(self.dphi), "d2phi_latex": latex(self.d2phi),
+            "kinks": [{"at": str(k.at), "dphi": str(k.dphi)} for k in self.kinks],
+            "at": list(self.at), "phi_values": list(self.phi_values), "dphi_values": list(self.dphi_values),
+            "doc": self.doc,
+            **({"jacobian": "diag(s) - s s^T"} if self.vector else {}),
+        }
+
+
+def _num(v) -> float | str:
+    try:
+        return float(v)
+    except TypeError:
+        return str(v)
+
+
+def derive(act: Activation | str, params: dict[str, float] | None = None,
+           at: tuple[float, ...] | list[float] = ()) -> Derivation:
+    """Everything the ``derive`` command reports.
+
+    >>> d = derive("relu", at=[-1.0, 0.0, 2.0])
+    >>> d.dphi_values
+    (0.0, 0.0, 1.0)
+    """
+    act = resolve(act, params)
+    bound = act.bind(None if act.user_defined else params)
+    points = np.asarray([float(p) for p in at], dtype=float)
+    if not np.all(np.isfinite(points)):
+        raise AnalyticError("--at points must be finite numbers")
+    key_params = None if act.user_defined else params
+    phi_v = numpy_function(act, 0, key_params)(points) if len(points) else np.array([])
+    dphi_v = numpy_function(act, 1, key_params)(points) if len(points) else np.array([])
+    return Derivation(
+        name=act.name,
+        params={str(k): v for k, v in bound.items()},
+        phi=act.expr.subs(bound),
+        dphi=derivative(act, 1).subs(bound),
+        d2phi=derivative(act, 2).subs(bound),
+        kinks=act.kink_points(None if act.user_defined else params),
+        at=tuple(float(p) for p in points),
+        phi_values=tuple(float(v) for v in phi_v),
+        dphi_values=tuple(float(v) for v in dphi_v),
+        doc=act.doc,
+        vector=act.vector,
+    )

@@ -1,0 +1,228 @@
+"""The command line: parse arguments, call one :mod:`analytic` function, print. No mathematics here.
+
+Every command takes ``--json`` and then prints one JSON object (``sort_keys=True``) on stdout. Bad input prints
+one line on stderr and exits with status 2. Heavy libraries are imported inside the commands, so ``--help`` is
+fast.
+
+Usage: ``python cli.py derive sigmoid`` or, once installed, ``analytic derive sigmoid``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable
+
+PROG = "analytic"
+
+
+class UsageError(Exception):
+    """Bad command-line usage (reported on one line, exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not usage + error
+        raise UsageError(f"{self.prog}: {message}")
+
+
+@dataclass(frozen=True)
+class Output:
+    """What a command produces: a text rendering and the JSON object."""
+
+    text: str
+    data: dict
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], Output]
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, help: str, configure: Callable[[argparse.ArgumentParser], None] = lambda p: None):
+    """Register ``run(args) -> Output`` as the sub-command ``name``."""
+
+    def wrap(run: Callable[[argparse.Namespace], Output]) -> Callable[[argparse.Namespace], Output]:
+        COMMANDS[name] = Command(name, help, configure, run)
+        return run
+
+    return wrap
+
+
+# ---------------------------------------------------------------- argument helpers (parsing only)
+
+def finite_float(text: str) -> float:
+    """argparse type: a finite float."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def float_list(text: str) -> list[float]:
+    """argparse type: comma-separated finite floats, e.g. ``-1,0.5``."""
+    return [finite_float(part.strip()) for part in text.split(",") if part.strip()] or _empty(text)
+
+
+def _empty(text: str):
+    raise argparse.ArgumentTypeError(f"{text!r} holds no numbers")
+
+
+def key_value(text: str) -> tuple[str, float]:
+    """argparse type: ``name=value`` with a finite float value."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not of the form name=value")
+    return name.strip(), finite_float(value.strip())
+
+
+def params_of(args: argparse.Namespace) -> dict[str, float]:
+    params: dict[str, float] = {}
+    for name, value in getattr(args, "param", None) or []:
+        if name in params:
+            raise UsageError(f"{PROG}: --param {name} given twice")
+        params[name] = value
+    return params
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    """Left-aligned plain-text table."""
+    cells = [header] + rows
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def plain(doc: str) -> str:
+    """A docstring's first sentence without reST math markup."""
+    return doc.replace(":math:", "").replace("`", "")
+
+
+# ---------------------------------------------------------------- commands
+
+@command("list", "the activation catalogue")
+def _list(args: argparse.Namespace) -> Output:
+    from .activations import catalogue
+
+    entries = [{"name": a.name, "params": {p.name: float(p.default) for p in a.params}, "formula": str(a.expr),
+                "vector": a.vector} for a in catalogue()]
+    rows = [[e["name"], ", ".join(f"{k}={v:g}" for k, v in e["params"].items()) or "-", e["formula"]]
+            for e in entries]
+    return Output(table(rows, ["name", "parameters", "phi(x)"]), {"activations": entries})
+
+
+def _configure_derive(p: argparse.ArgumentParser) -> None:
+    p.add_argument("act", metavar="ACT", help="catalogue name, or a formula in x such as 'x*tanh(log(1+exp(x)))'")
+    p.add_argument("--param", action="append", type=key_value, metavar="K=V", help="parameter value (repeatable)")
+    p.add_argument("--at", type=float_list, default=[], metavar="X1,X2,...", help="points at which to evaluate")
+
+
+@command("derive", "phi, phi', phi'' symbolically, and values at points", _configure_derive)
+def _derive(args: argparse.Namespace) -> Output:
+    from .calculus import derive
+
+    d = derive(args.act, params_of(args), args.at)
+    data = d.as_dict()
+    lines = [f"{d.name}: {plain(d.doc)}"]
+    if d.params:
+        lines.append("parameters: " + ", ".join(f"{k} = {number(v)}" for k, v in d.params.items()))
+    lines += [f"  phi(x)   = {short(d.phi)}", f"  phi'(x)  = {short(d.dphi)}", f"  phi''(x) = {short(d.d2phi)}"]
+    if d.vector:
+        lines.append("  Jacobian of the full softmax: diag(s) - s s^T")
+    for k in d.kinks:
+        lines.append(f"  kink at x = {number(k.at)}: phi' taken as {number(k.dphi)} there (PyTorch's autograd value)")
+    if d.at:
+        rows = [[f"{x:g}", f"{p:.12g}", f"{q:.12g}"] for x, p, q in zip(d.at, d.phi_values, d.dphi_values)]
+        lines += ["", table(rows, ["x", "phi(x)", "phi'(x)"])]
+    return Output("\n".join(lines), data)
+
+
+# ---------------------------------------------------------------- entry point
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Why deep networks with some activations stop learning: "
+                                            "derivatives, proven bounds, gradient products, simulations, figures.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for cmd in COMMANDS.values():
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
+        cmd.configure(p)
+        p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    return parser
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """``--at -1,0.5`` → ``--at=-1,0.5``: argparse would take a value starting with '-' for an option."""
+    out: list[str] = []
+    for token in argv:
+        if (out and out[-1].startswith("--") and "=" not in out[-1] and len(token) > 1 and token[0] == "-"
+                and (token[1].isdigit() or token[1] == ".")):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
+def number(value: Any) -> str:
+    """A SymPy or Python number as short text (``0.2``, not ``0.200000000000000``)."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return str(value) if getattr(value, "is_Rational", False) else f"{f:.12g}"
+
+
+def short(expr: Any) -> str:
+    """A SymPy expression as text with its floating-point constants cut to 12 significant digits."""
+    import sympy as sp
+
+    if not isinstance(expr, sp.Basic):
+        return str(expr)
+    return str(expr.xreplace({f: sp.Float(f, 12) for f in expr.atoms(sp.Float)}))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 bad input)."""
+    from .errors import AnalyticError
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
+        if args.command is None:
+            parser.print_help()
+            return 2
+        out = COMMANDS[args.command].run(args)
+    except UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except AnalyticError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    if args.json:
+        print(json.dumps(_jsonable(out.data), sort_keys=True, allow_nan=False))
+    else:
+        print(out.text)
+    return 0
