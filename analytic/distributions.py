@@ -1,0 +1,300 @@
+r"""Weight, bias and pre-activation distributions: one spec string, one symbolic variable, one sampler.
+
+A spec such as ``normal(1, 0.5)`` is parsed by the whitelist parser (:func:`analytic.parsing.parse_spec`) into one
+of the classes below. Each class declares its argument names and their checks, a ``sympy.stats`` random variable,
+a NumPy sampler drawing from a :class:`numpy.random.Generator` passed in, and the moments the gradient formulas
+need — :math:`E[w]`, :math:`E|w|`, :math:`E[w^2]`, :math:`E\log|w|` — as exact SymPy expressions.
+
+>>> from analytic.distributions import distribution
+>>> d = distribution("normal(1, 0.5)")
+>>> d.moments().mean_square
+5/4
+>>> import numpy as np
+>>> d.sample(np.random.default_rng(0), 3).shape
+(3,)
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import sympy as sp
+import sympy.stats as stats
+
+from .errors import SpecError
+from .parsing import parse_spec
+
+
+@dataclass(frozen=True)
+class Moments:
+    r"""Exact moments of a distribution (SymPy numbers; ``mean_log_abs`` may be ``-oo``)."""
+
+    mean: sp.Expr
+    mean_abs: sp.Expr
+    mean_square: sp.Expr
+    mean_log_abs: sp.Expr
+
+    def floats(self) -> dict[str, float]:
+        """The moments as floats, keyed by name."""
+        return {k: float(getattr(self, k)) for k in ("mean", "mean_abs", "mean_square", "mean_log_abs")}
+
+
+def _exact(value: float) -> sp.Expr:
+    """A float argument as an exact rational (0.5 → 1/2), so moments come out exact."""
+    return sp.nsimplify(value, rational=True)
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Base class: ``args`` are the spec's numbers, named by ``ARGS``."""
+
+    args: tuple[float, ...]
+    NAME: ClassVar[str] = ""
+    ARGS: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.args) != len(self.ARGS):
+            raise SpecError(f"{self.NAME} takes {len(self.ARGS)} argument(s) ({', '.join(self.ARGS)}), "
+                            f"got {len(self.args)}: {self.spec}")
+        for name, value in zip(self.ARGS, self.args):
+            if not math.isfinite(value):
+                raise SpecError(f"{self.spec}: {name} must be finite, got {value}")
+        self.check()
+
+    @property
+    def spec(self) -> str:
+        """The canonical spec string, e.g. ``normal(1, 0.5)``."""
+        return f"{self.NAME}({', '.join(f'{a:g}' for a in self.args)})"
+
+    def __str__(self) -> str:
+        return self.spec
+
+    def check(self) -> None:
+        """Raise :class:`SpecError` for invalid arguments (overridden per class)."""
+
+    def fail(self, name: str, rule: str) -> None:
+        raise SpecError(f"{self.spec}: {name} must be {rule}, got {self.args[self.ARGS.index(name)]:g}")
+
+    def variable(self, name: str = "w") -> sp.Expr:
+        """A ``sympy.stats`` random variable (a plain number for ``constant``)."""
+        raise NotImplementedError
+
+    def sample(self, rng: np.random.Generator, size) -> np.ndarray:
+        """``size`` independent draws from ``rng``."""
+        raise NotImplementedError
+
+    def moments(self) -> Moments:
+        """Exact :math:`E[w], E|w|, E[w^2], E\\log|w|`."""
+        raise NotImplementedError
+
+    def pdf(self, w: np.ndarray) -> np.ndarray:
+        """Density at ``w`` (NumPy); ``constant`` has none and raises ``TypeError``."""
+        raise TypeError(f"{self.spec} has no density")
+
+    @property
+    def is_constant(self) -> bool:
+        return False
+
+
+def _normal_moments(mu: sp.Expr, sigma: sp.Expr) -> Moments:
+    # E|w| for w ~ N(mu, sigma^2): sigma*sqrt(2/pi)*exp(-mu^2/(2 sigma^2)) + mu*erf(mu/(sigma*sqrt(2)))
+    mean_abs = sigma * sp.sqrt(2 / sp.pi) * sp.exp(-mu**2 / (2 * sigma**2)) + mu * sp.erf(mu / (sigma * sp.sqrt(2)))
+    if mu == 0:  # E log|sigma z| = log sigma - (gamma + log 2)/2
+        log_abs = sp.log(sigma) - (sp.EulerGamma + sp.log(2)) / 2
+    else:
+        log_abs = sp.Float(_quad_log_abs_normal(float(mu), float(sigma)), 17)
+    return Moments(mu, mean_abs, mu**2 + sigma**2, log_abs)
+
+
+def _quad_log_abs_normal(mu: float, sigma: float) -> float:
+    """E log|mu + sigma z| by quadrature, split at the singularity w = 0 (where log|w| is integrable)."""
+    from scipy import integrate, stats as sstats
+
+    f = lambda w: math.log(abs(w)) * sstats.norm.pdf(w, mu, sigma) if w != 0 else 0.0  # noqa: E731
+    lo, hi = mu - 40 * sigma, mu + 40 * sigma
+    pieces = [(lo, min(0.0, hi)), (max(0.0, lo), hi)] if lo < 0 < hi else [(lo, hi)]
+    return sum(integrate.quad(f, a, b, limit=200, epsabs=1e-13, epsrel=1e-12)[0] for a, b in pieces if b > a)
+
+
+@dataclass(frozen=True)
+class Normal(Distribution):
+    NAME: ClassVar[str] = "normal"
+    ARGS: ClassVar[tuple[str, ...]] = ("mu", "sigma")
+
+    def check(self) -> None:
+        if not self.args[1] > 0:
+            self.fail("sigma", "> 0")
+
+    @property
+    def mu(self) -> float:
+        return self.args[0]
+
+    @property
+    def sigma(self) -> float:
+        return self.args[-1] if self.NAME == "normal" else self._sigma()
+
+    def _sigma(self) -> float:
+        raise NotImplementedError
+
+    def exact_params(self) -> tuple[sp.Expr, sp.Expr]:
+        return _exact(self.args[0]), _exact(self.args[1])
+
+    def variable(self, name: str = "w") -> sp.Expr:
+        mu, sigma = self.exact_params()
+        return stats.Normal(name, mu, sigma)
+
+    def sample(self, rng: np.random.Generator, size) -> np.ndarray:
+        return rng.normal(self.mu, self.sigma, size)
+
+    def moments(self) -> Moments:
+        return _normal_moments(*self.exact_params())
+
+    def pdf(self, w: np.ndarray) -> np.ndarray:
+        z = (np.asarray(w, dtype=float) - self.mu) / self.sigma
+        return np.exp(-z * z / 2) / (self.sigma * math.sqrt(2 * math.pi))
+
+
+@dataclass(frozen=True)
+class Glorot(Normal):
+    r"""Glorot/Xavier normal: :math:`N(0, 2/(n_{in}+n_{out}))`."""
+
+    NAME: ClassVar[str] = "glorot"
+    ARGS: ClassVar[tuple[str, ...]] = ("n_in", "n_out")
+
+    def check(self) -> None:
+        for name, value in zip(self.ARGS, self.args):
+            if not (value >= 1 and float(value).is_integer()):
+                self.fail(name, "a positive integer")
+
+    @property
+    def mu(self) -> float:
+        return 0.0
+
+    def _sigma(self) -> float:
+        return math.sqrt(2.0 / (self.args[0] + self.args[1]))
+
+    def exact_params(self) -> tuple[sp.Expr, sp.Expr]:
+        return sp.S.Zero, sp.sqrt(sp.Rational(2, int(self.args[0]) + int(self.args[1])))
+
+
+@dataclass(frozen=True)
+class He(Normal):
+    r"""He/Kaiming normal: :math:`N(0, 2/n_{in})`."""
+
+    NAME: ClassVar[str] = "he"
+    ARGS: ClassVar[tuple[str, ...]] = ("n_in",)
+
+    check = Glorot.check
+
+    @property
+    def mu(self) -> float:
+        return 0.0
+
+    def _sigma(self) -> float:
+        return math.sqrt(2.0 / self.args[0])
+
+    def exact_params(self) -> tuple[sp.Expr, sp.Expr]:
+        return sp.S.Zero, sp.sqrt(sp.Rational(2, int(self.args[0])))
+
+
+@dataclass(frozen=True)
+class Uniform(Distribution):
+    NAME: ClassVar[str] = "uniform"
+    ARGS: ClassVar[tuple[str, ...]] = ("a", "b")
+
+    def check(self) -> None:
+        if not self.args[0] < self.args[1]:
+            raise SpecError(f"{self.spec}: a must be < b, got a = {self.args[0]:g}, b = {self.args[1]:g}")
+
+    def variable(self, name: str = "w") -> sp.Expr:
+        return stats.Uniform(name, _exact(self.args[0]), _exact(self.args[1]))
+
+    def sample(self, rng: np.random.Generator, size) -> np.ndarray:
+        return rng.uniform(self.args[0], self.args[1], size)
+
+    def moments(self) -> Moments:
+        a, b = map(_exact, self.args)
+        if a >= 0:
+            mean_abs = (a + b) / 2
+        elif b <= 0:
+            mean_abs = -(a + b) / 2
+        else:
+            mean_abs = (a**2 + b**2) / (2 * (b - a))
+
+        def F(w):  # antiderivative of log|w|, continuous through 0
+            return sp.S.Zero if w == 0 else w * sp.log(abs(w)) - w
+
+        return Moments((a + b) / 2, mean_abs, (a**2 + a * b + b**2) / 3, sp.simplify((F(b) - F(a)) / (b - a)))
+
+    def pdf(self, w: np.ndarray) -> np.ndarray:
+        w = np.asarray(w, dtype=float)
+        a, b = self.args
+        return np.where((w >= a) & (w <= b), 1.0 / (b - a), 0.0)
+
+
+@dataclass(frozen=True)
+class Constant(Distribution):
+    NAME: ClassVar[str] = "constant"
+    ARGS: ClassVar[tuple[str, ...]] = ("c",)
+
+    def variable(self, name: str = "w") -> sp.Expr:
+        return _exact(self.args[0])
+
+    def sample(self, rng: np.random.Generator, size) -> np.ndarray:
+        return np.full(size, float(self.args[0]))
+
+    def moments(self) -> Moments:
+        c = _exact(self.args[0])
+        return Moments(c, abs(c), c**2, sp.log(abs(c)) if c != 0 else -sp.oo)
+
+    @property
+    def is_constant(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class LogNormal(Distribution):
+    NAME: ClassVar[str] = "lognormal"
+    ARGS: ClassVar[tuple[str, ...]] = ("mu", "sigma")
+
+    check = Normal.check
+
+    def variable(self, name: str = "w") -> sp.Expr:
+        return stats.LogNormal(name, _exact(self.args[0]), _exact(self.args[1]))
+
+    def sample(self, rng: np.random.Generator, size) -> np.ndarray:
+        return rng.lognormal(self.args[0], self.args[1], size)
+
+    def moments(self) -> Moments:
+        mu, sigma = map(_exact, self.args)
+        mean = sp.exp(mu + sigma**2 / 2)
+        return Moments(mean, mean, sp.exp(2 * mu + 2 * sigma**2), mu)
+
+    def pdf(self, w: np.ndarray) -> np.ndarray:
+        w = np.asarray(w, dtype=float)
+        mu, sigma = self.args
+        safe = np.where(w > 0, w, 1.0)
+        dens = np.exp(-(np.log(safe) - mu) ** 2 / (2 * sigma**2)) / (safe * sigma * math.sqrt(2 * math.pi))
+        return np.where(w > 0, dens, 0.0)
+
+
+#: Spec name → class. The only list of distributions; the CLI help and the errors read it.
+DISTRIBUTIONS: dict[str, type[Distribution]] = {
+    cls.NAME: cls for cls in (Normal, Uniform, Constant, LogNormal, Glorot, He)
+}
+
+
+def distribution(spec: str | Distribution) -> Distribution:
+    """Parse ``spec`` (e.g. ``"normal(1, 0.5)"``, ``"he(256)"``) into a :class:`Distribution`.
+
+    Raises :class:`~analytic.errors.SpecError` naming the offending part.
+    """
+    if isinstance(spec, Distribution):
+        return spec
+    name, args = parse_spec(spec)
+    if name not in DISTRIBUTIONS:
+        known = ", ".join(f"{n}({', '.join(c.ARGS)})" for n, c in DISTRIBUTIONS.items())
+        raise SpecError(f"unknown distribution {name!r} in {spec.strip()!r}; known: {known}")
+    return DISTRIBUTIONS[name](args)
