@@ -22,7 +22,7 @@ import scipy.special
 import sympy as sp
 from sympy.codegen.rewriting import expm1_opt, optimize
 
-from .activations import get
+from .activations import get, sigmoid
 from .errors import AnalyticError, ComputationTimeout, time_limit
 from .parsing import looks_like_formula, user_activation
 from .registry import X, Activation
@@ -34,6 +34,7 @@ DIFF_SECONDS = 10.0
 
 _NUMPY_NAMESPACE = {
     "sigmoid": scipy.special.expit,
+    "erfc": scipy.special.erfc,
     "softplus": lambda u: np.logaddexp(u, 0.0),
     "erf": scipy.special.erf,
     "expm1": np.expm1,
@@ -110,13 +111,13 @@ def numpy_function(act: Activation | str, order: int = 0,
 @functools.lru_cache(maxsize=None)
 def _numpy_function(act: Activation, order: int, key: tuple) -> Callable[[np.ndarray], np.ndarray]:
     expr = _raw_derivative(act, order).subs(act.bind(dict(key)))
-    expr = optimize(expr, [expm1_opt])
+    expr = numeric_form(expr)
     compiled = sp.lambdify([X], expr, modules=[_NUMPY_NAMESPACE, "numpy"])
     constant = not expr.has(X)
 
     def phi(x):
         x = np.asarray(x, dtype=float)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with np.errstate(all="ignore"):
             y = compiled(x)
         y = np.asarray(y, dtype=float)
         return np.broadcast_to(y, x.shape).copy() if (constant or y.shape != x.shape) else y
@@ -124,6 +125,50 @@ def _numpy_function(act: Activation, order: int, key: tuple) -> Callable[[np.nda
     phi.__name__ = f"{act.name}_d{order}" if order else act.name
     phi.__doc__ = f"NumPy form of d^{order}/dx^{order} {act.name}: {expr}"
     return phi
+
+
+#: f(u) → (when the sum holds c + c·f(u), a rewrite of it; when it holds c − c·f(u), another). Each is an exact
+#: identity that spares NumPy from subtracting nearly equal numbers (1 + erf(u) at u = −6 loses every digit;
+#: erfc(−u) keeps them).
+_COMPLEMENTS = {
+    sp.erf: (lambda u: sp.erfc(-u, evaluate=False), lambda u: sp.erfc(u, evaluate=False)),
+    sp.tanh: (lambda u: 2 * sigmoid(2 * u), lambda u: 2 * sigmoid(-2 * u)),
+    sigmoid: (None, lambda u: sigmoid(-u)),
+}
+
+
+def _complement_terms(add: sp.Add) -> sp.Expr:
+    """In a sum containing c and ±c·f(u) (or c·tanh(u)²), replace the pair by its complement form."""
+    terms = list(add.args)
+    c = next((t for t in terms if t.is_Number), None)
+    if c is None:
+        return add
+    for t in terms:
+        k, f = t.as_coeff_Mul()
+        if k == -c and f.is_Pow and f.exp == 2 and isinstance(f.base, sp.tanh):  # c(1 - tanh²u) = c/cosh²u
+            rest = [r for r in terms if r is not t and r is not c]
+            return sp.Add(*rest, c * sp.cosh(f.base.args[0]) ** -2)
+        rule = _COMPLEMENTS.get(type(f))
+        if rule is None or abs(k) != abs(c):
+            continue
+        plus, minus = rule
+        form = plus if k == c else minus
+        if form is None:
+            continue
+        rest = [r for r in terms if r is not t and r is not c]
+        return sp.Add(*rest, c * form(f.args[0]))
+    return add
+
+
+def numeric_form(expr: sp.Expr) -> sp.Expr:
+    """``expr`` rewritten with exact identities that keep floating-point evaluation accurate.
+
+    >>> numeric_form(1 - sigmoid(X))
+    sigmoid(-x)
+    """
+    for _ in range(3):  # a sum may hold several pairs
+        expr = expr.replace(lambda e: e.is_Add, _complement_terms)
+    return optimize(expr, [expm1_opt])
 
 
 def latex(expr: sp.Expr) -> str:
