@@ -1,0 +1,27 @@
+"""The public API is __all__, and every name in it resolves."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import analytic
+
+
+def test_every_public_name_resolves():
+    missing = [name for name in analytic.__all__ if getattr(analytic, name, None) is None]
+    assert not missing
+
+
+def test_importing_the_package_is_light():
+    code = "import sys, analytic; print(sorted(m for m in ('sympy', 'numpy', 'matplotlib') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[]"
+
+
+def test_unknown_attribute_raises():
+    try:
+        analytic.no_such_thing  # noqa: B018
+    except AttributeError as exc:
+        assert "no_such_thing" in str(exc)
+    else:
+        raise AssertionError("expected AttributeError")
