@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -104,9 +106,27 @@ def table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join(lines)
 
 
+_LATEX_WORDS = {r"\sigma": "σ", r"\alpha": "α", r"\beta": "β", r"\lambda": "λ", r"\varphi": "φ", r"\Phi": "Φ",
+                r"\pi": "π", r"\le": "≤", r"\ge": "≥", r"\pm": "±", r"\approx": "≈", r"\ne": "≠", r"\sum": "Σ",
+                r"\top": "ᵀ", r"\left": "", r"\right": "", r"\tanh": "tanh", r"\log": "log", r"\sqrt": "√",
+                r"\,": " "}
+
+
+def _group(text: str) -> str:
+    return text if re.fullmatch(r"[\w.]+", text) else f"({text})"
+
+
 def plain(doc: str) -> str:
-    """A docstring's first sentence without reST math markup."""
-    return doc.replace(":math:", "").replace("`", "")
+    """A docstring with its reST math markup turned into plain Unicode text for the terminal."""
+    text = doc.replace(":math:", "").replace("`", "")
+    text = re.sub(r"\^\{([^{}]*)\}", lambda m: "^" + _group(m.group(1)), text)
+    text = re.sub(r"_\{([^{}]*)\}", lambda m: "_" + _group(m.group(1)), text)
+    text = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", lambda m: f"{_group(m.group(1))}/{_group(m.group(2))}", text)
+    text = re.sub(r"\\operatorname\{([^{}]*)\}", r"\1", text)
+    for word in sorted(_LATEX_WORDS, key=len, reverse=True):
+        tail = r"(?![A-Za-z])" if word[-1].isalpha() else ""
+        text = re.sub(re.escape(word) + tail, _LATEX_WORDS[word], text)
+    return text.replace("{", "").replace("}", "")
 
 
 # ---------------------------------------------------------------- commands
@@ -221,8 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
-    if args.json:
-        print(json.dumps(_jsonable(out.data), sort_keys=True, allow_nan=False))
-    else:
-        print(out.text)
+    try:
+        print(json.dumps(_jsonable(out.data), sort_keys=True, allow_nan=False) if args.json else out.text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # e.g. piped into `head`: not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
