@@ -24,6 +24,8 @@ _EXPORTS = {
     "Derivation": "calculus", "latex": "calculus",
     "AnalyticError": "errors", "UnknownActivation": "errors", "FormulaError": "errors", "SpecError": "errors",
     "ParameterError": "errors", "ComputationTimeout": "errors",
+    "bound": "bounds", "Bound": "bounds", "Extremum": "bounds", "softmax_jacobian_bounds": "bounds",
+    "SoftmaxJacobianBounds": "bounds", "BoundError": "errors",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

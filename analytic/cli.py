@@ -168,6 +168,50 @@ def _derive(args: argparse.Namespace) -> Output:
     return Output("\n".join(lines), data)
 
 
+def _configure_bound(p: argparse.ArgumentParser) -> None:
+    p.add_argument("act", metavar="ACT", help="catalogue name, or a formula in x such as 'x*tanh(log(1+exp(x)))'")
+    p.add_argument("--of", choices=["dphi", "phi"], default="dphi", help="bound phi' (default) or phi (its range)")
+    p.add_argument("--param", action="append", type=key_value, metavar="K=V", help="parameter value (repeatable)")
+    p.add_argument("--timeout", type=finite_float, default=10.0, metavar="S",
+                   help="seconds SymPy may spend on critical points before the certified route takes over (default 10)")
+
+
+def _extremum_line(label: str, e) -> str:
+    value = str(e.exact) if e.exact is not None else "no closed form"
+    enclosure = f"[{e.lower!r}, {e.upper!r}]"
+    if e.attained:
+        where = f"attained at x = {e.at}" if not e.at.startswith(("(", "[")) else f"attained on {e.at}"
+    else:
+        where = f"approached as x -> {e.at}, not attained"
+    arg = f" (x in [{e.at_lower!r}, {e.at_upper!r}])" if e.at_lower is not None and e.exact is None else ""
+    return f"  {label} = {value}  {enclosure}  {where}{arg}"
+
+
+@command("bound", "proved sup and inf of phi' (or phi) with the proof", _configure_bound)
+def _bound(args: argparse.Namespace) -> Output:
+    from .bounds import bound
+
+    if args.timeout <= 0:
+        raise UsageError(f"{PROG}: --timeout must be positive")
+    b = bound(args.act, of=args.of, params=params_of(args), timeout=args.timeout)
+    f = "phi'" if b.of == "dphi" else "phi"
+    scope = " over the points where phi is differentiable" if b.of == "dphi" else " (its range)"
+    lines = [f"{b.name}: bounds of {f}(x){scope}"]
+    if b.params:
+        lines.append("parameters: " + ", ".join(f"{k} = {number(v)}" for k, v in b.params.items()))
+    lines += [_extremum_line(f"sup {f}", b.sup), _extremum_line(f"inf {f}", b.inf), f"  method: {b.method}"]
+    for k in b.kink_conventions:
+        lines.append(f"  kink at x = {number(k.at)}: PyTorch's phi' there is {number(k.dphi)} (reported, not counted)")
+    if b.jacobian is not None:
+        j = b.jacobian
+        lines += ["  softmax Jacobian, every n >= 2:",
+                  f"    0 < ds_i/dz_i <= {j.diagonal.exact}; {j.off_diagonal.exact} <= ds_i/dz_j < 0 (i != j); "
+                  f"||J||_2 <= {j.spectral_norm.exact}"]
+    lines.append("proof:")
+    lines += [f"  {i}. {step}" for i, step in enumerate(b.proof, 1)]
+    return Output("\n".join(lines), b.as_dict())
+
+
 # ---------------------------------------------------------------- entry point
 
 def build_parser() -> argparse.ArgumentParser:

@@ -44,6 +44,10 @@ class ComputationTimeout(AnalyticError, TimeoutError):
     """A symbolic computation that did not finish within its time budget."""
 
 
+class BoundError(AnalyticError):
+    """A sup or inf that cannot be proved (no limit at infinity, interval evaluation fails, no proved tail)."""
+
+
 @contextlib.contextmanager
 def time_limit(seconds: float, what: str = "symbolic computation") -> Iterator[None]:
     """Raise :class:`ComputationTimeout` if the block runs longer than ``seconds``.
