@@ -26,6 +26,7 @@ _EXPORTS = {
     "ParameterError": "errors", "ComputationTimeout": "errors",
     "bound": "bounds", "Bound": "bounds", "Extremum": "bounds", "softmax_jacobian_bounds": "bounds",
     "SoftmaxJacobianBounds": "bounds", "BoundError": "errors",
+    "numpy_pair": "calculus",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
