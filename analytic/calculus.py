@@ -57,14 +57,19 @@ def resolve(name_or_formula: str | Activation, params: dict[str, float] | None =
 
 
 def _simplify(expr: sp.Expr) -> sp.Expr:
-    """``simplify`` each piece of a Piecewise separately, keeping its conditions (and so its kink convention)."""
-    if isinstance(expr, sp.Piecewise):
-        return sp.Piecewise(*[(_simplify(e), c) for e, c in expr.args])
+    """``simplify`` within one time budget of ``SIMPLIFY_SECONDS`` (for all pieces together); on timeout, ``expr``."""
     try:
         with time_limit(SIMPLIFY_SECONDS, "simplification"):
-            simple = sp.simplify(expr)
+            return _simplify_pieces(expr)
     except ComputationTimeout:
         return expr
+
+
+def _simplify_pieces(expr: sp.Expr) -> sp.Expr:
+    """``simplify`` each piece of a Piecewise separately, keeping its conditions (and so its kink convention)."""
+    if isinstance(expr, sp.Piecewise):
+        return sp.Piecewise(*[(_simplify_pieces(e), c) for e, c in expr.args])
+    simple = sp.simplify(expr)
     return simple if sp.count_ops(simple) <= sp.count_ops(expr) else expr
 
 
@@ -112,7 +117,11 @@ def numpy_function(act: Activation | str, order: int = 0,
 @functools.lru_cache(maxsize=None)
 def _numpy_function(act: Activation, order: int, key: tuple) -> Callable[[np.ndarray], np.ndarray]:
     expr = _raw_derivative(act, order).subs(act.bind(dict(key)))
-    expr = numeric_form(expr)
+    try:
+        with time_limit(SIMPLIFY_SECONDS, "rewriting for NumPy"):
+            expr = numeric_form(expr)
+    except ComputationTimeout:  # a huge user formula: keep the plain form, which is exact
+        pass
     compiled = sp.lambdify([X], expr, modules=[_NUMPY_NAMESPACE, "numpy"])
     constant = not expr.has(X)
 

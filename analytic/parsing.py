@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import ast
 import math
+import numbers
 import re
+import warnings
 
 import sympy as sp
 
 from .activations import sigmoid, softplus
-from .errors import FormulaError, SpecError
+from .errors import ComputationTimeout, FormulaError, SpecError, time_limit
 from .registry import X, Activation, Kink
 
 #: Longest formula or spec accepted, in characters.
@@ -29,6 +31,10 @@ MAX_LITERAL = 1e6
 MAX_EXPONENT = 64
 #: Deepest expression tree accepted.
 MAX_DEPTH = 60
+#: Largest absolute value of a constant sub-expression (``exp(40)``, ``2**64``): keeps every constant a finite float.
+MAX_CONSTANT = 1e300
+#: Seconds allowed for turning one formula into SymPy (``Abs``/``Max`` folding can grow exponentially).
+PARSE_SECONDS = 3.0
 
 _FUNCTIONS = {
     "exp": sp.exp, "log": sp.log, "tanh": sp.tanh, "sinh": sp.sinh, "cosh": sp.cosh, "erf": sp.erf,
@@ -49,9 +55,9 @@ _TYPOGRAPHY = str.maketrans({"\u2212": "-", "\u00d7": "*", "\u00b7": "*", "\u22c
 def _clean(text: str, what: str, error: type[Exception]) -> str:
     if not isinstance(text, str):
         raise error(f"{what} must be text, got {type(text).__name__}")
-    text = text.translate(_TYPOGRAPHY)
     if len(text) > MAX_LENGTH:
         raise error(f"{what} is {len(text)} characters long; the limit is {MAX_LENGTH}")
+    text = text.translate(_TYPOGRAPHY)
     bad = next((i for i, ch in enumerate(text) if not (ch.isascii() and (ch.isprintable() or ch in " \t"))), None)
     if bad is not None:
         raise error(f"{what} contains the character {text[bad]!r} at position {bad}; use plain ASCII")
@@ -70,8 +76,12 @@ def _tree(text: str, what: str, error: type[Exception]) -> ast.expr:
     if deepest > MAX_DEPTH:
         raise error(f"{what} nests brackets {deepest} deep; the limit is {MAX_DEPTH}")
     try:
-        return ast.parse(text, mode="eval").body
-    except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
+        with warnings.catch_warnings():  # "1if x else 2" would print a SyntaxWarning; refuse it instead
+            warnings.simplefilter("error", SyntaxWarning)
+            return ast.parse(text, mode="eval").body
+    except (MemoryError, RecursionError):  # Python's own parser gives up on very deep operator chains
+        raise error(f"{what} is nested too deeply to parse") from None
+    except (SyntaxError, ValueError) as exc:
         msg = getattr(exc, "msg", None) or str(exc) or type(exc).__name__
         col = getattr(exc, "offset", None)
         where = f" at position {col}" if col else ""
@@ -100,6 +110,32 @@ class _FormulaBuilder:
     def build(self, node: ast.AST, depth: int = 0) -> sp.Expr:
         if depth > MAX_DEPTH:
             self.fail(node, f"expression deeper than {MAX_DEPTH} levels")
+        try:
+            value = self._build(node, depth)
+        except (TypeError, ValueError, ArithmeticError, RecursionError, NotImplementedError) as exc:
+            if isinstance(exc, FormulaError):
+                raise
+            self.fail(node, f"SymPy cannot build this ({type(exc).__name__}: {_line(exc)})")
+        return self._checked(node, value)
+
+    def _checked(self, node: ast.AST, value: sp.Expr) -> sp.Expr:
+        """Refuse infinite, undefined, complex or huge constants, e.g. ``log(0)``, ``sqrt(-1)``, ``exp(1e6)``."""
+        if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo, sp.AccumBounds):
+            self.fail(node, "the value is infinite or undefined")
+        if value.has(sp.I):
+            self.fail(node, "the value is not a real number")
+        if value.is_number:
+            try:
+                z = complex(value.evalf(17))
+            except (TypeError, ValueError, ArithmeticError):
+                z = complex(math.inf)
+            if z.imag != 0:
+                self.fail(node, f"the constant {_line(value)} is not a real number")
+            if not abs(z.real) <= MAX_CONSTANT:
+                self.fail(node, f"the constant {_line(value)} is outside [-{MAX_CONSTANT:g}, {MAX_CONSTANT:g}]")
+        return value
+
+    def _build(self, node: ast.AST, depth: int) -> sp.Expr:
         if isinstance(node, ast.Constant):
             return _number(node, FormulaError, self.what)
         if isinstance(node, ast.Name):
@@ -116,10 +152,7 @@ class _FormulaBuilder:
             right = self.build(node.right, depth + 1)
             if isinstance(node.op, ast.Pow):
                 self._check_power(node, left, right)
-            try:
-                result = _BINOPS[type(node.op)](left, right)
-            except (ZeroDivisionError, ValueError, OverflowError) as exc:
-                self.fail(node, f"cannot combine operands ({exc})")
+            result = _BINOPS[type(node.op)](left, right)
             if result.has(sp.zoo, sp.nan):
                 self.fail(node, "division by zero or an undefined constant")
             return result
@@ -173,6 +206,12 @@ class _FormulaBuilder:
         self.fail(node, "a Piecewise condition must be one comparison (<, <=, >, >=) or True")
 
 
+def _line(value: object, limit: int = 60) -> str:
+    """``str(value)`` on one line, cut to ``limit`` characters."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def stabilise(expr: sp.Expr) -> sp.Expr:
     """Replace ``log(1 + exp(u))`` by ``softplus(u)`` and ``1/(1 + exp(-u))`` by ``sigmoid(u)``.
 
@@ -191,12 +230,23 @@ def parse_formula(text: str, params: dict[str, float] | None = None) -> sp.Expr:
     Allowed: ``x``; numbers; ``+ - * / **`` (``^`` is read as a power); the functions ``exp log tanh sinh cosh
     erf sqrt Abs Max Min sigmoid softplus atan sin cos``; ``Piecewise((expr, cond), ..., (expr, True))``;
     ``pi``, ``E``; and the names in ``params``. ``Abs``, ``Max`` and ``Min`` are turned into ``Piecewise`` so that
-    their kinks are explicit. Raises :class:`~analytic.errors.FormulaError`.
+    their kinks are explicit. Every constant sub-expression must be a finite real number of size at most
+    ``MAX_CONSTANT``. Raises :class:`~analytic.errors.FormulaError`, also when the work takes longer than
+    ``PARSE_SECONDS``.
     """
+    try:
+        with time_limit(PARSE_SECONDS, "parsing the formula"):
+            return _parse_formula(text, params)
+    except ComputationTimeout:
+        raise FormulaError(f"formula: too complex, parsing it took longer than {PARSE_SECONDS:g} s") from None
+
+
+def _parse_formula(text: str, params: dict[str, float] | None) -> sp.Expr:
     text = _clean(text, "formula", FormulaError).replace("^", "**")
     symbols = {}
     for name in params or {}:
-        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) or name in _FUNCTIONS or name in ("x", "pi", "E"):
+        if (not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) or name in _FUNCTIONS
+                or name in ("x", "pi", "E")):
             raise FormulaError(f"formula: {name!r} cannot be used as a parameter name")
         symbols[name] = sp.Symbol(name, real=True)
     tree = _tree(text, "formula", FormulaError)
@@ -214,13 +264,33 @@ def user_activation(text: str, params: dict[str, float] | None = None) -> Activa
     from .registry import Param
 
     expr = parse_formula(text, params)
-    declared = tuple(Param(name, sp.nsimplify(value, rational=True) if isinstance(value, float) else sp.sympify(value),
-                           "user parameter")
+    declared = tuple(Param(name, _parameter_value(name, value), "user parameter")
                      for name, value in (params or {}).items())
-    slope = sp.diff(expr, X)
-    kinks = tuple(Kink(point, slope.subs(X, point)) for point in _boundaries(expr))
+    bound = expr.subs({sp.Symbol(p.name, real=True): p.default for p in declared})
+    if bound.has(sp.zoo, sp.nan, sp.oo, -sp.oo, sp.I):
+        values = ", ".join(f"{p.name} = {p.default}" for p in declared)
+        raise FormulaError(f"formula: with {values} it is {_line(bound)}, not a finite real function")
+    try:
+        with time_limit(PARSE_SECONDS, "locating the kinks"):
+            slope = sp.diff(expr, X)
+            kinks = tuple(Kink(point, slope.subs(X, point)) for point in _boundaries(expr))
+    except ComputationTimeout:
+        raise FormulaError(f"formula: too complex, locating its kinks took longer than {PARSE_SECONDS:g} s") from None
     return Activation(text.strip(), expr, params=declared, kinks=kinks, doc=f"User formula {text.strip()}",
                       user_defined=True)
+
+
+def _parameter_value(name: str, value: object) -> sp.Expr:
+    """A parameter value as an exact SymPy number; only finite real numbers (never text, which ``sympify`` evals)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise FormulaError(f"formula: parameter {name} must be a number, got {type(value).__name__}")
+    if not math.isfinite(float(value)):
+        raise FormulaError(f"formula: parameter {name} must be finite, got {value}")
+    if isinstance(value, sp.Rational):
+        return value
+    if isinstance(value, numbers.Integral):
+        return sp.Integer(int(value))
+    return sp.nsimplify(float(value), rational=True)
 
 
 def _boundaries(expr: sp.Expr) -> list[sp.Expr]:
@@ -236,8 +306,12 @@ def _boundaries(expr: sp.Expr) -> list[sp.Expr]:
 
 
 def looks_like_formula(text: str) -> bool:
-    """True when ``text`` is not a bare name, so it should be parsed as a formula rather than looked up."""
-    return not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text.strip()) or text.strip() == "x"
+    """True when ``text`` is not a bare name, so it should be parsed as a formula rather than looked up.
+
+    Text longer than ``MAX_LENGTH`` counts as a formula, so that the parser refuses it briefly instead of an
+    unknown-name message quoting all of it.
+    """
+    return len(text) > MAX_LENGTH or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text.strip()) or text.strip() == "x"
 
 
 def parse_spec(text: str) -> tuple[str, tuple[float, ...]]:
