@@ -71,6 +71,13 @@ def finite_float(text: str) -> float:
     return value
 
 
+def folder(text: str) -> str:
+    """argparse type: an output folder; an empty or blank path (which would mean the current folder) is refused."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a folder name")
+    return text
+
+
 def float_list(text: str) -> list[float]:
     """argparse type: comma-separated finite floats, e.g. ``-1,0.5``."""
     return [finite_float(part.strip()) for part in text.split(",") if part.strip()] or _empty(text)
@@ -273,8 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
         if args.command is None:
-            parser.print_help()
-            return 2
+            raise UsageError(f"{PROG}: a command is required ({', '.join(COMMANDS)}); try {PROG} --help")
         out = COMMANDS[args.command].run(args)
     except UsageError as exc:
         print(str(exc), file=sys.stderr)

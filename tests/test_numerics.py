@@ -1,0 +1,170 @@
+"""Numerical robustness: silent, finite NumPy forms on |x| <= 1e4, and time budgets on symbolic work.
+
+* For every catalogue entry and a few parameter values, the NumPy :math:`\\varphi` and :math:`\\varphi'` run under
+  ``warnings.simplefilter("error")`` and ``numpy.errstate(all="raise")`` (set outside the library's functions)
+  without a warning and give finite values on a grid reaching :math:`\\pm 10^4`; at a few points they agree with
+  the SymPy formula evaluated by mpmath at 50 digits (an independent route).
+* Symbolic work on a user formula is bounded: a slow simplification falls back to the unsimplified (still exact)
+  form, a slow differentiation raises :class:`ComputationTimeout` with a one-line message (exit 2 from the CLI),
+  and a formula whose rewriting for NumPy is slow still yields correct values. Budgets are lowered by
+  ``monkeypatch`` so that each case takes well under a second of waiting.
+"""
+from __future__ import annotations
+
+import contextlib
+import itertools
+import signal
+import time
+import uuid
+import warnings
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+from analytic import calculus, cli
+from analytic.activations import catalogue, names
+from analytic.calculus import numpy_function
+from analytic.errors import ComputationTimeout
+from analytic.parsing import user_activation
+from analytic.registry import X
+
+GRID = np.unique(np.concatenate([
+    np.linspace(-1e4, 1e4, 20001), np.linspace(-50, 50, 10001),
+    [-1e4, 1e4, -745.2, 745.2, -709.8, 709.8, -88.8, 88.8, -40, 40, -3, 3, -1, 1, 0.0, -0.0, 5e-324, -5e-324,
+     1e-300, -1e-300, np.nextafter(0, 1), 2.0**-1074],
+]))
+CHECK_POINTS = (-1e4, -1000.0, -40.0, -3.5, -0.3, 0.5, 2.0, 40.0, 1000.0, 1e4)
+
+
+#: The two special functions of the catalogue, written directly in mpmath (independent of their NumPy forms).
+MPMATH = {"sigmoid": lambda u: 1 / (1 + mpmath.exp(-u)), "softplus": lambda u: mpmath.log1p(mpmath.exp(u))}
+
+
+def parameter_sets(act) -> list[dict[str, float]]:
+    """Defaults, then each parameter scaled by 0.1 and by 10 (and a negative value when it may be negative)."""
+    sets = [{}]
+    for p in act.params:
+        d = float(p.default)
+        values = [d * 0.1, d * 10] if d else [0.5, 2.0]
+        if not p.positive:
+            values.append(-abs(d) if d else -0.5)
+        sets += [{p.name: v} for v in values]
+    return sets
+
+
+class _Hang(BaseException):
+    pass
+
+
+@contextlib.contextmanager
+def guard(seconds: float):
+    """Hang guard (a failure if the block is still running after ``seconds``), not a speed measurement."""
+    def fire(signum, frame):
+        raise _Hang(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def strict():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise"):
+            yield
+
+
+@pytest.mark.parametrize("name", names())
+def test_numpy_phi_and_dphi_are_silent_and_finite_up_to_1e4(name):
+    act = next(a for a in catalogue() if a.name == name)
+    for params, order in itertools.product(parameter_sets(act), (0, 1)):
+        with strict():
+            f = numpy_function(act, order, params)
+            y = f(GRID)
+            scalar = f(np.float64(-1e4))
+        assert y.shape == GRID.shape and y.dtype == np.float64, (params, order)
+        bad = GRID[~np.isfinite(y)]
+        assert bad.size == 0, f"{name}{params} order {order}: non-finite at x = {bad[:5]}"
+        assert np.isfinite(scalar)
+
+
+@pytest.mark.parametrize("name", names())
+def test_numpy_forms_agree_with_mpmath_at_extreme_points(name):
+    """|numpy - exact| <= 1e-8 |exact| + 1e-300 (values below the float range may round to 0)."""
+    act = next(a for a in catalogue() if a.name == name)
+    for params, order in itertools.product(parameter_sets(act)[:2], (0, 1)):
+        expr = (calculus.derivative(act, order) if order else act.expr).subs(act.bind(params))
+        with strict():
+            y = numpy_function(act, order, params)(np.array(CHECK_POINTS))
+        exact_f = sp.lambdify([X], expr, modules=[MPMATH, "mpmath"])
+        for x, value in zip(CHECK_POINTS, y):
+            with guard(30), mpmath.workdps(50):
+                exact = float(mpmath.mpf(exact_f(mpmath.mpf(x))))
+            assert abs(value - exact) <= 1e-8 * abs(exact) + 1e-300, (name, params, order, x, value, exact)
+
+
+def _fresh(formula: str) -> str:
+    """The formula times a unique constant, so that no cached derivative is reused."""
+    return f"({formula})*{uuid.uuid4().int % 10**5 + 2}/{10**5 + 3}"
+
+
+def _slow(*args, **kwargs):
+    while True:  # stands for a SymPy call that never finishes
+        time.sleep(0.01)
+
+
+def test_slow_simplification_falls_back_to_the_exact_unsimplified_derivative(monkeypatch):
+    act = user_activation(_fresh("x*tanh(log(1+exp(x)))"))
+    raw = sp.diff(act.expr, X)
+    monkeypatch.setattr(calculus, "SIMPLIFY_SECONDS", 0.2)
+    monkeypatch.setattr(calculus.sp, "simplify", _slow)
+    with guard(10):
+        d = calculus.derivative(act, 1)
+    assert d == raw
+
+
+def test_slow_differentiation_raises_computation_timeout_with_one_line(monkeypatch, capsys):
+    text = _fresh("x*erf(x)")
+    act = user_activation(text)
+    monkeypatch.setattr(calculus, "DIFF_SECONDS", 0.2)
+    monkeypatch.setattr(calculus.sp, "diff", _slow)
+    with guard(10), pytest.raises(ComputationTimeout) as info:
+        calculus.derivative(act, 1)
+    assert "\n" not in str(info.value) and "did not finish" in str(info.value)
+    with guard(10):  # through the CLI: exit 2, one line (user_activation's own diff is real: patch only ours)
+        monkeypatch.setattr(calculus, "user_activation", lambda t, p=None: act)
+        code = cli.main(["derive", text])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and len(err.splitlines()) == 1 and "did not finish" in err
+
+
+def test_slow_rewriting_for_numpy_keeps_the_plain_form(monkeypatch):
+    act = user_activation(_fresh("x*sigmoid(x)"))
+    monkeypatch.setattr(calculus, "SIMPLIFY_SECONDS", 0.2)
+    monkeypatch.setattr(calculus, "numeric_form", _slow)
+    with guard(10):
+        f = numpy_function(act, 1)
+    c = float(act.expr.as_coeff_Mul()[0])
+    x = np.array([-3.0, 0.0, 0.5, 4.0])
+    s = 1 / (1 + np.exp(-x))
+    np.testing.assert_allclose(f(x), c * (s + x * s * (1 - s)), rtol=1e-12)
+
+
+def test_a_genuinely_slow_user_formula_is_bounded_and_still_correct(monkeypatch):
+    """Unpatched SymPy: simplify and the expm1 rewrite of this sum take seconds; with 0.3 s budgets derive returns."""
+    terms = [(i, i % 7 + 2) for i in range(1, 30)]
+    text = _fresh("+".join(f"sin({i}*x)**{p}" for i, p in terms))
+    monkeypatch.setattr(calculus, "SIMPLIFY_SECONDS", 0.3)
+    with guard(30):
+        d = calculus.derive(text, at=[0.7, -1.3])
+    c = float(sp.Rational(text.rsplit(")*", 1)[1]))
+    for x, value in zip(d.at, d.dphi_values):
+        exact = c * sum(p * i * np.sin(i * x) ** (p - 1) * np.cos(i * x) for i, p in terms)
+        assert value == pytest.approx(exact, rel=1e-10)
