@@ -48,29 +48,50 @@ class BoundError(AnalyticError):
     """A sup or inf that cannot be proved (no limit at infinity, interval evaluation fails, no proved tail)."""
 
 
+class Limit:
+    """The handle :func:`time_limit` yields: ``expired`` becomes true when *this* limit ran out.
+
+    A caller that falls back on timeout checks it, so that an outer limit running out inside an inner block is
+    passed on rather than taken for the inner one.
+    """
+
+    def __init__(self) -> None:
+        self.expired = False
+
+
 @contextlib.contextmanager
-def time_limit(seconds: float, what: str = "symbolic computation") -> Iterator[None]:
+def time_limit(seconds: float, what: str = "symbolic computation") -> Iterator[Limit]:
     """Raise :class:`ComputationTimeout` if the block runs longer than ``seconds``.
 
     Uses ``SIGALRM``, so the limit applies only in the main thread of a POSIX process; elsewhere the block
-    runs unlimited. Nested limits keep the tighter outer deadline.
+    runs unlimited. Nested limits keep the tighter outer deadline. To fall back on this limit only::
+
+        try:
+            with time_limit(5.0) as limit:
+                ...
+        except ComputationTimeout:
+            if not limit.expired:
+                raise  # an outer limit ran out
+            ...  # fallback
     """
+    limit = Limit()
     if seconds is None or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        yield
+        yield limit
         return
 
     def _raise(signum, frame):  # pragma: no cover - timing dependent
+        limit.expired = True
         raise ComputationTimeout(f"{what} did not finish within {seconds:g} s")
 
     remaining, _ = signal.getitimer(signal.ITIMER_REAL)
     if remaining and remaining < seconds:
-        yield  # an outer, tighter limit is already running
+        yield limit  # an outer, tighter limit is already running
         return
     previous = signal.signal(signal.SIGALRM, _raise)
     started = time.monotonic()
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        yield
+        yield limit
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

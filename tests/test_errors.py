@@ -1,0 +1,53 @@
+"""The time budget: a limit stops its block, and an outer limit is never absorbed by an inner fallback."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from analytic.errors import ComputationTimeout, time_limit
+
+
+def _spin(seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+
+def _with_fallback(seconds: float, work: float) -> str:
+    try:
+        with time_limit(seconds, "inner") as limit:
+            _spin(work)
+            return "finished"
+    except ComputationTimeout:
+        if not limit.expired:
+            raise
+        return "fell back"
+
+
+def test_a_limit_stops_its_block():
+    started = time.monotonic()
+    with pytest.raises(ComputationTimeout, match="within 0.2 s"):
+        with time_limit(0.2, "spin"):
+            _spin(5)
+    assert time.monotonic() - started < 2
+
+
+def test_inner_fallback_is_taken_for_its_own_limit():
+    assert _with_fallback(0.1, 5) == "fell back"
+    assert _with_fallback(5, 0.01) == "finished"
+
+
+def test_outer_limit_passes_through_an_inner_fallback():
+    started = time.monotonic()
+    with pytest.raises(ComputationTimeout, match="outer"):
+        with time_limit(0.3, "outer"):
+            _with_fallback(10, 10)  # the outer deadline is tighter: the inner must not swallow it
+    assert time.monotonic() - started < 3
+
+
+def test_outer_limit_resumes_after_an_inner_one():
+    with pytest.raises(ComputationTimeout, match="outer"):
+        with time_limit(0.5, "outer"):
+            assert _with_fallback(0.1, 5) == "fell back"
+            _spin(5)
