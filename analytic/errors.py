@@ -48,50 +48,47 @@ class BoundError(AnalyticError):
     """A sup or inf that cannot be proved (no limit at infinity, interval evaluation fails, no proved tail)."""
 
 
-class Limit:
-    """The handle :func:`time_limit` yields: ``expired`` becomes true when *this* limit ran out.
+class _Alarm(BaseException):
+    """Raised by the timer inside a :func:`time_limit` block.
 
-    A caller that falls back on timeout checks it, so that an outer limit running out inside an inner block is
-    passed on rather than taken for the inner one.
+    A ``BaseException``, so that library code which catches ``ValueError`` or ``Exception`` on its own (SymPy's
+    integrator does) cannot swallow it; the block that owns the limit turns it into :class:`ComputationTimeout`.
     """
 
-    def __init__(self) -> None:
-        self.expired = False
+    def __init__(self, owner: object):
+        super().__init__()
+        self.owner = owner
 
 
 @contextlib.contextmanager
-def time_limit(seconds: float, what: str = "symbolic computation") -> Iterator[Limit]:
+def time_limit(seconds: float, what: str = "symbolic computation") -> Iterator[None]:
     """Raise :class:`ComputationTimeout` if the block runs longer than ``seconds``.
 
     Uses ``SIGALRM``, so the limit applies only in the main thread of a POSIX process; elsewhere the block
-    runs unlimited. Nested limits keep the tighter outer deadline. To fall back on this limit only::
-
-        try:
-            with time_limit(5.0) as limit:
-                ...
-        except ComputationTimeout:
-            if not limit.expired:
-                raise  # an outer limit ran out
-            ...  # fallback
+    runs unlimited. Nested limits keep the tighter outer deadline, and an outer limit running out inside an
+    inner block surfaces at the outer block: a fallback written for the inner limit never absorbs it.
     """
-    limit = Limit()
     if seconds is None or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        yield limit
+        yield
         return
+    owner = object()
 
     def _raise(signum, frame):  # pragma: no cover - timing dependent
-        limit.expired = True
-        raise ComputationTimeout(f"{what} did not finish within {seconds:g} s")
+        raise _Alarm(owner)
 
     remaining, _ = signal.getitimer(signal.ITIMER_REAL)
     if remaining and remaining < seconds:
-        yield limit  # an outer, tighter limit is already running
+        yield  # an outer, tighter limit is already running
         return
     previous = signal.signal(signal.SIGALRM, _raise)
     started = time.monotonic()
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        yield limit
+        yield
+    except _Alarm as alarm:
+        if alarm.owner is not owner:
+            raise
+        raise ComputationTimeout(f"{what} did not finish within {seconds:g} s") from None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
