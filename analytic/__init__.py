@@ -20,13 +20,18 @@ _EXPORTS = {
     "sigmoid": "activations", "softplus": "activations", "to_elementary": "activations",
     "SELU_ALPHA": "activations", "SELU_SCALE": "activations",
     "parse_formula": "parsing", "parse_spec": "parsing", "user_activation": "parsing",
-    "resolve": "calculus", "derivative": "calculus", "numpy_function": "calculus", "derive": "calculus",
-    "Derivation": "calculus", "latex": "calculus",
+    "resolve": "calculus", "derivative": "calculus", "numpy_function": "calculus", "numpy_pair": "calculus",
+    "derive": "calculus", "Derivation": "calculus", "latex": "calculus",
     "AnalyticError": "errors", "UnknownActivation": "errors", "FormulaError": "errors", "SpecError": "errors",
     "ParameterError": "errors", "ComputationTimeout": "errors",
-    "bound": "bounds", "Bound": "bounds", "Extremum": "bounds", "softmax_jacobian_bounds": "bounds",
-    "SoftmaxJacobianBounds": "bounds", "BoundError": "errors",
-    "numpy_pair": "calculus",
+    "bound": "bounds", "Bound": "bounds", "Extremum": "bounds", "BoundError": "errors",
+    "softmax_jacobian_bounds": "bounds", "SoftmaxJacobianBounds": "bounds",
+    "distribution": "distributions", "Distribution": "distributions", "Moments": "distributions",
+    "Estimate": "expectations", "gaussian_expectation": "expectations", "preact_expectations": "expectations",
+    "GradientProduct": "expectations", "gradient_product": "expectations", "MeanField": "expectations",
+    "mean_field": "expectations", "critical_sigma_w2": "expectations", "Initialisation": "expectations",
+    "initialisation": "expectations", "selu_constants": "expectations", "gain_table": "expectations",
+    "ArgumentError": "errors", "DepthError": "errors", "ConvergenceError": "errors",  # expectations
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

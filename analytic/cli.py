@@ -104,6 +104,8 @@ def params_of(args: argparse.Namespace) -> dict[str, float]:
     return params
 
 
+# ---------------------------------------------------------------- text output helpers
+
 def table(rows: list[list[str]], header: list[str]) -> str:
     """Left-aligned plain-text table."""
     cells = [header] + rows
@@ -134,6 +136,33 @@ def plain(doc: str) -> str:
         tail = r"(?![A-Za-z])" if word[-1].isalpha() else ""
         text = re.sub(re.escape(word) + tail, _LATEX_WORDS[word], text)
     return text.replace("{", "").replace("}", "")
+
+
+def number(value: Any) -> str:
+    """A SymPy or Python number as short text (``0.2``, not ``0.200000000000000``)."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return str(value) if getattr(value, "is_Rational", False) else f"{f:.12g}"
+
+
+def short(expr: Any) -> str:
+    """A SymPy expression as text with its floating-point constants cut to 12 significant digits."""
+    import sympy as sp
+
+    if not isinstance(expr, sp.Basic):
+        return str(expr)
+    return str(expr.xreplace({f: sp.Float(f, 12) for f in expr.atoms(sp.Float)}))
+
+
+def _sci(value: float, log_abs: float = math.nan, digits: int = 6) -> str:
+    """A float as text; where it underflowed to 0 (or overflowed) but its natural log is known, from the log."""
+    if (value == 0 or math.isinf(value)) and math.isfinite(log_abs):
+        exponent = math.floor(log_abs / math.log(10))
+        mantissa = math.copysign(10 ** (log_abs / math.log(10) - exponent), value if value else 1.0)
+        return f"{mantissa:.{digits}g}e{exponent:+d}"
+    return f"{value:.{digits}g}"
 
 
 # ---------------------------------------------------------------- commands
@@ -219,6 +248,83 @@ def _bound(args: argparse.Namespace) -> Output:
     return Output("\n".join(lines), b.as_dict())
 
 
+def _configure_gradient(p: argparse.ArgumentParser) -> None:
+    p.add_argument("act", metavar="ACT", help="catalogue name, or a formula in x")
+    p.add_argument("--depth", type=int, required=True, metavar="R", help="number of layers r (1 to 10**6)")
+    p.add_argument("--weights", required=True, metavar="SPEC", help="weight distribution, e.g. 'normal(1, 0.5)'")
+    p.add_argument("--preact", default="normal(0, 1)", metavar="SPEC",
+                   help="pre-activation distribution of the independence approximation (default normal(0, 1))")
+    p.add_argument("--threshold", type=finite_float, default=1e-6, metavar="T",
+                   help="report the first depth at which each quantity falls below T (default 1e-6)")
+    p.add_argument("--param", action="append", type=key_value, metavar="K=V", help="parameter value (repeatable)")
+
+
+@command("gradient", "bound, mean, mean square and typical value of the gradient product across depth",
+         _configure_gradient)
+def _gradient(args: argparse.Namespace) -> Output:
+    from .expectations import gradient_product
+
+    g = gradient_product(args.act, args.depth, args.weights, preact=args.preact, threshold=args.threshold,
+                         params=params_of(args))
+    per, r = g.per_layer, g.depth
+    b, m, ms, t = per["bound"], per["mean"], per["mean_square"], per["typical"]
+    reach = g.depth_to_threshold
+
+    def first(key: str) -> str:
+        return f"below {g.threshold:g} from r = {reach[key]}" if reach[key] is not None else \
+            f"never below {g.threshold:g}"
+
+    sup, edphi, edphi2, elog = b["sup|phi'|"], m["E[phi'(v)]"], ms["E[phi'(v)^2]"], t["E log|phi'(v)|"]
+    lines = [f"{g.activation}: gradient product prod_t w_t phi'(v_t) over r = {r} layers, weights {g.weights}, "
+             f"pre-activations {g.preact}",
+             f"  bound        {g.formulas['bound']} = ({b['E|w|']:.6g} * {sup:.6g})^{r} = "
+             f"{_sci(g.bound, g.log_bound)}  [{first('bound')}]",
+             f"  mean         {g.formulas['mean']} = ({m['E[w]']:.6g} * {edphi:.6g})^{r} = "
+             f"{_sci(g.mean, g.log_mean_abs)}  [{first('mean')}]",
+             f"  mean square  {g.formulas['mean_square']} = ({ms['E[w^2]']:.6g} * {edphi2:.6g})^{r} = "
+             f"{_sci(g.mean_square, g.log_mean_square)}  [{first('mean_square')}]",
+             f"  typical      {g.formulas['typical']} = exp({r} * ({t['E log|w|']:.6g} + {elog:.6g})) = "
+             f"{_sci(g.typical, g.log_typical)}  [{first('typical')}]",
+             f"  natural logs: bound {g.log_bound:.6g}, |mean| {g.log_mean_abs:.6g}, mean square "
+             f"{g.log_mean_square:.6g}, typical {g.log_typical:.6g}",
+             "assumptions:"]
+    lines += [f"  - {a}" for a in g.assumptions]
+    return Output("\n".join(lines), g.as_dict())
+
+
+def _configure_init(p: argparse.ArgumentParser) -> None:
+    p.add_argument("act", metavar="ACT", help="catalogue name, or a formula in x")
+    p.add_argument("--sigma-b2", dest="sigma_b2", type=finite_float, default=0.0, metavar="V",
+                   help="bias variance sigma_b^2 (default 0)")
+    p.add_argument("--param", action="append", type=key_value, metavar="K=V", help="parameter value (repeatable)")
+
+
+@command("init", "critical initialisation (chi_1 = 1 at the fixed point q*), compared with calculate_gain",
+         _configure_init)
+def _init(args: argparse.Namespace) -> Output:
+    from .expectations import initialisation
+
+    i = initialisation(args.act, args.sigma_b2, params=params_of(args))
+    lines = [f"{i.activation}: critical initialisation at sigma_b^2 = {i.sigma_b2:g}",
+             f"  formula      chi_1 = sigma_w^2 E[phi'(sqrt(q*) z)^2] = 1, q* = sigma_w^2 E[phi(sqrt(q*) z)^2] "
+             f"+ sigma_b^2",
+             f"  sigma_w^2    {i.sigma_w2:.12g}  ({i.method})",
+             f"  q*           {i.q_star:.12g}",
+             f"  chi_1        {i.chi1:.12g}",
+             f"  gain         sqrt(sigma_w^2) = {i.gain:.12g}",
+             f"  PyTorch      {i.comparison}"]
+    if i.alpha is not None:
+        sl = i.selu
+        lines += [f"  SELU         from {sl['conditions']}:",
+                  f"    alpha  = {sl['alpha_exact']} = {sl['alpha_30']} (published {sl['published_alpha']!r}, "
+                  f"difference {sl['alpha_difference']:.3g})",
+                  f"    lambda = {sl['lambda_30']} (published {sl['published_lambda']!r}, "
+                  f"difference {sl['lambda_difference']:.3g})"]
+    lines.append("assumptions:")
+    lines += [f"  - {a}" for a in i.assumptions]
+    return Output("\n".join(lines), i.as_dict())
+
+
 # ---------------------------------------------------------------- entry point
 
 def build_parser() -> argparse.ArgumentParser:
@@ -252,24 +358,6 @@ def _join_negative_values(argv: list[str]) -> list[str]:
         else:
             out.append(token)
     return out
-
-
-def number(value: Any) -> str:
-    """A SymPy or Python number as short text (``0.2``, not ``0.200000000000000``)."""
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    return str(value) if getattr(value, "is_Rational", False) else f"{f:.12g}"
-
-
-def short(expr: Any) -> str:
-    """A SymPy expression as text with its floating-point constants cut to 12 significant digits."""
-    import sympy as sp
-
-    if not isinstance(expr, sp.Basic):
-        return str(expr)
-    return str(expr.xreplace({f: sp.Float(f, 12) for f in expr.atoms(sp.Float)}))
 
 
 def main(argv: list[str] | None = None) -> int:

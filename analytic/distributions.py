@@ -41,6 +41,14 @@ class Moments:
         return {k: float(getattr(self, k)) for k in ("mean", "mean_abs", "mean_square", "mean_log_abs")}
 
 
+def _fmt(value: float) -> str:
+    """A spec argument as the shortest text that reads back as the same float (``1``, ``0.5``, ``0.1234567891``)."""
+    value = float(value)
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
 def _exact(value: float) -> sp.Expr:
     """A float argument as an exact rational (0.5 → 1/2), so moments come out exact."""
     return sp.nsimplify(value, rational=True)
@@ -66,7 +74,7 @@ class Distribution:
     @property
     def spec(self) -> str:
         """The canonical spec string, e.g. ``normal(1, 0.5)``."""
-        return f"{self.NAME}({', '.join(f'{a:g}' for a in self.args)})"
+        return f"{self.NAME}({', '.join(_fmt(a) for a in self.args)})"
 
     def __str__(self) -> str:
         return self.spec

@@ -48,6 +48,18 @@ class BoundError(AnalyticError):
     """A sup or inf that cannot be proved (no limit at infinity, interval evaluation fails, no proved tail)."""
 
 
+class ArgumentError(AnalyticError):
+    """A numeric argument outside its valid range: a depth, a threshold, a variance such as sigma_w^2."""
+
+
+class DepthError(ArgumentError):
+    """A depth that is not a positive integer at most 10**6."""
+
+
+class ConvergenceError(AnalyticError):
+    """A fixed point or root that the numerical iteration could not reach (the message says why)."""
+
+
 class _Alarm(BaseException):
     """Raised by the timer inside a :func:`time_limit` block.
 

@@ -1,0 +1,1075 @@
+r"""Gaussian expectations, the gradient product across depth, mean field and initialisation.
+
+**Chain (the textbook model):** r layers of one neuron, :math:`y_0 = x`, :math:`v_t = w_t y_{t-1} + b_t`,
+:math:`y_t = \varphi(v_t)`; defaults :math:`x = 1`, no bias. Back-propagation gives
+:math:`\partial y_r/\partial y_0 = \prod_t w_t \varphi'(v_t)`. Crude bound:
+:math:`E|\prod| \le (E|w| \cdot \sup|\varphi'|)^r`. Under the independence approximation (pre-activations drawn
+from a stated distribution, independent of the weights) :math:`E[\prod] = (E[w] E[\varphi'(v)])^r`,
+:math:`E[\prod^2] = (E[w^2] E[\varphi'(v)^2])^r`; the exact chain (:math:`v_t` depends on :math:`w_t` and
+:math:`y_{t-1}`) is what Monte Carlo measures, and the tool reports both and the gap.
+
+**Typical vs mean:** the product is log-normal-like; its median is :math:`\exp(r E[\log|w \varphi'(v)|])` and can
+differ from the mean by orders of magnitude. Report both.
+
+**Wide layers (mean field):** width n, :math:`W_{ij} \sim (0, \sigma_w^2/n)`, bias :math:`(0, \sigma_b^2)`. Length
+map :math:`q_l = \sigma_w^2 E[\varphi(\sqrt{q_{l-1}} z)^2] + \sigma_b^2`, fixed point :math:`q^*`,
+:math:`\chi_1 = \sigma_w^2 E[\varphi'(\sqrt{q^*} z)^2]`; :math:`E\|\partial L/\partial y_0\|^2 \propto \chi_1^L`.
+Critical initialisation: :math:`\chi_1 = 1` (ReLU: :math:`\sigma_w^2 = 2`, i.e. He).
+
+How a one-layer expectation :math:`E[f(v)]`, :math:`v \sim N(m, s^2)`, is computed (each result records it):
+
+* ``closed form``: when every piece of :math:`f` (between kinks) is a sum of terms :math:`c\,x^n e^{kx}`, the
+  integral over a piece :math:`[a, b]` is exact: completing the square,
+  :math:`e^{kx} N(x; m, s^2) = e^{km + k^2 s^2/2} N(x; m + k s^2, s^2)`, and with :math:`u = (x - \mu)/s`,
+  :math:`J_j = \int_\alpha^\beta u^j \phi(u)\,du` obeys :math:`J_0 = \Phi(\beta) - \Phi(\alpha)`,
+  :math:`J_1 = \phi(\alpha) - \phi(\beta)`, :math:`J_j = (j-1) J_{j-2} + \alpha^{j-1}\phi(\alpha) -
+  \beta^{j-1}\phi(\beta)`. This covers ReLU, leaky ReLU, PReLU, ELU, SELU, CELU, hardtanh, hard sigmoid,
+  hard swish and identity (and :math:`\log|\varphi'|` where :math:`\varphi'` is a constant or
+  :math:`c e^{kx}` on each piece). The SymPy expression is evaluated with 30 digits.
+* ``sympy.integrate`` is not used: it finishes on few of these integrals (``E[tanh'(v)^2]`` never does), and a
+  route chosen by whether it beat a clock would make the same call give different digits on a busy machine;
+* ``quad``: ``scipy.integrate.quad`` in :math:`z = (x - m)/s`, split at every kink, at :math:`x = 0`, at
+  :math:`z = 0` and (for :math:`\log|\varphi'|`) at every zero of :math:`\varphi'`; the error is the sum of quad's
+  error estimates.
+
+>>> from analytic.expectations import gaussian_expectation, gradient_product
+>>> gaussian_expectation("relu", "dphi").value
+0.5
+>>> g = gradient_product("sigmoid", 10, "constant(1)")
+>>> round(g.bound / 0.25**10, 12)
+1.0
+"""
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .calculus import derivative, numpy_function, resolve
+from .distributions import Constant, Distribution, LogNormal, Normal, Uniform, distribution
+from .errors import ArgumentError, ConvergenceError, DepthError
+from .registry import X, Activation
+
+#: The one-layer functions :func:`gaussian_expectation` knows.
+FUNCTIONS = ("phi", "phi2", "dphi", "dphi2", "log_abs_dphi")
+#: Largest depth accepted by :func:`gradient_product`.
+MAX_DEPTH = 10**6
+#: Digits used to evaluate closed forms.
+DIGITS = 30
+
+_SQRT2PI = math.sqrt(2 * math.pi)
+#: A density below this is treated as 0 in quadrature (|z| > 33.9 for a normal): f there is never evaluated.
+_NEGLIGIBLE = 1e-250
+_OO = sp.oo
+
+
+# ---------------------------------------------------------------- one-layer expectations
+
+@dataclass(frozen=True)
+class Estimate:
+    """A number with its error and the method that produced it: ``closed form``, ``quad`` or ``exact``.
+
+    ``error`` is quad's error estimate (summed over the pieces) for ``quad``, and the rounding of the final float
+    (one ulp) for ``closed form`` and ``exact``. ``formula`` is the closed form as text, where there is one.
+    """
+
+    value: float
+    error: float
+    method: str
+    formula: str | None = None
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def as_dict(self) -> dict:
+        """JSON-ready form: ``value``, ``error``, ``method``, ``formula``."""
+        return {"value": self.value, "error": self.error, "method": self.method, "formula": self.formula}
+
+
+def _params_key(params: dict | None) -> tuple:
+    return tuple(sorted((str(k), float(v)) for k, v in (params or {}).items()))
+
+
+def _rational(value: float) -> sp.Rational:
+    """A float as the exact rational it denotes in decimal (``0.1`` → 1/10)."""
+    return sp.Rational(repr(float(value)))
+
+
+def _ulp(value: float) -> float:
+    return math.ulp(value) if math.isfinite(value) else 0.0
+
+
+@functools.lru_cache(maxsize=None)
+def _integrand(act: Activation, fn: str, key: tuple) -> sp.Expr:
+    """f(x) for ``fn`` with parameters bound (``log_abs_dphi`` returns φ′; the log is taken piece by piece)."""
+    bind = act.bind(None if act.user_defined else dict(key))
+    if fn in ("phi", "phi2"):
+        f = act.expr.subs(bind)
+    else:
+        f = derivative(act, 1).subs(bind)
+    if fn in ("phi2", "dphi2"):
+        f = sp.piecewise_fold(f**2)
+    return sp.piecewise_fold(f)
+
+
+@functools.lru_cache(maxsize=None)
+def _pieces(f: sp.Expr) -> tuple[tuple[sp.Expr, sp.Expr, sp.Expr], ...] | None:
+    """``f`` as (expression, a, b) on intervals of positive length covering the real line; None if unknown."""
+    if not isinstance(f, sp.Piecewise):
+        return ((f, -_OO, _OO),)
+    out = []
+    try:
+        pairs = f.as_expr_set_pairs(sp.Interval(-_OO, _OO))
+    except (NotImplementedError, TypeError, ValueError):
+        return None
+    for e, s in pairs:
+        for part in (s.args if isinstance(s, sp.Union) else (s,)):
+            if isinstance(part, sp.Interval):
+                if (part.end - part.start).is_extended_positive:
+                    out.append((e, part.start, part.end))
+            elif not (part.is_empty or isinstance(part, sp.FiniteSet)):
+                return None
+    return tuple(sorted(out, key=lambda p: float(p[1])))
+
+
+def _terms(expr: sp.Expr) -> list[tuple[sp.Expr, int, sp.Expr]] | None:
+    r"""``expr`` as a sum of :math:`c\,x^n e^{kx}` (c, n, k constants), or None."""
+    if any(not isinstance(g, sp.exp) for g in expr.atoms(sp.Function) if g.has(X)):
+        return None  # tanh, sigmoid, erf, ... of x: not in the class (and expanding them can be slow)
+    expr = sp.expand(sp.powsimp(sp.expand(expr), combine="exp"))
+    if expr == 0:
+        return []
+    out = []
+    for term in sp.Add.make_args(expr):
+        c, dep = term.as_independent(X, as_Add=False)
+        n, k = 0, sp.S.Zero
+        for factor in sp.Mul.make_args(dep):
+            if factor == 1:
+                continue
+            if factor == X:
+                n += 1
+            elif factor.is_Pow and factor.base == X and factor.exp.is_Integer and factor.exp > 0:
+                n += int(factor.exp)
+            elif isinstance(factor, sp.exp) or (factor.is_Pow and isinstance(factor.base, sp.exp)):
+                arg = factor.args[0] if isinstance(factor, sp.exp) else factor.base.args[0] * factor.exp
+                arg = sp.expand(arg)
+                slope = arg.coeff(X, 1)
+                rest = sp.expand(arg - slope * X)
+                if rest.has(X) or slope.has(X) or not slope.is_number:
+                    return None
+                k += slope
+                c *= sp.exp(rest)
+            else:
+                return None
+        if not c.is_number or not (c.is_real is not False):
+            return None
+        out.append((c, n, k))
+    return out
+
+
+def _phi(u: sp.Expr) -> sp.Expr:
+    return sp.S.Zero if u.is_infinite else sp.exp(-u**2 / 2) / sp.sqrt(2 * sp.pi)
+
+
+def _Phi_diff(alpha: sp.Expr, beta: sp.Expr) -> sp.Expr:
+    r""":math:`\Phi(\beta) - \Phi(\alpha)` for numbers, written with ``erfc`` so tails keep their relative
+    accuracy (the form is chosen by the signs of α and β)."""
+    r2 = sp.sqrt(2)
+
+    def erfc(u):
+        return sp.S.Zero if u is _OO else (2 * sp.S.One if u is -_OO else sp.erfc(u / r2))
+
+    if alpha is _OO or alpha.is_nonnegative:
+        return (erfc(alpha) - erfc(beta)) / 2
+    if beta is -_OO or beta.is_nonpositive:
+        return (erfc(-beta) - erfc(-alpha)) / 2
+    return 1 - erfc(beta) / 2 - erfc(-alpha) / 2
+
+
+class PhiDiff(sp.Function):
+    r""":math:`\Phi(\beta) - \Phi(\alpha)`, kept unevaluated in closed forms with symbolic mean and std; it is
+    evaluated by :func:`_mp_phidiff`, which picks the ``erfc`` form that does not cancel."""
+
+    nargs = 2
+
+
+def _mp_phidiff(alpha, beta):
+    import mpmath
+
+    r2 = mpmath.sqrt(2)
+    if alpha >= 0:
+        return (mpmath.erfc(alpha / r2) - mpmath.erfc(beta / r2)) / 2
+    if beta <= 0:
+        return (mpmath.erfc(-beta / r2) - mpmath.erfc(-alpha / r2)) / 2
+    return 1 - mpmath.erfc(beta / r2) / 2 - mpmath.erfc(-alpha / r2) / 2
+
+
+def _piece_integral(terms, a: sp.Expr, b: sp.Expr, m: sp.Expr, s: sp.Expr) -> sp.Expr:
+    r""":math:`\int_a^b \sum c x^n e^{kx} N(x; m, s^2) dx` exactly (see the module docstring); m, s may be
+    symbols, in which case :math:`\Phi(\beta) - \Phi(\alpha)` stays a :class:`PhiDiff`."""
+    numeric = m.is_number and s.is_number
+    total = sp.S.Zero
+    for c, n, k in terms:
+        mu = m + k * s**2
+        alpha = (a - mu) / s if a.is_finite else a
+        beta = (b - mu) / s if b.is_finite else b
+        J = [_Phi_diff(alpha, beta) if numeric else PhiDiff(alpha, beta), _phi(alpha) - _phi(beta)]
+        for j in range(2, n + 1):
+            ta = sp.S.Zero if alpha.is_infinite else alpha**(j - 1) * _phi(alpha)
+            tb = sp.S.Zero if beta.is_infinite else beta**(j - 1) * _phi(beta)
+            J.append((j - 1) * J[j - 2] + ta - tb)
+        poly = sum(sp.binomial(n, j) * mu**(n - j) * s**j * J[j] for j in range(n + 1))
+        total += c * sp.exp(k * m + k**2 * s**2 / 2) * poly
+    return total
+
+
+def _log_abs_piece(e: sp.Expr) -> sp.Expr | None:
+    r""":math:`\log|e|` as a polynomial when e is :math:`c e^{kx}` (c ≠ 0); ``-oo`` when e ≡ 0; else None."""
+    if e == 0:
+        return -_OO
+    terms = _terms(e)
+    if terms is None or len(terms) != 1 or terms[0][1] != 0 or terms[0][0] == 0:
+        return None
+    c, _, k = terms[0]
+    return sp.log(sp.Abs(c)) + k * X
+
+
+@functools.lru_cache(maxsize=None)
+def _closed_pieces(act: Activation, fn: str, key: tuple):
+    """Pieces with their :math:`c x^n e^{kx}` terms, or None when some piece is outside that class."""
+    pieces = _pieces(_integrand(act, fn, key))
+    if pieces is None:
+        return None
+    out = []
+    for e, a, b in pieces:
+        if fn == "log_abs_dphi":
+            e = _log_abs_piece(e)
+            if e is None:
+                return None
+            if e == -_OO:
+                out.append((None, a, b))
+                continue
+        terms = _terms(e)
+        if terms is None:
+            return None
+        out.append((terms, a, b))
+    return tuple(out)
+
+
+_M, _S = sp.Symbol("m", real=True), sp.Symbol("s", positive=True)
+
+
+@functools.lru_cache(maxsize=None)
+def _closed_symbolic(act: Activation, fn: str, key: tuple):
+    """(closed form in the symbols m, s, its mpmath evaluator) or None; ``-oo`` for log|φ′| with φ′ ≡ 0 on an
+    interval."""
+    pieces = _closed_pieces(act, fn, key)
+    if pieces is None:
+        return None
+    if any(terms is None for terms, _, _ in pieces):  # log|φ′| with φ′ ≡ 0 on an interval: probability > 0
+        return -_OO, None
+    expr = sum((_piece_integral(terms, a, b, _M, _S) for terms, a, b in pieces), sp.S.Zero)
+    evaluate = sp.lambdify([_M, _S], expr, modules=[{"PhiDiff": _mp_phidiff}, "mpmath"])
+    return expr, evaluate
+
+
+def _closed_form(act: Activation, fn: str, key: tuple, mean: float, std: float) -> Estimate | None:
+    got = _closed_symbolic(act, fn, key)
+    if got is None:
+        return None
+    expr, evaluate = got
+    if evaluate is None:
+        return Estimate(-math.inf, 0.0, "exact", "-oo (phi' = 0 on an interval of positive probability)")
+    import mpmath
+
+    with mpmath.workdps(DIGITS):
+        value = float(evaluate(mpmath.mpf(mean), mpmath.mpf(std)))
+    text = None
+    if len(repr(mean)) <= 5 and len(repr(std)) <= 5:  # simple numbers: show the exact closed form
+        exact = expr.subs({_M: _rational(mean), _S: _rational(std)}).replace(PhiDiff, _Phi_diff)
+        text = str(sp.simplify(exact)) if sp.count_ops(exact) < 80 else str(exact)
+        text = text if len(text) <= 400 else None
+    return Estimate(value, _ulp(value), "closed form", text)
+
+
+# ---- quadrature
+
+def _kinks(act: Activation, key: tuple) -> list[float]:
+    pts = []
+    for k in act.kink_points(None if act.user_defined else dict(key)):
+        try:
+            pts.append(float(k.at))
+        except TypeError:
+            pass
+    return pts
+
+
+@functools.lru_cache(maxsize=None)
+def _breakpoints(act: Activation, fn: str, key: tuple) -> tuple[float, ...]:
+    pts = set(_kinks(act, key))
+    pieces = _pieces(_integrand(act, fn, key))
+    for _, a, b in pieces or ():
+        for p in (a, b):
+            if p.is_finite:
+                pts.add(float(p))
+    return tuple(sorted(pts))
+
+
+def _zero_pieces(act: Activation, key: tuple) -> list[tuple[float, float]]:
+    """Intervals where φ′ ≡ 0 (so log|φ′| = −∞ there)."""
+    pieces = _pieces(_integrand(act, "dphi", key))
+    return [(float(a), float(b)) for e, a, b in (pieces or ()) if e == 0]
+
+
+@functools.lru_cache(maxsize=None)
+def _mp_dphi(act: Activation, key: tuple):
+    """φ′ as an mpmath function (for the tails, where the float φ′ underflows to 0)."""
+    from .activations import to_elementary
+
+    return sp.lambdify(X, to_elementary(_integrand(act, "dphi", key)), "mpmath")
+
+
+def _mp_log_abs_dphi(act: Activation, key: tuple, x: float) -> float:
+    """log|φ′(x)| in mpmath, raising the precision until φ′ is resolved (1 − tanh² at x = 400 needs ~350 digits)."""
+    import mpmath
+
+    f = _mp_dphi(act, key)
+    for dps in (30, 120, 500):
+        with mpmath.workdps(dps):
+            v = f(mpmath.mpf(x))
+            if v != 0:
+                return float(mpmath.log(abs(v)))
+    # still unresolved: |φ′| < 10^-500 there; clamp at the log of the smallest float. Such points sit where the
+    # density is negligible (|z| > 30 for a normal), so the clamp moves the integral by far less than its error.
+    return math.log(5e-324)
+
+
+def _scalar(act: Activation, fn: str, key: tuple):
+    """A scalar Python function x ↦ f(x) for quadrature."""
+    order = 0 if fn in ("phi", "phi2") else 1
+    g = numpy_function(act, order, None if act.user_defined else dict(key))
+    if fn in ("phi", "dphi"):
+        return lambda x: float(g(np.array(x)))
+    if fn in ("phi2", "dphi2"):
+        return lambda x: float(g(np.array(x))) ** 2
+
+    def log_abs(x):
+        d = abs(float(g(np.array(x))))
+        if d > 1e-290 and math.isfinite(d):
+            return math.log(d)
+        return _mp_log_abs_dphi(act, key, x)  # underflow: evaluate in mpmath
+
+    return log_abs
+
+
+def _dphi_zeros(act: Activation, key: tuple, lo: float, hi: float) -> list[float]:
+    """Zeros of φ′ in [lo, hi]: sign changes on a grid, refined by brentq."""
+    from scipy.optimize import brentq
+
+    g = numpy_function(act, 1, None if act.user_defined else dict(key))
+    xs = np.linspace(lo, hi, 4001)
+    ys = g(xs)
+    zeros = [float(x) for x, y in zip(xs, ys) if y == 0]
+    for i in np.nonzero(np.sign(ys[:-1]) * np.sign(ys[1:]) < 0)[0]:
+        zeros.append(brentq(lambda t: float(g(np.array(t))), xs[i], xs[i + 1], xtol=1e-14))
+    return zeros
+
+
+def _quad_pieces(f, points: list[float], lo: float = -math.inf, hi: float = math.inf, weight=None) -> tuple[float, float]:
+    """∫ f(t) weight(t) dt over (lo, hi) as a sum of quad calls split at ``points``."""
+    from scipy import integrate
+
+    edges = [lo] + sorted({p for p in points if lo < p < hi and math.isfinite(p)}) + [hi]
+    total, error = 0.0, 0.0
+    def h(t):
+        if weight is None:
+            return f(t)
+        w = weight(t)
+        return 0.0 if w < _NEGLIGIBLE else f(t) * w
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", integrate.IntegrationWarning)
+        for a, b in zip(edges[:-1], edges[1:]):
+            if b <= a:
+                continue
+            v, e = integrate.quad(h, a, b, limit=200, epsabs=1e-14, epsrel=1e-11)
+            total += v
+            error += e
+    return total, error
+
+
+def _gauss_quad(act: Activation, fn: str, key: tuple, mean: float, std: float) -> Estimate:
+    pts_x = list(_breakpoints(act, fn, key)) + [0.0]
+    if fn == "log_abs_dphi":
+        pts_x += _dphi_zeros(act, key, mean - 12 * std, mean + 12 * std)
+    f = _scalar(act, fn, key)
+    pts_z = [(p - mean) / std for p in pts_x] + [0.0]
+
+    def integrand(z):
+        w = math.exp(-z * z / 2) / _SQRT2PI
+        return 0.0 if w < _NEGLIGIBLE else f(mean + std * z) * w
+
+    value, error = _quad_pieces(integrand, pts_z)
+    return Estimate(value, error, "quad")
+
+
+@functools.lru_cache(maxsize=4096)
+def _gaussian(act: Activation, fn: str, key: tuple, mean: float, std: float) -> Estimate:
+    if std == 0:
+        return _at_point(act, fn, key, mean)
+    if fn == "log_abs_dphi" and _prob_zero_piece(act, key, lambda a, b: b > a):
+        return Estimate(-math.inf, 0.0, "exact", "-oo (phi' = 0 on an interval of positive probability)")
+    est = _closed_form(act, fn, key, mean, std)
+    if est is None:
+        est = _gauss_quad(act, fn, key, mean, std)
+    return est
+
+
+def _prob_zero_piece(act: Activation, key: tuple, positive_mass) -> bool:
+    return any(positive_mass(a, b) for a, b in _zero_pieces(act, key))
+
+
+def _at_point(act: Activation, fn: str, key: tuple, x: float) -> Estimate:
+    """f(x) exactly (a constant pre-activation); at a kink φ′ takes the declared convention value."""
+    f = _integrand(act, "phi" if fn in ("phi", "phi2") else "dphi", key)
+    v = sp.N(f.subs(X, _rational(x)), DIGITS)
+    if fn in ("phi2", "dphi2"):
+        v = v**2
+    if fn == "log_abs_dphi":
+        if v == 0:
+            return Estimate(-math.inf, 0.0, "exact", "log 0")
+        v = sp.log(sp.Abs(v))
+    value = float(v)
+    return Estimate(value, _ulp(value), "exact", str(sp.nsimplify(v, rational=False)) if len(str(v)) < 60 else None)
+
+
+def _check_fn(fn: str) -> None:
+    if fn not in FUNCTIONS:
+        raise ArgumentError(f"unknown function {fn!r}; known: {', '.join(FUNCTIONS)}")
+
+
+def gaussian_expectation(act: Activation | str, fn: str, mean: float = 0.0, std: float = 1.0,
+                         params: dict | None = None) -> Estimate:
+    r""":math:`E[f(v)]`, :math:`v \sim N(\text{mean}, \text{std}^2)`, for ``fn`` one of ``phi``, ``phi2``,
+    ``dphi``, ``dphi2``, ``log_abs_dphi`` (:math:`\varphi, \varphi^2, \varphi', \varphi'^2, \log|\varphi'|`).
+
+    Closed form where the pieces of f allow it, otherwise
+    quadrature split at the kinks; the result records which. ``std = 0`` evaluates f at ``mean`` (at a kink,
+    φ′ is PyTorch's convention value). Results are cached.
+
+    >>> gaussian_expectation("relu", "dphi2", std=3.0).value
+    0.5
+    >>> gaussian_expectation("tanh", "dphi").method
+    'quad'
+    """
+    _check_fn(fn)
+    act = resolve(act, params)
+    mean, std = float(mean), float(std)
+    if not (math.isfinite(mean) and math.isfinite(std) and std >= 0):
+        raise ArgumentError(f"need a finite mean and a finite std >= 0, got mean={mean:g}, std={std:g}")
+    return _gaussian(act, fn, _params_key(None if act.user_defined else params), mean, std)
+
+
+def preact_expectations(act: Activation | str, preact: str | Distribution = "normal(0, 1)",
+                        params: dict | None = None) -> dict[str, Estimate]:
+    r""":math:`E[\varphi'(v)]`, :math:`E[\varphi'(v)^2]`, :math:`E\log|\varphi'(v)|` for v drawn from ``preact``.
+
+    Normal specs (``normal``, ``glorot``, ``he``) use :func:`gaussian_expectation`; ``constant(c)`` evaluates at c
+    exactly (``exact``); ``uniform`` and ``lognormal`` integrate against the density by quadrature over the
+    support, split at the kinks.
+
+    >>> preact_expectations("sigmoid", "constant(0)")["dphi"].value
+    0.25
+    """
+    act = resolve(act, params)
+    d = distribution(preact)
+    key = _params_key(None if act.user_defined else params)
+    return {fn: _preact(act, fn, key, d) for fn in ("dphi", "dphi2", "log_abs_dphi")}
+
+
+@functools.lru_cache(maxsize=1024)
+def _preact(act: Activation, fn: str, key: tuple, d: Distribution) -> Estimate:
+    if isinstance(d, Normal):
+        return _gaussian(act, fn, key, float(d.mu), float(d.sigma))
+    if isinstance(d, Constant):
+        return _at_point(act, fn, key, float(d.args[0]))
+    if isinstance(d, Uniform):
+        lo, hi = map(float, d.args)
+    elif isinstance(d, LogNormal):  # the density beyond exp(mu + 40 sigma) is below e^-800
+        lo, hi = 0.0, math.exp(float(d.args[0]) + 40 * float(d.args[1]))
+    else:  # a distribution added later: integrate against its density over the real line
+        lo, hi = -math.inf, math.inf
+    if fn == "log_abs_dphi" and _prob_zero_piece(act, key, lambda a, b: min(b, hi) > max(a, lo)):
+        return Estimate(-math.inf, 0.0, "exact", "-oo (phi' = 0 on an interval of positive probability)")
+    pts = list(_breakpoints(act, fn, key))
+    if isinstance(d, LogNormal):
+        mu, sg = map(float, d.args)
+        pts += [math.exp(mu + j * sg) for j in (-8, -4, -2, -1, 0, 1, 2, 4, 8)]
+    if fn == "log_abs_dphi":
+        a, b = (lo, hi) if math.isfinite(hi) else (0.0, math.exp(float(d.args[0]) + 12 * float(d.args[1])))
+        pts += _dphi_zeros(act, key, a, b)
+    f = _scalar(act, fn, key)
+    value, error = _quad_pieces(f, pts, lo, hi, weight=lambda t: float(d.pdf(np.array(t))))
+    return Estimate(value, error, "quad")
+
+
+# ---------------------------------------------------------------- the gradient product across depth
+
+@dataclass(frozen=True)
+class GradientProduct:
+    r"""The back-propagated product :math:`\prod_{t=1}^r w_t \varphi'(v_t)` of the chain model, in log space.
+
+    ``log_*`` are natural logs (``-inf`` when the quantity is exactly 0) and stay finite for depth up to
+    :math:`10^6`; the plain floats may underflow to 0.0. ``mean`` is :math:`E[\prod]` (sign ``mean_sign`` times
+    ``exp(log_mean_abs)``). ``depth_to_threshold[k]`` is the smallest integer r with the quantity below
+    ``threshold`` (for ``mean``: :math:`|E\prod|`), None when it never falls below.
+    """
+
+    depth: int
+    log_bound: float
+    log_mean_abs: float
+    mean_sign: int
+    log_mean_square: float
+    log_typical: float
+    bound: float
+    mean: float
+    mean_square: float
+    typical: float
+    depth_to_threshold: dict
+    threshold: float
+    per_layer: dict
+    assumptions: tuple[str, ...]
+    activation: str = ""
+    weights: str = ""
+    preact: str = ""
+    formulas: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        """JSON-ready form: ``bound``, ``mean``, ``mean_square``, ``typical``, ``depth_to_threshold``,
+        ``assumptions``, the ``log_*`` values, ``mean_sign``, ``depth``, ``threshold``, ``per_layer``,
+        ``formulas``, ``activation``, ``weights``, ``preact``."""
+        return {
+            "activation": self.activation, "weights": self.weights, "preact": self.preact, "depth": self.depth,
+            "bound": self.bound, "mean": self.mean, "mean_square": self.mean_square, "typical": self.typical,
+            "log_bound": self.log_bound, "log_mean_abs": self.log_mean_abs, "mean_sign": self.mean_sign,
+            "log_mean_square": self.log_mean_square, "log_typical": self.log_typical,
+            "depth_to_threshold": dict(self.depth_to_threshold), "threshold": self.threshold,
+            "per_layer": self.per_layer, "formulas": dict(self.formulas), "assumptions": list(self.assumptions),
+        }
+
+
+FORMULAS = {
+    "bound": "E|prod| <= (E|w| * sup|phi'|)^r",
+    "mean": "E[prod] = (E[w] * E[phi'(v)])^r",
+    "mean_square": "E[prod^2] = (E[w^2] * E[phi'(v)^2])^r",
+    "typical": "median|prod| = exp(r * (E log|w| + E log|phi'(v)|))",
+}
+
+
+def _log(x: float) -> float:
+    return -math.inf if x == 0 else math.log(x)
+
+
+def _exp(x: float) -> float:
+    if x == -math.inf:
+        return 0.0
+    return math.exp(x) if x < 709.78 else math.inf
+
+
+def _scale(r: int, log_f: float) -> float:
+    return -math.inf if log_f == -math.inf else r * log_f
+
+
+def first_depth_below(log_factor: float, threshold: float) -> int | None:
+    r"""The smallest integer :math:`r \ge 1` with :math:`e^{r \cdot \text{log\_factor}} < \text{threshold}`.
+
+    >>> first_depth_below(math.log(0.25), 1e-6)
+    10
+    """
+    log_t = math.log(threshold)
+    if log_factor == -math.inf:
+        return 1
+    if log_factor >= 0 or math.isnan(log_factor):
+        return 1 if log_factor * 1 < log_t else None
+    r = max(1, math.floor(log_t / log_factor) + 1)
+    while r > 1 and (r - 1) * log_factor < log_t:  # guard the float division at an exact boundary
+        r -= 1
+    while not r * log_factor < log_t:
+        r += 1
+    return r
+
+
+def _canonical_depth(depth: Any) -> int:
+    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)):
+        if isinstance(depth, float) and depth.is_integer():
+            depth = int(depth)
+        else:
+            raise DepthError(f"depth must be a positive integer <= {MAX_DEPTH}, got {depth!r}")
+    depth = int(depth)
+    if not 1 <= depth <= MAX_DEPTH:
+        raise DepthError(f"depth must be a positive integer <= {MAX_DEPTH}, got {depth}")
+    return depth
+
+
+def _canonical_threshold(threshold: Any) -> float:
+    try:
+        t = float(threshold)
+    except (TypeError, ValueError):
+        raise ArgumentError(f"threshold must be a number in (0, inf), got {threshold!r}") from None
+    if not (math.isfinite(t) and t > 0):
+        raise ArgumentError(f"threshold must be a number in (0, inf), got {threshold!r}")
+    return t
+
+
+@functools.lru_cache(maxsize=256)
+def _sup_abs_dphi(act: Activation, key: tuple) -> tuple[float, str, str]:
+    """(an upper bound on sup|φ′|, the method, a sentence saying where it comes from)."""
+    params = dict(key) or None
+    reason = ""
+    try:
+        from .bounds import bound
+    except ImportError as exc:  # pragma: no cover - the package ships bounds
+        bound, reason = None, f"the bounds module is unavailable ({exc})"
+    if bound is not None:
+        try:
+            b = bound(act, of="dphi", params=params)
+            ends = [float(v) for e in (b.sup, b.inf) for v in (e.lower, e.upper)]
+            M = max(abs(v) for v in ends)
+
+            def show(e):
+                return str(e.exact) if e.exact is not None else f"in [{e.lower:.12g}, {e.upper:.12g}]"
+
+            return M, "proved", (f"sup|phi'| = max(|sup phi'|, |inf phi'|) <= {M:.12g}, proved "
+                                 f"(sup phi' {show(b.sup)}, inf phi' {show(b.inf)}; {b.method}); "
+                                 f"the bound uses the upper end of the enclosure")
+        except Exception as exc:  # noqa: BLE001 - any failure of the prover falls back, and says so
+            reason = f"the prover gave no bound ({type(exc).__name__}: {exc})"
+    M = _grid_sup_abs_dphi(act, key)
+    return M, "not proved", (f"sup|phi'| ~ {M:.12g} estimated on a grid over [-60, 60] and at +-1e6, NOT proved: "
+                             f"{reason}")
+
+
+def _grid_sup_abs_dphi(act: Activation, key: tuple) -> float:
+    g = numpy_function(act, 1, None if act.user_defined else dict(key))
+    kinks = set(_kinks(act, key))
+    xs = np.concatenate([np.linspace(-60, 60, 240001), [-1e6, 1e6]])
+    xs = xs[[x not in kinks for x in xs]]
+    ys = np.abs(g(xs))
+    return float(np.max(ys[np.isfinite(ys)])) if np.any(np.isfinite(ys)) else math.inf
+
+
+def _float_moment(value: sp.Expr) -> tuple[float, str]:
+    value = sp.sympify(value)
+    return float(value), "quad" if value.is_Float else "exact"  # distributions give a Float only from quadrature
+
+
+@functools.lru_cache(maxsize=1024)
+def _per_layer(act: Activation, key: tuple, weights: Distribution, preact: Distribution) -> tuple[dict, tuple]:
+    mo = weights.moments()
+    Ew, mw = _float_moment(mo.mean)
+    Eaw, maw = _float_moment(mo.mean_abs)
+    Ew2, mw2 = _float_moment(mo.mean_square)
+    Elw, mlw = _float_moment(mo.mean_log_abs)
+    pe = {fn: _preact(act, fn, key, preact) for fn in ("dphi", "dphi2", "log_abs_dphi")}
+    M, sup_method, sup_text = _sup_abs_dphi(act, key)
+    b = Eaw * M if Eaw != 0 else 0.0
+    m = Ew * pe["dphi"].value
+    ms = Ew2 * pe["dphi2"].value
+    t = Elw + pe["log_abs_dphi"].value if -math.inf not in (Elw, pe["log_abs_dphi"].value) else -math.inf
+    per = {
+        "bound": {"value": b, "log": _log(b), "E|w|": Eaw, "sup|phi'|": M,
+                  "method": f"E|w|: {maw}; sup|phi'|: {sup_method}"},
+        "mean": {"value": m, "log": _log(abs(m)), "E[w]": Ew, "E[phi'(v)]": pe["dphi"].value,
+                 "error": abs(Ew) * pe["dphi"].error, "method": f"E[w]: {mw}; E[phi'(v)]: {pe['dphi'].method}"},
+        "mean_square": {"value": ms, "log": _log(ms), "E[w^2]": Ew2, "E[phi'(v)^2]": pe["dphi2"].value,
+                        "error": Ew2 * pe["dphi2"].error,
+                        "method": f"E[w^2]: {mw2}; E[phi'(v)^2]: {pe['dphi2'].method}"},
+        "typical": {"value": _exp(t), "log": t, "E log|w|": Elw, "E log|phi'(v)|": pe["log_abs_dphi"].value,
+                    "error": pe["log_abs_dphi"].error,
+                    "method": f"E log|w|: {mlw}; E log|phi'(v)|: {pe['log_abs_dphi'].method}"},
+    }
+    fl = mo.floats()
+    assumptions = (
+        "chain model: r layers of one neuron, v_t = w_t y_{t-1} + b_t, y_t = phi(v_t); "
+        "d y_r / d y_0 = prod_t w_t phi'(v_t)",
+        f"weights i.i.d. {weights.spec}: E[w] = {fl['mean']:.6g}, E|w| = {fl['mean_abs']:.6g}, "
+        f"E[w^2] = {fl['mean_square']:.6g}, E log|w| = {fl['mean_log_abs']:.6g}",
+        "bound: (E|w| sup|phi'|)^r holds for any pre-activations, independent or not; " + sup_text,
+        f"independence approximation: pre-activations v_t i.i.d. {preact.spec}, independent of the weights "
+        f"(the exact chain, where v_t depends on w_t and y_(t-1), is what Monte Carlo measures)",
+        f"one-layer expectations over v ~ {preact.spec}: E[phi'(v)] ({pe['dphi'].method}), "
+        f"E[phi'(v)^2] ({pe['dphi2'].method}), E log|phi'(v)| ({pe['log_abs_dphi'].method})",
+        "typical = exp(r E[log|w phi'(v)|]) is the median of the log-normal-like product; it can differ from the "
+        "mean by orders of magnitude",
+    )
+    if act.kinks and isinstance(preact, Constant):
+        assumptions += ("at a kink phi' takes PyTorch's autograd value (the declared convention)",)
+    return per, assumptions
+
+
+def gradient_product(act: Activation | str, depth: int, weights: str | Distribution,
+                     preact: str | Distribution = "normal(0, 1)", threshold: float = 1e-6,
+                     params: dict | None = None) -> GradientProduct:
+    r"""Bound, mean, mean square and typical value of :math:`\prod_{t=1}^r w_t \varphi'(v_t)` at depth r.
+
+    * bound :math:`(E|w| \sup|\varphi'|)^r` with the proved :math:`\sup|\varphi'|` (upper end of its enclosure);
+    * :math:`E[\prod] = (E[w] E[\varphi'(v)])^r`, :math:`E[\prod^2] = (E[w^2] E[\varphi'(v)^2])^r`
+      (independence approximation);
+    * typical :math:`\exp(r E[\log|w \varphi'(v)|])`;
+    * for each, the first depth at which it falls below ``threshold``.
+
+    Raises :class:`~analytic.errors.DepthError` unless ``1 <= depth <= 10**6`` is an integer.
+
+    >>> g = gradient_product("sigmoid", 10, "constant(1)", preact="constant(0)")
+    >>> g.bound == g.mean == 0.25**10, g.depth_to_threshold["bound"]
+    (True, 10)
+    """
+    depth = _canonical_depth(depth)
+    threshold = _canonical_threshold(threshold)
+    act = resolve(act, params)
+    key = _params_key(None if act.user_defined else params)
+    w, v = distribution(weights), distribution(preact)
+    per, assumptions = _per_layer(act, key, w, v)
+    log_bound = _scale(depth, per["bound"]["log"])
+    log_mean = _scale(depth, per["mean"]["log"])
+    m1 = per["mean"]["value"]
+    sign = 0 if m1 == 0 else (1 if m1 > 0 or depth % 2 == 0 else -1)
+    log_ms = _scale(depth, per["mean_square"]["log"])
+    log_typ = _scale(depth, per["typical"]["log"])
+    to_threshold = {k: first_depth_below(per[k]["log"], threshold) for k in ("bound", "mean", "mean_square", "typical")}
+    assumptions = assumptions + (
+        f"depth_to_threshold: smallest r with the quantity < {threshold:g} (|E[prod]| for the mean; "
+        f"E[prod^2] itself for the mean square)",)
+    return GradientProduct(
+        depth=depth, log_bound=log_bound, log_mean_abs=log_mean, mean_sign=sign, log_mean_square=log_ms,
+        log_typical=log_typ, bound=_exp(log_bound), mean=sign * _exp(log_mean), mean_square=_exp(log_ms),
+        typical=_exp(log_typ), depth_to_threshold=to_threshold, threshold=threshold, per_layer=per,
+        assumptions=assumptions, activation=act.name, weights=w.spec, preact=v.spec, formulas=dict(FORMULAS))
+
+
+# ---------------------------------------------------------------- mean field
+
+@dataclass(frozen=True)
+class MeanField:
+    r"""Fixed point of the length map and the gradient growth per layer.
+
+    ``q_star`` may be 0 (the signal dies) or ``inf`` (it grows without bound); ``chi1`` is then the limit of
+    :math:`\sigma_w^2 E[\varphi'(\sqrt q z)^2]` as q → 0 or ∞. ``depth_scale`` :math:`\xi = -1/\ln\chi_1`
+    (inf at :math:`\chi_1 = 1`; negative when gradients grow, by a factor e every :math:`|\xi|` layers).
+    """
+
+    sigma_w2: float
+    sigma_b2: float
+    q_star: float
+    chi1: float
+    depth_scale: float
+    status: str = "converged"
+    iterations: int = 0
+    assumptions: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict:
+        """JSON-ready form: ``sigma_w2``, ``sigma_b2``, ``q_star``, ``chi1``, ``depth_scale``, ``status``,
+        ``iterations``, ``assumptions``."""
+        return {"sigma_w2": self.sigma_w2, "sigma_b2": self.sigma_b2, "q_star": self.q_star, "chi1": self.chi1,
+                "depth_scale": self.depth_scale, "status": self.status, "iterations": self.iterations,
+                "assumptions": list(self.assumptions)}
+
+
+#: Iterations of the length map before switching to a bracketed root search; q bounds for 0 and ∞.
+MF_ITERATIONS, Q_TINY, Q_HUGE = 40, 1e-12, 1e12
+
+
+def _canonical_variances(sigma_w2: Any, sigma_b2: Any) -> tuple[float, float]:
+    try:
+        sw, sb = float(sigma_w2), float(sigma_b2)
+    except (TypeError, ValueError):
+        raise ArgumentError(f"sigma_w2 and sigma_b2 must be numbers, got {sigma_w2!r}, {sigma_b2!r}") from None
+    if not (math.isfinite(sw) and sw > 0):
+        raise ArgumentError(f"sigma_w2 must be finite and > 0, got {sigma_w2!r}")
+    if not (math.isfinite(sb) and sb >= 0):
+        raise ArgumentError(f"sigma_b2 must be finite and >= 0, got {sigma_b2!r}")
+    return sw, sb
+
+
+def _V(act, key, q: float) -> float:
+    return _gaussian(act, "phi2", key, 0.0, math.sqrt(q)).value
+
+
+def _W(act, key, q: float) -> float:
+    return _gaussian(act, "dphi2", key, 0.0, math.sqrt(q)).value
+
+
+def _depth_scale(chi1: float) -> float:
+    if abs(chi1 - 1.0) <= 4 * 2.0**-52:  # chi_1 = 1 up to the rounding of its last operations
+        return math.inf
+    if chi1 == 1:
+        return math.inf
+    if chi1 == 0:
+        return 0.0
+    return -1.0 / math.log(chi1)
+
+
+@functools.lru_cache(maxsize=4096)
+def _mean_field(act: Activation, key: tuple, sw: float, sb: float) -> MeanField:
+    from scipy.optimize import brentq
+
+    g = lambda q: sw * _V(act, key, q) + sb  # noqa: E731
+    h = lambda q: g(q) - q  # noqa: E731
+    notes = ["mean field: width -> infinity, W_ij ~ (0, sigma_w^2/n), bias ~ (0, sigma_b^2); "
+             "q_l = sigma_w^2 E[phi(sqrt(q_(l-1)) z)^2] + sigma_b^2, z ~ N(0, 1)",
+             "the length map is iterated from q_0 = 1 (inputs with |x|^2/n = 1)"]
+    q, status, it = 1.0, "", 0
+    prev = q
+    for it in range(1, MF_ITERATIONS + 1):
+        prev, q = q, g(q)
+        if not math.isfinite(q) or q > Q_HUGE:
+            status = "diverges"
+            break
+        if abs(q - prev) <= 1e-13 * max(q, prev):
+            status = "converged"
+            break
+        if q < Q_TINY:
+            status = "to zero"
+            break
+    if not status:  # slow convergence: bracket the fixed point on the side h = g - q points to, then brentq
+        lo = hi = q
+        hq = h(q)
+        if hq > 0:
+            while h(hi) > 0:
+                lo, hi = hi, 2 * hi
+                if hi > Q_HUGE:
+                    status = "diverges"
+                    break
+        elif hq < 0:
+            while h(lo) < 0:
+                lo, hi = lo / 2, lo
+                if lo < max(Q_TINY, sb / 2):
+                    status = "to zero"
+                    break
+        if not status:
+            q = brentq(h, lo, hi, xtol=1e-15, rtol=1e-13) if lo < hi else q
+            status = "converged (bracketed root)"
+            dq = 1e-6 * q
+            slope = (g(q + dq) - g(q - dq)) / (2 * dq) if q > dq else 0.0
+            if abs(slope) > 1 + 1e-6:
+                raise ConvergenceError(
+                    f"{act.name}: the length map does not converge at sigma_w^2 = {sw:g}, sigma_b^2 = {sb:g}: "
+                    f"its fixed point q = {q:.6g} is unstable (slope {slope:.4g}), and {MF_ITERATIONS} iterations "
+                    f"from q_0 = 1 did not settle")
+    if status == "diverges":
+        q_star, w = math.inf, _W(act, key, 1e30)
+        notes.append("q_l grows without bound (q* = inf); chi_1 is the limit of sigma_w^2 E[phi'(sqrt(q) z)^2] "
+                     "as q -> inf (evaluated at q = 1e30)")
+    elif status == "to zero":
+        q_star, w = 0.0, _W(act, key, 1e-300)
+        notes.append("q_l -> 0 (q* = 0); chi_1 is the limit as q -> 0 (evaluated at q = 1e-300)")
+    else:
+        q_star, w = q, _W(act, key, q)
+        if it == 1 and status == "converged":
+            notes.append("q_0 = 1 is already a fixed point")
+    chi1 = sw * w
+    return MeanField(sw, sb, q_star, chi1, _depth_scale(chi1), status, it, tuple(notes))
+
+
+def mean_field(act: Activation | str, sigma_w2: float, sigma_b2: float = 0.0,
+               params: dict | None = None) -> MeanField:
+    r"""Iterate :math:`q_l = \sigma_w^2 E[\varphi(\sqrt{q_{l-1}} z)^2] + \sigma_b^2` from :math:`q_0 = 1` to
+    :math:`q^*`; return :math:`\chi_1 = \sigma_w^2 E[\varphi'(\sqrt{q^*} z)^2]` and :math:`\xi = -1/\ln\chi_1`.
+
+    After :data:`MF_ITERATIONS` steps without convergence the fixed point is bracketed in the direction the
+    iteration moves and found by ``brentq``. q → 0 and q → ∞ are reported as ``q_star`` 0 and ``inf``, with
+    :math:`\chi_1` taken in the limit (ReLU: :math:`\chi_1 = \sigma_w^2/2` for every q).
+
+    >>> mean_field("relu", 2.0).chi1
+    1.0
+    """
+    sw, sb = _canonical_variances(sigma_w2, sigma_b2)
+    act = resolve(act, params)
+    return _mean_field(act, _params_key(None if act.user_defined else params), sw, sb)
+
+
+def _homogeneous_W(act: Activation, key: tuple) -> float | None:
+    """E[φ′(√q z)²] when it does not depend on q (positively homogeneous φ such as ReLU), else None."""
+    ws = [_W(act, key, q) for q in (0.25, 1.0, 4.0)]
+    if ws[1] > 0 and all(abs(w - ws[1]) <= 1e-12 * ws[1] for w in ws):
+        return ws[1]
+    return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _critical(act: Activation, key: tuple, sb: float) -> tuple[float, str]:
+    from scipy.optimize import brentq
+
+    w = _homogeneous_W(act, key)
+    if w is not None:
+        return 1.0 / w, f"chi_1 = sigma_w^2 E[phi'(z)^2] for every q, so sigma_w^2 = 1/E[phi'(z)^2] = 1/{w:.15g}"
+    f = lambda s: _mean_field(act, key, s, sb).chi1 - 1.0  # noqa: E731
+    lo = hi = 1.0
+    flo = fhi = f(1.0)
+    while flo > 0 and lo > 1e-6:
+        hi, fhi, lo = lo, flo, lo / 4
+        flo = f(lo)
+    while fhi < 0 and hi < 1e6:
+        lo, flo, hi = hi, fhi, hi * 4
+        fhi = f(hi)
+    if not (flo <= 0 <= fhi):
+        raise ConvergenceError(f"{act.name}: chi_1 = 1 has no solution for sigma_w^2 in [1e-6, 1e6] at "
+                               f"sigma_b^2 = {sb:g} (chi_1 - 1 = {flo:.3g} at {lo:g}, {fhi:.3g} at {hi:g})")
+    if flo == 0:
+        return lo, "chi_1(sigma_w^2) = 1 exactly at the bracket end"
+    s = brentq(f, lo, hi, xtol=1e-13, rtol=1e-12)
+    if sb == 0 and _gaussian(act, "phi2", key, 0.0, 0.0).value == 0:
+        # phi(0) = 0 and no bias: q = 0 is a fixed point, and the root may be its edge of stability, where
+        # chi_1 = sigma_w^2 lim_{q -> 0} E[phi'(sqrt(q) z)^2]; snap to that limit when brentq lands on it
+        s0 = 1.0 / _W(act, key, 1e-300)
+        if abs(s - s0) <= 1e-4 * s0:  # the two differ by O(sqrt(q*)) when q* is tiny but positive
+            return s0, (f"brentq on chi_1(sigma_w^2) - 1 lands on the q* -> 0 edge: sigma_w^2 = 1/lim_(q->0) "
+                        f"E[phi'(sqrt(q) z)^2] = {s0:.15g}")
+    return s, "brentq on chi_1(sigma_w^2) - 1, each chi_1 at the fixed point q* of the length map"
+
+
+def critical_sigma_w2(act: Activation | str, sigma_b2: float = 0.0, params: dict | None = None) -> float:
+    r"""The :math:`\sigma_w^2` with :math:`\chi_1 = 1` at the fixed point :math:`q^*` (``brentq``).
+
+    Raises :class:`~analytic.errors.ConvergenceError` when there is none in :math:`[10^{-6}, 10^6]`.
+
+    >>> critical_sigma_w2("relu")
+    2.0
+    """
+    _, sb = _canonical_variances(1.0, sigma_b2)
+    act = resolve(act, params)
+    return _critical(act, _params_key(None if act.user_defined else params), sb)[0]
+
+
+# ---------------------------------------------------------------- initialisation
+
+#: PyTorch's ``torch.nn.init.calculate_gain`` table (leaky_relu uses the activation's own slope).
+TORCH_GAINS = {"sigmoid": "1", "tanh": "5/3", "relu": "sqrt(2)", "leaky_relu": "sqrt(2/(1 + a^2))", "selu": "3/4",
+               "identity": "1 (linear)"}
+
+
+def _torch_gain(act: Activation, key: tuple) -> float | None:
+    if act.name == "leaky_relu":
+        a = dict(key).get("negative_slope", float(act.defaults["negative_slope"]))
+        return math.sqrt(2.0 / (1 + a * a))
+    return {"sigmoid": 1.0, "tanh": 5 / 3, "relu": math.sqrt(2), "selu": 0.75, "identity": 1.0}.get(act.name)
+
+
+@dataclass(frozen=True)
+class Initialisation:
+    r"""Critical initialisation: :math:`\sigma_w^2` with :math:`\chi_1 = 1` at :math:`q^*`, gain
+    :math:`\sqrt{\sigma_w^2}`, and (SELU) the re-derived :math:`\alpha, \lambda`; compared with PyTorch's
+    ``calculate_gain``."""
+
+    activation: str
+    sigma_b2: float
+    sigma_w2: float
+    q_star: float
+    chi1: float
+    gain: float
+    method: str
+    torch_gain: float | None
+    torch_entry: str | None
+    reproduces_torch: bool | None
+    comparison: str
+    alpha: float | None = None
+    lam: float | None = None
+    selu: dict | None = None
+    assumptions: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict:
+        """JSON-ready form: ``sigma_w2``, ``q_star``, ``chi1``, ``gain`` (SELU: ``alpha``, ``lambda``), plus
+        ``activation``, ``sigma_b2``, ``method``, ``torch_gain``, ``torch_entry``, ``reproduces_torch``,
+        ``comparison``, ``assumptions``."""
+        out = {"activation": self.activation, "sigma_b2": self.sigma_b2, "sigma_w2": self.sigma_w2,
+               "q_star": self.q_star, "chi1": self.chi1, "gain": self.gain, "method": self.method,
+               "torch_gain": self.torch_gain, "torch_entry": self.torch_entry,
+               "reproduces_torch": self.reproduces_torch, "comparison": self.comparison,
+               "assumptions": list(self.assumptions)}
+        if self.alpha is not None:
+            out.update(alpha=self.alpha, **{"lambda": self.lam}, selu=self.selu)
+        return out
+
+
+@functools.lru_cache(maxsize=1)
+def selu_constants() -> dict:
+    r"""Re-derive SELU's :math:`\alpha, \lambda` from :math:`E[\mathrm{selu}(z)] = 0`, :math:`E[\mathrm{selu}(z)^2]
+    = 1`, :math:`z \sim N(0, 1)`, in closed form.
+
+    With :math:`\mathrm{selu} = \lambda x` (x > 0), :math:`\lambda\alpha(e^x - 1)` (x ≤ 0), the first condition is
+    linear in α and the second then fixes λ:
+    :math:`\alpha = -E[z^+] / E[(e^z - 1)1_{z\le0}]`,
+    :math:`\lambda = (E[(z^+)^2] + \alpha^2 E[(e^z-1)^2 1_{z\le0}])^{-1/2}`.
+
+    >>> round(selu_constants()["alpha"], 12)
+    1.673263242354
+    """
+    z0, oo = sp.S.Zero, _OO
+    m, s = sp.S.Zero, sp.S.One
+    pos1 = _piece_integral(_terms(X), z0, oo, m, s)
+    neg1 = _piece_integral(_terms(sp.exp(X) - 1), -oo, z0, m, s)
+    pos2 = _piece_integral(_terms(X**2), z0, oo, m, s)
+    neg2 = _piece_integral(_terms((sp.exp(X) - 1)**2), -oo, z0, m, s)
+    alpha = sp.simplify(-pos1 / neg1)
+    lam = 1 / sp.sqrt(pos2 + alpha**2 * neg2)
+    return {"alpha": float(sp.N(alpha, DIGITS)), "lambda": float(sp.N(lam, DIGITS)),
+            "alpha_exact": str(alpha), "lambda_exact": str(lam),
+            "alpha_30": str(sp.N(alpha, DIGITS)), "lambda_30": str(sp.N(lam, DIGITS)),
+            "conditions": "E[selu(z)] = 0 and E[selu(z)^2] = 1 for z ~ N(0, 1)"}
+
+
+@functools.lru_cache(maxsize=256)
+def _initialisation(act: Activation, key: tuple, sb: float) -> Initialisation:
+    sw, method = _critical(act, key, sb)
+    mf = _mean_field(act, key, sw, sb)
+    gain = math.sqrt(sw)
+    tg = _torch_gain(act, key)
+    entry = TORCH_GAINS.get(act.name)
+    assumptions = list(mf.assumptions) + [f"critical initialisation: chi_1 = 1 at the fixed point q* ({method})"]
+    if tg is None:
+        reproduces, comparison = None, f"calculate_gain has no entry for {act.name}"
+    else:
+        reproduces = abs(gain - tg) <= 1e-9 * tg and sb == 0
+        if reproduces:
+            comparison = (f"calculate_gain({act.name}) = {entry} = {tg:.12g}: reproduced by chi_1 = 1 "
+                          f"(sigma_w^2 = {sw:.12g})")
+        else:
+            comparison = (f"calculate_gain({act.name}) = {entry} = {tg:.12g} is a convention: chi_1 = 1 gives "
+                          f"gain {gain:.12g} at sigma_b^2 = {sb:g}")
+    alpha = lam = selu = None
+    if act.name == "selu":
+        selu = dict(selu_constants())
+        alpha, lam = selu["alpha"], selu["lambda"]
+        key_d = dict(key)
+        pa = key_d.get("alpha", float(act.defaults["alpha"]))
+        pl = key_d.get("scale", float(act.defaults["scale"]))
+        fixed = _mean_field(act, key, 1.0, 0.0)
+        selu.update(published_alpha=pa, published_lambda=pl, alpha_difference=alpha - pa,
+                    lambda_difference=lam - pl, q_star_at_sigma_w2_1=fixed.q_star, chi1_at_sigma_w2_1=fixed.chi1)
+        assumptions.append("SELU's own fixed point (mean 0, variance 1) needs sigma_w^2 = 1 (LeCun normal, gain 1); "
+                           f"there q* = {fixed.q_star:.12g} and chi_1 = {fixed.chi1:.12g}")
+    return Initialisation(act.name, sb, sw, mf.q_star, mf.chi1, gain, method, tg, entry, reproduces, comparison,
+                          alpha, lam, selu, tuple(assumptions))
+
+
+def initialisation(act: Activation | str, sigma_b2: float = 0.0, params: dict | None = None) -> Initialisation:
+    r"""The critical initialisation of ``act``: :math:`\sigma_w^2` with :math:`\chi_1 = 1`, :math:`q^*`,
+    :math:`\chi_1`, gain :math:`\sqrt{\sigma_w^2}`; for SELU also :math:`\alpha, \lambda` re-derived; and how the
+    gain compares with PyTorch's ``calculate_gain``.
+
+    >>> initialisation("relu").sigma_w2
+    2.0
+    """
+    _, sb = _canonical_variances(1.0, sigma_b2)
+    act = resolve(act, params)
+    return _initialisation(act, _params_key(None if act.user_defined else params), sb)
+
+
+def gain_table(sigma_b2: float = 0.0) -> tuple[Initialisation, ...]:
+    """:func:`initialisation` for every activation in PyTorch's ``calculate_gain`` table."""
+    return tuple(initialisation(name, sigma_b2) for name in TORCH_GAINS)
