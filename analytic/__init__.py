@@ -32,6 +32,10 @@ _EXPORTS = {
     "mean_field": "expectations", "critical_sigma_w2": "expectations", "Initialisation": "expectations",
     "initialisation": "expectations", "selu_constants": "expectations", "gain_table": "expectations",
     "ArgumentError": "errors", "DepthError": "errors", "ConvergenceError": "errors",  # expectations
+    "Stat": "montecarlo", "ScaledStat": "montecarlo", "Check": "montecarlo", "ChainSimulation": "montecarlo",
+    "WideSimulation": "montecarlo", "Simulation": "montecarlo", "simulate_chain": "montecarlo",
+    "chain_log_products": "montecarlo", "simulate_wide": "montecarlo", "simulate": "montecarlo",
+    "SimulationError": "errors",  # montecarlo
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

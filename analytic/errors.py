@@ -60,6 +60,10 @@ class ConvergenceError(AnalyticError):
     """A fixed point or root that the numerical iteration could not reach (the message says why)."""
 
 
+class SimulationError(AnalyticError):
+    """A simulation request outside the supported range: depth, samples, width, memory or time caps."""
+
+
 class _Alarm(BaseException):
     """Raised by the timer inside a :func:`time_limit` block.
 

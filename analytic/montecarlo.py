@@ -1,0 +1,1006 @@
+r"""Monte Carlo simulation of back-propagated gradients, with standard errors and a verdict against the analytic values.
+
+Three simulations, all seeded and reproducible:
+
+* :func:`simulate_chain` — the **chain** (the textbook model): :math:`N` independent chains of :math:`r` layers of
+  one neuron, :math:`y_0 = x`, :math:`v_t = w_t y_{t-1} + b_t`, :math:`y_t = \varphi(v_t)`, and the exact
+  back-propagated gradient :math:`\partial y_r/\partial y_0 = \prod_t w_t \varphi'(v_t)`. With ``preact`` given it
+  simulates the **independence model** instead: :math:`v_t` drawn from ``preact`` independently of the weights,
+  which is the model under which :math:`E[\prod] = (E[w]E[\varphi'(v)])^r` holds exactly.
+* :func:`simulate_wide` — a width-:math:`n` MLP, real back-propagation with matrix products for a batch,
+  per-layer :math:`\|\partial L/\partial y_l\|^2`, whose growth rate per layer is compared with
+  :math:`\ln\chi_1` of mean-field theory.
+* :func:`simulate` — what the ``simulate`` command prints: one of the above plus a :class:`Check` (z-score,
+  ``agree`` when :math:`|z| \le 4`) for every statistic that has an analytic value.
+
+Products are accumulated in log space (:math:`\sum_t \log|w_t\varphi'(v_t)|` and a sign), so depth :math:`10^6`
+neither underflows nor overflows; means are merged across blocks of chains with a common exponent, so
+:math:`E[\prod]` is exact even when it is :math:`10^{-500}`. Memory is bounded by chunking: the chains are cut in
+blocks of :data:`BLOCK` with their own random streams (``SeedSequence(seed).spawn``), so the numbers do not depend
+on the chunk size.
+
+>>> from analytic.montecarlo import simulate_chain
+>>> s = simulate_chain("relu", depth=1, weights="constant(1)", samples=10_000, preact="normal(0, 1)", seed=0)
+>>> abs(s.mean.value - 0.5) < 4 * s.mean.stderr  # E[relu'(v)] = 1/2 for v ~ N(0, 1)
+True
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+
+from .calculus import numpy_pair, numpy_function, resolve
+from .distributions import Distribution, distribution
+from .errors import AnalyticError, SimulationError
+
+#: Chains per random stream. Fixed, so that results do not depend on ``chunk``.
+BLOCK = 16384
+#: Layers multiplied together before one logarithm is taken (fixed, for the same reason).
+GROUP = 16
+#: Largest depth accepted.
+MAX_DEPTH = 10**6
+#: Largest depth × samples accepted (layer-samples) — about ten minutes of computing.
+MAX_LAYER_SAMPLES = 10**10
+#: Default number of layer-samples drawn at once (bounds the memory: 8 bytes each, per drawn quantity).
+DEFAULT_CHUNK = 2**20
+#: Chains whose log|∏| is kept for the median (the first ones; all of them when there are fewer).
+MEDIAN_KEEP = 2**23
+#: Largest number of chains :func:`chain_log_products` returns (two arrays of this length).
+MAX_RETURNED = 2**25
+#: |z| above which a simulated and an analytic value disagree.
+Z_AGREE = 4.0
+#: Effective sample size below which a mean's standard error is flagged as unreliable.
+ESS_WARN = 1000.0
+#: Largest depth × batch × width held by :func:`simulate_wide` (φ′ of every layer is kept for back-propagation).
+MAX_WIDE_ELEMENTS = 2**24
+#: Largest depth × batch × width² × networks (multiply-adds) accepted by :func:`simulate_wide`.
+MAX_WIDE_WORK = 2 * 10**11
+
+
+# ---------------------------------------------------------------- results
+
+@dataclass(frozen=True)
+class Stat:
+    """An estimate and its standard error."""
+
+    value: float
+    stderr: float
+
+    def as_dict(self) -> dict:
+        return {"value": self.value, "stderr": self.stderr}
+
+
+@dataclass(frozen=True)
+class ScaledStat:
+    r"""A sample mean that may under- or overflow a float: value :math:`= \mathrm{sign}\cdot e^{\text{log\_abs}}`,
+    standard error :math:`e^{\text{log\_stderr}}`. ``value``/``stderr`` give the floats (0 or inf when outside
+    the float range); the logs are exact.
+    """
+
+    log_abs: float
+    sign: int
+    log_stderr: float
+
+    @property
+    def value(self) -> float:
+        return self.sign * _exp(self.log_abs) if self.sign else 0.0
+
+    @property
+    def stderr(self) -> float:
+        return _exp(self.log_stderr)
+
+    def as_dict(self) -> dict:
+        return {"value": self.value, "stderr": self.stderr, "log_abs": self.log_abs, "sign": self.sign,
+                "log_stderr": self.log_stderr}
+
+
+@dataclass(frozen=True)
+class ChainSimulation:
+    r"""Statistics of :math:`\prod_{t=1}^r w_t\varphi'(v_t)` over ``samples`` chains.
+
+    ``mean``, ``mean_abs``, ``mean_square`` are sample means over all finite chains (zeros included);
+    ``log_mean`` is :math:`E[\log|\prod|]` over the non-zero products, ``log_std`` the standard deviation of
+    :math:`\log|\prod|` there; ``median_abs`` is the sample median of :math:`|\prod|` (zeros included) over the
+    first ``median_samples`` chains, with the standard error from the distribution-free order-statistic interval
+    (ranks :math:`n/2 \pm \sqrt n/2`, about 68 %, halved); ``zero_fraction`` counts exactly-zero products (dead
+    ReLU paths, :math:`w_t = 0`); ``ess`` is the effective sample size :math:`(\sum|g|)^2/\sum g^2` of the mean (and
+    ``ess_square`` :math:`(\sum g^2)^2/\sum g^4` of the mean square) — far below ``samples``, a few chains carry
+    the mean and its standard error is unreliable;
+    ``nonfinite`` counts chains whose forward pass overflowed (left out of every statistic).
+    """
+
+    act: str
+    depth: int
+    weights: str
+    bias: str | None
+    preact: str | None
+    x: float
+    samples: int
+    seed: int
+    params: dict
+    mean: ScaledStat
+    mean_abs: ScaledStat
+    mean_square: ScaledStat
+    log_mean: Stat
+    log_std: float
+    median_abs: Stat
+    log_median_abs: Stat
+    median_samples: int
+    zero_fraction: Stat
+    ess: float
+    nonfinite: int
+    ess_square: float = math.nan
+
+    @property
+    def model(self) -> str:
+        return "independence" if self.preact else "exact chain"
+
+    def as_dict(self) -> dict:
+        return {
+            "act": self.act, "depth": self.depth, "weights": self.weights, "bias": self.bias,
+            "preact": self.preact, "x": self.x, "samples": self.samples, "seed": self.seed, "params": self.params,
+            "model": self.model,
+            "mean": self.mean.value, "stderr": self.mean.stderr,
+            "mean_abs": self.mean_abs.value, "mean_abs_stderr": self.mean_abs.stderr,
+            "mean_square": self.mean_square.value, "mean_square_stderr": self.mean_square.stderr,
+            "log_abs_mean": self.mean.log_abs, "mean_sign": self.mean.sign, "log_stderr": self.mean.log_stderr,
+            "log_mean_abs": self.mean_abs.log_abs, "log_mean_abs_stderr": self.mean_abs.log_stderr,
+            "log_mean_square": self.mean_square.log_abs, "log_mean_square_stderr": self.mean_square.log_stderr,
+            "log_mean": self.log_mean.value, "log_mean_stderr": self.log_mean.stderr, "log_std": self.log_std,
+            "median_abs": self.median_abs.value, "median_abs_stderr": self.median_abs.stderr,
+            "log_median_abs": self.log_median_abs.value, "log_median_abs_stderr": self.log_median_abs.stderr,
+            "median_samples": self.median_samples,
+            "zero_fraction": self.zero_fraction.value, "zero_fraction_stderr": self.zero_fraction.stderr,
+            "ess": self.ess, "ess_square": self.ess_square, "nonfinite": self.nonfinite,
+        }
+
+
+@dataclass(frozen=True)
+class WideSimulation:
+    r"""Per-layer gradient norms of a width-:math:`n` MLP, over ``networks`` independent weight draws.
+
+    Layer :math:`l = 0..L` (0 = input, :math:`L` = output); :math:`g_l = \partial L/\partial y_l` with
+    :math:`L = \langle u, y_L\rangle`, :math:`u \sim N(0, I_n)` drawn per input, so :math:`g_L = u`.
+    ``log_mean_norm2[l]`` is :math:`\log` of the mean of :math:`\|g_l\|^2` over all inputs and networks;
+    ``mean_log_norm2[l]`` the mean of :math:`\log\|g_l\|^2` with its standard error across networks;
+    ``slope`` is the least-squares slope of ``log_mean_norm2`` against the number of layers back-propagated
+    through, :math:`d = L - l`, over :math:`l \ge` ``burn_in`` (mean field: :math:`\ln\chi_1`), with a jackknife
+    standard error over networks; ``slope_log`` the same for ``mean_log_norm2`` (the typical rate), with the
+    standard error of the per-network slopes. ``q[l]`` is the mean :math:`v_l^2` (the length map);
+    ``dead_unit_fraction[l]`` the fraction of units with :math:`\varphi'(v) = 0` for every input of the batch,
+    ``zero_dphi_fraction[l]`` the fraction of (input, unit) pairs with :math:`\varphi'(v) = 0` (both averaged
+    over networks; index 0 is unused and 0).
+    """
+
+    act: str
+    depth: int
+    width: int
+    weights: str
+    bias: str | None
+    batch: int
+    networks: int
+    seed: int
+    params: dict
+    sigma_w2: float
+    sigma_b2: float
+    weight_mean: float
+    burn_in: int
+    log_mean_norm2: tuple[float, ...]
+    mean_log_norm2: tuple[Stat, ...]
+    q: tuple[float, ...]
+    dead_unit_fraction: tuple[float, ...]
+    zero_dphi_fraction: tuple[float, ...]
+    slope: Stat
+    slope_log: Stat
+    nonfinite: int
+
+    def as_dict(self) -> dict:
+        return {
+            "act": self.act, "depth": self.depth, "width": self.width, "weights": self.weights, "bias": self.bias,
+            "batch": self.batch, "networks": self.networks, "seed": self.seed, "params": self.params,
+            "sigma_w2": self.sigma_w2, "sigma_b2": self.sigma_b2, "weight_mean": self.weight_mean,
+            "burn_in": self.burn_in,
+            "log_mean_norm2": list(self.log_mean_norm2),
+            "mean_log_norm2": [s.value for s in self.mean_log_norm2],
+            "mean_log_norm2_stderr": [s.stderr for s in self.mean_log_norm2],
+            "q": list(self.q), "dead_unit_fraction": list(self.dead_unit_fraction),
+            "zero_dphi_fraction": list(self.zero_dphi_fraction),
+            "slope": self.slope.value, "slope_stderr": self.slope.stderr,
+            "slope_log": self.slope_log.value, "slope_log_stderr": self.slope_log.stderr,
+            "nonfinite": self.nonfinite,
+        }
+
+
+@dataclass(frozen=True)
+class Check:
+    r"""One simulated statistic against its analytic value: :math:`z = (\text{analytic} - \text{simulated}) /
+    \text{stderr}`, ``agree`` when :math:`|z| \le 4` (for a one-sided bound: when :math:`z \ge -4`).
+    ``reliable`` is False when the simulated mean rests on few effective samples (heavy tails), where the
+    standard error itself is unreliable.
+
+    ``analytic``/``simulated``/``stderr`` are floats (possibly 0 after underflow); :meth:`of_logs` computes ``z``
+    from natural logs, so it is exact on the linear scale even where the floats underflow.
+
+    >>> Check.of("mean", 1.0, 0.9, 0.01).agree
+    False
+    """
+
+    statistic: str
+    analytic: float
+    simulated: float
+    stderr: float
+    z: float
+    agree: bool
+    note: str = ""
+    one_sided: bool = False
+    log_analytic: float = math.nan
+    log_simulated: float = math.nan
+    reliable: bool = True
+    log_stderr: float = math.nan
+
+    @classmethod
+    def of(cls, statistic: str, analytic: float, simulated: float, stderr: float, note: str = "",
+           one_sided: bool = False) -> "Check":
+        """A check from linear-scale values."""
+        diff = analytic - simulated
+        if stderr > 0:
+            z = diff / stderr
+        else:
+            z = 0.0 if diff == 0 else math.copysign(math.inf, diff)
+        return cls._make(statistic, analytic, simulated, stderr, z, note, one_sided)
+
+    @classmethod
+    def of_logs(cls, statistic: str, log_analytic: float, sign_analytic: int, simulated: ScaledStat,
+                note: str = "", one_sided: bool = False) -> "Check":
+        r"""A check from :math:`\log|a|`, sign of :math:`a`, and a :class:`ScaledStat`; ``z`` is the linear-scale
+        z-score computed as :math:`\mathrm{sign}_a e^{\log|a| - \log se} - \mathrm{sign}_s e^{\log|s| - \log se}`
+        (no delta method needed: nothing is transformed, only rescaled)."""
+        ls = simulated.log_stderr
+        if not math.isfinite(ls):  # zero spread: exact agreement or infinitely many stderrs apart
+            a = sign_analytic * _exp(log_analytic) if sign_analytic else 0.0
+            return cls.of(statistic, a, simulated.value, simulated.stderr, note, one_sided)
+        za = sign_analytic * _exp(log_analytic - ls) if sign_analytic else 0.0
+        zs = simulated.sign * _exp(simulated.log_abs - ls) if simulated.sign else 0.0
+        z = za - zs if not (math.isinf(za) and math.isinf(zs) and za == zs) else 0.0
+        a = sign_analytic * _exp(log_analytic) if sign_analytic else 0.0
+        return dataclasses.replace(
+            cls._make(statistic, a, simulated.value, simulated.stderr, z, note, one_sided,
+                      log_analytic if sign_analytic else -math.inf, simulated.log_abs), log_stderr=ls)
+
+    @classmethod
+    def _make(cls, statistic, analytic, simulated, stderr, z, note, one_sided, log_a=math.nan,
+              log_s=math.nan) -> "Check":
+        agree = (z >= -Z_AGREE) if one_sided else (abs(z) <= Z_AGREE)
+        return cls(statistic, float(analytic), float(simulated), float(stderr), float(z), bool(agree), note,
+                   one_sided, float(log_a), float(log_s))
+
+    def as_dict(self) -> dict:
+        return {"statistic": self.statistic, "analytic": self.analytic, "simulated": self.simulated,
+                "stderr": self.stderr, "z": self.z, "agree": self.agree, "note": self.note,
+                "one_sided": self.one_sided, "log_abs_analytic": self.log_analytic,
+                "log_abs_simulated": self.log_simulated, "reliable": self.reliable, "log_stderr": self.log_stderr}
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """What the ``simulate`` command shows: the simulation, the analytic values and one :class:`Check` each.
+
+    ``result`` is a :class:`ChainSimulation` (width 1) or a :class:`WideSimulation`; for the exact chain,
+    ``independent`` is the same-size simulation of the independence model with the analytic formula's
+    pre-activation distribution, which separates an error of the formula from the cost of the approximation.
+    """
+
+    act: str
+    width: int
+    result: ChainSimulation | WideSimulation
+    independent: ChainSimulation | None
+    analytic: dict
+    checks: tuple[Check, ...]
+    notes: tuple[str, ...] = ()
+    verdict: str = "no analytic value to compare with"
+
+    @property
+    def agree(self) -> bool:
+        """Every reliable check agrees (vacuously true without analytic values); a check whose sample mean has
+        an effective sample size below :data:`ESS_WARN` is reported but does not decide."""
+        return all(c.agree for c in self.checks if c.reliable)
+
+    def check(self, statistic: str) -> Check | None:
+        return next((c for c in self.checks if c.statistic == statistic), None)
+
+    def as_dict(self) -> dict:
+        r = self.result
+        head = self.checks[0] if self.checks else None
+        if isinstance(r, ChainSimulation):
+            top = {"mean": r.mean.value, "stderr": r.mean.stderr, "median_abs": r.median_abs.value,
+                   "log_mean": r.log_mean.value}
+        else:
+            top = {"mean": r.slope.value, "stderr": r.slope.stderr, "median_abs": None, "log_mean": None}
+        return {
+            **top,
+            "statistic": head.statistic if head else None,
+            "analytic": head.analytic if head else None,
+            "z": head.z if head else None,
+            "agree": self.agree,
+            "width": self.width,
+            "checks": [c.as_dict() for c in self.checks],
+            "analytic_values": self.analytic,
+            "simulation": r.as_dict(),
+            "independent": self.independent.as_dict() if self.independent else None,
+            "notes": list(self.notes),
+            "verdict": self.verdict,
+        }
+
+
+# ---------------------------------------------------------------- helpers
+
+def _exp(x: float) -> float:
+    if x > 709.78:
+        return math.inf
+    return math.exp(x) if x > -746 else 0.0
+
+
+def _canonical_int(name: str, value: Any, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise SimulationError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if value < low or (high is not None and value > high):
+        rng = f"between {low} and {high}" if high is not None else f">= {low}"
+        raise SimulationError(f"{name} must be {rng}, got {value}")
+    return value
+
+
+def _canonical_float(name: str, value: Any) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise SimulationError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(value):
+        raise SimulationError(f"{name} must be finite, got {value}")
+    return value
+
+
+def _canonical_dist(spec: str | Distribution | None) -> Distribution | None:
+    return None if spec is None else distribution(spec)
+
+
+def _seed_sequence(seed: Any) -> np.random.SeedSequence:
+    seed = _canonical_int("seed", seed, 0)
+    return np.random.SeedSequence(seed)
+
+
+def _progress(total: int, show: bool | None, desc: str):
+    """A tqdm bar on stderr, shown after 2 s; ``show=None`` means: only when stderr is a terminal."""
+    if show is None:
+        show = bool(getattr(sys.stderr, "isatty", lambda: False)())
+    if not show:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="layer-sample", unit_scale=True, delay=2.0, file=sys.stderr,
+                leave=False)
+
+
+def _spec(d: Distribution | None) -> str | None:
+    return None if d is None else d.spec
+
+
+# ---------------------------------------------------------------- the chain
+
+@dataclass(frozen=True)
+class _ChainSetup:
+    act: Any
+    name: str
+    depth: int
+    weights: Distribution
+    bias: Distribution | None
+    preact: Distribution | None
+    x: float
+    samples: int
+    seq: np.random.SeedSequence
+    chunk: int
+    params: dict
+
+
+def _chain_setup(act, depth, weights, samples, seed, x, bias, preact, params, chunk) -> _ChainSetup:
+    a = resolve(act, params)
+    a.bind(None if a.user_defined else params)  # validates the parameter names and values
+    depth = _canonical_int("depth", depth, 1, MAX_DEPTH)
+    samples = _canonical_int("samples", samples, 2)
+    if depth * samples > MAX_LAYER_SAMPLES:
+        raise SimulationError(f"depth x samples = {depth * samples:.3g} layer-samples exceeds the limit "
+                              f"{MAX_LAYER_SAMPLES:.0e}; use fewer samples")
+    chunk = DEFAULT_CHUNK if chunk is None else _canonical_int("chunk", chunk, 1)
+    return _ChainSetup(a, a.name, depth, distribution(weights), _canonical_dist(bias), _canonical_dist(preact),
+                       _canonical_float("x", x), samples, _seed_sequence(seed), chunk, dict(params or {}))
+
+
+def _group_log_product(G: np.ndarray, logp: np.ndarray, neg: np.ndarray) -> None:
+    r"""Add :math:`\log|\prod_{rows} G|` to ``logp`` and flip ``neg`` where the product is negative.
+
+    The product of the rows is taken in floating point and checked: if a partial product could have under- or
+    overflowed (the result is outside :math:`[2^{-1000+k}, 2^{1000-k}]`, :math:`k` = rows × log2 max|G|), that
+    column is redone as a sum of logarithms.
+    """
+    rows = G.shape[0]
+    p = G[0].copy() if rows == 1 else np.multiply.reduce(G, axis=0)
+    gmax = max(float(G.max()), -float(G.min()))
+    k = (rows - 1) * max(0.0, math.log2(gmax)) if gmax > 0 and math.isfinite(gmax) else (0.0 if gmax == 0 else 2000)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.abs(p)
+        if k < 900:
+            suspect = (a < 2.0 ** (-1000 + k)) | ~(a <= 2.0 ** (1000 - k))  # nan included
+        else:
+            suspect = np.ones(p.shape, dtype=bool)
+        suspect &= logp > -np.inf  # a chain already at an exact zero stays there
+        redo = np.flatnonzero(suspect)
+        before, neg_before = logp[redo], neg[redo]
+        logp += np.log(a)
+        neg ^= p < 0
+        if redo.size:
+            sub = G[:, redo]
+            logp[redo] = before + np.log(np.abs(sub)).sum(axis=0)
+            neg[redo] = neg_before ^ (np.count_nonzero(sub < 0, axis=0) % 2).astype(bool)
+
+
+def _chain_blocks(s: _ChainSetup, bar=None) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Yield, block by block, (log|∏|, ∏ < 0, forward pass non-finite) for the chains of the block."""
+    nblocks = -(-s.samples // BLOCK)
+    pair = numpy_pair(s.act, None if s.act.user_defined else s.params)
+    dphi = numpy_function(s.act, 1, None if s.act.user_defined else s.params)
+    for index, child in enumerate(s.seq.spawn(nblocks)):
+        b = min(BLOCK, s.samples - index * BLOCK)
+        rw, rb, rv = (np.random.default_rng(c) for c in child.spawn(3))
+        logp = np.zeros(b)
+        neg = np.zeros(b, dtype=bool)
+        broken = np.zeros(b, dtype=bool)
+        y = np.full(b, s.x)
+        rows = max(GROUP, (s.chunk // b) // GROUP * GROUP)
+        done = 0
+        while done < s.depth:
+            k = min(rows, s.depth - done)
+            W = s.weights.sample(rw, (k, b))
+            if s.preact is not None:  # independence model: v_t drawn afresh, independent of w_t
+                V = s.preact.sample(rv, (k, b))
+                W *= dphi(V)
+                del V
+            else:
+                B = s.bias.sample(rb, (k, b)) if s.bias is not None else None
+                for t in range(k):
+                    v = W[t] * y
+                    if B is not None:
+                        v += B[t]
+                    if not math.isfinite(float(np.add.reduce(v))):
+                        broken |= ~np.isfinite(v)
+                    y, d = pair(v)
+                    W[t] *= d
+            for g in range(0, k, GROUP):
+                _group_log_product(W[g:g + GROUP], logp, neg)
+            done += k
+            if bar is not None:
+                bar.update(k * b)
+        broken |= np.isnan(logp)
+        yield logp, neg, broken
+
+
+class _Moments:
+    r"""Running count, mean and sum of squared deviations of :math:`x e^{-c}` (Chan's parallel merge), with a
+    common exponent :math:`c` so means of :math:`10^{\pm 500}` stay exact."""
+
+    def __init__(self) -> None:
+        self.n, self.c, self.mean, self.m2 = 0, -math.inf, 0.0, 0.0
+
+    def add(self, x: np.ndarray, c: float) -> None:
+        """Merge the values :math:`x e^{c}` (``x`` already scaled)."""
+        n = x.size
+        if n == 0:
+            return
+        m = float(x.mean())
+        d = x - m
+        d *= d  # (not np.dot: a BLAS call, slow when its threads compete for the cores)
+        self._merge(n, c, m, float(d.sum()))
+
+    def _merge(self, n, c, m, m2) -> None:
+        if self.n == 0:
+            self.n, self.c, self.mean, self.m2 = n, c, m, m2
+            return
+        C = max(self.c, c)
+        if C == -math.inf:
+            self.n += n
+            return
+        a1 = math.exp(self.c - C) if self.c > -math.inf else 0.0
+        a2 = math.exp(c - C) if c > -math.inf else 0.0
+        m1, m2_ = self.mean * a1, m * a2
+        total = self.n + n
+        delta = m2_ - m1
+        self.m2 = self.m2 * a1 * a1 + m2 * a2 * a2 + delta * delta * self.n * n / total
+        self.mean = m1 + delta * n / total
+        self.n, self.c = total, C
+
+    def ess(self) -> float:
+        r"""Effective sample size :math:`(\sum x)^2/\sum x^2` for non-negative values :math:`x`."""
+        if self.n == 0 or self.mean == 0:
+            return 0.0
+        return self.n / (1.0 + self.m2 / self.n / self.mean**2)
+
+    def stat(self) -> ScaledStat:
+        if self.n == 0:
+            return ScaledStat(math.nan, 0, math.nan)
+        sign = int(np.sign(self.mean))
+        log_abs = math.log(abs(self.mean)) + self.c if self.mean != 0 else -math.inf
+        var_of_mean = self.m2 / (self.n - 1) / self.n if self.n > 1 else math.nan
+        log_se = 0.5 * math.log(var_of_mean) + self.c if var_of_mean > 0 else -math.inf
+        return ScaledStat(log_abs, sign, log_se)
+
+
+def _add_block(logp: np.ndarray, neg: np.ndarray, mean: _Moments, mean_abs: _Moments, mean_sq: _Moments) -> None:
+    """Merge one block's products, given as log|g| and sign, into the three running means."""
+    if logp.size == 0:
+        return
+    c = float(logp.max())
+    if c == -math.inf:  # every product is zero
+        e = np.zeros(logp.size)
+    else:
+        with np.errstate(under="ignore"):
+            e = np.exp(logp - c)
+    mean_abs.add(e, c)
+    mean.add(np.where(neg, -e, e), c)
+    mean_sq.add(e * e, 2 * c)
+
+
+class _Welford:
+    def __init__(self) -> None:
+        self.n, self.mean, self.m2 = 0, 0.0, 0.0
+
+    def add(self, x: np.ndarray) -> None:
+        n = x.size
+        if n == 0:
+            return
+        m = float(x.mean())
+        m2 = float(((x - m) ** 2).sum())
+        total = self.n + n
+        delta = m - self.mean
+        self.m2 += m2 + delta * delta * self.n * n / total
+        self.mean += delta * n / total
+        self.n = total
+
+    def stat(self) -> tuple[Stat, float]:
+        if self.n == 0:
+            return Stat(math.nan, math.nan), math.nan
+        var = self.m2 / (self.n - 1) if self.n > 1 else math.nan
+        return Stat(self.mean, math.sqrt(var / self.n) if self.n > 1 else math.nan), math.sqrt(var)
+
+
+def _median(logs: np.ndarray) -> tuple[Stat, Stat]:
+    r"""Median of :math:`|g|` from log|g| values (reordered in place), with the order-statistic standard error.
+
+    The interval between the order statistics of ranks :math:`n/2 \pm \sqrt n/2` covers the median with
+    probability about 68 % whatever the distribution; half its length is the standard error (linear and log).
+    """
+    n = logs.size
+    if n == 0:
+        return Stat(math.nan, math.nan), Stat(math.nan, math.nan)
+    half = math.sqrt(n) / 2
+    lo = max(0, int(math.floor((n - 1) / 2 - half)))
+    hi = min(n - 1, int(math.ceil((n - 1) / 2 + half)))
+    mid = sorted({(n - 1) // 2, n // 2})
+    logs.partition(sorted({lo, hi, *mid}))  # in place: no copy of up to MEDIAN_KEEP values
+    part = logs
+    lm = float(np.logaddexp(part[mid[0]], part[mid[-1]]) - math.log(2))  # mean of the two middle values
+    l_lo, l_hi = float(part[lo]), float(part[hi])
+    median = Stat(_exp(lm) if lm > -math.inf else 0.0,
+                  ((_exp(l_hi) if l_hi > -math.inf else 0.0) - (_exp(l_lo) if l_lo > -math.inf else 0.0)) / 2)
+    log_median = Stat(lm, (l_hi - l_lo) / 2 if math.isfinite(l_hi - l_lo) else math.inf)
+    return median, log_median
+
+
+def simulate_chain(act, depth: int, weights: str | Distribution, samples: int = 100_000, seed: int = 0,
+                   x: float = 1.0, bias: str | Distribution | None = None, preact: str | Distribution | None = None,
+                   params: dict[str, float] | None = None, chunk: int | None = None,
+                   progress: bool | None = None) -> ChainSimulation:
+    r"""Monte Carlo of the chain gradient :math:`\prod_{t=1}^r w_t\varphi'(v_t)` over ``samples`` chains.
+
+    Exact chain (``preact=None``): :math:`y_0 = x`, :math:`v_t = w_t y_{t-1} + b_t`, :math:`y_t = \varphi(v_t)`,
+    :math:`w_t` from ``weights``, :math:`b_t` from ``bias`` (none by default). Independence model (``preact``
+    given): :math:`v_t` drawn from ``preact`` independently of everything else (``x`` and ``bias`` unused).
+    ``chunk`` bounds the layer-samples drawn at once (memory about 8 bytes × chunk per drawn quantity); the
+    results do not depend on it. ``progress``: a bar on stderr after 2 s (``None``: only on a terminal).
+
+    >>> s = simulate_chain("sigmoid", 10, "normal(1, 0.5)", samples=1000, seed=1)
+    >>> s.mean.value > 0, s.zero_fraction.value
+    (True, 0.0)
+    """
+    s = _chain_setup(act, depth, weights, samples, seed, x, bias, preact, params, chunk)
+    mean, mean_abs, mean_sq, logs = _Moments(), _Moments(), _Moments(), _Welford()
+    kept = np.empty(min(s.samples, MEDIAN_KEEP))
+    nkept = zeros = nonfinite = 0
+    bar = _progress(s.depth * s.samples, progress,
+                    f"simulate {s.name}" + (" (independence model)" if s.preact else ""))
+    try:
+        for logp, neg, broken in _chain_blocks(s, bar):
+            if broken.any():
+                nonfinite += int(broken.sum())
+                logp, neg = logp[~broken], neg[~broken]
+            _add_block(logp, neg, mean, mean_abs, mean_sq)
+            finite = logp > -np.inf
+            zeros += int(logp.size - finite.sum())
+            logs.add(logp[finite])
+            if nkept < MEDIAN_KEEP:
+                take = logp[:MEDIAN_KEEP - nkept]
+                kept[nkept:nkept + take.size] = take
+                nkept += take.size
+    finally:
+        if bar is not None:
+            bar.close()
+    n = s.samples - nonfinite
+    if n < 2:
+        raise SimulationError(f"{s.name}: the forward pass overflowed in {nonfinite} of {s.samples} chains; "
+                              "use smaller weights or a smaller x")
+    log_mean, log_std = logs.stat()
+    median, log_median = _median(kept[:nkept])
+    p0 = zeros / n
+    m_abs, m_sq = mean_abs.stat(), mean_sq.stat()
+    ess = (_exp(math.log(n) + 2 * m_abs.log_abs - m_sq.log_abs)
+           if m_abs.sign and math.isfinite(m_sq.log_abs) else 0.0)
+    return ChainSimulation(
+        act=s.name, depth=s.depth, weights=s.weights.spec, bias=_spec(s.bias), preact=_spec(s.preact), x=s.x,
+        samples=s.samples, seed=int(seed), params=s.params,
+        mean=mean.stat(), mean_abs=m_abs, mean_square=m_sq,
+        log_mean=log_mean, log_std=log_std, median_abs=median, log_median_abs=log_median, median_samples=nkept,
+        zero_fraction=Stat(p0, math.sqrt(p0 * (1 - p0) / n)), ess=ess, nonfinite=nonfinite,
+        ess_square=mean_sq.ess())
+
+
+def chain_log_products(act, depth: int, weights: str | Distribution, samples: int, seed: int = 0, x: float = 1.0,
+                       bias: str | Distribution | None = None, preact: str | Distribution | None = None,
+                       params: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    r"""Per-chain :math:`\log|\prod_t w_t\varphi'(v_t)|` (``-inf`` where the product is exactly 0, ``nan`` where
+    the forward pass overflowed) and its sign (int8: −1, 0, +1), for histograms. Same chains, same seed
+    semantics as :func:`simulate_chain`.
+
+    >>> logs, signs = chain_log_products("tanh", 5, "normal(0, 1)", samples=4, seed=0)
+    >>> logs.shape, signs.dtype.name
+    ((4,), 'int8')
+    """
+    s = _chain_setup(act, depth, weights, samples, seed, x, bias, preact, params, None)
+    if s.samples > MAX_RETURNED:
+        raise SimulationError(f"samples = {s.samples} exceeds {MAX_RETURNED} for per-chain output; "
+                              "use simulate_chain for statistics of larger samples")
+    logs, signs = [], []
+    for logp, neg, broken in _chain_blocks(s):
+        sign = np.where(neg, -1, 1).astype(np.int8)
+        sign[logp == -np.inf] = 0
+        logp = np.where(broken, np.nan, logp)
+        sign[broken] = 0
+        logs.append(logp)
+        signs.append(sign)
+    return np.concatenate(logs), np.concatenate(signs)
+
+
+# ---------------------------------------------------------------- the wide network
+
+def simulate_wide(act, depth: int, width: int, weights: str | Distribution, bias: str | Distribution | None = None,
+                  batch: int = 64, seed: int = 0, params: dict[str, float] | None = None, networks: int = 8,
+                  burn_in: int | None = None) -> WideSimulation:
+    r"""Back-propagation through a width-``width`` MLP of ``depth`` layers, ``networks`` independent draws.
+
+    Every weight :math:`W^{(l)}_{ij}` is drawn from ``weights`` **as given** (the spec's own scale: ``he(n)`` is
+    :math:`N(0, 2/n)`), every bias from ``bias`` (none by default). For the mean-field comparison choose
+    :math:`\mathrm{Var}(w) = \sigma_w^2/n`, e.g. ``"normal(0, sqrt(2/n))"`` written as a number or ``he(n)``;
+    ``sigma_w2`` is reported as :math:`n\,E[w^2]`. Inputs :math:`y_0 \sim N(0, I_n)`, forward
+    :math:`v_l = W^{(l)} y_{l-1} + b_l`, :math:`y_l = \varphi(v_l)`; loss :math:`L = \langle u, y_L\rangle` with
+    :math:`u \sim N(0, I_n)` per input; backward :math:`g_{l-1} = W^{(l)\top}(\varphi'(v_l)\odot g_l)`.
+    Norms are carried in log space (renormalised every layer), so deep vanishing does not underflow.
+    ``burn_in`` (default :math:`\min(10, \lfloor L/3\rfloor)`) layers next to the input, where the length
+    :math:`q_l` is still approaching its fixed point, are left out of the slope fit.
+
+    >>> w = simulate_wide("relu", depth=6, width=64, weights="he(64)", batch=8, networks=4, seed=0)
+    >>> len(w.log_mean_norm2)
+    7
+    """
+    a = resolve(act, params)
+    p = None if a.user_defined else params
+    a.bind(p)
+    depth = _canonical_int("depth", depth, 1, MAX_DEPTH)
+    width = _canonical_int("width", width, 1)
+    batch = _canonical_int("batch", batch, 1)
+    networks = _canonical_int("networks", networks, 2)
+    burn_in = min(10, depth // 3) if burn_in is None else _canonical_int("burn_in", burn_in, 0, depth - 1)
+    if depth - burn_in < 1:
+        raise SimulationError("the slope needs at least two layers after the burn-in")
+    if depth * batch * width > MAX_WIDE_ELEMENTS:
+        raise SimulationError(f"depth x batch x width = {depth * batch * width:.3g} exceeds {MAX_WIDE_ELEMENTS}"
+                              " (memory); use a smaller batch, width or depth")
+    if depth * batch * width * width * networks > MAX_WIDE_WORK:
+        raise SimulationError(f"depth x batch x width^2 x networks = {depth * batch * width**2 * networks:.3g} "
+                              f"exceeds {MAX_WIDE_WORK:.0e} (time); make the network smaller")
+    wd, bd = distribution(weights), _canonical_dist(bias)
+    moments = wd.moments().floats()
+    sigma_w2 = width * moments["mean_square"]
+    sigma_b2 = bd.moments().floats()["mean_square"] if bd is not None else 0.0
+    pair = numpy_pair(a, p)
+    seq = _seed_sequence(seed)
+
+    L = depth
+    sums = np.empty((networks, L + 1))      # log sum over the batch of ||g_l||^2, per network
+    mlog = np.empty((networks, L + 1))      # mean over the batch of log ||g_l||^2, per network
+    q = np.zeros(L + 1)
+    dead = np.zeros(L + 1)
+    zero = np.zeros(L + 1)
+    nonfinite = 0
+    for k, child in enumerate(seq.spawn(networks)):
+        layer_seeds = child.spawn(L + 1)
+        rin = np.random.default_rng(layer_seeds[0])
+        y = rin.standard_normal((batch, width))
+        u = rin.standard_normal((batch, width))
+        q[0] += float(np.mean(y * y)) / networks
+        D = np.empty((L, batch, width))
+        for l in range(1, L + 1):
+            rl = np.random.default_rng(layer_seeds[l])
+            W = wd.sample(rl, (width, width))
+            v = y @ W.T
+            if bd is not None:
+                v += bd.sample(rl, width)
+            q[l] += float(np.mean(v * v)) / networks
+            y, D[l - 1] = pair(v)
+            zmask = D[l - 1] == 0
+            dead[l] += float(zmask.all(axis=0).mean()) / networks
+            zero[l] += float(zmask.mean()) / networks
+        if not (np.isfinite(y).all() and np.isfinite(D).all()):
+            nonfinite += 1
+        g = u
+        acc = np.zeros(batch)
+        lognorm = np.empty((L + 1, batch))
+        for l in range(L, -1, -1):
+            n2 = np.einsum("ij,ij->i", g, g)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lognorm[l] = acc + np.log(n2)
+            g = g / np.where(n2 > 0, np.sqrt(n2), 1.0)[:, None]  # unit norm; the scale lives in acc
+            acc = lognorm[l]
+            if l == 0:
+                break
+            W = wd.sample(np.random.default_rng(layer_seeds[l]), (width, width))  # the forward pass's draw
+            g = (D[l - 1] * g) @ W
+        sums[k] = _logsumexp(lognorm, axis=1)
+        mlog[k] = lognorm.mean(axis=1)
+        del D
+    if nonfinite:
+        raise SimulationError(f"the forward pass overflowed in {nonfinite} of {networks} networks; "
+                              "use smaller weights")
+    total = math.log(networks * batch)
+    log_mean = _logsumexp(sums, axis=0) - total
+    dist_ = L - np.arange(L + 1)                     # layers back-propagated through
+    fit = slice(burn_in, L + 1)
+    slope = _slope(dist_[fit], log_mean[fit])
+    jack = np.array([_slope(dist_[fit], (_logsumexp(np.delete(sums, j, axis=0), axis=0)
+                                         - math.log((networks - 1) * batch))[fit]) for j in range(networks)])
+    slope_se = math.sqrt((networks - 1) / networks * float(((jack - jack.mean()) ** 2).sum()))
+    per_net = np.array([_slope(dist_[fit], mlog[j][fit]) for j in range(networks)])
+    mean_log = tuple(Stat(float(m), float(s)) for m, s in
+                     zip(mlog.mean(axis=0), mlog.std(axis=0, ddof=1) / math.sqrt(networks)))
+    return WideSimulation(
+        act=a.name, depth=L, width=width, weights=wd.spec, bias=_spec(bd), batch=batch, networks=networks,
+        seed=int(seed), params=dict(params or {}), sigma_w2=sigma_w2, sigma_b2=sigma_b2,
+        weight_mean=moments["mean"], burn_in=burn_in,
+        log_mean_norm2=tuple(float(v) for v in log_mean), mean_log_norm2=mean_log,
+        q=tuple(float(v) for v in q), dead_unit_fraction=tuple(float(v) for v in dead),
+        zero_dphi_fraction=tuple(float(v) for v in zero),
+        slope=Stat(slope, slope_se),
+        slope_log=Stat(float(per_net.mean()), float(per_net.std(ddof=1) / math.sqrt(networks))),
+        nonfinite=nonfinite)
+
+
+def _logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
+    m = np.max(a, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        return np.squeeze(m, axis=axis) + np.log(np.sum(np.exp(a - m), axis=axis))
+
+
+def _slope(x: np.ndarray, y: np.ndarray) -> float:
+    if not np.all(np.isfinite(y)):
+        return math.nan
+    xc = x - x.mean()
+    return float((xc * (y - y.mean())).sum() / (xc * xc).sum())
+
+
+# ---------------------------------------------------------------- the verdict
+
+#: Pre-activation distribution of the analytic formula when the exact chain is simulated.
+ANALYTIC_PREACT = "normal(0, 1)"
+
+
+def _gradient_analytic(act, depth, weights, preact, params) -> tuple[Any, dict, str | None]:
+    try:
+        from .expectations import gradient_product
+    except ImportError:  # pragma: no cover - the package ships it
+        return None, {}, "analytic values unavailable (analytic.expectations is missing)"
+    try:
+        gp = gradient_product(act, depth, weights, preact=preact, params=params)
+    except AnalyticError as exc:
+        return None, {}, f"no analytic value: {exc}"
+    keys = ("bound", "mean", "mean_square", "typical", "log_bound", "log_mean_abs", "mean_sign",
+            "log_mean_square", "log_typical")
+    values = {k: _float(getattr(gp, k, math.nan)) for k in keys}
+    values["preact"] = preact
+    values["assumptions"] = list(getattr(gp, "assumptions", ()) or ())
+    return gp, values, None
+
+
+def _float(v) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _chain_checks(sim: ChainSimulation, a: dict) -> list[Check]:
+    """Checks of one chain simulation against the analytic values ``a`` (from :func:`_gradient_analytic`)."""
+    checks = [Check.of_logs("mean", a["log_mean_abs"], int(np.sign(a["mean_sign"])), sim.mean),
+              Check.of_logs("mean_square", a["log_mean_square"], 1, sim.mean_square)]
+    if math.isfinite(a["log_typical"]):
+        checks.append(Check.of("log_mean", a["log_typical"], sim.log_mean.value, sim.log_mean.stderr))
+    checks.append(Check.of_logs("bound", a["log_bound"], 1, sim.mean_abs, one_sided=True,
+                                note="one-sided: the bound must not lie below the simulated E|prod|"))
+    ess = {"mean": sim.ess, "bound": sim.ess, "mean_square": sim.ess_square}
+    return [dataclasses.replace(c, reliable=not ess.get(c.statistic, math.inf) < ESS_WARN)
+            for c in checks if not math.isnan(c.z)]
+
+
+def _explain(check: Check, sim: ChainSimulation, twin: ChainSimulation | None,
+             twin_checks: list[Check]) -> tuple[str, bool]:
+    """The note for one check, and whether its disagreement is explained by the independence approximation."""
+    notes = [check.note] if check.note else []
+    explained = False
+    ess = sim.ess_square if check.statistic == "mean_square" else sim.ess
+    if check.statistic in ("mean", "mean_square", "bound") and ess < ESS_WARN:
+        notes.append(f"the sample mean is carried by a few chains (effective sample size {ess:.3g} of "
+                     f"{sim.samples}): heavy tails make this standard error unreliable")
+    if twin is not None and not check.agree:
+        other = next((c for c in twin_checks if c.statistic == check.statistic), None)
+        if other is not None and other.agree and check.reliable:
+            explained = True
+            notes.append(f"the independence model agrees (z = {other.z:.3g}): the formula is right, the gap is "
+                         "the cost of the independence approximation")
+        elif other is not None and other.agree:
+            notes.append(f"the independence model agrees (z = {other.z:.3g})")
+        elif other is not None:
+            notes.append(f"the independence model disagrees too (z = {other.z:.3g}"
+                         + ("" if other.reliable else ", effective sample size below "
+                            f"{ESS_WARN:g}: inconclusive") + ")")
+    return "; ".join(notes), explained
+
+
+def _verdict(checks, explained: set[str]) -> str:
+    bad = [c for c in checks if not c.agree]
+    if not checks:
+        return "no analytic value to compare with"
+    if not bad:
+        return f"agree: every check within {Z_AGREE:g} standard errors"
+    loose = [c for c in bad if not c.reliable]
+    gap = [c for c in bad if c.reliable and c.statistic in explained]
+    wrong = [c for c in bad if c.reliable and c.statistic not in explained]
+    parts = []
+    if wrong:
+        parts.append("DISAGREE: " + ", ".join(f"{c.statistic} (z = {c.z:.3g})" for c in wrong))
+    if gap:
+        parts.append("the exact chain differs from the independence approximation in "
+                     + ", ".join(c.statistic for c in gap) + "; simulated in its own model the formulas agree")
+    if loose:
+        parts.append("inconclusive (heavy tails, few effective samples): "
+                     + ", ".join(f"{c.statistic} (z = {c.z:.3g})" for c in loose))
+    return "; ".join(parts)
+
+
+def simulate(act, depth: int, weights: str | Distribution, width: int = 1, samples: int = 100_000, seed: int = 0,
+             x: float = 1.0, bias: str | Distribution | None = None, preact: str | Distribution | None = None,
+             params: dict[str, float] | None = None, progress: bool | None = None, batch: int = 64,
+             networks: int = 8) -> Simulation:
+    r"""Simulate and compare with the analytic values; what the ``simulate`` command prints.
+
+    Width 1: the chain (:func:`simulate_chain`; the independence model when ``preact`` is given). Checks:
+    ``mean`` vs :math:`E[\prod] = (E[w]E[\varphi'(v)])^r`, ``mean_square`` vs :math:`(E[w^2]E[\varphi'(v)^2])^r`,
+    ``log_mean`` vs :math:`r\,E\log|w\varphi'(v)|` (skipped when that is :math:`-\infty`), and the one-sided
+    ``bound`` :math:`E|\prod| \le (E|w|\sup|\varphi'|)^r`. The analytic values take :math:`v` from ``preact``, or
+    from :data:`ANALYTIC_PREACT` for the exact chain, which is then also simulated in the independence model
+    (same seed) to tell an error of the formula from the cost of the approximation. ``z`` is computed on the
+    linear scale from logarithms (exact where the floats underflow; ``log_mean`` is itself a sample mean of
+    logs, so no delta method is involved).
+
+    Width > 1: :func:`simulate_wide` (``samples``, ``x``, ``preact`` unused); check ``slope`` of
+    :math:`\log E\|g_l\|^2` per layer vs :math:`\ln\chi_1` at :math:`\sigma_w^2 = n E[w^2]`,
+    :math:`\sigma_b^2 = E[b^2]`.
+
+    >>> s = simulate("relu", 3, "constant(1)", samples=20_000, preact="normal(0, 1)")
+    >>> s.check("mean").agree
+    True
+    """
+    width = _canonical_int("width", width, 1)
+    if width > 1:
+        return _simulate_wide(act, depth, width, weights, bias, batch, seed, params, networks, preact, x)
+    sim = simulate_chain(act, depth, weights, samples, seed, x, bias, preact, params, progress=progress)
+    used_preact = sim.preact or ANALYTIC_PREACT
+    gp, a, problem = _gradient_analytic(act, depth, weights, used_preact, params)
+    notes: list[str] = []
+    if problem:
+        return Simulation(sim.act, 1, sim, None, a, (), (problem,))
+    twin = None
+    twin_checks: list[Check] = []
+    if preact is None:
+        twin = simulate_chain(act, depth, weights, samples, seed, x, None, ANALYTIC_PREACT, params,
+                              progress=progress)
+        twin_checks = _chain_checks(twin, a)
+        notes.append(f"analytic values: independence approximation with v_t ~ {ANALYTIC_PREACT}; simulated: the "
+                     f"exact chain (x = {sim.x:g}" + (f", bias {sim.bias}" if sim.bias else "") + ")")
+    if sim.nonfinite:
+        notes.append(f"{sim.nonfinite} chains overflowed in the forward pass and are left out")
+    checks, explained = [], set()
+    for c in _chain_checks(sim, a):
+        note, why = _explain(c, sim, twin, twin_checks)
+        checks.append(dataclasses.replace(c, note=note))
+        if why:
+            explained.add(c.statistic)
+    if explained:
+        notes.append("in the exact chain v_t = w_t y_(t-1) + b_t depends on w_t and y_(t-1); the analytic formulas "
+                     f"take v_t ~ {used_preact} independent of w_t")
+    if not math.isfinite(a["log_typical"]):
+        notes.append("E log|w phi'(v)| = -inf (phi' or w vanishes with positive probability): no log_mean check; "
+                     f"simulated zero fraction {sim.zero_fraction.value:.6g}")
+    a["independent_checks"] = [c.as_dict() for c in twin_checks]
+    return Simulation(sim.act, 1, sim, twin, a, tuple(checks), tuple(notes), _verdict(checks, explained))
+
+
+def _log_chi(act, sigma_w2: float, q: float, params) -> float:
+    r""":math:`\ln(\sigma_w^2 E[\varphi'(\sqrt q z)^2])` (nan when it cannot be computed)."""
+    from .expectations import gaussian_expectation
+
+    try:
+        value = sigma_w2 * gaussian_expectation(act, "dphi2", 0.0, math.sqrt(max(q, 0.0)), params=params).value
+    except AnalyticError:
+        return math.nan
+    return math.log(value) if value > 0 else -math.inf
+
+
+def _simulate_wide(act, depth, width, weights, bias, batch, seed, params, networks, preact, x) -> Simulation:
+    sim = simulate_wide(act, depth, width, weights, bias, batch, seed, params, networks)
+    notes = []
+    if preact is not None or x != 1.0:
+        notes.append("--preact and --x apply to the chain only (width 1); the wide network draws its inputs "
+                     "from N(0, I)")
+    try:
+        from .expectations import mean_field
+    except ImportError:  # pragma: no cover
+        return Simulation(sim.act, width, sim, None, {}, (), tuple(notes + ["analytic values unavailable"]))
+    try:
+        mf = mean_field(act, sim.sigma_w2, sim.sigma_b2, params=params)
+    except AnalyticError as exc:
+        return Simulation(sim.act, width, sim, None, {}, (), tuple(notes + [f"no analytic value: {exc}"]))
+    chi1, q_star = _float(mf.chi1), _float(mf.q_star)
+    a = {"sigma_w2": sim.sigma_w2, "sigma_b2": sim.sigma_b2, "q_star": q_star, "chi1": chi1,
+         "log_chi1": math.log(chi1) if chi1 > 0 else -math.inf,
+         "depth_scale": _float(getattr(mf, "depth_scale", math.nan))}
+    note = "slope of log E||dL/dy_l||^2 per layer back-propagated (jackknife stderr over networks) vs ln chi_1"
+    if sim.weight_mean != 0:
+        note += f"; mean field assumes zero-mean weights, these have mean {sim.weight_mean:g}"
+    checks = (Check.of("slope", a["log_chi1"], sim.slope.value, sim.slope.stderr, note),) if chi1 > 0 else ()
+    if checks and not checks[0].agree:
+        q0, q1 = sim.q[sim.burn_in], sim.q[-1]
+        off = not (math.isfinite(q_star) and q_star > 0) or max(abs(q0 - q_star), abs(q1 - q_star)) > 0.05 * q_star
+        if off:
+            rates = [_log_chi(act, sim.sigma_w2, q, params) for q in (q0, q1)]
+            extra = (f"the forward pass has not reached the fixed point: q = {q0:.4g} .. {q1:.4g} over the fitted "
+                     f"layers, q* = {q_star:.4g}; there ln(sigma_w^2 E[phi'(sqrt(q) z)^2]) = {rates[0]:.4g} .. "
+                     f"{rates[1]:.4g}, so the rate ln chi_1 at q* does not apply to these layers")
+        else:
+            extra = (f"q = {q1:.4g} at the last layer, q* = {q_star:.4g}; finite width {width} adds O(1/n) "
+                     "corrections to the mean-field rate")
+        checks = (dataclasses.replace(checks[0], note=note + "; " + extra),)
+    return Simulation(sim.act, width, sim, None, a, checks, tuple(notes), _verdict(checks, set()))
