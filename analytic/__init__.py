@@ -36,6 +36,9 @@ _EXPORTS = {
     "WideSimulation": "montecarlo", "Simulation": "montecarlo", "simulate_chain": "montecarlo",
     "chain_log_products": "montecarlo", "simulate_wide": "montecarlo", "simulate": "montecarlo",
     "SimulationError": "errors",  # montecarlo
+    "save": "figures", "write_figures": "figures", "figure_names": "figures", "FigureFiles": "figures",
+    "Budget": "figures", "write_report": "report", "build_report": "report", "Report": "report",
+    "UnknownFigure": "errors", "OutputError": "errors",  # figures
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

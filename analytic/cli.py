@@ -416,6 +416,42 @@ def _simulate(args: argparse.Namespace) -> Output:
     return Output("\n".join(lines), s.as_dict())
 
 
+def _configure_figures(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default="figures", type=folder, metavar="DIR",
+                   help="output folder, created if missing (default: figures)")
+    p.add_argument("--format", default="png", choices=["png", "svg", "pdf"], help="file format (default: png)")
+    p.add_argument("--only", nargs="+", metavar="NAME",
+                   help="write only these figures (names or patterns such as 'activation_*'; default: all)")
+
+
+@command("figures", "write every figure into a folder (byte-reproducible PNG, SVG or PDF)", _configure_figures)
+def _figures(args: argparse.Namespace) -> Output:
+    from .figures import write_figures
+
+    def progress(i: int, total: int, written) -> None:
+        print(f"[{i}/{total}] {written.name}: {written.seconds:.1f} s", file=sys.stderr, flush=True)
+
+    files = write_figures(args.out, args.format, args.only, progress=progress)
+    return Output("\n".join(str(path) for path in files.paths), files.as_dict())
+
+
+def _configure_report(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default="report", type=folder, metavar="DIR",
+                   help="output folder, created if missing (default: report)")
+
+
+@command("report", "write the derivation report (Markdown and LaTeX, with its figures) into a folder",
+         _configure_report)
+def _report(args: argparse.Namespace) -> Output:
+    from .report import write_report
+
+    def progress(step: str) -> None:
+        print(step, file=sys.stderr, flush=True)
+
+    report = write_report(args.out, progress=progress)
+    return Output("\n".join(str(path) for path in report.paths), report.as_dict())
+
+
 # ---------------------------------------------------------------- entry point
 
 def build_parser() -> argparse.ArgumentParser:

@@ -64,6 +64,17 @@ class SimulationError(AnalyticError):
     """A simulation request outside the supported range: depth, samples, width, memory or time caps."""
 
 
+class UnknownFigure(AnalyticError, KeyError):
+    """A figure name that is not in the list of figures."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class OutputError(AnalyticError):
+    """An output path that cannot be written, e.g. a file where a folder is expected."""
+
+
 class _Alarm(BaseException):
     """Raised by the timer inside a :func:`time_limit` block.
 

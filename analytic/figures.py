@@ -1,0 +1,757 @@
+r"""Figure assembly and the one save helper: every figure the ``figures`` command writes, byte-reproducible.
+
+Each figure has a name (the ``--only`` value and the file stem) and a builder that computes its data through the
+library — derivatives from :mod:`analytic.calculus`, proved bounds from :mod:`analytic.bounds`, expectations from
+:mod:`analytic.expectations`, simulations from :mod:`analytic.montecarlo` with fixed seeds — and lays out axes
+that :mod:`analytic.plotting` draws on. The list of figures is derived from the activation registry: one
+``activation_<name>`` figure per catalogue entry, plus the catalogue grid and the depth, histogram, phase-diagram,
+dying-ReLU and softmax-Jacobian figures.
+
+:func:`save` is the only place a figure is written. Figures are built on the Agg canvas (no GUI backend, no
+``pyplot`` state); ``svg.hashsalt`` is fixed and per-format metadata drops dates and version strings, so the same
+figure gives the same bytes in PNG, SVG and PDF on every run. It writes a temporary file in the target folder
+and renames it over the target (``os.replace``), so a failed or interrupted save never leaves a partial file.
+
+>>> import tempfile, pathlib
+>>> out = pathlib.Path(tempfile.mkdtemp())
+>>> [p.name for p in write_figures(out, "svg", only=["softmax_jacobian"], budget=QUICK).paths]
+['softmax_jacobian.svg']
+"""
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import functools
+import math
+import os
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import matplotlib
+import numpy as np
+import sympy as sp
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from . import plotting as P
+from .activations import catalogue
+from .calculus import numpy_function, resolve
+from .errors import AnalyticError, OutputError, UnknownFigure
+from .registry import Activation
+
+#: Output formats :func:`save` writes, with the metadata that makes their bytes reproducible.
+#: (Each backend accepts only its own keys: PDF would silently ignore SVG's ``Date``.)
+CREATOR = "activation-analytic"
+METADATA: dict[str, dict[str, str | None]] = {
+    "png": {"Software": None},
+    "svg": {"Date": None, "Creator": CREATOR},
+    "pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": CREATOR},
+}
+FORMATS = tuple(METADATA)
+#: Salt for the ids matplotlib writes into SVG files (random per run unless fixed).
+HASHSALT = "activation-analytic"
+DPI = 150
+
+#: Style for every figure: large enough to read on a slide, no TeX install needed (mathtext).
+STYLE = {
+    "font.size": 13, "axes.titlesize": 14, "axes.labelsize": 13, "xtick.labelsize": 12, "ytick.labelsize": 12,
+    "legend.fontsize": 11, "figure.titlesize": 16, "lines.linewidth": 2.0,
+    "axes.spines.top": False, "axes.spines.right": False,
+    "axes.prop_cycle": matplotlib.cycler(color=list(P.SERIES)),
+    "mathtext.fontset": "dejavusans", "svg.fonttype": "path", "svg.hashsalt": HASHSALT,
+    "savefig.dpi": DPI, "figure.dpi": 100, "path.simplify": True,
+}
+
+#: Activations of the depth figure (the seed's list).
+DEPTH_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu")
+#: Weights of the chain figures: the seed example ``normal(1, 0.5)``.
+CHAIN_WEIGHTS = "normal(1, 0.5)"
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much work each figure does: grid points per curve, Monte Carlo sample counts, depths, seed.
+
+    The defaults cost about 17 s of CPU for the whole set (``benchmarks/figures.py`` measures it), shared by two
+    worker processes; :data:`QUICK` runs the same code with smaller numbers, for tests. The data functions are
+    memoised per budget, so figures that share data compute it once per process.
+    """
+
+    grid: int = 801
+    chains: int = 20_000
+    max_depth: int = 50
+    depth_points: tuple[int, ...] = (1, 2, 3, 5, 7, 10, 15, 20, 25, 30, 40, 50)
+    hist_chains: int = 100_000
+    hist_depths: tuple[int, ...] = (5, 10, 20)
+    phase_points: int = 11
+    dead_points: int = 13
+    dead_width: int = 256
+    dead_batch: int = 64
+    jacobian_samples: int = 400
+    jacobian_sizes: tuple[int, ...] = tuple(range(2, 11))
+    seed: int = 0
+
+
+DEFAULT = Budget()
+QUICK = Budget(grid=201, chains=2_000, max_depth=20, depth_points=(1, 2, 5, 10, 20), hist_chains=5_000,
+               hist_depths=(5, 10), phase_points=7, dead_points=5, dead_width=64, dead_batch=16,
+               jacobian_samples=60, jacobian_sizes=(2, 3, 5))
+
+
+# ---------------------------------------------------------------- the save helper
+
+@contextlib.contextmanager
+def style() -> Iterable[None]:
+    """The rcParams every figure is built and saved under (a context: nothing global is changed)."""
+    with matplotlib.rc_context(STYLE):
+        yield
+
+
+def new_figure(figsize: tuple[float, float], **kwargs) -> Figure:
+    """A figure on the Agg canvas, with constrained layout (no ``pyplot``, so no GUI backend and no global list)."""
+    fig = Figure(figsize=figsize, layout="constrained", **kwargs)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save(fig: Figure, path: str | os.PathLike, format: str | None = None, dpi: int = DPI) -> Path:
+    """Write ``fig`` to ``path`` with reproducible bytes; return the path.
+
+    ``format`` is ``png``, ``svg`` or ``pdf`` (default: the path's suffix); ``dpi`` sets the PNG resolution
+    (SVG and PDF are vector). The figure is rendered by Agg with
+    ``svg.hashsalt`` fixed and the format's metadata from :data:`METADATA` (no dates, no version strings) into a
+    temporary file in the same folder, which then replaces ``path`` atomically: on any error — or an interrupt —
+    the temporary file is removed and ``path`` is left as it was.
+
+    >>> import tempfile, pathlib
+    >>> fig = new_figure((2, 2)); _ = fig.add_subplot().plot([0, 1])
+    >>> save(fig, pathlib.Path(tempfile.mkdtemp()) / "line.svg").suffix
+    '.svg'
+    """
+    path = Path(path)
+    fmt = (format or path.suffix.lstrip(".")).lower()
+    if fmt not in METADATA:
+        raise OutputError(f"unknown figure format {fmt!r}; formats: {', '.join(FORMATS)}")
+    folder = path.parent
+    if not folder.is_dir():
+        raise OutputError(f"cannot write {path}: {folder} is not a folder")
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
+    except OSError as exc:
+        raise OutputError(f"cannot write into {folder}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh, style():
+            fig.savefig(fh, format=fmt, dpi=dpi, metadata=METADATA[fmt])
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+# ---------------------------------------------------------------- the list of figures
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One figure: its name (file stem and ``--only`` value), what it shows, and how to build it."""
+
+    name: str
+    doc: str
+    build: Callable[[Budget], Figure]
+
+
+_FIXED: dict[str, FigureSpec] = {}
+
+
+def _figure(name: str, doc: str):
+    def wrap(build: Callable[[Budget], Figure]) -> Callable[[Budget], Figure]:
+        _FIXED[name] = FigureSpec(name, doc, build)
+        return build
+    return wrap
+
+
+def figures() -> tuple[FigureSpec, ...]:
+    """Every figure, in the order they are written: the fixed ones, then one per catalogue activation."""
+    per_activation = tuple(
+        FigureSpec(f"activation_{a.name}", f"{a.name}: phi and phi' side by side with the proved bounds of phi'",
+                   functools.partial(_build_activation, a.name))
+        for a in catalogue())
+    return tuple(_FIXED.values()) + per_activation
+
+
+def figure_names() -> list[str]:
+    """The names accepted by ``--only`` (and the file stems)."""
+    return [f.name for f in figures()]
+
+
+def select(only: Sequence[str] | None = None) -> tuple[FigureSpec, ...]:
+    """The figures named in ``only`` (names or shell patterns such as ``activation_*``), in the standard order.
+
+    Raises :class:`~analytic.errors.UnknownFigure` for a name that matches nothing.
+    """
+    every = figures()
+    if not only:
+        return every
+    chosen: set[str] = set()
+    for pattern in only:
+        hits = [f.name for f in every if fnmatch.fnmatchcase(f.name, pattern)]
+        if not hits:
+            raise UnknownFigure(_unknown(pattern, [f.name for f in every]))
+        chosen.update(hits)
+    return tuple(f for f in every if f.name in chosen)
+
+
+def _unknown(name: str, known: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    close += [n for n in known if n == f"activation_{name}" and n not in close]
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    fixed = [n for n in known if not n.startswith("activation_")]
+    return (f"unknown figure {name!r}; {hint}figures: {', '.join(fixed)}, and activation_NAME for each "
+            f"catalogue activation")
+
+
+def build(name: str, budget: Budget = DEFAULT) -> Figure:
+    """Build the figure called ``name`` (not saved)."""
+    specs = {f.name: f for f in figures()}
+    if name not in specs:
+        raise UnknownFigure(_unknown(name, list(specs)))
+    spec = specs[name]
+    with style():
+        return spec.build(budget)
+
+
+@dataclass(frozen=True)
+class Written:
+    """One file written by :func:`write_figures`."""
+
+    name: str
+    path: Path
+    seconds: float
+
+
+@dataclass(frozen=True)
+class FigureFiles:
+    """What :func:`write_figures` wrote, in order."""
+
+    written: tuple[Written, ...]
+    format: str
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        return tuple(w.path for w in self.written)
+
+    def as_dict(self) -> dict:
+        """JSON keys of the ``figures`` command: ``files`` (paths as strings) and ``format``."""
+        return {"files": [str(p) for p in self.paths], "format": self.format}
+
+
+def output_folder(out: str | os.PathLike) -> Path:
+    """``out`` as a folder that exists (created if missing); :class:`OutputError` if it is a file or unwritable."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"output folder {out} is a file")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create output folder {out}: {exc.strerror or exc}") from None
+    try:  # an unwritable folder is refused now, not after minutes of work
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise OutputError(f"cannot write into output folder {out}: {exc.strerror or exc}") from None
+    return out
+
+
+def write_figures(out: str | os.PathLike = "figures", format: str = "png", only: Sequence[str] | None = None,
+                  budget: Budget = DEFAULT, progress: Callable[[int, int, Written], None] | None = None,
+                  dpi: int = DPI, jobs: int | None = None) -> FigureFiles:
+    """Build and save the selected figures into ``out`` as ``<name>.<format>``; the files are listed in the
+    standard order.
+
+    ``jobs`` worker processes build figures side by side (default: up to 2, one per core; 1 builds in this
+    process). Every figure depends only on its own fixed seeds, so the bytes do not depend on ``jobs``.
+    ``progress(i, total, written)`` is called as each file is done. Bad names, a bad format or an ``out`` that
+    is a file raise before anything is written.
+    """
+    fmt = format.lower()
+    if fmt not in METADATA:
+        raise OutputError(f"unknown figure format {format!r}; formats: {', '.join(FORMATS)}")
+    specs = select(only)
+    folder = output_folder(out)
+    jobs = min(len(specs), jobs if jobs is not None else min(2, os.cpu_count() or 1))
+    done: dict[str, Written] = {}
+
+    def report(w: Written) -> None:
+        done[w.name] = w
+        if progress is not None:
+            progress(len(done), len(specs), w)
+
+    if jobs <= 1 or not hasattr(os, "fork"):
+        for spec in specs:
+            report(_write_one(spec.name, folder, fmt, budget, dpi))
+    else:
+        _write_parallel([s.name for s in specs], folder, fmt, budget, dpi, jobs, report)
+    return FigureFiles(tuple(done[spec.name] for spec in specs), fmt)
+
+
+def _write_one(name: str, folder: Path, fmt: str, budget: Budget, dpi: int) -> Written:
+    """Build and save one figure (in this process or a worker)."""
+    start = time.perf_counter()
+    fig = build(name, budget)
+    with style():
+        path = save(fig, folder / f"{name}.{fmt}", fmt, dpi)
+    return Written(name, path, time.perf_counter() - start)
+
+
+_QUEUE = None
+
+
+def _set_queue(queue) -> None:
+    global _QUEUE  # a worker process's channel back to the parent (set once, at the worker's start)
+    _QUEUE = queue
+
+
+def _write_group(names: list[str], folder: Path, fmt: str, budget: Budget, dpi: int) -> None:
+    for name in names:
+        _QUEUE.put(_write_one(name, folder, fmt, budget, dpi))
+
+
+def _write_parallel(names: list[str], folder: Path, fmt: str, budget: Budget, dpi: int, jobs: int,
+                    report: Callable[[Written], None]) -> None:
+    """Write ``names`` with ``jobs`` forked workers. The catalogue grid and the per-activation figures share one
+    task, so the proved bounds they all draw are computed once; every file is reported as soon as it is written."""
+    import concurrent.futures
+    import multiprocessing
+
+    shared = [n for n in names if n == "activations" or n.startswith("activation_")]
+    groups = ([shared] if shared else []) + [[n] for n in names if n not in shared]
+    groups.sort(key=lambda g: names.index(g[0]))
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.SimpleQueue()
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_set_queue,
+                                                initargs=(queue,)) as pool:
+        pending = {pool.submit(_write_group, g, folder, fmt, budget, dpi) for g in groups}
+        try:
+            while pending:
+                finished, pending = concurrent.futures.wait(pending, timeout=0.05)
+                while not queue.empty():
+                    report(queue.get())
+                for f in finished:
+                    f.result()  # a worker's exception is raised here
+            while not queue.empty():
+                report(queue.get())
+        except BaseException:
+            for f in pending:
+                f.cancel()
+            raise
+
+
+# ---------------------------------------------------------------- activations
+
+XRANGE = (-5.0, 5.0)
+
+
+def _fmt_value(value: sp.Expr | None, number: float) -> str:
+    """A bound's value for a label: exact when short (1/4, 1, 0), else 4 significant digits."""
+    if value is not None:
+        if value.is_Rational:
+            p, q = int(value.p), int(value.q)
+            return f"{p}" if q == 1 else f"{p}/{q}"
+    return rf"\approx {number:#.4g}" if not float(number).is_integer() else f"{number:g}"
+
+
+def _bound_label(symbol: str, kind: str, value: sp.Expr | None, number: float, attained: bool) -> str:
+    """E.g. ``max σ′ = 1/4`` or ``sup φ′ = 1 (not attained)`` in mathtext."""
+    word = {"sup": ("max", "sup"), "inf": ("min", "inf")}[kind][0 if attained else 1]
+    v = _fmt_value(value, number)
+    eq = "" if v.startswith(r"\approx") else "="
+    symbol = symbol.replace(r"\operatorname", r"\mathrm")
+    text = rf"$\{word}\ {symbol}' {eq} {v}$"
+    return text if attained else text + " (not attained)"
+
+
+def dphi_bounds(act: Activation) -> tuple[P.BoundLine, ...]:
+    r"""The proved sup of φ′ (and its inf when negative) as labelled lines, from :func:`analytic.bounds.bound`."""
+    from .bounds import bound
+
+    try:
+        b = bound(act, of="dphi")
+    except AnalyticError:  # not proved (e.g. a timeout): draw no line rather than an unproved one
+        return ()
+    symbol = act.symbol
+    lines = []
+    for kind, ext in (("sup", b.sup), ("inf", b.inf)):
+        number = 0.5 * (float(ext.lower) + float(ext.upper))
+        if not math.isfinite(number) or (kind == "inf" and number >= 0):
+            continue
+        exact = _sympy_or_none(ext.exact)
+        lines.append(P.BoundLine(number, _bound_label(symbol, kind, exact, number, bool(ext.attained)),
+                                 bool(ext.attained)))
+    return tuple(lines)
+
+
+def _sympy_or_none(exact) -> sp.Expr | None:
+    """An extremum's exact value as a SymPy expression (None when only an enclosure is known)."""
+    return exact if isinstance(exact, sp.Basic) else None
+
+
+def _title(act: Activation) -> str:
+    if act.vector:
+        return r"softmax component $\sigma(x-\log c)$, $c=1$"
+    return act.name
+
+
+@functools.lru_cache(maxsize=None)
+def activation_panel(name: str, grid: int = DEFAULT.grid) -> P.ActivationPanel:
+    """φ and φ′ of a catalogue activation on :data:`XRANGE` at its default parameters, with its kinks and bounds.
+
+    At a kink where φ′ jumps the φ′ line is broken, both one-sided limits are open dots (φ′ does not exist
+    there) and PyTorch's autograd value at the kink is a filled diamond.
+    """
+    act = resolve(name)
+    x = np.linspace(*XRANGE, grid)
+    phi, dphi = numpy_function(act, 0), numpy_function(act, 1)
+    eps = 1e-9
+    breaks, marks, holes = [], [], []
+    for k in act.kink_points():
+        a = float(k.at)
+        if not XRANGE[0] < a < XRANGE[1]:
+            continue
+        left, right = dphi(np.array([a - eps, a + eps]))
+        if abs(left - right) > 1e-6:
+            breaks.append(a)
+            marks.append((a, float(k.dphi)))
+            holes += [(a, float(left)), (a, float(right))]
+    if breaks:  # approach each jump from both sides; the convention value is the dot, not a grid point
+        x = np.union1d(x[np.all(np.abs(x[:, None] - np.array(breaks)) > 2 * eps, axis=1)],
+                       [b + s for b in breaks for s in (-eps, eps)])
+    return P.ActivationPanel(
+        name=act.name, title=_title(act),
+        phi=P.Curve(x, phi(x)),
+        dphi=P.Curve(x, dphi(x), tuple(breaks), tuple(marks), tuple(holes)),
+        bounds=dphi_bounds(act))
+
+
+def _build_activation(name: str, budget: Budget) -> Figure:
+    fig = new_figure((11, 4.2))
+    ax_phi, ax_dphi = fig.subplots(1, 2)
+    P.draw_activation_pair(ax_phi, ax_dphi, activation_panel(name, budget.grid))
+    return fig
+
+
+@_figure("activations", "the catalogue grid: phi (solid) and phi' (dashed) of every activation, sup phi' dotted")
+def _build_catalogue(budget: Budget) -> Figure:
+    acts = catalogue()
+    ncols = 5
+    nrows = math.ceil(len(acts) / ncols)
+    fig = new_figure((17, 3.1 * nrows + 0.8))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for ax, act in zip(axes.flat, acts):
+        panel = activation_panel(act.name, budget.grid)
+        P.draw_catalogue_cell(ax, replace(panel, title="softmax (component)" if act.vector else act.name))
+    for ax in list(axes.flat)[len(acts):]:
+        ax.set_visible(False)
+    from matplotlib.lines import Line2D
+    handles = [Line2D([], [], color=P.PHI_COLOR, linewidth=2, label=r"$\varphi(x)$"),
+               Line2D([], [], color=P.DPHI_COLOR, linewidth=2, linestyle="--", label=r"$\varphi'(x)$"),
+               Line2D([], [], color=P.BOUND_COLOR, linewidth=1.2, linestyle=":", label=r"proved $\sup\varphi'$")]
+    fig.legend(handles=handles, loc="outside upper center", ncols=3, frameon=False, fontsize=14)
+    return fig
+
+
+# ---------------------------------------------------------------- softmax Jacobian
+
+@dataclass(frozen=True)
+class SoftmaxJacobians:
+    r"""Entries of :math:`J = \operatorname{diag}(s) - s s^\top` for sampled logits, grouped by input size."""
+
+    n: tuple[int, ...]
+    diagonal: tuple[np.ndarray, ...]
+    off_diagonal: tuple[np.ndarray, ...]
+    norm: tuple[np.ndarray, ...]
+
+
+def softmax_jacobians(sizes: Sequence[int], samples: int, seed: int = 0) -> SoftmaxJacobians:
+    r"""Sample logits :math:`z \sim N(0, \tau^2 I_n)` with :math:`\tau` log-uniform in [0.05, 5] (so both nearly
+    uniform and nearly one-hot softmaxes occur) and compute :math:`J = \operatorname{diag}(s) - s s^\top` from its
+    definition: diagonal entries, off-diagonal entries and the spectral norm (largest eigenvalue; J is symmetric
+    positive semi-definite).
+
+    >>> j = softmax_jacobians([2], 10)
+    >>> bool(np.all(j.diagonal[0] <= 0.25))
+    True
+    """
+    rng = np.random.default_rng(seed)
+    diag, off, norm = [], [], []
+    for n in sizes:
+        tau = np.exp(rng.uniform(np.log(0.05), np.log(5.0), size=(samples, 1)))
+        z = rng.standard_normal((samples, n)) * tau
+        z -= z.max(axis=1, keepdims=True)
+        s = np.exp(z)
+        s /= s.sum(axis=1, keepdims=True)
+        J = np.einsum("ki,ij->kij", s, np.eye(n)) - s[:, :, None] * s[:, None, :]
+        diag.append(np.diagonal(J, axis1=1, axis2=2).reshape(-1))
+        off.append(J[:, ~np.eye(n, dtype=bool)].reshape(-1))
+        norm.append(np.linalg.eigvalsh(J)[:, -1])
+    return SoftmaxJacobians(tuple(sizes), tuple(diag), tuple(off), tuple(norm))
+
+
+def softmax_bounds() -> dict[str, P.BoundLine]:
+    r"""The proved bounds from :func:`analytic.bounds.softmax_jacobian_bounds`: :math:`\partial s_i/\partial z_i
+    \le 1/4`, :math:`\partial s_i/\partial z_j \ge -1/4`, :math:`\|J\|_2 \le 1/2`, as labelled lines."""
+    from .bounds import softmax_jacobian_bounds
+
+    b = softmax_jacobian_bounds()
+
+    def line(ext, kind: str, what: str) -> P.BoundLine:
+        number = 0.5 * (float(ext.lower) + float(ext.upper))
+        word = {"sup": ("max", "sup"), "inf": ("min", "inf")}[kind][0 if ext.attained else 1]
+        value = _fmt_value(_sympy_or_none(ext.exact), number)
+        label = rf"$\{word}\ {what} {'' if value.startswith(chr(92) + 'approx') else '='} {value}$"
+        return P.BoundLine(number, label + ("" if ext.attained else " (not attained)"), bool(ext.attained))
+
+    return {"diagonal": line(b.diagonal, "sup", r"s_i(1-s_i)"),
+            "off_diagonal": line(b.off_diagonal, "inf", r"(-s_i s_j)"),
+            "norm": line(b.spectral_norm, "sup", r"\|J\|_2")}
+
+
+@_figure("softmax_jacobian", "softmax Jacobian diag(s) - s s^T: sampled entries and norms against the proved bounds")
+def _build_softmax(budget: Budget) -> Figure:
+    data = softmax_jacobians(budget.jacobian_sizes, budget.jacobian_samples, budget.seed)
+    bounds = softmax_bounds()
+    fig = new_figure((15, 4.6))
+    axes = fig.subplots(1, 3)
+    panels = [
+        P.JacobianPanel(r"diagonal $\partial s_i/\partial z_i$", r"$s_i(1-s_i)$", data.n, data.diagonal,
+                        bounds["diagonal"]),
+        P.JacobianPanel(r"off-diagonal $\partial s_i/\partial z_j$", r"$-s_i s_j$", data.n, data.off_diagonal,
+                        bounds["off_diagonal"]),
+        P.JacobianPanel(r"spectral norm", r"$\|\mathrm{diag}(s) - s s^{\top}\|_2$", data.n, data.norm,
+                        bounds["norm"]),
+    ]
+    colors = (P.OKABE_ITO["blue"], P.OKABE_ITO["vermillion"], P.OKABE_ITO["green"])
+    for i, (ax, panel, color) in enumerate(zip(axes, panels, colors)):
+        P.draw_jacobian_entries(ax, panel, color=color, seed=budget.seed + i)
+    axes[0].set_ylim(-0.01, 0.29)
+    axes[1].set_ylim(-0.29, 0.01)
+    axes[2].set_ylim(-0.02, 0.58)
+    fig.suptitle(r"Softmax Jacobian $J = \mathrm{diag}(s) - s s^{\top}$ at random logits: every entry and norm "
+                 r"within the proved bounds")
+    return fig
+
+
+# ---------------------------------------------------------------- gradient across depth
+
+#: Pre-activation distribution of the independence model drawn in the depth and histogram figures.
+PREACT = "normal(0, 1)"
+#: Two-sided 95 % normal quantile.
+Z95 = 1.959963984540054
+
+
+def _exp(log_value: float) -> float:
+    return math.exp(log_value) if log_value > -745 else 0.0
+
+
+@functools.lru_cache(maxsize=None)
+def gradient_panel(name: str, budget: Budget = DEFAULT) -> P.GradientPanel:
+    r"""Gradient magnitude against depth for one activation with weights :data:`CHAIN_WEIGHTS`.
+
+    Analytic (independence model, :math:`v \sim` :data:`PREACT`): the seed bound :math:`(E|w|\sup|\varphi'|)^r`,
+    :math:`|E\prod|` and the typical value :math:`e^{rE\log|w\varphi'(v)|}` at every depth. Monte Carlo of the
+    same model at ``budget.depth_points``: :math:`|` mean :math:`|` with :math:`\pm 1.96` standard errors
+    (flagged when the effective sample size is below 1000) and the median of :math:`|\prod|` with its interval.
+    """
+    from .expectations import gradient_product
+    from .montecarlo import simulate_chain
+
+    depth = np.arange(1, budget.max_depth + 1)
+    rows = [gradient_product(name, int(r), CHAIN_WEIGHTS, preact=PREACT) for r in depth]
+    points = np.array([r for r in budget.depth_points if r <= budget.max_depth])
+    sims = [simulate_chain(name, int(r), CHAIN_WEIGHTS, samples=budget.chains, seed=budget.seed, preact=PREACT)
+            for r in points]
+    mean = np.array([_exp(s.mean.log_abs) if s.mean.sign else 0.0 for s in sims])
+    mean_se = np.array([_exp(s.mean.log_stderr) for s in sims])
+    median = np.array([s.median_abs.value for s in sims])
+    median_se = np.array([s.median_abs.stderr for s in sims])
+    note = ""
+    if all(g.log_typical == -math.inf for g in rows):
+        note = (f"typical value and median are 0:\n{100 * sims[-1].zero_fraction.value:.1f} % of the products "
+                f"are\nexactly 0 at $r = {int(points[-1])}$ (dead paths)")
+    return P.GradientPanel(
+        title=name, depth=depth,
+        bound=np.array([_exp(g.log_bound) for g in rows]),
+        mean=np.array([_exp(g.log_mean_abs) for g in rows]),
+        typical=np.array([_exp(g.log_typical) for g in rows]),
+        mc_mean=P.Band(points, mean, mean - Z95 * mean_se, mean + Z95 * mean_se,
+                       reliable=np.array([s.ess >= 1000 for s in sims])),
+        mc_median=P.Band(points, median, median - Z95 * median_se, median + Z95 * median_se), note=note)
+
+
+@_figure("gradient_depth", "gradient magnitude against depth: seed bound, analytic mean and typical value, "
+                           "Monte Carlo mean and median with 95 % bands")
+def _build_gradient_depth(budget: Budget) -> Figure:
+    fig = new_figure((18, 8.6))
+    axes = fig.subplots(2, 4)
+    for ax, name in zip(axes.flat, DEPTH_ACTIVATIONS):
+        P.draw_gradient_depth(ax, gradient_panel(name, budget))
+    for ax in axes[:, 0]:
+        ax.set_ylabel(r"gradient magnitude $|g_r|$")
+    legend_ax = axes.flat[len(DEPTH_ACTIVATIONS)]
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    for ax in axes.flat[1:len(DEPTH_ACTIVATIONS)]:  # the 'unreliable' marker may appear in any panel
+        for h, l in zip(*ax.get_legend_handles_labels()):
+            if l not in labels:
+                handles.append(h)
+                labels.append(l)
+    legend_ax.axis("off")
+    legend_ax.legend(handles, labels, loc="center", frameon=False, fontsize=12)
+    fig.suptitle(rf"Gradient $g_r = w_1\varphi'(v_1)\cdots w_r\varphi'(v_r)$ through $r$ layers: "
+                 rf"$w \sim \mathcal{{N}}(1, 0.5^2)$, $v \sim \mathcal{{N}}(0, 1)$ independent of $w$; "
+                 rf"Monte Carlo of the same model, {budget.chains:,} chains per depth")
+    return fig
+
+
+# ---------------------------------------------------------------- histogram of log|product|
+
+HIST_ACTIVATIONS = ("sigmoid", "tanh")
+LN10 = math.log(10.0)
+
+
+@functools.lru_cache(maxsize=None)
+def histogram_panel(name: str, budget: Budget = DEFAULT) -> P.HistogramPanel:
+    r"""Samples of :math:`\log_{10}|\prod|` at ``budget.hist_depths`` (independence model, same seed), with the
+    Monte Carlo :math:`\log_{10}E|\prod|` and :math:`\log_{10}` median of the same chains."""
+    from .montecarlo import chain_log_products, simulate_chain
+
+    samples, means, medians, zeros = [], [], [], []
+    for r in budget.hist_depths:
+        logs, _ = chain_log_products(name, r, CHAIN_WEIGHTS, budget.hist_chains, seed=budget.seed, preact=PREACT)
+        s = simulate_chain(name, r, CHAIN_WEIGHTS, samples=budget.hist_chains, seed=budget.seed, preact=PREACT)
+        samples.append(logs[np.isfinite(logs)] / LN10)
+        means.append(s.mean_abs.log_abs / LN10)
+        medians.append(s.log_median_abs.value / LN10)
+        zeros.append(s.zero_fraction.value)
+    return P.HistogramPanel(name, tuple(budget.hist_depths), tuple(samples), tuple(means), tuple(medians),
+                            tuple(zeros))
+
+
+@_figure("histogram", "histogram of log10|prod w_t phi'(v_t)| at a few depths: the mean sits far right of the "
+                      "typical value")
+def _build_histogram(budget: Budget) -> Figure:
+    fig = new_figure((15, 5.4))
+    axes = fig.subplots(1, len(HIST_ACTIVATIONS))
+    for ax, name in zip(axes, HIST_ACTIVATIONS):
+        P.draw_log_histogram(ax, histogram_panel(name, budget))
+    from matplotlib.lines import Line2D
+    handles, labels = axes[0].get_legend_handles_labels()
+    handles += [Line2D([], [], color="0.3", linestyle="--", linewidth=1.8),
+                Line2D([], [], color="0.3", linestyle=":", linewidth=1.8)]
+    labels += ["mean (of the absolute value)", "median (typical value)"]
+    fig.legend(handles, labels, loc="outside right center", frameon=False)
+    fig.suptitle(rf"Why mean and typical differ: $w \sim \mathcal{{N}}(1, 0.5^2)$, $v \sim \mathcal{{N}}(0,1)$, "
+                 rf"{budget.hist_chains:,} chains per depth")
+    return fig
+
+
+# ---------------------------------------------------------------- mean-field phase diagram
+
+PHASE_SIGMA_B2 = (0.0, 0.3)
+PHASE_SIGMA_W2_MAX = 4.0
+#: (sigma_w^2, sigma_b^2) where a simulated wide network checks chi_1, away from the critical line.
+PHASE_CHECKS = ((0.7, 0.05), (2.9, 0.05), (1.2, 0.2), (3.5, 0.2))
+
+
+@functools.lru_cache(maxsize=None)
+def phase_panel(budget: Budget = DEFAULT) -> P.PhasePanel:
+    r"""The critical line :math:`\chi_1 = 1` of tanh in the :math:`(\sigma_w^2, \sigma_b^2)` plane, from
+    :func:`analytic.expectations.critical_sigma_w2`, and ReLU's critical point (:math:`\sigma_b^2 = 0`).
+
+    Checked by simulation at :data:`PHASE_CHECKS`: a width-128, depth-30 tanh network
+    (:func:`analytic.montecarlo.simulate_wide`, weights :math:`N(0, \sigma_w^2/n)`, biases
+    :math:`N(0, \sigma_b^2)`) measures :math:`\chi_1 = e^{\text{slope}}` of :math:`\log\|g_l\|^2` per layer, shown
+    beside :math:`\chi_1` of :func:`analytic.expectations.mean_field`.
+    """
+    from .expectations import critical_sigma_w2, mean_field
+    from .montecarlo import simulate_wide
+
+    # denser near sigma_b^2 = 0, where the line bends most
+    sb2 = PHASE_SIGMA_B2[0] + (PHASE_SIGMA_B2[1] - PHASE_SIGMA_B2[0]) * np.linspace(0, 1, budget.phase_points) ** 2
+    sw2 = np.array([critical_sigma_w2("tanh", float(b)) for b in sb2])
+    relu = critical_sigma_w2("relu", 0.0)
+    points = ((relu, 0.0, rf"ReLU: $\chi_1 = 1$ at $\sigma_w^2 = {relu:.4g}$ (He)"),
+              (float(sw2[0]), 0.0, rf"tanh: $\chi_1 = 1$ at $\sigma_w^2 = {sw2[0]:.4g}$, $\sigma_b^2 = 0$"))
+    n = 128
+    checks = []
+    for sw, sb in PHASE_CHECKS:
+        wide = simulate_wide("tanh", 30, n, f"normal(0, {math.sqrt(sw / n)!r})", bias=f"normal(0, {math.sqrt(sb)!r})",
+                             batch=16, networks=4, seed=budget.seed)
+        checks.append((sw, sb, math.exp(wide.slope.value), float(mean_field("tanh", sw, sb).chi1)))
+    return P.PhasePanel(r"Mean-field phase diagram (tanh)", sb2, sw2, PHASE_SIGMA_W2_MAX, points, tuple(checks),
+                        rf"width-{n} tanh nets, depth 30: $\chi_1$ simulated (mean field)")
+
+
+@_figure("phase_diagram", "mean-field phase diagram: the chi_1 = 1 critical line of tanh, ordered and chaotic "
+                          "regions, and ReLU's critical point sigma_w^2 = 2")
+def _build_phase(budget: Budget) -> Figure:
+    fig = new_figure((11, 7.5))
+    P.draw_phase_diagram(fig.subplots(), phase_panel(budget))
+    return fig
+
+
+# ---------------------------------------------------------------- dying ReLU
+
+DEAD_BIAS_RANGE = (-3.0, 3.0)
+#: Pre-activation v = w·1 + b with w ~ N(0, 2) (He scale for unit inputs) and a constant bias b.
+DEAD_STD = math.sqrt(2.0)
+
+
+@functools.lru_cache(maxsize=None)
+def dead_panel(budget: Budget = DEFAULT) -> P.DeadPanel:
+    r"""Fraction of ReLU units with :math:`\varphi'(v) = 0` against the bias mean :math:`\mu`.
+
+    Analytic: :math:`P(v < 0) = 1 - E[\operatorname{ReLU}'(v)]` for :math:`v \sim N(\mu, 2)`
+    (:func:`analytic.expectations.gaussian_expectation`). Monte Carlo: the first layer of the chain with
+    :math:`w \sim N(0, 2)`, :math:`x = 1`, bias :math:`\mu` (:func:`analytic.montecarlo.simulate_chain`, zero
+    fraction with its standard error), and the first layer of a width-``budget.dead_width`` network with He
+    weights and unit Gaussian inputs (:func:`analytic.montecarlo.simulate_wide`, fraction of (input, unit) pairs
+    with :math:`\varphi'(v) = 0`), whose pre-activations have the same variance 2.
+    """
+    from .expectations import gaussian_expectation
+    from .montecarlo import simulate_chain, simulate_wide
+
+    curve_x = np.linspace(*DEAD_BIAS_RANGE, 121)
+    curve_y = np.array([1.0 - float(gaussian_expectation("relu", "dphi", mean=float(m), std=DEAD_STD))
+                        for m in curve_x])
+    mus = np.linspace(*DEAD_BIAS_RANGE, budget.dead_points)
+    weights = f"normal(0, {DEAD_STD!r})"
+    sims = [simulate_chain("relu", 1, weights, samples=budget.chains, seed=budget.seed, bias=f"constant({float(m)!r})")
+            for m in mus]
+    value = np.array([s.zero_fraction.value for s in sims])
+    se = np.array([s.zero_fraction.stderr for s in sims])
+    n = budget.dead_width
+    with np.errstate(invalid="ignore"):  # all-dead batches give log 0 = -inf in the per-layer log statistics
+        wide = [simulate_wide("relu", 2, n, f"he({n})", bias=f"constant({float(m)!r})", batch=budget.dead_batch,
+                              networks=2, seed=budget.seed) for m in mus]
+    return P.DeadPanel(
+        title="Dying ReLU: a negative bias switches units off", xlabel=r"bias $\mu$",
+        curve_x=curve_x, curve_y=curve_y, curve_label=r"analytic $P(v<0)$, $v \sim \mathcal{N}(\mu, 2)$",
+        points=P.Band(mus, value, value - Z95 * se, value + Z95 * se),
+        points_label=rf"Monte Carlo, one unit $v = w + \mu$, {budget.chains:,} draws, 95 % bars",
+        extra_x=mus, extra_y=np.array([w.zero_dphi_fraction[1] for w in wide]),
+        extra_label=f"Monte Carlo, first layer of width-{n} networks\n(He weights), 2 × {budget.dead_batch} inputs")
+
+
+@_figure("dying_relu", "dying ReLU: fraction of dead units against the bias mean, analytic P(v < 0) vs Monte Carlo")
+def _build_dead(budget: Budget) -> Figure:
+    fig = new_figure((9.5, 6))
+    P.draw_dead_fraction(fig.subplots(), dead_panel(budget))
+    return fig

@@ -1,0 +1,406 @@
+r"""Axes-level drawing functions: each takes the data to show and a matplotlib ``ax``, draws, and returns the
+artists it drew. No figure is created or saved here (that is :mod:`analytic.figures`), and no mathematics
+beyond what is needed to place ink: the numbers arrive computed.
+
+Colours are the Okabe–Ito palette (distinguishable with every common colour-vision deficiency); labels use
+matplotlib's mathtext, so no TeX installation is needed.
+
+>>> import numpy as np
+>>> from matplotlib.figure import Figure
+>>> ax = Figure().add_subplot()
+>>> line = draw_curve(ax, np.array([0.0, 1.0]), np.array([0.0, 1.0]), label="y = x")
+>>> line.get_label()
+'y = x'
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Sequence
+
+import numpy as np
+
+#: The Okabe–Ito colour-blind-safe palette.
+OKABE_ITO = {
+    "black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
+    "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7",
+}
+PHI_COLOR = OKABE_ITO["blue"]
+DPHI_COLOR = OKABE_ITO["vermillion"]
+BOUND_COLOR = OKABE_ITO["black"]
+#: Colours for a sequence of series (depths, activations), in order; yellow is kept for fills only.
+SERIES = tuple(OKABE_ITO[k] for k in ("blue", "vermillion", "green", "purple", "orange", "sky", "black"))
+
+
+# ---------------------------------------------------------------- data carried to the drawing functions
+
+@dataclass(frozen=True)
+class Curve:
+    """A function sampled on a grid, with the points where it jumps (``breaks``), the one-sided limits there
+    (``holes``, drawn open) and the conventional value used there (``marks``, drawn as filled diamonds)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    breaks: tuple[float, ...] = ()
+    marks: tuple[tuple[float, float], ...] = ()
+    holes: tuple[tuple[float, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class BoundLine:
+    """A proved bound to draw as a dashed horizontal line, with its label (mathtext allowed)."""
+
+    value: float
+    label: str
+    attained: bool = True
+
+
+@dataclass(frozen=True)
+class ActivationPanel:
+    """φ and φ′ of one activation with the proved bounds of φ′."""
+
+    name: str
+    title: str
+    phi: Curve
+    dphi: Curve
+    bounds: tuple[BoundLine, ...] = ()
+
+
+@dataclass(frozen=True)
+class Band:
+    """Values with a lower and upper 95 % limit at the positions ``x``; ``reliable`` (optional, boolean) marks
+    the estimates whose standard error can be trusted (enough effective samples)."""
+
+    x: np.ndarray
+    value: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    reliable: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class GradientPanel:
+    """Gradient magnitude against depth for one activation (all values positive; log axis)."""
+
+    title: str
+    depth: np.ndarray
+    bound: np.ndarray
+    mean: np.ndarray
+    typical: np.ndarray
+    mc_mean: Band
+    mc_median: Band
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class HistogramPanel:
+    r"""Samples of :math:`\log_{10}|\prod_t w_t\varphi'(v_t)|` at several depths, with the log10 of the mean of
+    :math:`|\prod|` and of its median (typical value) for each depth."""
+
+    title: str
+    depths: tuple[int, ...]
+    samples: tuple[np.ndarray, ...]
+    log10_mean: tuple[float, ...]
+    log10_median: tuple[float, ...]
+    zero_fraction: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class PhasePanel:
+    r"""The mean-field critical line :math:`\sigma_w^2(\sigma_b^2)` where :math:`\chi_1 = 1`, marked points, and
+    ``checks``: :math:`(\sigma_w^2, \sigma_b^2, \chi_1` measured by simulation, :math:`\chi_1` of mean field)."""
+
+    title: str
+    sigma_b2: np.ndarray
+    critical_sigma_w2: np.ndarray
+    sigma_w2_max: float
+    points: tuple[tuple[float, float, str], ...] = ()
+    checks: tuple[tuple[float, float, float, float], ...] = ()
+    checks_label: str = ""
+
+
+@dataclass(frozen=True)
+class DeadPanel:
+    """Fraction of dead units against the bias mean: an analytic curve and Monte Carlo points with 95 % bars."""
+
+    title: str
+    xlabel: str
+    curve_x: np.ndarray
+    curve_y: np.ndarray
+    curve_label: str
+    points: Band
+    points_label: str
+    extra_x: np.ndarray | None = None
+    extra_y: np.ndarray | None = None
+    extra_label: str = ""
+
+
+@dataclass(frozen=True)
+class JacobianPanel:
+    """Entries of softmax Jacobians sampled at input size ``n`` (one array per n), and the proved bound."""
+
+    title: str
+    ylabel: str
+    n: tuple[int, ...]
+    values: tuple[np.ndarray, ...]
+    bound: BoundLine
+    extra: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- primitives
+
+def draw_curve(ax, x: np.ndarray, y: np.ndarray, *, label: str | None = None, color: str = PHI_COLOR,
+               linestyle: str = "-", linewidth: float = 2.0, zorder: float = 2):
+    """One line; returns the ``Line2D``."""
+    (line,) = ax.plot(x, y, color=color, linestyle=linestyle, linewidth=linewidth, label=label, zorder=zorder)
+    return line
+
+
+def broken(curve: Curve) -> tuple[np.ndarray, np.ndarray]:
+    """The curve with a NaN inserted at each break, so a jump is not drawn as a vertical segment."""
+    x, y = np.asarray(curve.x, float), np.asarray(curve.y, float)
+    for b in sorted(curve.breaks):
+        i = int(np.searchsorted(x, b))
+        if 0 < i < len(x):
+            x = np.insert(x, i, b)
+            y = np.insert(y, i, np.nan)
+    return x, y
+
+
+def draw_function(ax, curve: Curve, *, label: str | None = None, color: str = PHI_COLOR,
+                  linestyle: str = "-", linewidth: float = 2.0, mark_label: str | None = None,
+                  marker_size: float = 28) -> list:
+    """A function with its jumps respected: open dots at the one-sided limits, a filled diamond at the
+    conventional value (labelled ``mark_label`` for a legend)."""
+    x, y = broken(curve)
+    artists = [draw_curve(ax, x, y, label=label, color=color, linestyle=linestyle, linewidth=linewidth)]
+    if curve.holes:
+        hx, hy = zip(*curve.holes)
+        artists.append(ax.scatter(hx, hy, s=marker_size, facecolors="white", edgecolors=color, linewidths=1.5,
+                                  zorder=3))
+    if curve.marks:
+        mx, my = zip(*curve.marks)
+        artists.append(ax.scatter(mx, my, s=0.8 * marker_size, marker="D", color=BOUND_COLOR, zorder=4,
+                                  label=mark_label))
+    return artists
+
+
+def draw_bound(ax, bound: BoundLine, *, color: str = BOUND_COLOR, text: bool = True,
+               fontsize: float | None = None, va: str = "bottom") -> list:
+    """A dashed horizontal line at a proved bound, labelled at the right end, just above (or below) it."""
+    artists = [ax.axhline(bound.value, color=color, linestyle="--", linewidth=1.3, zorder=1)]
+    if text:
+        offset = 3 if va == "bottom" else -3
+        artists.append(ax.annotate(bound.label, xy=(0.98, bound.value), xycoords=("axes fraction", "data"),
+                                   xytext=(0, offset), textcoords="offset points", ha="right", va=va,
+                                   color=color, fontsize=fontsize,
+                                   bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85)))
+    return artists
+
+
+# ---------------------------------------------------------------- activations
+
+def draw_activation_pair(ax_phi, ax_dphi, panel: ActivationPanel) -> dict[str, list]:
+    r"""φ on ``ax_phi`` and φ′ on ``ax_dphi`` side by side, with the proved sup (and a negative inf) of φ′ dashed."""
+    phi = draw_function(ax_phi, panel.phi, color=PHI_COLOR)
+    ax_phi.set_title(rf"{panel.title}: $\varphi(x)$")
+    dphi = draw_function(ax_dphi, panel.dphi, color=DPHI_COLOR, marker_size=40)
+    ax_dphi.set_title(rf"{panel.title}: $\varphi'(x)$")
+    bounds = []
+    for i, b in enumerate(panel.bounds):
+        bounds += draw_bound(ax_dphi, b, va="bottom" if i == 0 else "top")
+    for ax in (ax_phi, ax_dphi):
+        ax.axhline(0, color="0.75", linewidth=0.8, zorder=0)
+        ax.axvline(0, color="0.75", linewidth=0.8, zorder=0)
+        ax.set_xlabel("$x$")
+        ax.set_xlim(panel.phi.x[0], panel.phi.x[-1])
+    if panel.dphi.marks:  # explained under the axis, where it cannot cover the curve
+        ax_dphi.set_xlabel("$x$      (\u25c6 PyTorch's value at the kink, \u25cb one-sided limits)")
+    _headroom(ax_dphi, [c.value for c in panel.bounds] + [0.0], panel.dphi.y)
+    ax_dphi.ticklabel_format(axis="y", useOffset=False)
+    return {"phi": phi, "dphi": dphi, "bounds": bounds}
+
+
+def draw_catalogue_cell(ax, panel: ActivationPanel) -> dict[str, list]:
+    r"""φ (solid) and φ′ (dashed) of one activation on one axes, the sup of φ′ as a thin dotted line."""
+    ax.axhline(0, color="0.8", linewidth=0.7, zorder=0)
+    ax.axvline(0, color="0.8", linewidth=0.7, zorder=0)
+    phi = draw_function(ax, panel.phi, color=PHI_COLOR, linewidth=1.8)
+    dphi = draw_function(ax, replace(panel.dphi, marks=()), color=DPHI_COLOR, linewidth=1.8, linestyle="--",
+                         marker_size=18)
+    bounds = []
+    if panel.bounds:
+        b = panel.bounds[0]
+        bounds.append(ax.axhline(b.value, color=BOUND_COLOR, linestyle=":", linewidth=1.0, zorder=1))
+    ax.set_title(panel.title)
+    ax.set_xlim(panel.phi.x[0], panel.phi.x[-1])
+    return {"phi": phi, "dphi": dphi, "bounds": bounds}
+
+
+def _headroom(ax, levels: Sequence[float], y: np.ndarray) -> None:
+    """Extend the y-range so that labelled lines near the top or bottom keep their label inside the axes."""
+    finite = np.asarray(y, float)[np.isfinite(y)]
+    values = list(finite) + [v for v in levels if np.isfinite(v)]
+    if not values:
+        return
+    lo, hi = min(values), max(values)
+    span = hi - lo if hi - lo > 1e-6 * max(1.0, abs(hi), abs(lo)) else max(1.0, abs(hi))
+    ax.set_ylim(lo - 0.18 * span, hi + 0.22 * span)
+
+
+# ---------------------------------------------------------------- gradient across depth
+
+def draw_gradient_depth(ax, panel: GradientPanel, *, legend: bool = False) -> dict[str, Any]:
+    r"""Gradient magnitude against depth on a log axis: the seed bound, the analytic mean and typical value
+    (independence approximation), and the Monte Carlo mean and median with 95 % bands."""
+    c_bound, c_mean, c_typ = BOUND_COLOR, OKABE_ITO["blue"], OKABE_ITO["vermillion"]
+    out: dict[str, Any] = {}
+    out["bound"] = draw_curve(ax, panel.depth, panel.bound, color=c_bound, linestyle="--", linewidth=1.5,
+                              label=r"seed bound $(E|w|\,\sup|\varphi'|)^r$")
+    out["mean"] = draw_curve(ax, panel.depth, panel.mean, color=c_mean, linewidth=2.0,
+                             label=r"analytic mean $|E[g_r]|$")
+    out["typical"] = draw_curve(ax, panel.depth, panel.typical, color=c_typ, linewidth=2.0,
+                                label=r"analytic typical $e^{rE\log|w\varphi'(v)|}$")
+    ax.set_yscale("log")
+
+    def positive(*arrays) -> np.ndarray:
+        v = np.concatenate([np.asarray(a, float).ravel() for a in arrays])
+        return v[np.isfinite(v) & (v > 0)]
+
+    others = positive(panel.mean, panel.typical, panel.mc_mean.value, panel.mc_median.value)
+    every = positive(panel.bound, others)
+    floor = float(every.min()) / 30 if every.size else 1e-300
+    for key, band, color, marker, label in (
+            ("mc_mean", panel.mc_mean, c_mean, "o", r"Monte Carlo mean $|\bar g_r|$, 95 % band"),
+            ("mc_median", panel.mc_median, c_typ, "s", r"Monte Carlo median $|g_r|$, 95 % band")):
+        ok = np.isfinite(band.value) & (band.value > 0)
+        good = ok & (band.reliable if band.reliable is not None else True)
+        lo = np.where(np.isfinite(band.lower) & (band.lower > 0), band.lower, floor)
+        out[key + "_band"] = ax.fill_between(band.x, lo, np.where(good, band.upper, np.nan), where=good,
+                                             color=color, alpha=0.18, linewidth=0)
+        out[key] = ax.plot(band.x[good], band.value[good], linestyle="none", marker=marker, markersize=6,
+                           markerfacecolor="white", markeredgecolor=color, markeredgewidth=1.5, label=label)[0]
+        if band.reliable is not None:
+            bad = ok & ~band.reliable
+            out[key + "_unreliable"] = ax.plot(band.x[bad], band.value[bad], linestyle="none", marker="x",
+                                               markersize=6, color=color, markeredgewidth=1.5,
+                                               label="Monte Carlo mean, fewer than 1000\neffective samples "
+                                                     "(no reliable band)")[0]
+    ax.set_ylim(bottom=floor)
+    if others.size and every.max() > 1e3 * others.max():  # a bound far above everything else: let it leave
+        ax.set_ylim(top=1e3 * float(others.max()))
+    if panel.note:
+        out["note"] = ax.text(0.03, 0.04, panel.note, transform=ax.transAxes, ha="left", va="bottom",
+                              fontsize="small", bbox=dict(boxstyle="round,pad=0.3", fc="white", ec="0.7"))
+    ax.set_title(panel.title)
+    ax.set_xlabel("depth $r$")
+    ax.grid(True, which="major", color="0.9", linewidth=0.8)
+    if legend:
+        ax.legend(loc="best", fontsize="small")
+    return out
+
+
+# ---------------------------------------------------------------- histogram of the log product
+
+def draw_log_histogram(ax, panel: HistogramPanel, *, bins: int = 60) -> dict[str, Any]:
+    r"""Histograms of :math:`\log_{10}|\prod|` per depth, with the mean's and the median's log10 as vertical lines
+    (dashed: :math:`\log_{10} E|\prod|`, dotted: :math:`\log_{10}` median)."""
+    finite = [s[np.isfinite(s)] for s in panel.samples]
+    lo = min(float(np.percentile(s, 0.2)) for s in finite if s.size)
+    hi = max([float(np.percentile(s, 99.8)) for s in finite if s.size] + list(panel.log10_mean))
+    edges = np.linspace(lo, hi, bins + 1)
+    out: dict[str, Any] = {"hist": [], "mean": [], "median": []}
+    for i, (depth, s) in enumerate(zip(panel.depths, finite)):
+        color = SERIES[i % len(SERIES)]
+        label = f"$r = {depth}$"
+        if panel.zero_fraction and panel.zero_fraction[i] > 0:
+            label += f" ({100 * panel.zero_fraction[i]:.0f} % exactly 0)"
+        out["hist"].append(ax.hist(s, bins=edges, density=True, histtype="stepfilled", alpha=0.25, color=color)[2])
+        ax.hist(s, bins=edges, density=True, histtype="step", linewidth=1.6, color=color, label=label)
+        out["mean"].append(ax.axvline(panel.log10_mean[i], color=color, linestyle="--", linewidth=1.8))
+        out["median"].append(ax.axvline(panel.log10_median[i], color=color, linestyle=":", linewidth=1.8))
+    ax.set_title(panel.title)
+    ax.set_xlabel(r"$\log_{10}\,|w_1\varphi'(v_1)\cdots w_r\varphi'(v_r)|$")
+    ax.set_ylabel("density")
+    return out
+
+
+# ---------------------------------------------------------------- mean-field phase diagram
+
+def draw_phase_diagram(ax, panel: PhasePanel) -> dict[str, Any]:
+    r"""The :math:`(\sigma_w^2, \sigma_b^2)` plane: ordered region (:math:`\chi_1 < 1`, gradients vanish) left of the
+    critical line, chaotic region (:math:`\chi_1 > 1`, gradients explode) right of it."""
+    sb, sw = np.asarray(panel.sigma_b2, float), np.asarray(panel.critical_sigma_w2, float)
+    out: dict[str, Any] = {}
+    out["ordered"] = ax.fill_betweenx(sb, 0, sw, color=OKABE_ITO["sky"], alpha=0.35, linewidth=0)
+    out["chaotic"] = ax.fill_betweenx(sb, sw, panel.sigma_w2_max, color=OKABE_ITO["orange"], alpha=0.35,
+                                      linewidth=0)
+    out["critical"] = draw_curve(ax, sw, sb, color=BOUND_COLOR, linewidth=2.2,
+                                 label=r"critical line $\chi_1 = 1$ (tanh)")
+    ymid = sb[len(sb) // 2]
+    out["labels"] = [
+        ax.text(0.5 * sw[len(sw) // 2], ymid, "ordered\n$\\chi_1 < 1$\ngradients vanish", ha="center",
+                va="center"),
+        ax.text(0.5 * (sw[len(sw) // 2] + panel.sigma_w2_max), ymid, "chaotic\n$\\chi_1 > 1$\ngradients explode",
+                ha="center", va="center"),
+    ]
+    markers = ("o", "D", "^", "v")
+    out["points"] = []
+    for i, (x, y, label) in enumerate(panel.points):
+        out["points"].append(ax.plot([x], [y], linestyle="none", marker=markers[i % len(markers)], markersize=10,
+                                     color=SERIES[(i + 1) % len(SERIES)], markeredgecolor="black",
+                                     label=label, clip_on=False, zorder=4)[0])
+    out["checks"] = []
+    for i, (x, y, measured, theory) in enumerate(panel.checks):
+        marker = "v" if measured < 1 else "^"
+        out["checks"].append(ax.plot([x], [y], linestyle="none", marker=marker, markersize=9, color="white",
+                                     markeredgecolor="black", markeredgewidth=1.5, zorder=4,
+                                     label=panel.checks_label if i == 0 else None)[0])
+        out["checks"].append(ax.annotate(f"{measured:.2f} ({theory:.2f})", (x, y), xytext=(0, -16),
+                                         textcoords="offset points", ha="center", va="top", fontsize="small"))
+    ax.set_xlim(0, panel.sigma_w2_max)
+    ax.set_ylim(sb[0], sb[-1])
+    ax.set_xlabel(r"weight variance $\sigma_w^2$")
+    ax.set_ylabel(r"bias variance $\sigma_b^2$")
+    ax.set_title(panel.title)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=2, frameon=False)  # below: covers nothing
+    return out
+
+
+# ---------------------------------------------------------------- dying ReLU
+
+def draw_dead_fraction(ax, panel: DeadPanel) -> dict[str, Any]:
+    """Analytic fraction of dead units (curve) against Monte Carlo estimates (points with 95 % bars)."""
+    out = {"curve": draw_curve(ax, panel.curve_x, panel.curve_y, color=OKABE_ITO["blue"], label=panel.curve_label)}
+    p = panel.points
+    out["points"] = ax.errorbar(p.x, p.value, yerr=[p.value - p.lower, p.upper - p.value], linestyle="none",
+                                marker="o", markersize=11, markerfacecolor="white",
+                                markeredgecolor=OKABE_ITO["vermillion"], ecolor=OKABE_ITO["vermillion"],
+                                elinewidth=1.5, capsize=3, label=panel.points_label, zorder=3)
+    if panel.extra_x is not None:
+        out["extra"] = ax.plot(panel.extra_x, panel.extra_y, linestyle="none", marker="x", markersize=6,
+                               markeredgewidth=1.8, color=OKABE_ITO["green"], label=panel.extra_label, zorder=4)[0]
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_xlabel(panel.xlabel)
+    ax.set_ylabel(r"fraction of dead units ($\varphi'(v) = 0$)")
+    ax.set_title(panel.title)
+    ax.grid(True, color="0.9")
+    ax.legend(loc="upper right")
+    return out
+
+
+# ---------------------------------------------------------------- softmax Jacobian
+
+def draw_jacobian_entries(ax, panel: JacobianPanel, *, color: str = OKABE_ITO["blue"], seed: int = 0) -> dict:
+    r"""Sampled Jacobian entries (or norms) against the input size n, jittered horizontally, with the proved bound
+    dashed. ``seed`` fixes the jitter so the picture is reproducible."""
+    rng = np.random.default_rng(seed)
+    dots = []
+    for n, v in zip(panel.n, panel.values):
+        jitter = rng.uniform(-0.28, 0.28, size=len(v))
+        dots.append(ax.scatter(n + jitter, v, s=5, color=color, alpha=0.35, linewidth=0, rasterized=False))
+    bound = draw_bound(ax, panel.bound, va="bottom" if panel.bound.value >= 0 else "top")
+    ax.set_xticks(list(panel.n))
+    ax.set_xlabel("number of logits $n$")
+    ax.set_ylabel(panel.ylabel)
+    ax.set_title(panel.title)
+    return {"dots": dots, "bound": bound}

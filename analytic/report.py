@@ -1,0 +1,418 @@
+r"""The derivation report: lecture notes, in Markdown and LaTeX, regenerated from scratch by the library.
+
+For every catalogue activation (the list is the registry's) the report gives φ and φ′ (SymPy, via
+:mod:`analytic.calculus`), the proved sup and inf of φ′ with the proof steps (:mod:`analytic.bounds`), the
+gradient product across depth — seed bound, :math:`|E\prod|`, :math:`E[\prod^2]`, typical value — for the
+chain with weights :data:`~analytic.figures.CHAIN_WEIGHTS` (:mod:`analytic.expectations`), a Monte Carlo check
+of the mean at depth :data:`MC_DEPTH` with its z-score (:mod:`analytic.montecarlo`), and its figure. The figures
+the report links are written into its own ``figures/`` folder, so the folder is self-contained.
+
+Every number is printed with :data:`DIGITS` significant digits and comes from one library call, so the report
+can be read back and checked against the library (the tests do).
+
+>>> r = build_report(["sigmoid"], budget=QUICK)
+>>> "## sigmoid" in r.markdown()
+True
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+
+from .activations import catalogue
+from .calculus import derivative, latex, resolve
+from .errors import AnalyticError
+from .figures import CHAIN_WEIGHTS, DEFAULT, PREACT, QUICK, Budget, output_folder, write_figures
+from .registry import Activation
+
+__all__ = ["build_report", "write_report", "Report", "ActivationSection", "GradientRow", "MonteCarloCheck",
+           "ReportFiles", "REPORT_DEPTHS", "MC_DEPTH", "DIGITS", "QUICK"]
+
+#: Depths of the gradient table.
+REPORT_DEPTHS = (1, 5, 10, 20, 50)
+#: Depth of the Monte Carlo check.
+MC_DEPTH = 10
+#: Significant digits of every number in the report.
+DIGITS = 6
+#: Figures shown in the overview, before the per-activation sections (each with its caption).
+OVERVIEW = (
+    ("activations", "Every activation of the catalogue: φ (solid), φ′ (dashed) and the proved sup of φ′ (dotted)."),
+    ("gradient_depth", "Gradient magnitude across depth: the seed bound, the analytic mean and typical value, and "
+                       "Monte Carlo mean and median with 95 % bands."),
+    ("histogram", "Distribution of log10|∏ w_t φ′(v_t)|: the mean sits orders of magnitude above the typical value."),
+    ("phase_diagram", "Mean-field phase diagram of tanh: the critical line χ₁ = 1 separates vanishing from "
+                      "exploding gradients; ReLU's critical point is σ_w² = 2 (He)."),
+    ("dying_relu", "Dying ReLU: the fraction of units with negative pre-activation against the bias mean."),
+    ("softmax_jacobian", "Softmax Jacobian entries and norms at random logits against the proved bounds."),
+)
+
+
+def num(value: float) -> str:
+    """A float with :data:`DIGITS` significant digits (``inf``/``nan`` spelled out)."""
+    if value is None:
+        return "–"
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.{DIGITS}g}"
+
+
+# ---------------------------------------------------------------- the data of one section
+
+@dataclass(frozen=True)
+class GradientRow:
+    r"""One row of the gradient table: depth, seed bound, :math:`|E\prod|` (with its sign), :math:`E[\prod^2]`,
+    typical value :math:`e^{rE\log|w\varphi'(v)|}`."""
+
+    depth: int
+    bound: float
+    mean: float
+    mean_square: float
+    typical: float
+
+
+@dataclass(frozen=True)
+class MonteCarloCheck:
+    """The simulated mean of the product at one depth against the analytic one, for one model."""
+
+    model: str
+    depth: int
+    samples: int
+    seed: int
+    analytic: float
+    simulated: float
+    stderr: float
+    z: float
+    agree: bool
+    median: float
+
+
+@dataclass(frozen=True)
+class ActivationSection:
+    """Everything the report says about one activation."""
+
+    name: str
+    doc: str
+    reference: str
+    params: tuple[tuple[str, str], ...]
+    phi_latex: str
+    dphi_latex: str
+    kinks: tuple[tuple[str, str], ...]
+    sup: dict | None
+    inf: dict | None
+    method: str
+    proof: tuple[str, ...]
+    gradient: tuple[GradientRow, ...]
+    checks: tuple[MonteCarloCheck, ...]
+    figure: str
+    notes: tuple[str, ...] = ()
+
+
+def _extremum(ext) -> dict:
+    value = 0.5 * (float(ext.lower) + float(ext.upper))
+    return {"exact": None if ext.exact is None else str(ext.exact),
+            "exact_latex": None if ext.exact is None else latex(ext.exact),
+            "value": value, "lower": float(ext.lower), "upper": float(ext.upper),
+            "attained": bool(ext.attained), "at": str(ext.at)}
+
+
+def section(act: Activation, budget: Budget = DEFAULT) -> ActivationSection:
+    """Collect one activation's section from the library (bounds, gradient table, Monte Carlo check)."""
+    from .bounds import bound
+    from .expectations import gradient_product
+    from .montecarlo import Check, simulate_chain
+
+    notes: list[str] = []
+    params = tuple((p.name, str(p.default)) for p in act.params)
+    kinks = tuple((str(k.at), str(k.dphi)) for k in act.kinks)
+    try:
+        b = bound(act, of="dphi")
+        sup, inf, method, proof = _extremum(b.sup), _extremum(b.inf), b.method, tuple(b.proof)
+    except AnalyticError as exc:
+        sup = inf = None
+        method, proof = "not proved", ()
+        notes.append(f"No proved bound: {exc}")
+    rows = []
+    for r in REPORT_DEPTHS:
+        g = gradient_product(act, r, CHAIN_WEIGHTS, preact=PREACT)
+        rows.append(GradientRow(r, float(g.bound), float(g.mean), float(g.mean_square), float(g.typical)))
+    checks = []
+    g = gradient_product(act, MC_DEPTH, CHAIN_WEIGHTS, preact=PREACT)
+    for model, preact in (("independence", PREACT), ("exact chain", None)):
+        s = simulate_chain(act, MC_DEPTH, CHAIN_WEIGHTS, samples=budget.chains, seed=budget.seed, preact=preact)
+        c = Check.of_logs("mean", g.log_mean_abs, int(g.mean_sign), s.mean)
+        checks.append(MonteCarloCheck(model, MC_DEPTH, budget.chains, budget.seed, c.analytic, c.simulated,
+                                      c.stderr, c.z, c.agree, s.median_abs.value))
+    return ActivationSection(
+        name=act.name, doc=act.doc, reference=act.reference, params=params,
+        phi_latex=latex(act.expr), dphi_latex=latex(derivative(act, 1)), kinks=kinks,
+        sup=sup, inf=inf, method=method, proof=proof, gradient=tuple(rows), checks=tuple(checks),
+        figure=f"figures/activation_{act.name}.png", notes=tuple(notes))
+
+
+# ---------------------------------------------------------------- the report
+
+@dataclass(frozen=True)
+class Report:
+    """The collected sections and the settings they were computed with; renders Markdown and LaTeX."""
+
+    sections: tuple[ActivationSection, ...]
+    weights: str
+    preact: str
+    depths: tuple[int, ...]
+    mc_depth: int
+    chains: int
+    seed: int
+
+    # ------------------------------------------------------------ Markdown
+    def markdown(self) -> str:
+        """The report as GitHub-flavoured Markdown (math in ``$…$`` and ``$$…$$``)."""
+        out = [
+            "# Why deep networks with some activations stop learning — derivation report",
+            "",
+            "Generated by `analytic report`: every formula, bound, table entry and figure below is recomputed by the "
+            "library from the activation catalogue.",
+            "",
+            "## The model",
+            "",
+            "A chain of $r$ layers of one neuron: $y_0 = x = 1$, $v_t = w_t y_{t-1}$, $y_t = \\varphi(v_t)$. "
+            "Back-propagation gives $\\partial y_r/\\partial y_0 = \\prod_{t=1}^{r} w_t\\,\\varphi'(v_t)$. "
+            f"Weights $w_t \\sim$ `{self.weights}`; under the independence approximation the pre-activations are "
+            f"$v_t \\sim$ `{self.preact}` independent of the weights, and then",
+            "",
+            "$$E\\Big[\\prod_t w_t\\varphi'(v_t)\\Big] = \\big(E[w]\\,E[\\varphi'(v)]\\big)^r,\\qquad "
+            "E\\Big[\\prod_t (w_t\\varphi'(v_t))^2\\Big] = \\big(E[w^2]\\,E[\\varphi'(v)^2]\\big)^r,$$",
+            "",
+            "the typical value (median) is $e^{r\\,E\\log|w\\varphi'(v)|}$ and the seed bound is "
+            "$E|\\prod| \\le (E|w|\\sup|\\varphi'|)^r$. The Monte Carlo check simulates both the independence "
+            "model (which must agree with the formula) and the exact chain (whose gap shows what the "
+            f"approximation costs): {self.chains} chains, seed {self.seed}, depth {self.mc_depth}; "
+            "z = (analytic − simulated)/stderr, agreement when |z| ≤ 4.",
+            "",
+            "## Overview figures",
+            "",
+        ]
+        for name, caption in OVERVIEW:
+            out += [f"![{name}](figures/{name}.png)", "", f"*{caption}*", ""]
+        for s in self.sections:
+            out += _markdown_section(s, self)
+        return "\n".join(out).rstrip() + "\n"
+
+    # ------------------------------------------------------------ LaTeX
+    def latex(self) -> str:
+        """The report as a standalone LaTeX document (``pdflatex report.tex``; figures from ``figures/``)."""
+        out = [
+            r"\documentclass[11pt]{article}",
+            r"\usepackage[margin=2.2cm]{geometry}",
+            r"\usepackage{amsmath,amssymb,graphicx,booktabs,hyperref}",
+            r"\DeclareMathOperator{\erf}{erf}",
+            r"\title{Why deep networks with some activations stop learning\\ \large derivation report}",
+            r"\date{}",
+            r"\begin{document}",
+            r"\maketitle",
+            r"\section*{The model}",
+            r"A chain of $r$ layers of one neuron: $y_0 = x = 1$, $v_t = w_t y_{t-1}$, $y_t = \varphi(v_t)$. "
+            r"Back-propagation gives $\partial y_r/\partial y_0 = \prod_{t=1}^{r} w_t\,\varphi'(v_t)$. "
+            rf"Weights $w_t \sim$ \texttt{{{tex_text(self.weights)}}}; under the independence approximation the "
+            rf"pre-activations are $v_t \sim$ \texttt{{{tex_text(self.preact)}}} independent of the weights, and then",
+            r"\[ E\Big[\prod_t w_t\varphi'(v_t)\Big] = \big(E[w]\,E[\varphi'(v)]\big)^r,\qquad "
+            r"E\Big[\prod_t (w_t\varphi'(v_t))^2\Big] = \big(E[w^2]\,E[\varphi'(v)^2]\big)^r, \]",
+            r"the typical value (median) is $e^{r\,E\log|w\varphi'(v)|}$ and the seed bound is "
+            r"$E|\prod| \le (E|w|\sup|\varphi'|)^r$. The Monte Carlo check simulates both the independence model "
+            r"(which must agree with the formula) and the exact chain (whose gap shows what the approximation "
+            rf"costs): {self.chains} chains, seed {self.seed}, depth {self.mc_depth}; "
+            r"$z = (\text{analytic} - \text{simulated})/\text{stderr}$, agreement when $|z| \le 4$.",
+            r"\section*{Overview figures}",
+        ]
+        for name, caption in OVERVIEW:
+            out += [r"\begin{figure}[htbp]\centering",
+                    rf"\includegraphics[width=\textwidth]{{figures/{name}.png}}",
+                    rf"\caption{{{tex_text(caption)}}}", r"\end{figure}"]
+        out.append(r"\clearpage")
+        for s in self.sections:
+            out += _latex_section(s, self)
+        out.append(r"\end{document}")
+        return "\n".join(out) + "\n"
+
+
+def _doc_markdown(doc: str) -> str:
+    return re.sub(r":math:`([^`]*)`", r"$\1$", doc)
+
+
+def _extremum_text(kind: str, e: dict | None) -> str:
+    if e is None:
+        return f"{kind} φ′: not proved"
+    symbolic = e["exact"] is not None and not re.fullmatch(r"-?[0-9.]+(e-?[0-9]+)?", e["exact"])
+    exact = f"{e['exact']} ≈ " if symbolic and e["exact"] != num(e["value"]) else ""
+    where = f"attained at {e['at']}" if e["attained"] else f"approached at {e['at']}, not attained"
+    return f"{kind} φ′ = {exact}{num(e['value'])} ({where})"
+
+
+def _markdown_section(s: ActivationSection, report: Report) -> list[str]:
+    out = [f"## {s.name}", "", _doc_markdown(s.doc) + (f" *({s.reference})*" if s.reference else ""), ""]
+    if s.params:
+        out += ["Parameters (defaults): " + ", ".join(f"`{k}` = {v}" for k, v in s.params), ""]
+    out += ["$$\\varphi(x) = " + s.phi_latex + "$$", "", "$$\\varphi'(x) = " + s.dphi_latex + "$$", ""]
+    for at, d in s.kinks:
+        out += [f"Kink at x = {at}: φ′ is taken as {d} there (PyTorch's autograd value); it never counts as "
+                "attaining a bound.", ""]
+    out += ["### Bound", "", f"- {_extremum_text('sup', s.sup)}", f"- {_extremum_text('inf', s.inf)}",
+            f"- method: {s.method}", ""]
+    if s.proof:
+        out += ["Proof:", ""] + [f"{i}. {step}" for i, step in enumerate(s.proof, 1)] + [""]
+    out += [f"### Gradient across depth (weights `{report.weights}`, pre-activations `{report.preact}`)", "",
+            "| depth r | seed bound | mean E[∏] | mean square E[∏²] | typical |",
+            "|---:|---:|---:|---:|---:|"]
+    out += [f"| {g.depth} | {num(g.bound)} | {num(g.mean)} | {num(g.mean_square)} | {num(g.typical)} |"
+            for g in s.gradient]
+    out += ["", f"### Monte Carlo check (depth {report.mc_depth})", "",
+            "| model | analytic mean | simulated mean | stderr | z | agree | simulated median |",
+            "|---|---:|---:|---:|---:|---|---:|"]
+    out += [f"| {c.model} | {num(c.analytic)} | {num(c.simulated)} | {num(c.stderr)} | {num(c.z)} | "
+            f"{'yes' if c.agree else 'no'} | {num(c.median)} |" for c in s.checks]
+    out += [""] + [f"*{n}*" for n in s.notes] + ([""] if s.notes else [])
+    out += [f"![{s.name}: φ and φ′]({s.figure})", ""]
+    return out
+
+
+def _latex_section(s: ActivationSection, report: Report) -> list[str]:
+    out = [rf"\section{{{tex_text(s.name)}}}",
+           tex_doc(s.doc) + (rf" \emph{{({tex_text(s.reference)})}}" if s.reference else "")]
+    if s.params:
+        out.append(r"\par Parameters (defaults): " + ", ".join(rf"\texttt{{{tex_text(k)}}} = {tex_text(v)}"
+                                                              for k, v in s.params) + ".")
+    out += [r"\[ \varphi(x) = " + s.phi_latex + r" \]", r"\[ \varphi'(x) = " + s.dphi_latex + r" \]"]
+    for at, d in s.kinks:
+        out.append(tex_text(f"Kink at x = {at}: φ′ is taken as {d} there (PyTorch's autograd value); it never "
+                            "counts as attaining a bound.") + r"\par")
+    out += [r"\subsection*{Bound}", r"\begin{itemize}",
+            rf"\item {tex_text(_extremum_text('sup', s.sup))}", rf"\item {tex_text(_extremum_text('inf', s.inf))}",
+            rf"\item method: {tex_text(s.method)}", r"\end{itemize}"]
+    if s.proof:
+        out += [r"\paragraph{Proof.}", r"\begin{enumerate}"] + [rf"\item {tex_text(p)}" for p in s.proof]
+        out.append(r"\end{enumerate}")
+    out += [rf"\subsection*{{Gradient across depth (weights \texttt{{{tex_text(report.weights)}}}, "
+            rf"pre-activations \texttt{{{tex_text(report.preact)}}})}}",
+            r"\begin{tabular}{rrrrr}\toprule",
+            r"depth $r$ & seed bound & mean $E[\prod]$ & mean square $E[\prod^2]$ & typical \\ \midrule"]
+    out += [rf"{g.depth} & {num(g.bound)} & {num(g.mean)} & {num(g.mean_square)} & {num(g.typical)} \\"
+            for g in s.gradient]
+    out += [r"\bottomrule\end{tabular}",
+            rf"\subsection*{{Monte Carlo check (depth {report.mc_depth})}}",
+            r"\begin{tabular}{lrrrrlr}\toprule",
+            r"model & analytic mean & simulated mean & stderr & $z$ & agree & simulated median \\ \midrule"]
+    out += [rf"{tex_text(c.model)} & {num(c.analytic)} & {num(c.simulated)} & {num(c.stderr)} & {num(c.z)} & "
+            rf"{'yes' if c.agree else 'no'} & {num(c.median)} \\" for c in s.checks]
+    out.append(r"\bottomrule\end{tabular}")
+    out += [tex_text(n) + r"\par" for n in s.notes]
+    out += [r"\begin{figure}[htbp]\centering", rf"\includegraphics[width=\textwidth]{{{s.figure}}}",
+            rf"\caption{{{tex_text(s.name)}: $\varphi$ and $\varphi'$ with the proved bounds of $\varphi'$.}}",
+            r"\end{figure}", r"\clearpage"]
+    return out
+
+
+# ---------------------------------------------------------------- plain text → LaTeX
+
+_TEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+                "%": r"\%", "_": r"\_", "^": r"\^{}", "~": r"\~{}"}
+_TEX_UNICODE = {
+    "σ": r"\sigma", "φ": r"\varphi", "χ": r"\chi", "λ": r"\lambda", "α": r"\alpha", "β": r"\beta",
+    "π": r"\pi", "Φ": r"\Phi", "Σ": r"\Sigma", "∏": r"\prod", "∂": r"\partial", "′": r"'", "″": r"''",
+    "≤": r"\le", "≥": r"\ge", "≠": r"\ne", "≈": r"\approx", "∈": r"\in", "∞": r"\infty", "→": r"\to",
+    "−": r"-", "·": r"\cdot", "×": r"\times", "±": r"\pm", "√": r"\surd", "∅": r"\emptyset", "∪": r"\cup",
+    "‖": r"\|", "ᵀ": r"^{\top}", "²": r"^{2}", "₁": r"_{1}", "₂": r"_{2}", "⁻": r"^{-}", "¹": r"^{1}",
+    "…": r"\dots", "λ_max": r"\lambda_{\max}",
+}
+_TEX_TEXT_UNICODE = {"–": "--", "—": "---", "’": "'", "“": "``", "”": "''", " ": " "}
+
+
+def tex_text(text: str) -> str:
+    """Plain (Unicode) text as LaTeX that compiles with pdflatex: specials escaped, Greek letters and symbols as
+    math macros.
+
+    >>> print(tex_text("σ′ ≤ 1/4 at x_0"))
+    $\\sigma'$ $\\le$ 1/4 at x\\_0
+    """
+    out = []
+    for ch in text:
+        if ch in _TEX_SPECIAL:
+            out.append(_TEX_SPECIAL[ch])
+        elif ch in _TEX_UNICODE:
+            out.append(f"${_TEX_UNICODE[ch]}$")
+        elif ch in _TEX_TEXT_UNICODE:
+            out.append(_TEX_TEXT_UNICODE[ch])
+        elif ord(ch) > 127:
+            out.append("?")
+        else:
+            out.append(ch)
+    return re.sub(r"(?<!\\)\$\$", "", "".join(out))  # adjacent math runs merge: $\sigma$$'$ -> $\sigma'$
+
+
+def tex_doc(doc: str) -> str:
+    """A catalogue docstring (reST ``:math:`…``` roles) as LaTeX: math kept, text escaped."""
+    parts = re.split(r":math:`([^`]*)`", doc)
+    return "".join(f"${p}$" if i % 2 else tex_text(p) for i, p in enumerate(parts))
+
+
+# ---------------------------------------------------------------- building and writing
+
+def build_report(activations: Sequence[str] | None = None, budget: Budget = DEFAULT,
+                 progress: Callable[[str], None] | None = None) -> Report:
+    """Collect the report for ``activations`` (default: the whole catalogue, in its order)."""
+    acts = [resolve(a) for a in activations] if activations else list(catalogue())
+    sections = []
+    for i, act in enumerate(acts, 1):
+        sections.append(section(act, budget))
+        if progress is not None:
+            progress(f"[{i}/{len(acts)}] {act.name}")
+    return Report(tuple(sections), CHAIN_WEIGHTS, PREACT, REPORT_DEPTHS, MC_DEPTH, budget.chains, budget.seed)
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """The files :func:`write_report` wrote: the Markdown, the LaTeX and the figures they link."""
+
+    paths: tuple[Path, ...]
+
+    def as_dict(self) -> dict:
+        """JSON keys of the ``report`` command: ``files``."""
+        return {"files": [str(p) for p in self.paths]}
+
+
+def _write_text(path: Path, text: str) -> Path:
+    """Write ``text`` atomically (temporary file in the same folder, then ``os.replace``)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def write_report(out: str | os.PathLike = "report", activations: Sequence[str] | None = None,
+                 budget: Budget = DEFAULT, progress: Callable[[str], None] | None = None) -> ReportFiles:
+    """Write ``report.md``, ``report.tex`` and the figures they link (``figures/*.png``) into ``out``.
+
+    An ``out`` that is a file raises :class:`~analytic.errors.OutputError` before any work is done.
+    """
+    folder = output_folder(out)
+    report = build_report(activations, budget, progress)
+    names = [name for name, _ in OVERVIEW] + [f"activation_{s.name}" for s in report.sections]
+    figs = write_figures(folder / "figures", "png", only=names, budget=budget,
+                         progress=(lambda i, n, w: progress(f"figure [{i}/{n}] {w.name}")) if progress else None)
+    md = _write_text(folder / "report.md", report.markdown())
+    tex = _write_text(folder / "report.tex", report.latex())
+    return ReportFiles((md, tex) + figs.paths)

@@ -1,0 +1,247 @@
+"""Figures: every one renders on Agg, bytes are reproducible across processes, saves are atomic, bad output
+paths fail cleanly, and the data drawn agrees with independent computations."""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+from analytic import figures as F
+from analytic.activations import catalogue
+from analytic.errors import OutputError, UnknownFigure
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ---------------------------------------------------------------- the list of figures
+
+def test_the_list_is_derived_from_the_registry():
+    names = F.figure_names()
+    assert [n for n in names if n.startswith("activation_")] == [f"activation_{a.name}" for a in catalogue()]
+    for fixed in ("activations", "softmax_jacobian"):
+        assert fixed in names
+    assert len(names) == len(set(names))
+
+
+def test_select_accepts_patterns_and_refuses_unknown_names():
+    chosen = [f.name for f in F.select(["activation_s*", "activations"])]
+    assert chosen[0] == "activations"
+    assert set(chosen[1:]) == {f"activation_{a.name}" for a in catalogue() if a.name.startswith("s")}
+    with pytest.raises(UnknownFigure, match="no_such_figure"):
+        F.select(["no_such_figure"])
+
+
+@pytest.mark.parametrize("name", [n for n in F.figure_names() if not n.startswith("activation_")]
+                         + ["activation_relu", "activation_gelu", "activation_softmax"])
+def test_every_figure_renders_on_agg(name):
+    fig = F.build(name, F.QUICK)
+    assert isinstance(fig.canvas, FigureCanvasAgg)
+    fig.canvas.draw()
+    width, height = fig.canvas.get_width_height()
+    assert width > 100 and height > 100
+    drawn = [ax for ax in fig.axes if ax.get_visible() and (ax.lines or ax.collections or ax.patches)]
+    assert drawn, f"{name} drew nothing"
+
+
+def test_every_activation_figure_renders():
+    for a in catalogue():
+        fig = F.build(f"activation_{a.name}", F.QUICK)
+        ax_phi, ax_dphi = fig.axes[:2]
+        assert ax_phi.lines and ax_dphi.lines
+
+
+# ---------------------------------------------------------------- data drawn vs independent routes
+
+def test_kink_marks_follow_the_pytorch_convention():
+    relu = F.activation_panel("relu", 201)
+    assert relu.dphi.marks == ((0.0, 0.0),)                # PyTorch's ReLU'(0) = 0 ...
+    assert relu.dphi.holes == ((0.0, 0.0), (0.0, 1.0))     # ... between the one-sided limits 0 and 1
+    assert relu.dphi.breaks == (0.0,)
+    swish = F.activation_panel("hard_swish", 201)          # x/3 + 1/2 on [-3, 3], PyTorch takes 3/2 at 3
+    np.testing.assert_allclose(swish.dphi.marks, [(-3.0, -0.5), (3.0, 1.5)])
+    np.testing.assert_allclose(swish.dphi.holes, [(-3.0, 0.0), (-3.0, -0.5), (3.0, 1.5), (3.0, 1.0)], atol=1e-8)
+    assert F.activation_panel("softsign", 201).dphi.breaks == ()   # continuous derivative: no jump drawn
+
+
+def _softmax(z):
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def test_softmax_jacobian_entries_match_finite_differences_and_bounds():
+    data = F.softmax_jacobians([3], samples=5, seed=7)
+    # rebuild the same logits the function drew, and differentiate softmax numerically
+    rng = np.random.default_rng(7)
+    tau = np.exp(rng.uniform(np.log(0.05), np.log(5.0), size=(5, 1)))
+    z = rng.standard_normal((5, 3)) * tau
+    h = 1e-6
+    diag, off, norm = [], [], []
+    for row in z:
+        J = np.empty((3, 3))
+        for j in range(3):
+            e = np.zeros(3)
+            e[j] = h
+            J[:, j] = (_softmax(row + e) - _softmax(row - e)) / (2 * h)
+        diag += list(np.diag(J))
+        off += list(J[~np.eye(3, dtype=bool)])
+        norm.append(np.linalg.norm(J, 2))
+    np.testing.assert_allclose(data.diagonal[0], diag, atol=1e-8)
+    np.testing.assert_allclose(data.off_diagonal[0], off, atol=1e-8)
+    np.testing.assert_allclose(data.norm[0], norm, atol=1e-8)
+    big = F.softmax_jacobians([2, 5, 9], samples=2000, seed=1)
+    assert max(d.max() for d in big.diagonal) <= 0.25 + 1e-15
+    assert min(d.min() for d in big.off_diagonal) >= -0.25 - 1e-15
+    assert max(d.max() for d in big.norm) <= 0.5 + 1e-12
+    assert max(d.max() for d in big.norm) > 0.49     # the bound is approached, not merely respected
+
+
+def test_dying_relu_curve_is_the_normal_cdf_and_the_simulations_agree():
+    from scipy.stats import norm
+
+    d = F.dead_panel(F.QUICK)
+    np.testing.assert_allclose(d.curve_y, norm.cdf(-d.curve_x / np.sqrt(2.0)), atol=1e-12)
+    p = d.points
+    expected = norm.cdf(-p.x / np.sqrt(2.0))
+    stderr = (p.upper - p.lower) / (2 * F.Z95)
+    assert np.all(np.abs(p.value - expected) <= 4 * stderr + 1e-12)
+    # the wide network's first layer: v ~ N(mu, |W_i|^2), |W_i|^2 ≈ 2; a loose band for the finite width
+    assert np.all(np.abs(d.extra_y - norm.cdf(-d.extra_x / np.sqrt(2.0))) < 0.05)
+
+
+def test_phase_diagram_regions_agree_with_simulated_networks():
+    from analytic.expectations import mean_field
+
+    panel = F.phase_panel(F.QUICK)
+    for sw, sb in zip(panel.critical_sigma_w2[::3], panel.sigma_b2[::3]):
+        assert abs(mean_field("tanh", float(sw), float(sb)).chi1 - 1) < 1e-6
+    assert panel.points[0][0] == pytest.approx(2.0)            # ReLU: chi_1 = sigma_w^2 / 2
+    for sw, sb, measured, theory in panel.checks:
+        critical = np.interp(sb, panel.sigma_b2, panel.critical_sigma_w2)
+        assert (measured < 1) == (sw < critical) == (theory < 1)
+        assert abs(measured - theory) < 0.05
+
+
+# ---------------------------------------------------------------- reproducible bytes
+
+_SCRIPT = """
+import sys
+from pathlib import Path
+from analytic import figures as F
+out = Path(sys.argv[1]); out.mkdir()
+for name in sys.argv[2:]:
+    fig = F.build(name, F.QUICK)
+    for fmt in F.FORMATS:
+        F.save(fig, out / f"{name}.{fmt}")
+"""
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_two_processes_write_identical_bytes(tmp_path):
+    """PNG, SVG and PDF bytes of three figures (one drawn from Monte Carlo samples) agree across processes with
+    different hash seeds."""
+    names = ["softmax_jacobian", "activation_selu", "histogram"]
+    runs = []
+    for i, hashseed in enumerate(("1", "2")):
+        out = tmp_path / f"run{i}"
+        env = {**os.environ, "PYTHONHASHSEED": hashseed}
+        subprocess.run([sys.executable, "-c", _SCRIPT, str(out), *names], check=True, cwd=ROOT, env=env,
+                       timeout=120)
+        runs.append(_digests(out))
+    assert runs[0] == runs[1]
+    assert {Path(n).suffix for n in runs[0]} == {".png", ".svg", ".pdf"}
+    assert len(runs[0]) == 3 * len(names)
+
+
+def test_parallel_and_serial_writes_give_the_same_bytes(tmp_path):
+    names = ["softmax_jacobian", "activation_relu"]
+    serial = F.write_figures(tmp_path / "serial", "png", only=names, budget=F.QUICK, jobs=1)
+    parallel = F.write_figures(tmp_path / "parallel", "png", only=names, budget=F.QUICK, jobs=2)
+    assert [p.name for p in serial.paths] == [p.name for p in parallel.paths] == [f"{n}.png" for n in names]
+    assert _digests(tmp_path / "serial") == _digests(tmp_path / "parallel")
+
+
+def test_metadata_carries_no_date_or_version(tmp_path):
+    fig = F.build("activation_relu", F.QUICK)
+    svg = F.save(fig, tmp_path / "a.svg").read_text()
+    assert "<dc:date>" not in svg and "Matplotlib v" not in svg
+    png = F.save(fig, tmp_path / "a.png").read_bytes()
+    assert b"Software" not in png and b"Matplotlib" not in png
+    pdf = F.save(fig, tmp_path / "a.pdf").read_bytes()
+    assert b"/CreationDate" not in pdf and b"/Producer" not in pdf
+
+
+# ---------------------------------------------------------------- atomic saves and bad paths
+
+def test_an_interrupted_save_leaves_no_partial_and_no_temporary_file(tmp_path, monkeypatch):
+    fig = F.build("activation_relu", F.QUICK)
+    target = tmp_path / "relu.png"
+    target.write_bytes(b"previous version")
+    original = type(fig).savefig
+
+    def savefig_then_fail(self, fname, **kwargs):
+        fname.write(b"\x89PNG half a file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(type(fig), "savefig", savefig_then_fail)
+    with pytest.raises(KeyboardInterrupt):
+        F.save(fig, target)
+    assert target.read_bytes() == b"previous version"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["relu.png"]
+    (tmp_path / "relu.png").unlink()
+    with pytest.raises(KeyboardInterrupt):
+        F.save(fig, tmp_path / "new.svg")
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(type(fig), "savefig", original)
+    assert F.save(fig, tmp_path / "new.svg").stat().st_size > 1000
+
+
+def test_bad_output_paths_raise_a_library_error(tmp_path):
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    with pytest.raises(OutputError, match="is a file"):
+        F.write_figures(a_file, "png", only=["activation_relu"], budget=F.QUICK)
+    with pytest.raises(OutputError, match="format"):
+        F.write_figures(tmp_path, "jpg", only=["activation_relu"], budget=F.QUICK)
+    with pytest.raises(OutputError, match="not a folder"):
+        F.save(F.build("activation_relu", F.QUICK), tmp_path / "missing" / "relu.png")
+    assert a_file.read_text() == "x"
+
+
+def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=120)
+
+
+def test_cli_out_pointing_at_a_file_exits_2_with_one_line(tmp_path):
+    a_file = tmp_path / "taken"
+    a_file.write_text("keep me")
+    res = _cli("figures", "--out", str(a_file), "--only", "activation_relu")
+    assert res.returncode == 2
+    assert len(res.stderr.strip().splitlines()) == 1 and "is a file" in res.stderr
+    assert "Traceback" not in res.stderr and res.stdout == ""
+    assert a_file.read_text() == "keep me"
+    res = _cli("figures", "--out", str(tmp_path), "--only", "nonexistent")
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_cli_writes_files_reports_progress_and_json(tmp_path):
+    import json
+
+    res = _cli("figures", "--out", str(tmp_path), "--format", "svg", "--only", "activation_tanh",
+               "activation_relu", "--json")
+    assert res.returncode == 0, res.stderr
+    files = json.loads(res.stdout)["files"]
+    assert [Path(f).name for f in files] == ["activation_tanh.svg", "activation_relu.svg"]
+    assert all(Path(f).stat().st_size > 0 for f in files)
+    progress = sorted(res.stderr.strip().splitlines())   # figures are built in parallel: any order
+    assert [line.split(":")[0] for line in progress] == ["[1/2] activation_relu", "[2/2] activation_tanh"] or \
+        [line.split(":")[0] for line in progress] == ["[1/2] activation_tanh", "[2/2] activation_relu"]
