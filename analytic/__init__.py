@@ -39,6 +39,8 @@ _EXPORTS = {
     "save": "figures", "write_figures": "figures", "figure_names": "figures", "FigureFiles": "figures",
     "Budget": "figures", "write_report": "report", "build_report": "report", "Report": "report",
     "UnknownFigure": "errors", "OutputError": "errors",  # figures
+    "SweepSpec": "sweep", "SweepResult": "sweep", "load_spec": "sweep", "run_sweep": "sweep",
+    "SweepSpecError": "errors", "ClusterError": "errors", "sweep_heatmap": "plotting",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -64,6 +64,14 @@ class SimulationError(AnalyticError):
     """A simulation request outside the supported range: depth, samples, width, memory or time caps."""
 
 
+class SweepSpecError(AnalyticError):
+    """A sweep spec that cannot be run: unknown keys, bad ranges, empty lists, too many tasks, unreadable TOML."""
+
+
+class ClusterError(AnalyticError):
+    """A Dask scheduler that cannot be reached, or Dask not installed (``pip install -e '.[sweep]'``)."""
+
+
 class UnknownFigure(AnalyticError, KeyError):
     """A figure name that is not in the list of figures."""
 

@@ -404,3 +404,74 @@ def draw_jacobian_entries(ax, panel: JacobianPanel, *, color: str = OKABE_ITO["b
     ax.set_ylabel(panel.ylabel)
     ax.set_title(panel.title)
     return {"dots": dots, "bound": bound}
+
+
+# ---------------------------------------------------------------- sweep heatmap
+
+def _cell_edges(values: np.ndarray) -> np.ndarray:
+    """Edges of cells centred on sorted non-negative ``values`` (midpoints; half a step beyond the ends, but not
+    below 0: the values are variances)."""
+    v = np.asarray(values, float)
+    if v.size == 1:
+        half = 0.5 * abs(v[0]) if v[0] != 0 else 0.5
+        edges = np.array([v[0] - half, v[0] + half])
+    else:
+        mid = (v[1:] + v[:-1]) / 2
+        edges = np.concatenate([[v[0] - (mid[0] - v[0])], mid, [v[-1] + (v[-1] - mid[-1])]])
+    edges[0] = max(edges[0], 0.0)
+    return edges
+
+
+def sweep_heatmap(table, ax=None, *, activation: str | None = None, depth: int | None = None,
+                  width: int | None = None):
+    r"""Heatmap of a sweep's ``log_grad`` (mean log squared gradient at depth :math:`L`, see
+    :mod:`analytic.sweep`) over :math:`\sigma_w^2 \times \sigma_b^2` for one activation, depth and width, with the
+    mean-field critical line :math:`\chi_1 = 1` on top; returns the Figure.
+
+    ``table`` is ``results.json``'s content or a :class:`~analytic.sweep.SweepResult`; the selection defaults to
+    the first activation, the largest depth and the smallest width. Colours diverge at 0 (blue: vanishing, red:
+    exploding); grey cells have no finite value ("all 0": every chain's product is exactly 0). With ``ax=None`` a
+    new Figure is made.
+    """
+    from matplotlib import patheffects
+    from matplotlib.figure import Figure
+
+    from .sweep import heatmap_data
+
+    data = heatmap_data(table, activation=activation, depth=depth, width=width)
+    if ax is None:
+        ax = Figure(figsize=(7.0, 4.8), layout="constrained").add_subplot()
+    fig = ax.figure
+    xe, ye = _cell_edges(data.sigma_w2), _cell_edges(data.sigma_b2)
+    values = np.ma.masked_invalid(data.values)
+    finite = data.values[np.isfinite(data.values)]
+    limit = float(np.max(np.abs(finite))) if finite.size else 1.0
+    limit = limit if limit > 0 else 1.0
+    ax.set_facecolor("0.82")
+    mesh = ax.pcolormesh(xe, ye, values, cmap="RdBu_r", vmin=-limit, vmax=limit, shading="flat")
+    fig.colorbar(mesh, ax=ax, label=data.label)
+    if data.values.size <= 64:  # the number in each cell, at the centre of its visible part
+        for j in range(len(data.sigma_b2)):
+            for i in range(len(data.sigma_w2)):
+                v = data.values[j, i]
+                text = f"{v:.3g}" if np.isfinite(v) else data.missing[j][i]
+                dark = np.isfinite(v) and abs(v) > 0.6 * limit
+                halo = [patheffects.withStroke(linewidth=2.5, foreground="black" if dark else "white")]
+                ax.text((xe[i] + xe[i + 1]) / 2, (ye[j] + ye[j + 1]) / 2, text, ha="center", va="center",
+                        fontsize=9, color="white" if dark else "black", path_effects=halo, zorder=5)
+    line = None
+    if data.critical_sigma_w2.size > 1:
+        (line,) = ax.plot(data.critical_sigma_w2, data.critical_sigma_b2, color=BOUND_COLOR, linewidth=2.2,
+                          label=r"critical line $\chi_1 = 1$ (mean field)")
+    elif data.critical_sigma_w2.size == 1:
+        line = ax.axvline(data.critical_sigma_w2[0], color=BOUND_COLOR, linewidth=2.2,
+                          label=r"critical $\chi_1 = 1$ (mean field)")
+    ax.set_xlim(xe[0], xe[-1])
+    ax.set_ylim(ye[0], ye[-1])
+    ax.set_xlabel(r"weight variance $\sigma_w^2$")
+    ax.set_ylabel(r"bias variance $\sigma_b^2$")
+    model = "chain" if data.width == 1 else f"width {data.width}"
+    ax.set_title(f"{data.activation}: depth $L = {data.depth}$, {model}")
+    if line is not None:
+        ax.legend(loc="upper left", framealpha=0.95)
+    return fig
