@@ -95,6 +95,12 @@ class _Alarm(BaseException):
         self.owner = owner
 
 
+#: After a limit runs out, its alarm repeats at this interval (seconds) until the block has unwound: an alarm
+#: that lands in a finaliser or a weakref callback is swallowed by Python ("Exception ignored in ..."), and a
+#: one-shot timer would then let the block run on forever.
+REPEAT_SECONDS = 0.05
+
+
 @contextlib.contextmanager
 def time_limit(seconds: float, what: str = "symbolic computation") -> Iterator[None]:
     """Raise :class:`ComputationTimeout` if the block runs longer than ``seconds``.
@@ -107,25 +113,29 @@ def time_limit(seconds: float, what: str = "symbolic computation") -> Iterator[N
         yield
         return
     owner = object()
+    closing = False
 
     def _raise(signum, frame):  # pragma: no cover - timing dependent
-        raise _Alarm(owner)
+        if not closing:
+            raise _Alarm(owner)
 
-    remaining, _ = signal.getitimer(signal.ITIMER_REAL)
+    remaining, interval = signal.getitimer(signal.ITIMER_REAL)
     if remaining and remaining < seconds:
         yield  # an outer, tighter limit is already running
         return
     previous = signal.signal(signal.SIGALRM, _raise)
     started = time.monotonic()
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, REPEAT_SECONDS)
     try:
         yield
     except _Alarm as alarm:
+        closing = True
         if alarm.owner is not owner:
             raise
         raise ComputationTimeout(f"{what} did not finish within {seconds:g} s") from None
     finally:
+        closing = True
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
         if remaining:  # give the outer limit back what is left of it
-            signal.setitimer(signal.ITIMER_REAL, max(remaining - (time.monotonic() - started), 1e-3))
+            signal.setitimer(signal.ITIMER_REAL, max(remaining - (time.monotonic() - started), 1e-3), interval)

@@ -67,3 +67,23 @@ def test_outer_limit_resumes_after_an_inner_one():
         with time_limit(0.5, "outer"):
             assert _with_fallback(0.1, 5) == "fell back"
             _spin(5)
+
+
+def test_an_alarm_swallowed_by_a_finaliser_does_not_end_the_limit():
+    """Python ignores an exception raised inside a finaliser; the limit must still stop the block."""
+    import gc
+    import warnings
+
+    class Slow:
+        def __del__(self):
+            _spin(0.3)  # the alarm lands here and is swallowed ("Exception ignored in ...")
+
+    started = time.monotonic()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ComputationTimeout):
+            with time_limit(0.1, "finaliser"):
+                Slow()
+                gc.collect()
+                _spin(5)
+    assert time.monotonic() - started < 2
