@@ -1,0 +1,341 @@
+"""Bad input across every command: exit status 2, exactly one line on stderr, no traceback, nothing written.
+
+The cases are a table keyed by command name. Only the commands that exist (``analytic.cli.COMMANDS``) are
+collected, so the cases of a command join the run as soon as the command is added. Most cases call
+``analytic.cli.main`` in-process; those marked ``real`` run ``python cli.py`` in a subprocess, as a user would,
+and those marked ``heavy`` (sizes such as 10^15 samples, which must be refused or chunked, never allocated) run
+only in a subprocess under a 3 GiB address-space limit and a timeout.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from analytic import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Hang guard for one in-process case and timeout for one subprocess (not speed measurements).
+GUARD_SECONDS = 60
+MEMORY_LIMIT = 3 * 2**30
+
+
+@dataclass(frozen=True)
+class Case:
+    argv: tuple[str | bytes, ...]
+    codes: frozenset[int] = frozenset({2})
+    real: bool = False   # run the real entry point in a subprocess
+    heavy: bool = False  # only in a subprocess, under the memory limit
+
+    def __str__(self) -> str:
+        return " ".join(a.decode("utf-8", "backslashreplace") if isinstance(a, bytes) else a for a in self.argv)
+
+
+def bad(*argv: str | bytes, real: bool = False, heavy: bool = False) -> Case:
+    return Case(tuple(argv), frozenset({2}), real or heavy, heavy)
+
+
+def either(*argv: str | bytes) -> Case:
+    """Input that may be answered or refused, but never crash."""
+    return Case(tuple(argv), frozenset({0, 2}))
+
+
+GRADIENT = ("gradient", "tanh", "--depth", "10", "--weights", "normal(0, 1)")
+SIMULATE = ("simulate", "tanh", "--depth", "5", "--weights", "normal(0, 1)", "--samples", "100")
+
+
+def _replace(base: tuple[str, ...], option: str, value: str) -> tuple[str, ...]:
+    """``base`` with ``option``'s value replaced (or the option appended)."""
+    argv = list(base)
+    if option in argv:
+        argv[argv.index(option) + 1] = value
+    else:
+        argv += [option, value]
+    return tuple(argv)
+
+
+def _bad_specs(base: tuple[str, ...], option: str) -> list[Case]:
+    specs = ["normal(0, -1)", "normal(0, 0)", "uniform(1, 1)", "uniform(2, 1)", "normal(nan, 1)", "normal(inf, 1)",
+             "cauchy(0, 1)", "normal(0)", "he(0)", "he(-3)", "he(2.5)", "glorot(1, 0)", "lognormal(0, -1)", "",
+             "normal(0, 1", "__import__('os').system('true')", "normal(mu=0, sigma=1)"]
+    return [bad(*_replace(base, option, spec)) for spec in specs]
+
+
+#: command name (None: no particular command) → cases. {FILE} is an existing file, {UNDER_FILE} a path below it,
+#: {UNWRITABLE} an existing folder that cannot be written into.
+CASES: dict[str | None, list[Case]] = {
+    None: [
+        bad(real=True),
+        bad("bogus", real=True),
+        bad("--bogus"),
+        bad("derive2", "relu"),
+        bad("--json"),
+        bad(b"\xff\xfe"),
+    ],
+    "list": [
+        bad("list", "--bogus", real=True),
+        bad("list", "extra"),
+        bad("list", "--json", "extra"),
+    ],
+    "derive": [
+        bad("derive", real=True),
+        bad("derive", "", real=True),
+        bad("derive", b"x\xff", real=True),
+        bad("derive", "nosuch", real=True),
+        bad("derive", "relu", "--param", "a=1", real=True),
+        bad("derive", "prelu", "--param", "a=1", "--param", "a=2", real=True),
+        bad("derive", "log(0)", real=True),
+        bad("derive", "1if x else 2", real=True),  # Python warns (SyntaxWarning) before refusing
+        bad("derive", "prelu", "--param", "a=nan", real=True),
+        bad("derive", "   "),
+        bad("derive", "\t"),
+        bad("derive", "relu\nimport os"),
+        bad("derive", "x" * 10**5),
+        bad("derive", "nosuch", "--json"),
+        bad("derive", "prelu", "--param", "a=inf"),
+        bad("derive", "prelu", "--param", "a"),
+        bad("derive", "prelu", "--param", "=1"),
+        bad("derive", "prelu", "--param", "a=1=2"),
+        bad("derive", "prelu", "--param", "a=x"),
+        bad("derive", "prelu", "--param", b"\xff=1"),
+        bad("derive", "elu", "--param", "alpha=-1"),
+        bad("derive", "elu", "--param", "alpha=0"),
+        bad("derive", "softplus", "--param", "beta=0"),
+        bad("derive", "softmax", "--param", "c=-1"),
+        bad("derive", "relu", "--at", "nan"),
+        bad("derive", "relu", "--at", "1e400"),
+        bad("derive", "relu", "--at", ","),
+        bad("derive", "relu", "--at", "x"),
+        bad("derive", "relu", "--at"),
+        bad("derive", "relu", "--bogus"),
+        bad("derive", "relu", "extra"),
+        bad("derive", "x/a", "--param", "a=0"),
+        bad("derive", "x", "--param", "x=1"),
+        bad("derive", "x", "--param", "__class__=1"),
+        bad("derive", "sqrt(-1)*x"),
+        bad("derive", "exp(1e6)*x"),
+        either("derive", "relu", "--at", "1e308,-1e308"),
+        either("derive", "x**x**x", "--at", "-1,0,1"),
+    ],
+    "bound": [
+        bad("bound", real=True),
+        bad("bound", "nosuch"),
+        bad("bound", "", real=True),
+        bad("bound", "log(0)"),
+        bad("bound", b"\xff"),
+        bad("bound", "relu", "--of", "phi3"),
+        bad("bound", "relu", "--of"),
+        bad("bound", "relu", "--param", "a=1"),
+        bad("bound", "elu", "--param", "alpha=-1"),
+        bad("bound", "relu", "--bogus"),
+    ],
+    "gradient": [
+        bad("gradient", real=True),
+        bad(*_replace(GRADIENT, "--depth", "0"), real=True),
+        bad(*_replace(GRADIENT, "--depth", "-3")),
+        bad(*_replace(GRADIENT, "--depth", "2.5")),
+        bad(*_replace(GRADIENT, "--depth", "1e12")),
+        bad(*_replace(GRADIENT, "--depth", "1000000000000")),
+        bad(*_replace(GRADIENT, "--depth", "nan")),
+        bad(*_replace(GRADIENT, "--depth", "ten")),
+        bad(*_replace(GRADIENT, "--weights", "normal(0, -1)"), real=True),
+        *_bad_specs(GRADIENT, "--weights"),
+        bad(*_replace(GRADIENT, "--preact", "normal(0, -1)")),
+        bad(*_replace(GRADIENT, "--preact", "cauchy(0, 1)")),
+        bad(*_replace(GRADIENT, "--threshold", "0")),
+        bad(*_replace(GRADIENT, "--threshold", "-1")),
+        bad(*_replace(GRADIENT, "--threshold", "nan")),
+        bad(*_replace(GRADIENT, "--threshold", "inf")),
+        bad(*_replace(GRADIENT, "--x", "nan")),
+        bad(*_replace(GRADIENT, "--bias", "normal(0, -1)")),
+        bad("gradient", "nosuch", *GRADIENT[2:]),
+        bad("gradient", "log(0)", *GRADIENT[2:]),
+        bad(*GRADIENT, "--param", "a=1"),
+        bad(*GRADIENT, "--bogus"),
+        either(*_replace(GRADIENT, "--weights", "lognormal(1000, 10)")),
+        either(*_replace(GRADIENT, "--weights", "normal(0, 1e-300)")),
+    ],
+    "simulate": [
+        bad("simulate", real=True),
+        bad(*_replace(SIMULATE, "--samples", "0"), real=True),
+        bad(*_replace(SIMULATE, "--samples", "-1")),
+        bad(*_replace(SIMULATE, "--samples", "2.5")),
+        bad(*_replace(SIMULATE, "--samples", "nan")),
+        bad(*_replace(SIMULATE, "--samples", "1e15"), heavy=True),
+        bad(*_replace(SIMULATE, "--samples", "1000000000000000"), heavy=True),
+        bad(*_replace(SIMULATE, "--width", "0")),
+        bad(*_replace(SIMULATE, "--width", "-1")),
+        bad(*_replace(SIMULATE, "--width", "1e12"), heavy=True),
+        bad(*_replace(SIMULATE, "--depth", "0")),
+        bad(*_replace(SIMULATE, "--depth", "-3")),
+        bad(*_replace(SIMULATE, "--depth", "2.5")),
+        bad(*_replace(SIMULATE, "--depth", "1e12"), heavy=True),
+        bad(*_replace(SIMULATE, "--seed", "-1")),
+        bad(*_replace(SIMULATE, "--seed", "2.5")),
+        bad(*_replace(SIMULATE, "--seed", "abc")),
+        bad(*_replace(SIMULATE, "--weights", "uniform(2, 1)"), real=True),
+        *_bad_specs(SIMULATE, "--weights")[:6],
+        bad("simulate", "nosuch", *SIMULATE[2:]),
+        bad(*SIMULATE, "--bogus"),
+    ],
+    "init": [
+        bad("init", real=True),
+        bad("init", "nosuch"),
+        bad("init", "log(0)"),
+        bad("init", "tanh", "--sigma-b2", "-1", real=True),
+        bad("init", "tanh", "--sigma-b2", "nan"),
+        bad("init", "tanh", "--sigma-b2", "inf"),
+        bad("init", "tanh", "--sigma-b2", "abc"),
+        bad("init", "elu", "--param", "alpha=0"),
+        bad("init", "tanh", "--bogus"),
+    ],
+    "figures": [
+        bad("figures", "--out", "{FILE}", real=True),
+        bad("figures", "--out", "{UNDER_FILE}"),
+        bad("figures", "--out", "{UNWRITABLE}", real=True),
+        bad("figures", "--out", ""),
+        bad("figures", "--format", "gif"),
+        bad("figures", "--format", "PNG;rm"),
+        bad("figures", "--only", "no_such_figure"),
+        bad("figures", "--bogus"),
+    ],
+    "sweep": [
+        bad("sweep", real=True),
+        bad("sweep", "{FILE}"),
+        bad("sweep", "{WORK}/no-such-spec.toml"),
+        bad("sweep", "--serial", "--act", "nosuch", "--out", "{WORK}/out"),
+        bad("sweep", "--serial", "--act", "tanh", "--depth", "0", "--out", "{WORK}/out"),
+        bad("sweep", "--serial", "--act", "tanh", "--sigma-w2", "-1", "--out", "{WORK}/out"),
+        bad("sweep", "--serial", "--act", "tanh", "--sigma-w2", "nan", "--out", "{WORK}/out"),
+        bad("sweep", "--serial", "--act", "tanh", "--width", "0", "--out", "{WORK}/out"),
+        bad("sweep", "--serial", "--act", "tanh", "--samples", "1e15", "--out", "{WORK}/out", heavy=True),
+        bad("sweep", "--serial", "--act", "tanh", "--out", "{FILE}"),
+        bad("sweep", "--serial", "--act", "tanh", "--out", ""),
+        bad("sweep", "--workers", "0", "--act", "tanh"),
+        bad("sweep", "--serial", "--scheduler", "tcp://127.0.0.1:1", "--act", "tanh"),
+    ],
+    "report": [
+        bad("report", "--out", "{FILE}"),
+        bad("report", "--out", "{UNDER_FILE}", real=True),
+        bad("report", "--out", "{UNWRITABLE}"),
+        bad("report", "--out", ""),
+        bad("report", "--bogus"),
+    ],
+}
+
+
+def collected(real: bool) -> list[Case]:
+    """The cases of the commands that exist now."""
+    return [case for name, cases in CASES.items() if name is None or name in cli.COMMANDS
+            for case in cases if case.real == real]
+
+
+IN_PROCESS, SUBPROCESS = collected(False), collected(True)
+
+
+@pytest.fixture
+def places(tmp_path):
+    """The placeholder paths, and a check afterwards that nothing was written into them."""
+    file = tmp_path / "existing-file"
+    file.write_text("keep\n")
+    if os.geteuid() == 0:  # root writes through permission bits; /proc/self exists and takes no new files
+        unwritable = Path("/proc/self")
+    else:
+        unwritable = tmp_path / "read-only"
+        unwritable.mkdir()
+        unwritable.chmod(0o500)
+    work = tmp_path / "work"
+    work.mkdir()
+    places = {"{FILE}": str(file), "{UNDER_FILE}": str(file / "sub"), "{UNWRITABLE}": str(unwritable),
+              "{WORK}": str(work)}
+    yield places
+    assert file.read_text() == "keep\n", "an output overwrote a file"
+    expected = {"existing-file", "work"} | ({unwritable.name} if unwritable.parent == tmp_path else set())
+    assert {p.name for p in tmp_path.iterdir()} == expected, "bad input left files behind"
+    assert not any(work.iterdir()), f"bad input left files behind: {list(work.iterdir())}"
+    if unwritable.parent == tmp_path:
+        assert not any(unwritable.iterdir())
+        unwritable.chmod(0o700)
+
+
+def _argv(case: Case, places: dict[str, str]) -> list[str | bytes]:
+    out = []
+    for arg in case.argv:
+        if isinstance(arg, str):
+            for key, value in places.items():
+                arg = arg.replace(key, value)
+        out.append(arg)
+    return out
+
+
+def check(case: Case, code: int, stdout: str, stderr: str) -> None:
+    assert "Traceback" not in stderr, stderr
+    assert code in case.codes, (code, stdout, stderr)
+    if code == 2:
+        lines = stderr.splitlines()
+        assert len(lines) == 1 and lines[0].strip(), f"expected one line on stderr, got {stderr!r}"
+        assert stdout == "", stdout
+    else:
+        assert stdout.strip()
+
+
+class _Hang(BaseException):
+    pass
+
+
+@contextlib.contextmanager
+def guard(seconds: float):
+    def fire(signum, frame):
+        raise _Hang(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("case", IN_PROCESS, ids=str)
+def test_bad_input_in_process(case, places, capsys, monkeypatch):
+    monkeypatch.chdir(places["{WORK}"])  # a default output folder would land here and be caught
+    argv = [os.fsdecode(a) for a in _argv(case, places)]  # bytes → str as Python decodes sys.argv
+    with guard(GUARD_SECONDS):
+        code = cli.main(argv)
+    out, err = capsys.readouterr()
+    check(case, code, out, err)
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+@pytest.mark.parametrize("case", SUBPROCESS, ids=str)
+def test_bad_input_through_the_real_entry_point(case, places):
+    argv = [sys.executable, str(ROOT / "cli.py"), *_argv(case, places)]
+    result = subprocess.run(argv, cwd=places["{WORK}"], capture_output=True, timeout=GUARD_SECONDS,
+                            preexec_fn=_limit_memory)
+    check(case, result.returncode, result.stdout.decode("utf-8", "replace"),
+          result.stderr.decode("utf-8", "replace"))
+
+
+def test_the_table_reaches_every_command_and_enough_real_runs():
+    assert set(cli.COMMANDS) <= set(CASES), f"commands without bad-input cases: {set(cli.COMMANDS) - set(CASES)}"
+    assert len(SUBPROCESS) >= 15
+    assert len(IN_PROCESS) + len(SUBPROCESS) >= 60
+
+
+def test_help_exits_zero_and_is_not_an_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--help"])
+    assert info.value.code == 0
+    out, err = capsys.readouterr()
+    assert "COMMAND" in out and err == ""
