@@ -24,7 +24,6 @@ import fnmatch
 import functools
 import math
 import os
-import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,6 +39,7 @@ from . import plotting as P
 from .activations import catalogue
 from .calculus import numpy_function, resolve
 from .errors import AnalyticError, OutputError, UnknownFigure
+from .outputs import atomic_write, output_folder
 from .registry import Activation
 
 #: Output formats :func:`save` writes, with the metadata that makes their bytes reproducible.
@@ -140,19 +140,12 @@ def save(fig: Figure, path: str | os.PathLike, format: str | None = None, dpi: i
         raise OutputError(f"cannot write {path}: {folder} is not a folder")
     if not isinstance(fig.canvas, FigureCanvasAgg):
         FigureCanvasAgg(fig)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
-    except OSError as exc:
-        raise OutputError(f"cannot write into {folder}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh, style():
+
+    def render(fh):
+        with style():
             fig.savefig(fh, format=fmt, dpi=dpi, metadata=METADATA[fmt])
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+
+    atomic_write(path, render)
     return path
 
 
@@ -252,23 +245,6 @@ class FigureFiles:
     def as_dict(self) -> dict:
         """JSON keys of the ``figures`` command: ``files`` (paths as strings) and ``format``."""
         return {"files": [str(p) for p in self.paths], "format": self.format}
-
-
-def output_folder(out: str | os.PathLike) -> Path:
-    """``out`` as a folder that exists (created if missing); :class:`OutputError` if it is a file or unwritable."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"output folder {out} is a file")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create output folder {out}: {exc.strerror or exc}") from None
-    try:  # an unwritable folder is refused now, not after minutes of work
-        with tempfile.TemporaryFile(dir=out):
-            pass
-    except OSError as exc:
-        raise OutputError(f"cannot write into output folder {out}: {exc.strerror or exc}") from None
-    return out
 
 
 def write_figures(out: str | os.PathLike = "figures", format: str = "png", only: Sequence[str] | None = None,

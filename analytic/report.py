@@ -16,11 +16,9 @@ True
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -29,7 +27,8 @@ from typing import Callable, Sequence
 from .activations import catalogue
 from .calculus import derivative, latex, resolve
 from .errors import AnalyticError
-from .figures import CHAIN_WEIGHTS, DEFAULT, PREACT, QUICK, Budget, output_folder, write_figures
+from .figures import CHAIN_WEIGHTS, DEFAULT, PREACT, QUICK, Budget, write_figures
+from .outputs import atomic_write_text, output_folder
 from .registry import Activation
 
 __all__ = ["build_report", "write_report", "Report", "ActivationSection", "GradientRow", "MonteCarloCheck",
@@ -387,21 +386,6 @@ class ReportFiles:
         return {"files": [str(p) for p in self.paths]}
 
 
-def _write_text(path: Path, text: str) -> Path:
-    """Write ``text`` atomically (temporary file in the same folder, then ``os.replace``)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 def write_report(out: str | os.PathLike = "report", activations: Sequence[str] | None = None,
                  budget: Budget = DEFAULT, progress: Callable[[str], None] | None = None) -> ReportFiles:
     """Write ``report.md``, ``report.tex`` and the figures they link (``figures/*.png``) into ``out``.
@@ -413,6 +397,6 @@ def write_report(out: str | os.PathLike = "report", activations: Sequence[str] |
     names = [name for name, _ in OVERVIEW] + [f"activation_{s.name}" for s in report.sections]
     figs = write_figures(folder / "figures", "png", only=names, budget=budget,
                          progress=(lambda i, n, w: progress(f"figure [{i}/{n}] {w.name}")) if progress else None)
-    md = _write_text(folder / "report.md", report.markdown())
-    tex = _write_text(folder / "report.tex", report.latex())
+    md = atomic_write_text(folder / "report.md", report.markdown())
+    tex = atomic_write_text(folder / "report.tex", report.latex())
     return ReportFiles((md, tex) + figs.paths)

@@ -61,7 +61,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -69,6 +68,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from .errors import AnalyticError, ClusterError, OutputError, SweepSpecError
+from .outputs import atomic_write_text, output_folder
 
 #: Largest number of tasks one spec may expand into.
 MAX_TASKS = 100_000
@@ -484,33 +484,6 @@ def run_task(task: Task) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- files
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path`` and rename it over ``path``."""
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    except OSError as exc:
-        raise OutputError(f"cannot write into {path.parent}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def _folder(path: Path) -> Path:
-    if path.exists() and not path.is_dir():
-        raise OutputError(f"output folder {path} is a file")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create output folder {path}: {exc.strerror or exc}") from None
-    return path
-
-
 def task_path(out: str | os.PathLike, index: int) -> Path:
     """Where task ``index``'s row is stored: ``OUT/tasks/<index>.json``."""
     return Path(out) / "tasks" / f"{index}.json"
@@ -518,7 +491,7 @@ def task_path(out: str | os.PathLike, index: int) -> Path:
 
 def _write_task(out: Path, spec_hash: str, row: dict[str, Any]) -> None:
     text = json.dumps({"spec_hash": spec_hash, "row": row}, sort_keys=True, allow_nan=False)
-    _atomic_write(task_path(out, row["index"]), text + "\n")
+    atomic_write_text(task_path(out, row["index"]), text + "\n")
 
 
 def _read_task(out: Path, spec_hash: str, index: int) -> dict[str, Any] | None:
@@ -753,10 +726,10 @@ def run_sweep(spec: SweepSpec, out: str | os.PathLike | None = None, *, schedule
     tasks = spec.tasks()
     total = len(tasks)
     spec_hash = spec.hash
-    out_path = None if out is None else _folder(Path(out))
+    out_path = None if out is None else output_folder(Path(out))
     rows: dict[int, dict[str, Any]] = {}
     if out_path is not None:
-        _folder(out_path / "tasks")
+        output_folder(out_path / "tasks")
         for task in tasks:
             row = _read_task(out_path, spec_hash, task.index)
             if row is not None:
@@ -784,7 +757,7 @@ def run_sweep(spec: SweepSpec, out: str | os.PathLike | None = None, *, schedule
         it = iter(values)
         critical = {a: {"sigma_b2": list(grid), "sigma_w2": [next(it) for _ in grid]} for a in spec.activations}
         if out_path is not None:
-            _atomic_write(out_path / "critical.json", json.dumps({"spec_hash": spec_hash, "critical_line": critical},
+            atomic_write_text(out_path / "critical.json", json.dumps({"spec_hash": spec_hash, "critical_line": critical},
                                                                  sort_keys=True, allow_nan=False) + "\n")
 
     ordered = tuple(rows[i] for i in range(total))
@@ -796,8 +769,8 @@ def run_sweep(spec: SweepSpec, out: str | os.PathLike | None = None, *, schedule
     if out_path is None:
         return result
     json_path, csv_path = out_path / "results.json", out_path / "results.csv"
-    _atomic_write(json_path, dump_table(result.table()))
-    _atomic_write(csv_path, to_csv(ordered))
+    atomic_write_text(json_path, dump_table(result.table()))
+    atomic_write_text(csv_path, to_csv(ordered))
     return SweepResult(spec, ordered, critical, provenance, len(pending), reused, (csv_path, json_path))
 
 

@@ -5,7 +5,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "analytic"
-ORDER = ["errors", "registry", "activations", "parsing", "calculus", "bounds", "distributions", "expectations",
+ORDER = ["errors", "outputs", "registry", "activations", "parsing", "calculus", "bounds", "distributions", "expectations",
          "montecarlo", "sweep", "plotting", "figures", "report", "cli"]
 
 
