@@ -13,7 +13,6 @@ r"""Derivatives, NumPy functions and LaTeX, all derived from the catalogue's Sym
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 from typing import Callable
 

@@ -321,8 +321,8 @@ def _init(args: argparse.Namespace) -> Output:
 
     i = initialisation(args.act, args.sigma_b2, params=params_of(args))
     lines = [f"{i.activation}: critical initialisation at sigma_b^2 = {i.sigma_b2:g}",
-             f"  formula      chi_1 = sigma_w^2 E[phi'(sqrt(q*) z)^2] = 1, q* = sigma_w^2 E[phi(sqrt(q*) z)^2] "
-             f"+ sigma_b^2",
+             "  formula      chi_1 = sigma_w^2 E[phi'(sqrt(q*) z)^2] = 1, q* = sigma_w^2 E[phi(sqrt(q*) z)^2] "
+             "+ sigma_b^2",
              f"  sigma_w^2    {i.sigma_w2:.12g}  ({i.method})",
              f"  q*           {i.q_star:.12g}",
              f"  chi_1        {i.chi1:.12g}",

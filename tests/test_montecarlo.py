@@ -19,7 +19,7 @@ from scipy import integrate, optimize, stats
 from analytic.calculus import numpy_function, numpy_pair
 from analytic.activations import names
 from analytic.errors import AnalyticError, SimulationError
-from analytic.montecarlo import (Check, ScaledStat, Stat, chain_log_products, simulate, simulate_chain,
+from analytic.montecarlo import (Check, ScaledStat, chain_log_products, simulate, simulate_chain,
                                  simulate_wide)
 
 K = 4.0  # standard errors allowed
