@@ -8,10 +8,8 @@ only in a subprocess under a 3 GiB address-space limit and a timeout.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import resource
-import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -20,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from analytic import cli
+
+from hang_guard import guard
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Hang guard for one in-process case and timeout for one subprocess (not speed measurements).
@@ -284,24 +284,6 @@ def check(case: Case, code: int, stdout: str, stderr: str) -> None:
         assert stdout == "", stdout
     else:
         assert stdout.strip()
-
-
-class _Hang(BaseException):
-    pass
-
-
-@contextlib.contextmanager
-def guard(seconds: float):
-    def fire(signum, frame):
-        raise _Hang(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.mark.parametrize("case", IN_PROCESS, ids=str)

@@ -10,10 +10,8 @@ with a fixed number of examples, so the run is the same every time.
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import signal
 import subprocess
 import sys
 import warnings
@@ -29,6 +27,8 @@ from analytic.distributions import Distribution, distribution
 from analytic.errors import AnalyticError
 from analytic.parsing import parse_formula
 from analytic.registry import X
+
+from hang_guard import guard
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = settings(max_examples=400, derandomize=True, database=None, deadline=None,
@@ -89,25 +89,6 @@ SPECS = st.one_of(
         lambda t: f"{t[0]}({', '.join(t[1])})")),
     st.text(max_size=30),
 )
-
-
-class _Hang(BaseException):
-    pass
-
-
-@contextlib.contextmanager
-def guard(seconds: float = 20):
-    """Hang guard: a failure if the block is still running after ``seconds`` (not a speed measurement)."""
-    def fire(signum, frame):
-        raise _Hang(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @FAST

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import signal
 import time
 import uuid
 import warnings
@@ -29,6 +28,8 @@ from analytic.calculus import numpy_function
 from analytic.errors import ComputationTimeout
 from analytic.parsing import user_activation
 from analytic.registry import X
+
+from hang_guard import guard
 
 GRID = np.unique(np.concatenate([
     np.linspace(-1e4, 1e4, 20001), np.linspace(-50, 50, 10001),
@@ -52,25 +53,6 @@ def parameter_sets(act) -> list[dict[str, float]]:
             values.append(-abs(d) if d else -0.5)
         sets += [{p.name: v} for v in values]
     return sets
-
-
-class _Hang(BaseException):
-    pass
-
-
-@contextlib.contextmanager
-def guard(seconds: float):
-    """Hang guard (a failure if the block is still running after ``seconds``), not a speed measurement."""
-    def fire(signum, frame):
-        raise _Hang(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @contextlib.contextmanager

@@ -8,10 +8,8 @@ file descriptors 1 and 2. Valid formulas are checked against independent NumPy e
 from __future__ import annotations
 
 import base64
-import contextlib
 import math
 import os
-import signal
 import subprocess
 import sys
 import uuid
@@ -27,6 +25,8 @@ from analytic import parsing
 from analytic.errors import AnalyticError, FormulaError
 from analytic.parsing import parse_formula, parse_spec, user_activation
 from analytic.registry import X
+
+from hang_guard import guard
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).with_name("data") / "hostile_formulas.txt"
@@ -72,26 +72,8 @@ def generated() -> dict[str, str]:
     }
 
 
-class _Hang(BaseException):
-    """Raised by the guard; a BaseException so that no ``except Exception`` in the code under test hides it."""
-
-
-@contextlib.contextmanager
-def guard(seconds: float = GUARD_SECONDS):
-    def fire(signum, frame):
-        raise _Hang(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def assert_refused(text: str, parse=parse_formula, error=FormulaError) -> str:
-    with guard():
+    with guard(GUARD_SECONDS):
         with pytest.raises(error) as info:
             parse(text)
     message = str(info.value)
@@ -137,7 +119,7 @@ def test_every_hostile_formula_is_refused_and_nothing_runs(canary, capfd):
         for text in payloads:
             assert_refused(text)
             refused += 1
-            with guard(), pytest.raises(AnalyticError):  # the same text as a catalogue name or a formula
+            with guard(GUARD_SECONDS), pytest.raises(AnalyticError):  # the same text as a catalogue name or a formula
                 resolve(text)
     out, err = capfd.readouterr()
     assert MARKER not in out and MARKER not in err
