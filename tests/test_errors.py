@@ -69,6 +69,7 @@ def test_outer_limit_resumes_after_an_inner_one():
             _spin(5)
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the swallowed alarm, on purpose
 def test_an_alarm_swallowed_by_a_finaliser_does_not_end_the_limit():
     """Python ignores an exception raised inside a finaliser; the limit must still stop the block."""
     import gc
