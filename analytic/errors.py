@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -123,6 +124,12 @@ def time_limit(seconds: float, what: str = "symbolic computation") -> Iterator[N
     if remaining and remaining < seconds:
         yield  # an outer, tighter limit is already running
         return
+    def _quiet(unraisable):  # an alarm swallowed in a finaliser is expected: not worth a traceback on stderr
+        if not isinstance(unraisable.exc_value, _Alarm):
+            previous_hook(unraisable)
+
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _quiet
     previous = signal.signal(signal.SIGALRM, _raise)
     started = time.monotonic()
     signal.setitimer(signal.ITIMER_REAL, seconds, REPEAT_SECONDS)
@@ -137,5 +144,6 @@ def time_limit(seconds: float, what: str = "symbolic computation") -> Iterator[N
         closing = True
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        sys.unraisablehook = previous_hook
         if remaining:  # give the outer limit back what is left of it
             signal.setitimer(signal.ITIMER_REAL, max(remaining - (time.monotonic() - started), 1e-3), interval)
