@@ -27,7 +27,9 @@ from .errors import AnalyticError, ComputationTimeout, time_limit
 from .parsing import looks_like_formula, user_activation
 from .registry import X, Activation
 
-#: Seconds allowed for simplifying one derivative before the unsimplified form is kept.
+#: Seconds allowed for simplifying (or rewriting for NumPy) one derivative of a user formula before the plain
+#: form is kept. Catalogue entries have no budget: they are known to finish (the slowest, gelu_tanh's phi'',
+#: in about 3 s), and a budget would make what they print depend on how busy the machine is.
 SIMPLIFY_SECONDS = 5.0
 #: Seconds allowed for differentiating a user formula.
 DIFF_SECONDS = 10.0
@@ -55,10 +57,16 @@ def resolve(name_or_formula: str | Activation, params: dict[str, float] | None =
     return user_activation(name_or_formula, params)
 
 
-def _simplify(expr: sp.Expr) -> sp.Expr:
-    """``simplify`` within one time budget of ``SIMPLIFY_SECONDS`` (for all pieces together); on timeout, ``expr``."""
+def _budget(act: Activation) -> float | None:
+    """The time budget for symbolic clean-up of ``act``: :data:`SIMPLIFY_SECONDS` for user formulas, none for
+    catalogue entries."""
+    return SIMPLIFY_SECONDS if act.user_defined else None
+
+
+def _simplify(expr: sp.Expr, seconds: float | None) -> sp.Expr:
+    """``simplify`` within one time budget (for all pieces together); on timeout, ``expr``."""
     try:
-        with time_limit(SIMPLIFY_SECONDS, "simplification"):
+        with time_limit(seconds, "simplification"):
             return _simplify_pieces(expr)
     except ComputationTimeout:
         return expr
@@ -93,7 +101,7 @@ def derivative(act: Activation | str, order: int = 1, params: dict[str, float] |
 
 @functools.lru_cache(maxsize=None)
 def _simplified(act: Activation, order: int) -> sp.Expr:
-    return _simplify(_raw_derivative(act, order)) if order else act.expr
+    return _simplify(_raw_derivative(act, order), _budget(act)) if order else act.expr
 
 
 def numpy_function(act: Activation | str, order: int = 0,
@@ -117,7 +125,7 @@ def numpy_function(act: Activation | str, order: int = 0,
 def _numpy_function(act: Activation, order: int, key: tuple) -> Callable[[np.ndarray], np.ndarray]:
     expr = _raw_derivative(act, order).subs(act.bind(dict(key)))
     try:
-        with time_limit(SIMPLIFY_SECONDS, "rewriting for NumPy"):
+        with time_limit(_budget(act), "rewriting for NumPy"):
             expr = numeric_form(expr)
     except ComputationTimeout:  # a huge user formula: keep the plain form, which is exact
         pass
@@ -187,7 +195,7 @@ def _numpy_pair(act: Activation, key: tuple) -> Callable[[np.ndarray], tuple[np.
 
     both.__name__ = f"{act.name}_pair"
     try:
-        with time_limit(SIMPLIFY_SECONDS, "rewriting for NumPy"):
+        with time_limit(_budget(act), "rewriting for NumPy"):
             exprs = [numeric_form(_raw_derivative(act, k).subs(act.bind(dict(key)))) for k in (0, 1)]
     except ComputationTimeout:  # a huge user formula: the separate functions
         return both
