@@ -215,6 +215,8 @@ class Uniform(Distribution):
     def check(self) -> None:
         if not self.args[0] < self.args[1]:
             raise SpecError(f"{self.spec}: a must be < b, got a = {self.args[0]:g}, b = {self.args[1]:g}")
+        if not _exact(self.args[0]) < _exact(self.args[1]):  # the exact moments would divide by b - a = 0
+            raise SpecError(f"{self.spec}: a and b are too close to tell apart (b - a = {self.args[1] - self.args[0]:g})")
 
     def variable(self, name: str = "w") -> sp.Expr:
         return stats.Uniform(name, _exact(self.args[0]), _exact(self.args[1]))
@@ -234,7 +236,8 @@ class Uniform(Distribution):
         def F(w):  # antiderivative of log|w|, continuous through 0
             return sp.S.Zero if w == 0 else w * sp.log(abs(w)) - w
 
-        return Moments((a + b) / 2, mean_abs, (a**2 + a * b + b**2) / 3, sp.simplify((F(b) - F(a)) / (b - a)))
+        # no simplify: with large rationals (a = 99999999/100) it runs for minutes, and the form is exact as it is
+        return Moments((a + b) / 2, mean_abs, (a**2 + a * b + b**2) / 3, (F(b) - F(a)) / (b - a))
 
     def pdf(self, w: np.ndarray) -> np.ndarray:
         w = np.asarray(w, dtype=float)
@@ -267,7 +270,15 @@ class LogNormal(Distribution):
     NAME: ClassVar[str] = "lognormal"
     ARGS: ClassVar[tuple[str, ...]] = ("mu", "sigma")
 
-    check = Normal.check
+    #: E[w^2] = exp(2 mu + 2 sigma^2) must stay a finite float.
+    MAX_LOG_MOMENT: ClassVar[float] = 700.0
+
+    def check(self) -> None:
+        Normal.check(self)
+        mu, sigma = self.args
+        if 2 * mu + 2 * sigma**2 > self.MAX_LOG_MOMENT:
+            raise SpecError(f"{self.spec}: E[w^2] = exp(2 mu + 2 sigma^2) = exp({2 * mu + 2 * sigma**2:g}) overflows; "
+                            f"keep mu + sigma^2 <= {self.MAX_LOG_MOMENT / 2:g}")
 
     def variable(self, name: str = "w") -> sp.Expr:
         return stats.LogNormal(name, _exact(self.args[0]), _exact(self.args[1]))

@@ -333,7 +333,8 @@ def parse_spec(text: str) -> tuple[str, tuple[float, ...]]:
 def _constant(node: ast.AST, text: str) -> float:
     what = f"distribution spec {text!r}"
     if isinstance(node, ast.Constant):
-        return float(_number(node, SpecError, what))
+        _number(node, SpecError, what)  # the same checks as in formulas
+        return float(node.value)  # the literal as typed: no rounding to a nearby simple rational
     if isinstance(node, ast.Name) and node.id in ("pi", "e", "E"):
         return math.pi if node.id == "pi" else math.e
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):

@@ -102,6 +102,7 @@ def test_same_seed_same_numbers_and_spec_round_trips():
         assert np.array_equal(a, b)
         assert distribution(d.spec) == d  # the canonical spec reads back as the same distribution
     assert distribution("normal(0.123456789, 1)").spec == "normal(0.123456789, 1)"
+    assert distribution("normal(999999.9999999999, 1)").args == (999999.9999999999, 1.0)  # literals as typed
 
 
 @pytest.mark.parametrize("spec, words", [
@@ -110,12 +111,19 @@ def test_same_seed_same_numbers_and_spec_round_trips():
     ("lognormal(0, 0)", "sigma"), ("foo(1)", "unknown distribution"), ("normal(1, 2, 3)", "takes 2"),
     ("constant()", "takes 1"), ("normal(1", ""), ("normal(a, 1)", "'a'"), ("normal", ""), ("", ""),
     ("normal(mu=1, sigma=2)", "position"), ("normal(1e400, 1)", ""), ("__import__('os')", ""),
+    ("uniform(999999.9999999999, 1e6)", "too close"), ("uniform(1e6 - 1e-10, 1e6)", "too close"),
+    ("lognormal(1000, 10)", "overflows"),
 ])
 def test_bad_specs_raise_a_spec_error_naming_the_part(spec, words):
     with pytest.raises(SpecError) as err:
         distribution(spec)
     assert isinstance(err.value, AnalyticError)
     assert words in str(err.value)
+
+
+def test_moments_near_the_refusal_limits_are_finite():
+    for spec in ("uniform(999999.99, 1e6)", "lognormal(340, 3)"):
+        assert all(math.isfinite(v) for v in distribution(spec).moments().floats().values()), spec
 
 
 def test_the_registry_is_the_only_list():
