@@ -11,6 +11,7 @@ line and exits with status 2.
 from __future__ import annotations
 
 import contextlib
+import numbers
 import signal
 import sys
 import threading
@@ -82,6 +83,26 @@ class UnknownFigure(AnalyticError, KeyError):
 
 class OutputError(AnalyticError):
     """An output path that cannot be written, e.g. a file where a folder is expected."""
+
+
+def canonical_int(name: str, value: object, low: int, high: int | None = None,
+                  error: type[AnalyticError] = AnalyticError) -> int:
+    """``value`` as an ``int`` in ``[low, high]`` (an integral float such as ``2.0`` is accepted, a bool is not);
+    otherwise ``error`` with a one-line message naming ``name``.
+
+    >>> canonical_int("depth", 10.0, 1)
+    10
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise error(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if value < low or (high is not None and value > high):
+        allowed = f"between {low} and {high}" if high is not None else f">= {low}"
+        raise error(f"{name} must be {allowed}, got {value}")
+    return value
 
 
 class _Alarm(BaseException):

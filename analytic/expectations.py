@@ -52,7 +52,7 @@ import sympy as sp
 
 from .calculus import derivative, numpy_function, resolve
 from .distributions import Constant, Distribution, LogNormal, Normal, Uniform, distribution
-from .errors import ArgumentError, ConvergenceError, DepthError
+from .errors import ArgumentError, ConvergenceError, DepthError, canonical_int
 from .registry import X, Activation
 
 #: The one-layer functions :func:`gaussian_expectation` knows.
@@ -604,18 +604,6 @@ def first_depth_below(log_factor: float, threshold: float) -> int | None:
     return r
 
 
-def _canonical_depth(depth: Any) -> int:
-    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)):
-        if isinstance(depth, float) and depth.is_integer():
-            depth = int(depth)
-        else:
-            raise DepthError(f"depth must be a positive integer <= {MAX_DEPTH}, got {depth!r}")
-    depth = int(depth)
-    if not 1 <= depth <= MAX_DEPTH:
-        raise DepthError(f"depth must be a positive integer <= {MAX_DEPTH}, got {depth}")
-    return depth
-
-
 def _canonical_threshold(threshold: Any) -> float:
     try:
         t = float(threshold)
@@ -729,7 +717,7 @@ def gradient_product(act: Activation | str, depth: int, weights: str | Distribut
     >>> g.bound == g.mean == 0.25**10, g.depth_to_threshold["bound"]
     (True, 10)
     """
-    depth = _canonical_depth(depth)
+    depth = canonical_int("depth", depth, 1, MAX_DEPTH, DepthError)
     threshold = _canonical_threshold(threshold)
     act = resolve(act, params)
     key = _params_key(None if act.user_defined else params)

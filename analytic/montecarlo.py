@@ -36,7 +36,7 @@ import numpy as np
 
 from .calculus import numpy_pair, numpy_function, resolve
 from .distributions import Distribution, distribution
-from .errors import AnalyticError, SimulationError
+from .errors import AnalyticError, SimulationError, canonical_int
 
 #: Chains per random stream. Fixed, so that results do not depend on ``chunk``.
 BLOCK = 16384
@@ -339,23 +339,15 @@ class Simulation:
 
 # ---------------------------------------------------------------- helpers
 
+def _int(name: str, value: Any, low: int, high: int | None = None) -> int:
+    return canonical_int(name, value, low, high, SimulationError)
+
+
+
 def _exp(x: float) -> float:
     if x > 709.78:
         return math.inf
     return math.exp(x) if x > -746 else 0.0
-
-
-def _canonical_int(name: str, value: Any, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        else:
-            raise SimulationError(f"{name} must be an integer, got {value!r}")
-    value = int(value)
-    if value < low or (high is not None and value > high):
-        rng = f"between {low} and {high}" if high is not None else f">= {low}"
-        raise SimulationError(f"{name} must be {rng}, got {value}")
-    return value
 
 
 def _canonical_float(name: str, value: Any) -> float:
@@ -373,7 +365,7 @@ def _canonical_dist(spec: str | Distribution | None) -> Distribution | None:
 
 
 def _seed_sequence(seed: Any) -> np.random.SeedSequence:
-    seed = _canonical_int("seed", seed, 0)
+    seed = _int("seed", seed, 0)
     return np.random.SeedSequence(seed)
 
 
@@ -413,12 +405,12 @@ class _ChainSetup:
 def _chain_setup(act, depth, weights, samples, seed, x, bias, preact, params, chunk) -> _ChainSetup:
     a = resolve(act, params)
     a.bind(None if a.user_defined else params)  # validates the parameter names and values
-    depth = _canonical_int("depth", depth, 1, MAX_DEPTH)
-    samples = _canonical_int("samples", samples, 2)
+    depth = _int("depth", depth, 1, MAX_DEPTH)
+    samples = _int("samples", samples, 2)
     if depth * samples > MAX_LAYER_SAMPLES:
         raise SimulationError(f"depth x samples = {depth * samples:.3g} layer-samples exceeds the limit "
                               f"{MAX_LAYER_SAMPLES:.0e}; use fewer samples")
-    chunk = DEFAULT_CHUNK if chunk is None else _canonical_int("chunk", chunk, 1)
+    chunk = DEFAULT_CHUNK if chunk is None else _int("chunk", chunk, 1)
     return _ChainSetup(a, a.name, depth, distribution(weights), _canonical_dist(bias), _canonical_dist(preact),
                        _canonical_float("x", x), samples, _seed_sequence(seed), chunk, dict(params or {}))
 
@@ -709,11 +701,11 @@ def simulate_wide(act, depth: int, width: int, weights: str | Distribution, bias
     a = resolve(act, params)
     p = None if a.user_defined else params
     a.bind(p)
-    depth = _canonical_int("depth", depth, 1, MAX_DEPTH)
-    width = _canonical_int("width", width, 1)
-    batch = _canonical_int("batch", batch, 1)
-    networks = _canonical_int("networks", networks, 2)
-    burn_in = min(10, depth // 3) if burn_in is None else _canonical_int("burn_in", burn_in, 0, depth - 1)
+    depth = _int("depth", depth, 1, MAX_DEPTH)
+    width = _int("width", width, 1)
+    batch = _int("batch", batch, 1)
+    networks = _int("networks", networks, 2)
+    burn_in = min(10, depth // 3) if burn_in is None else _int("burn_in", burn_in, 0, depth - 1)
     if depth - burn_in < 1:
         raise SimulationError("the slope needs at least two layers after the burn-in")
     if depth * batch * width > MAX_WIDE_ELEMENTS:
@@ -923,7 +915,7 @@ def simulate(act, depth: int, weights: str | Distribution, width: int = 1, sampl
     >>> s.check("mean").agree
     True
     """
-    width = _canonical_int("width", width, 1)
+    width = _int("width", width, 1)
     if width > 1:
         return _simulate_wide(act, depth, width, weights, bias, batch, seed, params, networks, preact, x)
     sim = simulate_chain(act, depth, weights, samples, seed, x, bias, preact, params, progress=progress)
