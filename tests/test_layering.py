@@ -1,4 +1,8 @@
-"""Lower modules never import higher ones (STYLE.md, habit 12)."""
+"""Lower modules never import higher ones (STYLE.md, habit 12).
+
+Modules are named by their dotted path below ``analytic`` (``calculus``, ``theory.chain``); a subpackage's
+``__init__`` is named by the subpackage. ORDER lists them from the lowest layer to the highest.
+"""
 from __future__ import annotations
 
 import ast
@@ -6,42 +10,75 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "analytic"
 ORDER = ["errors", "outputs", "registry", "activations", "parsing", "calculus", "bounds", "distributions", "expectations",
+         "theory", "theory.chain", "theory.meanfield", "theory.finite_width", "theory.spectrum",
          "montecarlo", "sweep", "plotting", "figures", "report", "cli"]
 
 
-def _imports(path: Path) -> set[str]:
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in PACKAGE.rglob("*.py") if _module_name(p)}
+
+
+def _imports(path: Path, name: str = "") -> set[str]:
+    """Modules of the package that ``path`` (the module ``name``) imports, as dotted names below ``analytic``."""
+    package = name.split(".")[:-1] if path.name != "__init__.py" else name.split(".") if name else []
+    known = set(ORDER)
     found = set()
+
+    def add(dotted: list[str]) -> None:
+        # the longest prefix that is a known module ("theory.chain" over "theory")
+        for k in range(len(dotted), 0, -1):
+            if ".".join(dotted[:k]) in known:
+                found.add(".".join(dotted[:k]))
+                return
+        if dotted:
+            found.add(dotted[0])
+
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.level >= 1:
+            base = package[:len(package) - (node.level - 1)] if node.level > 1 else list(package)
             if node.module:
-                found.add(node.module.split(".")[0])
+                add(base + node.module.split("."))
             else:
-                found.update(alias.name for alias in node.names)
+                for alias in node.names:
+                    add(base + [alias.name])
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("analytic."):
-            found.add(node.module.split(".")[1])
+            add(node.module.split(".")[1:])
         elif isinstance(node, ast.Import):
-            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("analytic."))
+            for a in node.names:
+                if a.name.startswith("analytic."):
+                    add(a.name.split(".")[1:])
     return found
 
 
 def test_every_module_has_a_place_in_the_order():
-    modules = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__"}
+    modules = set(_modules())
     assert modules <= set(ORDER), f"place {sorted(modules - set(ORDER))} in ORDER"
 
 
 def test_no_module_imports_a_higher_one():
     rank = {name: i for i, name in enumerate(ORDER)}
     violations = []
-    for path in PACKAGE.glob("*.py"):
-        if path.stem == "__init__":
-            continue
-        for imported in _imports(path):
-            if imported in rank and rank[imported] >= rank[path.stem]:
-                violations.append(f"{path.stem} imports {imported}")
+    for name, path in _modules().items():
+        for imported in _imports(path, name):
+            if imported in rank and rank[imported] > rank[name]:
+                violations.append(f"{name} imports {imported}")
     assert not violations, violations
 
 
 def test_the_check_sees_a_violation(tmp_path):
     bad = tmp_path / "registry.py"
     bad.write_text("from .cli import main\nfrom analytic.figures import save\n")
-    assert _imports(bad) == {"cli", "figures"}
+    assert _imports(bad, "registry") == {"cli", "figures"}
+
+
+def test_the_check_resolves_imports_inside_a_subpackage(tmp_path):
+    bad = tmp_path / "chain.py"
+    bad.write_text("from ..montecarlo import simulate\nfrom .meanfield import x\nfrom ..calculus import resolve\n")
+    assert _imports(bad, "theory.chain") == {"montecarlo", "theory.meanfield", "calculus"}
