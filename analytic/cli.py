@@ -267,6 +267,8 @@ def _configure_gradient(p: argparse.ArgumentParser) -> None:
     p.add_argument("act", metavar="ACT", help="catalogue name, or a formula in x")
     p.add_argument("--depth", type=int, required=True, metavar="R", help="number of layers r (1 to 10**6)")
     p.add_argument("--weights", required=True, metavar="SPEC", help="weight distribution, e.g. 'normal(1, 0.5)'")
+    p.add_argument("--x", type=finite_float, default=1.0, metavar="X", help="chain input y_0 (default 1)")
+    p.add_argument("--bias", metavar="SPEC", help="bias distribution (default: no bias)")
     p.add_argument("--preact", default="normal(0, 1)", metavar="SPEC",
                    help="pre-activation distribution of the independence approximation (default normal(0, 1))")
     p.add_argument("--threshold", type=finite_float, default=1e-6, metavar="T",
@@ -274,34 +276,54 @@ def _configure_gradient(p: argparse.ArgumentParser) -> None:
     p.add_argument("--param", action="append", type=key_value, metavar="K=V", help="parameter value (repeatable)")
 
 
-@command("gradient", "bound, mean, mean square and typical value of the gradient product across depth",
+def _reach(depth: int | None, threshold: float, within: int | None = None) -> str:
+    if depth is not None:
+        return f"below {threshold:g} from r = {depth}"
+    return f"not below {threshold:g} by r = {within}" if within else f"never below {threshold:g}"
+
+
+@command("gradient", "the gradient product across depth: exact chain, crude bound, independence approximation",
          _configure_gradient)
 def _gradient(args: argparse.Namespace) -> Output:
-    from .expectations import gradient_product
+    from .theory.gradient import gradient
 
-    g = gradient_product(args.act, args.depth, args.weights, preact=args.preact, threshold=args.threshold,
-                         params=params_of(args))
-    per, r = g.per_layer, g.depth
-    b, m, ms, t = per["bound"], per["mean"], per["mean_square"], per["typical"]
-    reach = g.depth_to_threshold
+    g = gradient(args.act, args.depth, args.weights, x=args.x, bias=args.bias, preact=args.preact,
+                 threshold=args.threshold, params=params_of(args))
+    c, ind, r, t = g.exact_chain, g.independence, g.depth, g.threshold
+    per = ind.per_layer
+    b, m, ms, ty = per["bound"], per["mean"], per["mean_square"], per["typical"]
+    reach, er = g.depth_to_threshold, g.depth_to_threshold["exact_chain"]
 
-    def first(key: str) -> str:
-        return f"below {g.threshold:g} from r = {reach[key]}" if reach[key] is not None else \
-            f"never below {g.threshold:g}"
+    def q(name: str) -> str:
+        v = c[name]
+        flag = "" if v.converged else "  NOT CONVERGED"
+        return f"{_sci(v.value, v.log_abs if v.sign else -math.inf, 10)} ± {v.error:.2g}{flag}"
 
-    sup, edphi, edphi2, elog = b["sup|phi'|"], m["E[phi'(v)]"], ms["E[phi'(v)^2]"], t["E log|phi'(v)|"]
-    lines = [f"{g.activation}: gradient product prod_t w_t phi'(v_t) over r = {r} layers, weights {g.weights}, "
-             f"pre-activations {g.preact}",
-             f"  bound        {g.formulas['bound']} = ({b['E|w|']:.6g} * {sup:.6g})^{r} = "
-             f"{_sci(g.bound, g.log_bound)}  [{first('bound')}]",
-             f"  mean         {g.formulas['mean']} = ({m['E[w]']:.6g} * {edphi:.6g})^{r} = "
-             f"{_sci(g.mean, g.log_mean_abs)}  [{first('mean')}]",
-             f"  mean square  {g.formulas['mean_square']} = ({ms['E[w^2]']:.6g} * {edphi2:.6g})^{r} = "
-             f"{_sci(g.mean_square, g.log_mean_square)}  [{first('mean_square')}]",
-             f"  typical      {g.formulas['typical']} = exp({r} * ({t['E log|w|']:.6g} + {elog:.6g})) = "
-             f"{_sci(g.typical, g.log_typical)}  [{first('typical')}]",
-             f"  natural logs: bound {g.log_bound:.6g}, |mean| {g.log_mean_abs:.6g}, mean square "
-             f"{g.log_mean_square:.6g}, typical {g.log_typical:.6g}",
+    def ratio(key: str) -> str:
+        v = g.ratios.get(key)
+        return "-" if v is None else f"{v:.4g}"
+
+    lm = c["log_mean"].value
+    sup, edphi, edphi2, elog = b["sup|phi'|"], m["E[phi'(v)]"], ms["E[phi'(v)^2]"], ty["E log|phi'(v)|"]
+    lines = [f"{g.activation}: gradient prod_t w_t phi'(v_t) over r = {r} layers, weights {g.weights}, x = {g.x:g}, "
+             + (f"bias {g.bias}" if g.bias else "no bias"),
+             f"exact chain ({c.method}):",
+             f"  E[prod]          = {q('mean')}  [{_reach(er['mean'], t, r)}]",
+             f"  E|prod|          = {q('mean_abs')}  [{_reach(er['mean_abs'], t, r)}]",
+             f"  E[prod^2]        = {q('mean_square')}  [{_reach(er['mean_square'], t, r)}]",
+             f"  E log|prod|      = {lm:.10g} ± {c['log_mean'].error:.2g} over non-zero products; typical "
+             f"exp(E log) = {_sci(math.exp(lm) if lm < 700 else math.inf, lm)}  [{_reach(er['typical'], t, r)}]",
+             f"  P(prod = 0)      = {c['zero_probability'].value:.10g} ± {c['zero_probability'].error:.2g}",
+             f"crude bound  {ind.formulas['bound']} = ({b['E|w|']:.6g} * {sup:.6g})^{r} = "
+             f"{_sci(g.bound, ind.log_bound)}  [{_reach(reach['bound'], t)}]",
+             f"independence approximation (v_t ~ {ind.preact}, independent of w_t; NOT this network), "
+             "ratio to the exact chain:",
+             f"  mean         {ind.formulas['mean']} = ({m['E[w]']:.6g} * {edphi:.6g})^{r} = "
+             f"{_sci(ind.mean, ind.log_mean_abs)}  (x {ratio('mean')})",
+             f"  mean square  {ind.formulas['mean_square']} = ({ms['E[w^2]']:.6g} * {edphi2:.6g})^{r}"
+             f" = {_sci(ind.mean_square, ind.log_mean_square)}  (x {ratio('mean_square')})",
+             f"  typical      {ind.formulas['typical']} = exp({r} * ({ty['E log|w|']:.6g} + "
+             f"{elog:.6g})) = {_sci(ind.typical, ind.log_typical)}  (x {ratio('typical')})",
              "assumptions:"]
     lines += [f"  - {a}" for a in g.assumptions]
     return Output("\n".join(lines), g.as_dict())

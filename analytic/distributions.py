@@ -105,6 +105,94 @@ class Distribution:
     def is_constant(self) -> bool:
         return False
 
+    def partial_moments(self) -> "PartialMoments":
+        r"""Exact :math:`P(\pm w > 0)`, :math:`E[w^k; \pm w > 0]` (k = 1, 2) and :math:`P(w = 0)`."""
+        raise NotImplementedError
+
+    def partial_log_moments(self) -> tuple[float, float]:
+        r""":math:`(E[\log|w|; w > 0], E[\log|w|; w < 0])` as floats (quadrature where there is no closed form)."""
+        raise NotImplementedError
+
+    def base(self) -> "Base":
+        """How quadrature reaches this law: ``w = base.w(z)`` for ``z`` with density ``base.density`` on
+        ``[base.lo, base.hi]`` (see :class:`Base`)."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class PartialMoments:
+    r"""Moments of a weight law split by the sign of :math:`w` (SymPy numbers): ``pos[k]`` is
+    :math:`E[w^k\,1(w > 0)]`, ``neg[k]`` is :math:`E[w^k\,1(w < 0)]` for k = 0, 1, 2, ``zero`` is :math:`P(w = 0)`."""
+
+    pos: tuple[sp.Expr, sp.Expr, sp.Expr]
+    neg: tuple[sp.Expr, sp.Expr, sp.Expr]
+    zero: sp.Expr
+
+
+#: Half-width, in standard deviations, of the range a normal base variable is integrated over: the mass beyond
+#: 13 sd is 1.2e-38, far below any tolerance, even against integrands growing like w^2.
+BASE_SD = 13.0
+
+
+@dataclass(frozen=True)
+class Base:
+    r"""A weight law as a map from a base variable: ``kind`` ``normal`` (:math:`w = a + b z`, :math:`z \sim N(0,1)`
+    cut at :data:`BASE_SD`), ``uniform`` (:math:`w = z` on :math:`[a, b]`), ``lognormal`` (:math:`w = e^{a + b z}`,
+    :math:`z \sim N(0, 1)`) or ``constant`` (:math:`w = a`)."""
+
+    kind: str
+    a: float
+    b: float
+
+    @property
+    def lo(self) -> float:
+        return self.a if self.kind == "uniform" else -BASE_SD
+
+    @property
+    def hi(self) -> float:
+        return self.b if self.kind == "uniform" else BASE_SD
+
+    def w(self, z: np.ndarray) -> np.ndarray:
+        if self.kind == "normal":
+            return self.a + self.b * z
+        if self.kind == "lognormal":
+            return np.exp(self.a + self.b * z)
+        return np.asarray(z, dtype=float) if self.kind == "uniform" else np.full(np.shape(z), self.a)
+
+    def z(self, w: float) -> float:
+        """The base point of ``w`` (clipped to the range; ``nan`` where no base point maps to it)."""
+        if self.kind == "normal":
+            return min(max((w - self.a) / self.b, self.lo), self.hi)
+        if self.kind == "lognormal":
+            return min(max((math.log(w) - self.a) / self.b, self.lo), self.hi) if w > 0 else math.nan
+        return min(max(w, self.lo), self.hi) if self.kind == "uniform" else math.nan
+
+    def density(self, z: np.ndarray) -> np.ndarray:
+        z = np.asarray(z, dtype=float)
+        if self.kind == "uniform":
+            return np.full(z.shape, 1.0 / (self.b - self.a))
+        return np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+
+
+def _normal_partial(mu: sp.Expr, sigma: sp.Expr) -> PartialMoments:
+    def side(m):  # E[w^k 1(w > 0)] for w ~ N(m, sigma^2), k = 0, 1, 2
+        P = (1 + sp.erf(m / (sigma * sp.sqrt(2)))) / 2
+        d = sigma * sp.exp(-m**2 / (2 * sigma**2)) / sp.sqrt(2 * sp.pi)
+        return (P, m * P + d, (m**2 + sigma**2) * P + m * d)
+
+    p, n = side(mu), side(-mu)
+    return PartialMoments(p, (n[0], -n[1], n[2]), sp.S.Zero)
+
+
+def _quad_side_log_normal(mu: float, sigma: float) -> tuple[float, float]:
+    from scipy import integrate, stats as sstats
+
+    f = lambda w: math.log(abs(w)) * sstats.norm.pdf(w, mu, sigma) if w != 0 else 0.0  # noqa: E731
+    lo, hi = mu - 40 * sigma, mu + 40 * sigma
+    pos = integrate.quad(f, max(0.0, lo), hi, limit=200, epsabs=1e-14, epsrel=1e-12)[0] if hi > 0 else 0.0
+    neg = integrate.quad(f, lo, min(0.0, hi), limit=200, epsabs=1e-14, epsrel=1e-12)[0] if lo < 0 else 0.0
+    return pos, neg
+
 
 def _normal_moments(mu: sp.Expr, sigma: sp.Expr) -> Moments:
     # E|w| for w ~ N(mu, sigma^2): sigma*sqrt(2/pi)*exp(-mu^2/(2 sigma^2)) + mu*erf(mu/(sigma*sqrt(2)))
@@ -162,6 +250,19 @@ class Normal(Distribution):
     def pdf(self, w: np.ndarray) -> np.ndarray:
         z = (np.asarray(w, dtype=float) - self.mu) / self.sigma
         return np.exp(-z * z / 2) / (self.sigma * math.sqrt(2 * math.pi))
+
+    def partial_moments(self) -> PartialMoments:
+        return _normal_partial(*self.exact_params())
+
+    def partial_log_moments(self) -> tuple[float, float]:
+        mu, sigma = self.exact_params()
+        if mu == 0:  # half of E log|sigma z| on each side
+            half = float((sp.log(sigma) - (sp.EulerGamma + sp.log(2)) / 2) / 2)
+            return half, half
+        return _quad_side_log_normal(float(mu), float(sigma))
+
+    def base(self) -> Base:
+        return Base("normal", float(self.mu), float(self.sigma))
 
 
 @dataclass(frozen=True)
@@ -244,6 +345,30 @@ class Uniform(Distribution):
         a, b = self.args
         return np.where((w >= a) & (w <= b), 1.0 / (b - a), 0.0)
 
+    def partial_moments(self) -> PartialMoments:
+        a, b = map(_exact, self.args)
+
+        def side(lo, hi):  # E[w^k 1(lo < w < hi)]
+            lo, hi = max(lo, a), min(hi, b)
+            if hi <= lo:
+                return (sp.S.Zero,) * 3
+            return tuple((hi**(k + 1) - lo**(k + 1)) / ((k + 1) * (b - a)) for k in range(3))
+
+        return PartialMoments(side(0, b), side(a, 0), sp.S.Zero)
+
+    def partial_log_moments(self) -> tuple[float, float]:
+        a, b = map(_exact, self.args)
+
+        def F(w):  # antiderivative of log|w|, continuous through 0
+            return sp.S.Zero if w == 0 else w * sp.log(abs(w)) - w
+
+        pos = (F(b) - F(max(a, 0))) / (b - a) if b > 0 else sp.S.Zero
+        neg = (F(min(b, 0)) - F(a)) / (b - a) if a < 0 else sp.S.Zero
+        return float(pos), float(neg)
+
+    def base(self) -> Base:
+        return Base("uniform", float(self.args[0]), float(self.args[1]))
+
 
 @dataclass(frozen=True)
 class Constant(Distribution):
@@ -263,6 +388,19 @@ class Constant(Distribution):
     @property
     def is_constant(self) -> bool:
         return True
+
+    def partial_moments(self) -> PartialMoments:
+        c = _exact(self.args[0])
+        one = (sp.S.One, c, c**2)
+        nothing = (sp.S.Zero,) * 3
+        return PartialMoments(one if c > 0 else nothing, one if c < 0 else nothing, sp.S.One if c == 0 else sp.S.Zero)
+
+    def partial_log_moments(self) -> tuple[float, float]:
+        c = float(self.args[0])
+        return (math.log(c) if c > 0 else 0.0), (math.log(-c) if c < 0 else 0.0)
+
+    def base(self) -> Base:
+        return Base("constant", float(self.args[0]), 0.0)
 
 
 @dataclass(frozen=True)
@@ -297,6 +435,17 @@ class LogNormal(Distribution):
         safe = np.where(w > 0, w, 1.0)
         dens = np.exp(-(np.log(safe) - mu) ** 2 / (2 * sigma**2)) / (safe * sigma * math.sqrt(2 * math.pi))
         return np.where(w > 0, dens, 0.0)
+
+    def partial_moments(self) -> PartialMoments:
+        mu, sigma = map(_exact, self.args)
+        return PartialMoments((sp.S.One, sp.exp(mu + sigma**2 / 2), sp.exp(2 * mu + 2 * sigma**2)),
+                              (sp.S.Zero,) * 3, sp.S.Zero)
+
+    def partial_log_moments(self) -> tuple[float, float]:
+        return float(self.args[0]), 0.0
+
+    def base(self) -> Base:
+        return Base("lognormal", float(self.args[0]), float(self.args[1]))
 
 
 #: Spec name → class. The only list of distributions; the CLI help and the errors read it.
