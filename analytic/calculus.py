@@ -23,8 +23,8 @@ from sympy.codegen.rewriting import expm1_opt, optimize
 from sympy.printing.numpy import NumPyPrinter
 
 from .activations import get, sigmoid
-from .errors import AnalyticError, ComputationTimeout, time_limit
-from .parsing import looks_like_formula, user_activation
+from .errors import AnalyticError, ComputationTimeout, FormulaError, time_limit
+from .parsing import expression_activation, looks_like_formula, user_activation
 from .registry import X, Activation
 
 #: Seconds allowed for simplifying (or rewriting for NumPy) one derivative of a user formula before the plain
@@ -43,15 +43,28 @@ _NUMPY_NAMESPACE = {
 }
 
 
-def resolve(name_or_formula: str | Activation, params: dict[str, float] | None = None) -> Activation:
-    """A catalogue entry by name, or an activation built from a formula in ``x``.
+def resolve(name_or_formula: str | Activation | sp.Expr, params: dict[str, float] | None = None) -> Activation:
+    """A catalogue entry by name, an activation built from a formula in ``x``, or from a SymPy expression.
 
-    Bare names are looked up (an unknown one raises :class:`~analytic.errors.UnknownActivation` naming the
-    closest entries); anything else is parsed by the whitelist parser. ``params`` are the values a user formula
-    refers to (catalogue entries take theirs at evaluation time).
+    This is the one place a user's activation is resolved; every public function calls it. Bare names are
+    looked up (an unknown one raises :class:`~analytic.errors.UnknownActivation` naming the closest entries);
+    other text is parsed by the whitelist parser. A SymPy expression in one free symbol of any name and
+    assumptions is mapped onto the real variable :data:`~analytic.registry.X`
+    (:func:`~analytic.parsing.expression_activation`; more free symbols raise
+    :class:`~analytic.errors.FormulaError`). ``params`` are the values a user formula refers to (catalogue
+    entries take theirs at evaluation time).
+
+    >>> import sympy as sp
+    >>> derivative(resolve(sp.Symbol("x") ** 2))
+    2*x
     """
     if isinstance(name_or_formula, Activation):
         return name_or_formula
+    if isinstance(name_or_formula, sp.Basic):
+        return expression_activation(name_or_formula, params)
+    if not isinstance(name_or_formula, str):
+        raise FormulaError(f"an activation is a catalogue name, a formula, an Activation or a SymPy expression; "
+                           f"got {type(name_or_formula).__name__}")
     if not looks_like_formula(name_or_formula):
         return get(name_or_formula.strip())
     return user_activation(name_or_formula, params)
