@@ -184,12 +184,12 @@ def _zscore(z: float) -> str:
 
 @command("list", "the activation catalogue")
 def _list(args: argparse.Namespace) -> Output:
-    from .activations import catalogue
+    from .activations import aliases, catalogue
 
     entries = [{"name": a.name, "params": {p.name: float(p.default) for p in a.params}, "formula": str(a.expr),
-                "vector": a.vector} for a in catalogue()]
-    rows = [[e["name"], ", ".join(f"{k}={v:g}" for k, v in e["params"].items()) or "-", e["formula"]]
-            for e in entries]
+                "vector": a.vector, "aliases": aliases(a.name)} for a in catalogue()]
+    rows = [[e["name"] + "".join(f" (= {n})" for n in e["aliases"]),
+             ", ".join(f"{k}={v:g}" for k, v in e["params"].items()) or "-", e["formula"]] for e in entries]
     return Output(table(rows, ["name", "parameters", "phi(x)"]), {"activations": entries})
 
 
@@ -538,6 +538,9 @@ def _sweep(args: argparse.Namespace) -> Output:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Why deep networks with some activations stop learning: "
                                             "derivatives, proven bounds, gradient products, simulations, figures.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for cmd in COMMANDS.values():
         p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
