@@ -803,7 +803,7 @@ def _tex_number(text: str) -> str:
 def _enclosure(lo, hi, digits: int) -> Math:
     """``[lo, hi]`` as a proof part (a line may break after the comma)."""
     a, b = mpmath.nstr(lo, digits), mpmath.nstr(hi, digits)
-    return Math(None, f"[{a}, {b}]", rf"\left[{_tex_number(a)},\allowbreak\ {_tex_number(b)}\right]")
+    return Math(None, f"[{a}, {b}]", rf"[{_tex_number(a)},\allowbreak\ {_tex_number(b)}]")
 
 
 # ---------------------------------------------------------------- the exact routes
@@ -989,7 +989,7 @@ def _choose(cands: list[_Candidate], sign: int, what: str) -> Extremum:
 def _describe_value(e: Extremum) -> tuple:
     """Proof parts: the value (exact, or its enclosure) and where it is attained or approached."""
     v = (part(e.exact) if e.exact is not None else
-         Math(None, f"[{e.lower!r}, {e.upper!r}]", rf"\left[{e.lower!r},\allowbreak\ {e.upper!r}\right]"))
+         Math(None, f"[{e.lower!r}, {e.upper!r}]", rf"[{e.lower!r},\allowbreak\ {e.upper!r}]"))
     where = Math(None, e.at, e.at_latex)
     return (v, " attained at ", where) if e.attained else (v, " approached at ", where, ", not attained")
 

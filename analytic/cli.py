@@ -438,6 +438,10 @@ def _figures(args: argparse.Namespace) -> Output:
 def _configure_report(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="report", type=folder, metavar="DIR",
                    help="output folder, created if missing (default: report)")
+    p.add_argument("--act", nargs="+", default=None, metavar="NAME",
+                   help="only these activations (catalogue names or formulas; default: the whole catalogue)")
+    p.add_argument("--format", default="png", choices=("png", "pdf"),
+                   help="figure format; pdf writes vector figures and, with pdflatex on the PATH, report.pdf")
 
 
 @command("report", "write the derivation report (Markdown and LaTeX, with its figures) into a folder",
@@ -448,7 +452,7 @@ def _report(args: argparse.Namespace) -> Output:
     def progress(step: str) -> None:
         print(step, file=sys.stderr, flush=True)
 
-    report = write_report(args.out, progress=progress)
+    report = write_report(args.out, activations=args.act, progress=progress, format=args.format)
     return Output("\n".join(str(path) for path in report.paths), report.as_dict())
 
 

@@ -26,7 +26,7 @@ from .errors import AnalyticError
 __all__ = ["Math", "Step", "math", "step", "steps_text", "tex_prose", "tex_set", "TEX_SYMBOLS"]
 
 #: Longest LaTeX of one inline math part before it is shown as its own display line (broken at its terms).
-INLINE_TEX = 80
+INLINE_TEX = 120
 #: Longest line of a display that is broken at its terms (characters of LaTeX source, roughly 14 cm).
 DISPLAY_TEX = 110
 
@@ -129,7 +129,7 @@ def tex_set(s: object, breaks: str = r" \cup \allowbreak ") -> str:
     if isinstance(s, sp.Interval):
         left = "(" if s.left_open else "["
         right = ")" if s.right_open else "]"
-        return rf"\left{left}{sp.latex(s.start)}, {sp.latex(s.end)}\right{right}"
+        return rf"{left}{sp.latex(s.start)}, {sp.latex(s.end)}{right}"
     if isinstance(s, sp.FiniteSet):
         return r",\allowbreak ".join(sp.latex(a) for a in s.args)
     if s is sp.S.EmptySet:

@@ -13,7 +13,7 @@ x = sp.Symbol("x", real=True)
 def test_a_step_renders_text_markdown_and_latex_from_the_same_objects():
     s = step("φ′(x) = ", x ** 2 * sp.exp(-x), " on ", sp.Interval.open(0, sp.oo), ".")
     assert s.text() == "φ′(x) = x**2*exp(-x) on Interval.open(0, oo)."
-    assert s.markdown() == r"φ′(x) = $x^{2} e^{- x}$ on $\left(0, \infty\right)$."
+    assert s.markdown() == r"φ′(x) = $x^{2} e^{- x}$ on $(0, \infty)$."
     assert "**" not in s.latex() and "oo" not in s.latex()
     assert s.latex().startswith(r"$\varphi'$(x) = $x^{2} e^{- x}$")
 
