@@ -422,6 +422,8 @@ def _configure_figures(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", default="png", choices=["png", "svg", "pdf"], help="file format (default: png)")
     p.add_argument("--only", nargs="+", metavar="NAME",
                    help="write only these figures (names or patterns such as 'activation_*'; default: all)")
+    p.add_argument("--style", default="paper", choices=["paper", "slides"],
+                   help="paper (default): 3.4 or 7 in wide, 8-9 pt text; slides: 6.5 or 13.3 in wide, 12-16 pt")
 
 
 @command("figures", "write every figure into a folder (byte-reproducible PNG, SVG or PDF)", _configure_figures)
@@ -431,7 +433,7 @@ def _figures(args: argparse.Namespace) -> Output:
     def progress(i: int, total: int, written) -> None:
         print(f"[{i}/{total}] {written.name}: {written.seconds:.1f} s", file=sys.stderr, flush=True)
 
-    files = write_figures(args.out, args.format, args.only, progress=progress)
+    files = write_figures(args.out, args.format, args.only, progress=progress, style_name=args.style)
     return Output("\n".join(str(path) for path in files.paths), files.as_dict())
 
 

@@ -49,7 +49,7 @@ OVERVIEW = (
                        "Monte Carlo mean and median with 95 % bands."),
     ("histogram", "Distribution of log10|∏ w_t φ′(v_t)|: the mean sits orders of magnitude above the typical value."),
     ("phase_diagram", "Mean-field phase diagram of tanh: the critical line χ₁ = 1 separates vanishing from "
-                      "exploding gradients; ReLU's critical point is σ_w² = 2 (He)."),
+                      "exploding gradients (for comparison, ReLU's critical point, not drawn, is σ_w² = 2: He)."),
     ("dying_relu", "Dying ReLU: the fraction of units with negative pre-activation against the bias mean."),
     ("softmax_jacobian", "Softmax Jacobian entries and norms at random logits against the proved bounds."),
 )
@@ -60,7 +60,7 @@ OVERVIEW_TEX = {
     "histogram": r"Distribution of $\log_{10}|\prod_t w_t\varphi'(v_t)|$: the mean sits orders of magnitude above "
                  r"the typical value.",
     "phase_diagram": r"Mean-field phase diagram of $\tanh$: the critical line $\chi_1 = 1$ separates vanishing from "
-                     r"exploding gradients; ReLU's critical point is $\sigma_w^2 = 2$ (He).",
+                     r"exploding gradients (for comparison, ReLU's critical point, not drawn, is $\sigma_w^2 = 2$: He).",
     "dying_relu": r"Dying ReLU: the fraction of units with negative pre-activation against the bias mean.",
 }
 #: Figure formats the report can link; ``pdf`` figures are vector graphics and also make ``report.pdf``.
