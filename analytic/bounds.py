@@ -38,6 +38,7 @@ from sympy.calculus.util import continuous_domain
 
 from .activations import sigmoid, softplus, to_elementary
 from .calculus import resolve
+from .display import displayable
 from .errors import AnalyticError, BoundError, ComputationTimeout, time_limit
 from .proofs import Math, Step, step, steps_text, tex_set
 from .proofs import math as part
@@ -123,9 +124,32 @@ class SoftmaxJacobianBounds:
                 "spectral_norm_sup": self.spectral_norm.as_dict(), "proof": list(self.proof)}
 
 
+def _extremum_text(e: Extremum) -> str:
+    value = str(e.exact) if e.exact is not None else f"[{e.lower!r}, {e.upper!r}]"
+    return f"{value} ({'attained at' if e.attained else 'approached at'} {e.at})"
+
+
+def _bound_summary(b: "Bound") -> dict:
+    return {"sup": _extremum_text(b.sup), "inf": _extremum_text(b.inf), "method": b.method}
+
+
+def _proof_html(b: "Bound") -> str:
+    import html
+
+    items = "".join(f"<li>{html.escape(s.markdown())}</li>" for s in b.steps)
+    return f"<p>Proof:</p><ol>{items}</ol>"
+
+
+@displayable(title=lambda b: f"bound {b.name}: sup and inf of {'φ′' if b.of == 'dphi' else 'φ'}",
+             headline=("name", "of", ("sup", lambda b: _extremum_text(b.sup)), ("inf", lambda b: _extremum_text(b.inf))),
+             summary=_bound_summary, extra_html=_proof_html,
+             rows=lambda b: [{"kind": k, "exact": None if e.exact is None else str(e.exact), "lower": e.lower,
+                              "upper": e.upper, "attained": e.attained, "at": e.at}
+                             for k, e in (("sup", b.sup), ("inf", b.inf))])
 @dataclass(frozen=True)
 class Bound:
-    """The sup and inf of ``of`` (``"dphi"`` or ``"phi"``) for one activation, with the proof."""
+    """The sup and inf of ``of`` (``"dphi"`` or ``"phi"``) for one activation, with the proof (in a notebook: a
+    table and the proof as a numbered list)."""
 
     name: str
     of: str

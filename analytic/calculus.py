@@ -23,6 +23,7 @@ from sympy.codegen.rewriting import expm1_opt, optimize
 from sympy.printing.numpy import NumPyPrinter
 
 from .activations import get, sigmoid
+from .display import displayable
 from .errors import AnalyticError, ComputationTimeout, FormulaError, time_limit
 from .parsing import expression_activation, looks_like_formula, user_activation
 from .registry import X, Activation
@@ -286,9 +287,18 @@ def latex(expr: sp.Expr) -> str:
     return sp.latex(expr)
 
 
+def _derivation_rows(d: "Derivation") -> list[dict]:
+    return [{"x": x, "phi": p, "dphi": q} for x, p, q in zip(d.at, d.phi_values, d.dphi_values)]
+
+
+@displayable(title=lambda d: f"derive {d.name}", headline=("name", "phi", "dphi"), rows=_derivation_rows,
+             html_repr=False)
 @dataclass(frozen=True)
 class Derivation:
-    """φ, φ′, φ″ of one activation with its parameters bound, and values at requested points."""
+    """φ, φ′, φ″ of one activation with its parameters bound, and values at requested points.
+
+    In a notebook it shows as LaTeX (``_repr_latex_``); ``to_frame()`` tabulates the values at ``at``.
+    """
 
     name: str
     params: dict
@@ -301,6 +311,10 @@ class Derivation:
     dphi_values: tuple[float, ...]
     doc: str
     vector: bool
+
+    def _repr_latex_(self) -> str:
+        return (rf"$\displaystyle \varphi(x) = {latex(self.phi)},\qquad \varphi'(x) = {latex(self.dphi)}$"
+                + (rf" $\quad$ ({self.name})" if len(self.name) < 30 and self.name.isidentifier() else ""))
 
     def as_dict(self) -> dict:
         """JSON-ready form with the keys the CLI documents."""

@@ -476,8 +476,7 @@ def activation_panel(name: str, grid: int = DEFAULT.grid) -> P.ActivationPanel:
 
 def _build_activation(name: str, budget: Budget) -> Figure:
     fig = new_figure(figure_size("page", 0.4))
-    ax_phi, ax_dphi = fig.subplots(1, 2)
-    P.draw_activation_pair(ax_phi, ax_dphi, activation_panel(name, budget.grid))
+    plot_activation(name, ax=fig.subplots(1, 2), grid=budget.grid)
     return fig
 
 
@@ -489,8 +488,7 @@ def _build_catalogue(budget: Budget) -> Figure:
     fig = new_figure(figure_size("page", (3.1 * nrows + 0.8) / 17))
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax, act in zip(axes.flat, acts):
-        panel = activation_panel(act.name, budget.grid)
-        P.draw_catalogue_cell(ax, replace(panel, title="softmax (component)" if act.vector else act.name))
+        plot_activation(act.name, ax=ax, grid=budget.grid, title="softmax (component)" if act.vector else act.name)
     for ax in list(axes.flat)[len(acts):]:
         ax.set_visible(False)
     from matplotlib.lines import Line2D
@@ -596,10 +594,10 @@ def _exp(log_value: float) -> float:
 
 
 @functools.lru_cache(maxsize=None)
-def gradient_panel(name: str, budget: Budget = DEFAULT) -> P.GradientPanel:
-    r"""Gradient magnitude against depth for one activation with weights :data:`CHAIN_WEIGHTS`.
+def gradient_panel(name: str, budget: Budget = DEFAULT, weights: str = CHAIN_WEIGHTS) -> P.GradientPanel:
+    r"""Gradient magnitude against depth for one activation with ``weights`` (default :data:`CHAIN_WEIGHTS`).
 
-    Analytic (independence model, :math:`v \sim` :data:`PREACT`): the seed bound :math:`(E|w|\sup|\varphi'|)^r`,
+    Analytic (independence model, :math:`v \sim` :data:`PREACT`): the crude bound :math:`(E|w|\sup|\varphi'|)^r`,
     :math:`|E\prod|` and the typical value :math:`e^{rE\log|w\varphi'(v)|}` at every depth. Monte Carlo of the
     same model at ``budget.depth_points``: :math:`|` mean :math:`|` with :math:`\pm 1.96` standard errors
     (flagged when the effective sample size is below 1000) and the median of :math:`|\prod|` with its interval.
@@ -608,9 +606,9 @@ def gradient_panel(name: str, budget: Budget = DEFAULT) -> P.GradientPanel:
     from .montecarlo import simulate_chain
 
     depth = np.arange(1, budget.max_depth + 1)
-    rows = [gradient_product(name, int(r), CHAIN_WEIGHTS, preact=PREACT) for r in depth]
+    rows = [gradient_product(name, int(r), weights, preact=PREACT) for r in depth]
     points = np.array([r for r in budget.depth_points if r <= budget.max_depth])
-    sims = [simulate_chain(name, int(r), CHAIN_WEIGHTS, samples=budget.chains, seed=budget.seed, preact=PREACT)
+    sims = [simulate_chain(name, int(r), weights, samples=budget.chains, seed=budget.seed, preact=PREACT)
             for r in points]
     mean = np.array([_exp(s.mean.log_abs) if s.mean.sign else 0.0 for s in sims])
     mean_se = np.array([_exp(s.mean.log_stderr) for s in sims])
@@ -621,7 +619,7 @@ def gradient_panel(name: str, budget: Budget = DEFAULT) -> P.GradientPanel:
         note = (f"typical value and median are 0:\n{100 * sims[-1].zero_fraction.value:.1f} % of the products "
                 f"are\nexactly 0 at $r = {int(points[-1])}$ (dead paths)")
     return P.GradientPanel(
-        title=name, depth=depth,
+        title=rows[0].activation or str(name), depth=depth,
         bound=np.array([_exp(g.log_bound) for g in rows]),
         mean=np.array([_exp(g.log_mean_abs) for g in rows]),
         typical=np.array([_exp(g.log_typical) for g in rows]),
@@ -636,7 +634,7 @@ def _build_gradient_depth(budget: Budget) -> Figure:
     fig = new_figure(figure_size("page", 0.62))
     axes = fig.subplots(2, 4)
     for ax, name in zip(axes.flat, DEPTH_ACTIVATIONS):
-        P.draw_gradient_depth(ax, gradient_panel(name, budget))
+        plot_gradient_depth(name, ax=ax, budget=budget)
     for ax in axes[:, 0]:
         ax.set_ylabel(r"gradient magnitude $|g_r|$")
     legend_ax = axes.flat[len(DEPTH_ACTIVATIONS)]
@@ -687,7 +685,7 @@ def _build_histogram(budget: Budget) -> Figure:
     fig = new_figure(figure_size("page", 0.4))
     axes = fig.subplots(1, len(HIST_ACTIVATIONS))
     for ax, name in zip(axes, HIST_ACTIVATIONS):
-        P.draw_log_histogram(ax, histogram_panel(name, budget))
+        plot_histogram(name, ax=ax, budget=budget)
     from matplotlib.lines import Line2D
     handles, labels = axes[0].get_legend_handles_labels()
     handles += [Line2D([], [], color="0.3", linestyle="--", linewidth=1.8),
@@ -740,7 +738,7 @@ def phase_panel(budget: Budget = DEFAULT) -> P.PhasePanel:
                           "regions, simulated checks")
 def _build_phase(budget: Budget) -> Figure:
     fig = new_figure(figure_size("column", 1.05))
-    P.draw_phase_diagram(fig.subplots(), phase_panel(budget))
+    plot_phase_diagram(ax=fig.subplots(), budget=budget)
     return fig
 
 
@@ -790,5 +788,80 @@ def dead_panel(budget: Budget = DEFAULT) -> P.DeadPanel:
 @_figure("dying_relu", "dying ReLU: fraction of dead units against the bias mean, analytic P(v < 0) vs Monte Carlo")
 def _build_dead(budget: Budget) -> Figure:
     fig = new_figure(figure_size("column", 1.1))
-    P.draw_dead_fraction(fig.subplots(), dead_panel(budget))
+    plot_dying_relu(ax=fig.subplots(), budget=budget)
     return fig
+
+
+# ---------------------------------------------------------------- the public plotting API
+
+def _axes(ax, width: str, aspect: float, ncols: int = 1):
+    """``ax`` as given, or new axes on a new Agg figure of the current style's size (no pyplot, no global state)."""
+    if ax is not None:
+        return ax
+    with style():
+        fig = new_figure(figure_size(width, aspect))
+        return fig.subplots(1, ncols) if ncols > 1 else fig.subplots()
+
+
+def plot_activation(act, ax=None, *, grid: int = DEFAULT.grid, title: str | None = None):
+    r"""Draw :math:`\varphi` and :math:`\varphi'` of ``act`` (a catalogue name, formula, SymPy expression or
+    :class:`~analytic.registry.Activation`) on :math:`[-5, 5]` with the proved bounds of :math:`\varphi'`.
+
+    ``ax`` is one Axes (φ solid, φ′ dashed, the proved sup dotted, as in the catalogue grid) or a pair of Axes
+    (φ and φ′ side by side, kinks marked, bounds labelled, as in ``activation_<name>``); ``ax=None`` makes a
+    pair on a new figure. Returns what it drew on (the Axes, or the pair).
+
+    >>> ax = plot_activation("tanh", ax=new_figure((3, 2)).subplots())
+    >>> ax.get_title()
+    'tanh'
+    """
+    axes = _axes(ax, "page", 0.4, ncols=2)
+    panel = activation_panel(act, grid)
+    if np.ndim(axes) == 0:
+        P.draw_catalogue_cell(axes, replace(panel, title=panel.title if title is None else title))
+    else:
+        ax_phi, ax_dphi = axes
+        P.draw_activation_pair(ax_phi, ax_dphi, panel if title is None else replace(panel, title=title))
+    return axes
+
+
+def plot_gradient_depth(act, weights: str = CHAIN_WEIGHTS, ax=None, *, budget: Budget = DEFAULT, legend: bool = False):
+    r"""Draw the gradient magnitude of ``act`` against depth (crude bound, analytic mean and typical value of the
+    independence approximation with :math:`v \sim` :data:`PREACT`, Monte Carlo mean and median with 95 % bands)
+    for weights ``weights`` on ``ax`` (default: a new one). Returns the Axes."""
+    axes = _axes(ax, "column", 0.85)
+    P.draw_gradient_depth(axes, gradient_panel(act, budget, weights), legend=legend)
+    return axes
+
+
+def plot_histogram(act, ax=None, *, budget: Budget = DEFAULT):
+    r"""Draw histograms of :math:`\log_{10}|\prod_t w_t\varphi'(v_t)|` of ``act`` at ``budget.hist_depths``, with
+    the mean and the median marked. Returns the Axes."""
+    axes = _axes(ax, "column", 0.85)
+    P.draw_log_histogram(axes, histogram_panel(act, budget))
+    return axes
+
+
+def plot_phase_diagram(ax=None, *, budget: Budget = DEFAULT):
+    r"""Draw tanh's mean-field phase diagram (critical line :math:`\chi_1 = 1`, ordered and chaotic regions,
+    simulated checks). Returns the Axes."""
+    axes = _axes(ax, "column", 1.05)
+    P.draw_phase_diagram(axes, phase_panel(budget))
+    return axes
+
+
+def plot_dying_relu(ax=None, *, budget: Budget = DEFAULT):
+    r"""Draw the fraction of dead ReLU units against the bias mean: analytic :math:`P(v < 0)` and Monte Carlo.
+    Returns the Axes."""
+    axes = _axes(ax, "column", 1.1)
+    P.draw_dead_fraction(axes, dead_panel(budget))
+    return axes
+
+
+def plot_sweep(table, ax=None, **select):
+    r"""Draw a sweep's heatmap of the mean log squared gradient over :math:`\sigma_w^2 \times \sigma_b^2` with the
+    critical line (``select``: ``activation``, ``depth``, ``width``; see
+    :func:`analytic.plotting.sweep_heatmap`). Returns the Axes."""
+    axes = _axes(ax, "column", 0.8)
+    P.sweep_heatmap(table, ax=axes, **select)
+    return axes
