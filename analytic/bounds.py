@@ -1022,7 +1022,8 @@ def bound(act: Activation | str, of: str = "dphi", params: dict[str, float] | No
           timeout: float = 10.0) -> Bound:
     r"""Proved :math:`\sup` and :math:`\inf` of :math:`\varphi'` (``of="dphi"``) or :math:`\varphi` (``"phi"``).
 
-    ``act`` is a catalogue name, an :class:`~analytic.registry.Activation`, or a formula in ``x``. ``params``
+    ``act`` is a catalogue name, an :class:`~analytic.registry.Activation`, a formula in ``x`` or a SymPy
+    expression in one free symbol (see :func:`~analytic.calculus.resolve`). ``params``
     override the defaults. SymPy steps run under ``timeout`` seconds each; when one runs out the certified
     interval route takes over and the proof says so. Raises :class:`~analytic.errors.BoundError` when neither
     route can prove a bound.

@@ -254,7 +254,7 @@ def test_pdf_figures_embed_no_type3_font_and_print_at_paper_size(tmp_path):
     import re
     import zlib
 
-    files = F.write_figures(tmp_path, "pdf", budget=F.QUICK, jobs=1)
+    files = F.write_figures(tmp_path, "pdf", budget=F.QUICK, jobs=2)
     assert len(files.paths) == len(F.figure_names())
     for pdf in files.paths:
         raw = pdf.read_bytes()
