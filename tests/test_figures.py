@@ -284,3 +284,18 @@ def _inflates(data: bytes) -> bool:
         return True
     except zlib.error:
         return False
+
+
+def test_not_attained_label_keeps_clear_of_the_filled_kink_marker():
+    """SELU's sup λα is approached as x → 0⁻, not attained; PyTorch's value λα at 0 is a filled diamond on the
+    bound's line. The "(not attained)" label must not sit beside it."""
+    fig = F.build("activation_selu", F.QUICK)
+    fig.canvas.draw()
+    ax = fig.axes[1]
+    label = next(t for t in ax.texts if "not attained" in t.get_text())
+    box = label.get_window_extent()
+    diamonds = [c for c in ax.collections if len(c.get_offsets()) and c.get_facecolor()[0][3] == 1.0
+                and tuple(c.get_facecolor()[0][:3]) == (0.0, 0.0, 0.0)]
+    (x, y), = ax.transData.transform(diamonds[0].get_offsets())[:1]
+    gap = max(box.x0 - x, x - box.x1, 0.0)
+    assert gap > 20, (box, x, y)  # pixels between the label and the marker
