@@ -20,9 +20,10 @@ import dataclasses
 
 import sympy as sp
 
-from .registry import X, Activation, Kink, Param, catalogue, get, names, register
+from .registry import X, Activation, Kink, Param, alias, aliases, catalogue, get, names, register
 
-__all__ = ["sigmoid", "softplus", "to_elementary", "get", "names", "catalogue", "SELU_ALPHA", "SELU_SCALE"]
+__all__ = ["sigmoid", "softplus", "to_elementary", "get", "names", "aliases", "catalogue", "SELU_ALPHA",
+           "SELU_SCALE"]
 
 
 class sigmoid(sp.Function):
@@ -209,6 +210,11 @@ register(Activation(
         r":math:`[-3, 3]`, so :math:`-1/2` at :math:`-3` and :math:`3/2` at 3.",
     reference="Howard et al. 2019; torch.nn.functional.hardswish"))
 register(Activation(
+    "logsigmoid", -softplus(-X), symbol=r"\log\sigma",
+    doc=r"Log-sigmoid :math:`\log\sigma(x) = -\operatorname{softplus}(-x)`, smooth (no kink), with derivative "
+        r":math:`\sigma(-x) = 1-\sigma(x)`, which approaches 1 as :math:`x \to -\infty` but never reaches it.",
+    reference="torch.nn.functional.logsigmoid"))
+register(Activation(
     "celu", sp.Piecewise((X, X > 0), (alpha * (sp.exp(X / alpha) - 1), True)), params=(_alpha,),
     kinks=(Kink(_zero, sp.S.One),),
     doc=r"Continuously differentiable ELU :math:`x` for :math:`x>0`, :math:`\alpha(e^{x/\alpha}-1)` otherwise.",
@@ -223,3 +229,8 @@ register(Activation(
         r":math:`x = z_i`, with :math:`c = \sum_{j\ne i} e^{z_j}` held fixed: :math:`s_i = \sigma(x - \log c)`. "
         r"The full Jacobian is :math:`\operatorname{diag}(s) - s s^\top`.",
     reference="torch.nn.functional.softmax"))
+
+# PyTorch's spellings of catalogue entries: assignments, not copies.
+alias("hardswish", "hard_swish")
+alias("hardsigmoid", "hard_sigmoid")
+alias("linear", "identity")

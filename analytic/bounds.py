@@ -38,7 +38,10 @@ from sympy.calculus.util import continuous_domain
 
 from .activations import sigmoid, softplus, to_elementary
 from .calculus import resolve
+from .display import displayable
 from .errors import AnalyticError, BoundError, ComputationTimeout, time_limit
+from .proofs import Math, Step, step, steps_text, tex_set
+from .proofs import math as part
 from .registry import X, Activation
 
 __all__ = ["Extremum", "Bound", "SoftmaxJacobianBounds", "bound", "softmax_jacobian_bounds", "TARGET_WIDTH"]
@@ -87,6 +90,12 @@ class Extremum:
     at: str
     at_lower: float | None = None
     at_upper: float | None = None
+    at_tex: str = ""
+
+    @property
+    def at_latex(self) -> str:
+        """``at`` in LaTeX (from the SymPy objects it was made of; falls back to the text)."""
+        return self.at_tex or self.at
 
     def as_dict(self) -> dict:
         """JSON-ready form: ``exact`` (string or None), ``lower``, ``upper``, ``attained``, ``at``, ``at_lower``,
@@ -102,7 +111,12 @@ class SoftmaxJacobianBounds:
     diagonal: Extremum
     off_diagonal: Extremum
     spectral_norm: Extremum
-    proof: tuple[str, ...]
+    steps: tuple[Step, ...]
+
+    @property
+    def proof(self) -> tuple[str, ...]:
+        """The proof as plain text, one string per step."""
+        return steps_text(self.steps)
 
     def as_dict(self) -> dict:
         """JSON-ready form: ``diagonal_sup``, ``off_diagonal_inf``, ``spectral_norm_sup``, ``proof``."""
@@ -110,19 +124,47 @@ class SoftmaxJacobianBounds:
                 "spectral_norm_sup": self.spectral_norm.as_dict(), "proof": list(self.proof)}
 
 
+def _extremum_text(e: Extremum) -> str:
+    value = str(e.exact) if e.exact is not None else f"[{e.lower!r}, {e.upper!r}]"
+    return f"{value} ({'attained at' if e.attained else 'approached at'} {e.at})"
+
+
+def _bound_summary(b: "Bound") -> dict:
+    return {"sup": _extremum_text(b.sup), "inf": _extremum_text(b.inf), "method": b.method}
+
+
+def _proof_html(b: "Bound") -> str:
+    import html
+
+    items = "".join(f"<li>{html.escape(s.markdown())}</li>" for s in b.steps)
+    return f"<p>Proof:</p><ol>{items}</ol>"
+
+
+@displayable(title=lambda b: f"bound {b.name}: sup and inf of {'φ′' if b.of == 'dphi' else 'φ'}",
+             headline=("name", "of", ("sup", lambda b: _extremum_text(b.sup)), ("inf", lambda b: _extremum_text(b.inf))),
+             summary=_bound_summary, extra_html=_proof_html,
+             rows=lambda b: [{"kind": k, "exact": None if e.exact is None else str(e.exact), "lower": e.lower,
+                              "upper": e.upper, "attained": e.attained, "at": e.at}
+                             for k, e in (("sup", b.sup), ("inf", b.inf))])
 @dataclass(frozen=True)
 class Bound:
-    """The sup and inf of ``of`` (``"dphi"`` or ``"phi"``) for one activation, with the proof."""
+    """The sup and inf of ``of`` (``"dphi"`` or ``"phi"``) for one activation, with the proof (in a notebook: a
+    table and the proof as a numbered list)."""
 
     name: str
     of: str
     sup: Extremum
     inf: Extremum
-    proof: tuple[str, ...]
+    steps: tuple[Step, ...]
     method: str
     kink_conventions: tuple = ()
     params: dict = field(default_factory=dict)
     jacobian: SoftmaxJacobianBounds | None = None
+
+    @property
+    def proof(self) -> tuple[str, ...]:
+        """The proof as plain text, one string per step (:attr:`steps` holds the structured steps)."""
+        return steps_text(self.steps)
 
     def as_dict(self) -> dict:
         """JSON-ready form with the keys of the ``bound`` command: ``name``, ``of``, ``sup``, ``inf``, ``proof``,
@@ -436,6 +478,21 @@ def _fmt_set(s: sp.Set) -> str:
     return str(s)
 
 
+def _set_part(s: sp.Set) -> Math:
+    """A set as a proof part: the text of :func:`_fmt_set`, LaTeX from its SymPy parts."""
+    return part(s, _fmt_set(s))
+
+
+def _where_tex(where: str) -> str:
+    """LaTeX of a limit point written ``oo``, ``-oo``, ``±oo`` or ``3-`` (from the left)."""
+    named = {"oo": r"\infty", "-oo": r"-\infty", "±oo": r"\pm\infty"}
+    if where in named:
+        return named[where]
+    if where[-1:] in "+-" and len(where) > 1:
+        return f"{{{where[:-1]}}}^{{{where[-1]}}}"
+    return where
+
+
 # ---------------------------------------------------------------- candidates
 
 @dataclass(frozen=True)
@@ -678,7 +735,7 @@ def _refine_argmax(c: _Compiled, sign: int, a, b):
 
 
 def _certified_piece(g: sp.Expr, interval: sp.Interval, of: str, timeout: float,
-                     proof: list[str]) -> tuple[list[_Candidate], list[_Candidate]]:
+                     proof: list[Step]) -> tuple[list[_Candidate], list[_Candidate]]:
     """Certified sup and inf candidates of g on one piece (finite ends are handled as limits by the caller)."""
     dg = sp.diff(g, X)
     d2g = sp.diff(dg, X)
@@ -705,9 +762,9 @@ def _certified_piece(g: sp.Expr, interval: sp.Interval, of: str, timeout: float,
             trend = "non-decreasing" if s > 0 else "non-increasing"
             how = ("interval evaluation of a rearranged form (common factors pulled out, sums nested in powers of "
                    "|x|)" if why == "interval evaluation" else why)
-            proof.append(f"Tail: with R = {R}, {dname} {'≥ 0' if s > 0 else '≤ 0'} on {where} ({how}), so {name} is "
-                         f"{trend} there and lies between its value at {'' if side > 0 else '−'}R (inside the box) "
-                         f"and its limit at {'∞' if side > 0 else '−∞'}.")
+            proof.append(step("Tail: with R = ", sp.Integer(R), f", {dname} {'≥ 0' if s > 0 else '≤ 0'} on {where} ({how}), "
+                              f"so {name} is {trend} there and lies between its value at {'' if side > 0 else '−'}R "
+                              f"(inside the box) and its limit at {'∞' if side > 0 else '−∞'}."))
     lo = _MP.mpf(-R) if lo_inf else _MP.mpf(str(sp.N(a, 40)))
     hi = _MP.mpf(R) if hi_inf else _MP.mpf(str(sp.N(b, 40)))
     results = []
@@ -741,18 +798,36 @@ def _certified_piece(g: sp.Expr, interval: sp.Interval, of: str, timeout: float,
         kind = "max" if sign > 0 else "min"
         if cands:
             best_c = max(cands, key=lambda c: c.hi) if sign > 0 else min(cands, key=lambda c: c.lo)
-            proof.append(
-                f"Branch and bound for the {kind} of {name} on [{mpmath.nstr(lo, 6)}, {mpmath.nstr(hi, 6)}] "
-                f"({examined} boxes, centred-form interval enclosures) discards every box but those near "
-                f"x ≈ {mpmath.nstr(best_c.at_lo, 12)}; there {d2name} {'< 0' if sign > 0 else '> 0'} on the remaining "
+            proof.append(step(
+                f"Branch and bound for the {kind} of {name} on ", _enclosure(lo, hi, 6),
+                f" ({examined} boxes, centred-form interval enclosures) discards every box but those near x ≈ ",
+                _number(best_c.at_lo, 12), f"; there {d2name} {'< 0' if sign > 0 else '> 0'} on the remaining "
                 f"boxes and {dname} changes sign, so the {kind} is the unique zero of {dname}, enclosed by interval "
-                f"bisection in [{mpmath.nstr(best_c.at_lo, 22)}, {mpmath.nstr(best_c.at_hi, 22)}]; value in "
-                f"[{mpmath.nstr(best_c.lo, 22)}, {mpmath.nstr(best_c.hi, 22)}].")
+                f"bisection in ", _enclosure(best_c.at_lo, best_c.at_hi, 22), "; value in ",
+                _enclosure(best_c.lo, best_c.hi, 22), "."))
         else:
-            proof.append(f"Branch and bound for the {kind} of {name} on [{mpmath.nstr(lo, 6)}, {mpmath.nstr(hi, 6)}] "
-                         f"({examined} boxes) finds no interior {kind}: it is approached at an end of the piece.")
+            proof.append(step(f"Branch and bound for the {kind} of {name} on ", _enclosure(lo, hi, 6),
+                              f" ({examined} boxes) finds no interior {kind}: it is approached at an end of the piece."))
         results.append(cands)
     return results[0], results[1]
+
+
+def _number(v, digits: int) -> Math:
+    """An mpmath number as a proof part, to ``digits`` significant digits."""
+    text = mpmath.nstr(v, digits)
+    return Math(None, text, _tex_number(text))
+
+
+def _tex_number(text: str) -> str:
+    """``1.5e-7`` → ``1.5\\cdot 10^{-7}``; digits kept as they are."""
+    mant, _, exp = text.partition("e")
+    return mant if not exp else rf"{mant}\cdot 10^{{{int(exp)}}}"
+
+
+def _enclosure(lo, hi, digits: int) -> Math:
+    """``[lo, hi]`` as a proof part (a line may break after the comma)."""
+    a, b = mpmath.nstr(lo, digits), mpmath.nstr(hi, digits)
+    return Math(None, f"[{a}, {b}]", rf"[{_tex_number(a)},\allowbreak\ {_tex_number(b)}]")
 
 
 # ---------------------------------------------------------------- the exact routes
@@ -792,20 +867,21 @@ def _check_continuous(g: sp.Expr, interval: sp.Interval, what: str) -> None:
 
 
 def _critical_points(g: sp.Expr, interval: sp.Interval, timeout: float):
-    """The complete finite set of zeros of g' in the open interval, or a string saying why not."""
+    """The complete finite set of zeros of g' in the open interval, or proof parts (a tuple) saying why not."""
     dg = to_elementary(sp.diff(g, X))
     try:
         with time_limit(timeout, "solveset"):
             sol = sp.solveset(dg, X, sp.Interval.open(interval.start, interval.end))
     except ComputationTimeout:
-        return f"SymPy could not settle the critical points within {timeout:g} s"
+        return (f"SymPy could not settle the critical points within {timeout:g} s",)
     except (NotImplementedError, ValueError, TypeError, RecursionError) as exc:
-        return f"solveset failed ({type(exc).__name__})"
+        return (f"solveset failed ({type(exc).__name__})",)
     if isinstance(sol, sp.FiniteSet) and all(p.is_real and p.is_finite for p in sol):
         return sol
     if sol is sp.S.EmptySet:
         return sp.S.EmptySet
-    return f"solveset returned {_short(sol)}, not a complete finite set"
+    return ("solveset returned ", Math(sol, _short(sol), r"\text{a " + type(sol).__name__ + "}"),
+            ", not a complete finite set")
 
 
 def _tidy(value: sp.Expr, seconds: float = 2.0) -> sp.Expr:
@@ -822,7 +898,11 @@ def _short(e, n: int = 90) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
-_SIGMA_PROOF = ("σ′ = σ(1−σ); with s = {s} ∈ (0,1), s(1−s) = 1/4 − (s−1/2)² ≤ 1/4, equality iff s = 1/2 iff {x} = {x0}.")
+def _sigma_proof(h: sp.Expr, hu: str, x0: sp.Expr) -> Step:
+    return step(Math(None, "σ′ = σ(1−σ)", r"\sigma' = \sigma(1-\sigma)"), "; with s = ", part(h, hu),
+                Math(None, " ∈ (0,1)", r"{}\in (0,1)"), ", ",
+                Math(None, "s(1−s) = 1/4 − (s−1/2)² ≤ 1/4", r"s(1-s) = \tfrac14 - (s-\tfrac12)^2 \le \tfrac14"),
+                ", equality iff s = 1/2 iff x = ", x0, ".")
 
 
 def _substitution(g: sp.Expr, of: str, timeout: float):
@@ -863,16 +943,17 @@ def _substitution(g: sp.Expr, of: str, timeout: float):
     proof = []
     if sp.expand(P - s * (1 - s)) == 0 and h.func is sigmoid:
         x0 = x_of(sp.S.Half)
-        proof.append(_SIGMA_PROOF.format(s=hu, x="x", x0=x0))
-        proof.append("Also s(1−s) > 0 on (0,1) and → 0 as s → 0 or 1, i.e. x → ±∞: the inf 0 is not attained.")
+        proof.append(_sigma_proof(h, hu, x0))
+        proof.append(step("Also s(1−s) > 0 on (0,1) and → 0 as s → 0 or 1, i.e. x → ±∞: the inf 0 is not attained."))
     else:
-        proof.append(f"Substitute t = {hu}, a strictly monotone bijection of ℝ onto ({low}, {high}); "
-                     f"{'φ′' if of == 'dphi' else 'φ'} = P(t) with P(t) = {P.subs(s, sp.Symbol('t'))}.")
-        zeros = f"vanishes in ({low}, {high}) exactly at t = {_fmt_set(crit)}" if crit else \
-            f"has no zero in ({low}, {high})"
-        proof.append(f"P′(t) = {sp.diff(P, s).subs(s, sp.Symbol('t'))} {zeros} (solveset, complete); "
-                     f"the ends t → {low}, {high} (x → ±∞) give the limits {P.subs(s, low)}, {P.subs(s, high)}, "
-                     f"not attained.")
+        t = sp.Symbol("t")
+        span = part(sp.Interval.open(low, high), f"({low}, {high})")
+        proof.append(step("Substitute t = ", part(h, hu), ", a strictly monotone bijection of ℝ onto ", span,
+                          f"; {'φ′' if of == 'dphi' else 'φ'} = P(t) with P(t) = ", P.subs(s, t), "."))
+        zeros = ("vanishes in ", span, " exactly at t = ", _set_part(crit)) if crit else ("has no zero in ", span)
+        proof.append(step("P′(t) = ", sp.diff(P, s).subs(s, t), " ", *zeros, " (solveset, complete); the ends t → ",
+                          low, ", ", high, " (x → ±∞) give the limits ", P.subs(s, low), ", ", P.subs(s, high),
+                          ", not attained."))
     return cands, proof
 
 
@@ -906,11 +987,13 @@ def _choose(cands: list[_Candidate], sign: int, what: str) -> Extremum:
     if attained:
         exact_sets = [c.where for c in attained if c.where is not None]
         numeric = [c for c in attained if c.where is None]
-        parts = []
+        parts, tex = [], []
         if exact_sets:
             parts.append(_fmt_set(sp.Union(*exact_sets)))
+            tex.append(tex_set(sp.Union(*exact_sets)))
         for c in numeric:
             parts.append("≈" + mpmath.nstr((c.at_lo + c.at_hi) / 2, 15))
+            tex.append(r"\approx " + _tex_number(mpmath.nstr((c.at_lo + c.at_hi) / 2, 15)))
         if numeric:
             at_lo = _down(min(c.at_lo for c in numeric))
             at_hi = _up(max(c.at_hi for c in numeric))
@@ -919,22 +1002,28 @@ def _choose(cands: list[_Candidate], sign: int, what: str) -> Extremum:
             pl, ph = _enclose_exact(p)
             at_lo, at_hi = _down(pl), _up(ph)
         at = " ∪ ".join(parts)
+        at_tex = r" \cup ".join(tex)
     else:
         wheres = sorted({str(c.where) for c in ties})
         at = "±oo" if wheres == ["-oo", "oo"] else ", ".join(wheres)
-    return Extremum(exact, _down(lo), _up(hi), bool(attained), at, at_lo, at_hi)
+        at_tex = ", ".join(_where_tex(w) for w in ([at] if at == "±oo" else wheres))
+    return Extremum(exact, _down(lo), _up(hi), bool(attained), at, at_lo, at_hi, at_tex)
 
 
-def _describe_value(e: Extremum) -> str:
-    v = str(e.exact) if e.exact is not None else f"[{e.lower!r}, {e.upper!r}]"
-    return f"{v} {'attained at ' + e.at if e.attained else 'approached at ' + e.at + ', not attained'}"
+def _describe_value(e: Extremum) -> tuple:
+    """Proof parts: the value (exact, or its enclosure) and where it is attained or approached."""
+    v = (part(e.exact) if e.exact is not None else
+         Math(None, f"[{e.lower!r}, {e.upper!r}]", rf"[{e.lower!r},\allowbreak\ {e.upper!r}]"))
+    where = Math(None, e.at, e.at_latex)
+    return (v, " attained at ", where) if e.attained else (v, " approached at ", where, ", not attained")
 
 
 def bound(act: Activation | str, of: str = "dphi", params: dict[str, float] | None = None,
           timeout: float = 10.0) -> Bound:
     r"""Proved :math:`\sup` and :math:`\inf` of :math:`\varphi'` (``of="dphi"``) or :math:`\varphi` (``"phi"``).
 
-    ``act`` is a catalogue name, an :class:`~analytic.registry.Activation`, or a formula in ``x``. ``params``
+    ``act`` is a catalogue name, an :class:`~analytic.registry.Activation`, a formula in ``x`` or a SymPy
+    expression in one free symbol (see :func:`~analytic.calculus.resolve`). ``params``
     override the defaults. SymPy steps run under ``timeout`` seconds each; when one runs out the certified
     interval route takes over and the proof says so. Raises :class:`~analytic.errors.BoundError` when neither
     route can prove a bound.
@@ -953,7 +1042,7 @@ def bound(act: Activation | str, of: str = "dphi", params: dict[str, float] | No
     sup, inf, proof, method = _bound_formula(phi, of, kinks, float(timeout))
     jac = softmax_jacobian_bounds() if act.vector else None
     if jac is not None:
-        proof = proof + ("Full softmax Jacobian J = diag(s) − s sᵀ, for every n:",) + jac.proof
+        proof = proof + (step("Full softmax Jacobian ", _J, ", for every n:"),) + jac.steps
     return Bound(act.name, of, sup, inf, proof, method, tuple(kinks), {str(k): v for k, v in binding.items()}, jac)
 
 
@@ -961,13 +1050,13 @@ def bound(act: Activation | str, of: str = "dphi", params: dict[str, float] | No
 def _bound_formula(phi: sp.Expr, of: str, kinks: tuple, timeout: float):
     """(sup, inf, proof, method) for a formula with its parameters bound (cached: swish with β = 1 is SiLU)."""
     name = "φ′" if of == "dphi" else "φ"
-    proof: list[str] = []
+    proof: list[Step] = []
     methods: set[str] = set()
 
     pieces = _piece_sets(phi)
     if of == "dphi":
         dphi_full = sp.diff(phi, X)
-        proof.append(f"φ′(x) = {_short(dphi_full, 200)}.")
+        proof.append(step("φ′(x) = ", part(dphi_full, _short(dphi_full, 200)), "."))
     sup_c: list[_Candidate] = []
     inf_c: list[_Candidate] = []
 
@@ -981,13 +1070,15 @@ def _bound_formula(phi: sp.Expr, of: str, kinks: tuple, timeout: float):
             methods.add("exact: monotone substitution")
             sup = _choose(cands, 1, "sup")
             inf = _choose(cands, -1, "inf")
-            proof.append(f"So sup {name} = {_describe_value(sup)}; inf {name} = {_describe_value(inf)}.")
+            proof.append(step(f"So sup {name} = ", *_describe_value(sup), f"; inf {name} = ", *_describe_value(inf), "."))
             return _finish(sup, inf, proof, methods)
 
     if len(pieces) > 1:
-        desc = "; ".join(f"{_fmt_set(_shown(s, of))}: {name} = {_short(sp.diff(e, X) if of == 'dphi' else e, 60)}"
-                         for e, s in pieces)
-        proof.append(f"Split at the kinks: {desc}.")
+        desc: list = []
+        for e, s in pieces:
+            g = sp.diff(e, X) if of == "dphi" else e
+            desc += ["; "] * bool(desc) + [_set_part(_shown(s, of)), f": {name} = ", part(g, _short(g, 60))]
+        proof.append(step("Split at the kinks: ", *desc, "."))
     for e, s in pieces:
         g = sp.diff(e, X) if of == "dphi" else e
         if isinstance(s, sp.FiniteSet):
@@ -1006,7 +1097,7 @@ def _bound_formula(phi: sp.Expr, of: str, kinks: tuple, timeout: float):
         if not g.has(X):
             c = _exact_candidate(g, True, where_all)
             sup_c.append(c), inf_c.append(c)
-            proof.append(f"On {_fmt_set(where_all)}, {name} = {g} is constant.")
+            proof.append(step("On ", _set_part(where_all), f", {name} = ", g, " is constant."))
             continue
         # ends of the piece
         lims = []
@@ -1015,17 +1106,19 @@ def _bound_formula(phi: sp.Expr, of: str, kinks: tuple, timeout: float):
                 direction = sp.oo if side == "-" else -sp.oo
                 L = _limit(g, direction, LIMIT_SECONDS)
                 c = _exact_candidate(L, False, "oo" if side == "-" else "-oo")
-                lims.append(f"{name} → {L} as x → {'∞' if side == '-' else '−∞'}")
+                lims.append((f"{name} → ", L, f" as x → {'∞' if side == '-' else '−∞'}"))
             else:
                 L = _one_sided(g, end, side, LIMIT_SECONDS)
                 included = of == "phi" and end in s
                 c = _exact_candidate(L, included, sp.FiniteSet(end) if included else f"{end}{side}")
-                lims.append(f"{name}({end}{side}) = {L}" + (" (attained)" if included else ""))
+                lims.append((f"{name}(", Math(end, f"{end}{side}", _where_tex(f"{end}{side}")), ") = ", L)
+                            + ((" (attained)",) if included else ()))
             sup_c.append(c), inf_c.append(c)
 
         crit = _critical_points(g, s, timeout)
-        if isinstance(crit, str):
-            proof.append(f"On {_fmt_set(_shown(s, of))}: {crit}; certified route (interval branch and bound).")
+        if isinstance(crit, tuple):
+            proof.append(step("On ", _set_part(_shown(s, of)), ": ", *crit,
+                              "; certified route (interval branch and bound)."))
             methods.add("certified: interval branch-and-bound")
             try:
                 with time_limit(CERTIFY_SECONDS, "certified route"):
@@ -1042,23 +1135,28 @@ def _bound_formula(phi: sp.Expr, of: str, kinks: tuple, timeout: float):
                 v = _tidy(g.subs(X, p))
                 c = _exact_candidate(v, True, sp.FiniteSet(p))
                 sup_c.append(c), inf_c.append(c)
-                vals.append(f"{name}({p}) = {v}")
-            proof.append(f"On {_fmt_set(_shown(s, of))}: {dn} = 0 has the complete solution set "
-                         f"{'{' + _fmt_set(crit) + '}' if crit else '∅'} (solveset)"
-                         + (f"; {', '.join(vals)}." if vals else "."))
-        proof.append(f"Limits on {_fmt_set(_shown(s, of))}: " + "; ".join(lims) + " (Gruntz's algorithm / continuity).")
+                vals += [", "] * bool(vals) + [f"{name}(", p, ") = ", v]
+            found = (Math(crit, "{" + _fmt_set(crit) + "}", r"\{" + tex_set(crit) + r"\}") if crit
+                     else Math(crit, "∅", r"\emptyset"))
+            proof.append(step("On ", _set_part(_shown(s, of)), f": {dn} = 0 has the complete solution set ", found,
+                              " (solveset)", *(["; ", *vals, "."] if vals else ["."])))
+        joined = [part for i, lim in enumerate(lims) for part in (("; ",) if i else ()) + lim]
+        proof.append(step("Limits on ", _set_part(_shown(s, of)), ": ", *joined, " (Gruntz's algorithm / continuity)."))
 
     if of == "dphi":
         _differentiable_kinks(pieces, sup_c, inf_c, proof, LIMIT_SECONDS)
         for k in kinks:
-            proof.append(f"Kink at x = {k.at}: PyTorch's convention φ′({k.at}) = {k.dphi} is reported but does "
-                         f"not count as attaining a bound (φ is not differentiable there)." if not _smooth_at(
-                             pieces, k.at, LIMIT_SECONDS) else f"At x = {k.at} the pieces join smoothly: φ′({k.at}) = "
-                                                         f"{k.dphi} (PyTorch's value agrees).")
+            if not _smooth_at(pieces, k.at, LIMIT_SECONDS):
+                proof.append(step("Kink at x = ", k.at, ": PyTorch's convention φ′(", k.at, ") = ", k.dphi,
+                                  " is reported but does not count as attaining a bound (φ is not differentiable "
+                                  "there)."))
+            else:
+                proof.append(step("At x = ", k.at, " the pieces join smoothly: φ′(", k.at, ") = ", k.dphi,
+                                  " (PyTorch's value agrees)."))
     sup = _choose(sup_c, 1, "sup")
     inf = _choose(inf_c, -1, "inf")
-    proof.append(f"Comparing all candidates: sup {name} = {_describe_value(sup)}; "
-                 f"inf {name} = {_describe_value(inf)}.")
+    proof.append(step(f"Comparing all candidates: sup {name} = ", *_describe_value(sup), f"; inf {name} = ",
+                      *_describe_value(inf), "."))
     return _finish(sup, inf, proof, methods)
 
 
@@ -1107,11 +1205,13 @@ def _differentiable_kinks(pieces, sup_c, inf_c, proof, timeout) -> None:
             v = _one_sided(sp.diff(left, X), p, "-", timeout)
             c = _exact_candidate(v, True, sp.FiniteSet(p))
             sup_c.append(c), inf_c.append(c)
-            proof.append(f"At x = {p}: φ and φ′ have equal one-sided limits, so φ is differentiable there "
-                         f"(mean value theorem) with φ′({p}) = {v}, attained.")
+            proof.append(step("At x = ", p, ": φ and φ′ have equal one-sided limits, so φ is differentiable there "
+                              "(mean value theorem) with φ′(", p, ") = ", v, ", attained."))
 
 
 # ---------------------------------------------------------------- softmax Jacobian
+
+_J = Math(None, "J = diag(s) − s sᵀ", r"J = \operatorname{diag}(s) - s s^{\top}")
 
 def softmax_jacobian_bounds() -> SoftmaxJacobianBounds:
     r"""Bounds on :math:`J = \partial s/\partial z = \operatorname{diag}(s) - s s^\top`, for every size :math:`n \ge 2`.
@@ -1126,21 +1226,39 @@ def softmax_jacobian_bounds() -> SoftmaxJacobianBounds:
     diag = Extremum(q, 0.25, 0.25, True, "s_i = 1/2 (z_i = log Σ_{j≠i} e^{z_j})")
     off = Extremum(-q, -0.25, -0.25, True, "n = 2, z_1 = z_2 (for n ≥ 3 approached as s → (1/2, 1/2, 0, …))")
     norm = Extremum(h, 0.5, 0.5, True, "n = 2, z_1 = z_2 (for n ≥ 3 approached as s → (1/2, 1/2, 0, …))")
+    M = Math
     proof = (
-        "For finite z and n ≥ 2, every s_k = e^{z_k}/Σ_j e^{z_j} lies in (0, 1) and Σ_k s_k = 1.",
-        "Diagonal: ∂s_i/∂z_i = s_i(1−s_i) = 1/4 − (s_i−1/2)² ∈ (0, 1/4], = 1/4 iff s_i = 1/2, which happens "
-        "when z_i = log Σ_{j≠i} e^{z_j} (any n ≥ 2).",
-        "Off-diagonal (i ≠ j): ∂s_i/∂z_j = −s_i s_j < 0, and s_i s_j ≤ ((s_i+s_j)/2)² ≤ 1/4 because "
-        "s_i + s_j ≤ 1; equality needs s_i = s_j = 1/2, so all other s_k = 0: possible only for n = 2 (z_1 = z_2); "
-        "for n ≥ 3 the value −1/4 is approached, not attained.",
-        "Spectral norm: J is symmetric and positive semi-definite, since vᵀJv = Σ s_k v_k² − (Σ s_k v_k)² ≥ 0 "
-        "(Jensen, weights s_k summing to 1); so ‖J‖₂ = λ_max(J).",
-        "Gershgorin: row i has centre s_i − s_i² and radius Σ_{j≠i} s_i s_j = s_i(1 − s_i), so every eigenvalue is "
-        "≤ max_i 2 s_i(1−s_i) ≤ 2 · 1/4 = 1/2. Hence ‖J‖₂ ≤ 1/2.",
-        "Sharp: for n = 2 and z_1 = z_2, J = [[1/4, −1/4], [−1/4, 1/4]] has eigenvalues 0 and 1/2; for n ≥ 3, "
-        "z = (t, t, 0, …, 0) with t → ∞ gives ‖J‖₂ → 1/2.",
-        "Not attained for n ≥ 3: vᵀJv is the variance of v under the weights s, and by Popoviciu's inequality it is "
-        "≤ (max v − min v)²/4 ≤ (v_max² + v_min²)/2 ≤ 1/2 for ‖v‖ = 1, with equality only when s puts weight 1/2 "
-        "on each of two coordinates and 0 on the others, impossible for finite z when n ≥ 3.",
+        step("For finite z and n ≥ 2, every ", M(None, "s_k = e^{z_k}/Σ_j e^{z_j}", r"s_k = e^{z_k}/\sum_j e^{z_j}"),
+             " lies in (0, 1) and ", M(None, "Σ_k s_k = 1", r"\sum_k s_k = 1"), "."),
+        step("Diagonal: ", M(None, "∂s_i/∂z_i = s_i(1−s_i) = 1/4 − (s_i−1/2)² ∈ (0, 1/4]",
+                             r"\partial s_i/\partial z_i = s_i(1-s_i) = \tfrac14 - (s_i-\tfrac12)^2 \in (0, \tfrac14]"),
+             ", = 1/4 iff s_i = 1/2, which happens when ",
+             M(None, "z_i = log Σ_{j≠i} e^{z_j}", r"z_i = \log \sum_{j\ne i} e^{z_j}"), " (any n ≥ 2)."),
+        step("Off-diagonal (i ≠ j): ", M(None, "∂s_i/∂z_j = −s_i s_j < 0", r"\partial s_i/\partial z_j = -s_i s_j < 0"),
+             ", and ", M(None, "s_i s_j ≤ ((s_i+s_j)/2)² ≤ 1/4", r"s_i s_j \le ((s_i+s_j)/2)^2 \le \tfrac14"),
+             " because ", M(None, "s_i + s_j ≤ 1", r"s_i + s_j \le 1"), "; equality needs ",
+             M(None, "s_i = s_j = 1/2", r"s_i = s_j = \tfrac12"), ", so all other ", M(None, "s_k = 0", "s_k = 0"),
+             ": possible only for n = 2 (", M(None, "z_1 = z_2", "z_1 = z_2"), "); for n ≥ 3 the value ",
+             M(None, "−1/4", r"-\tfrac14"), " is approached, not attained."),
+        step("Spectral norm: J is symmetric and positive semi-definite, since ",
+             M(None, "vᵀJv = Σ s_k v_k² − (Σ s_k v_k)² ≥ 0", r"v^{\top}Jv = \sum s_k v_k^2 - (\sum s_k v_k)^2 \ge 0"),
+             " (Jensen, weights ", M(None, "s_k", "s_k"), " summing to 1); so ",
+             M(None, "‖J‖₂ = λ_max(J)", r"\|J\|_2 = \lambda_{\max}(J)"), "."),
+        step("Gershgorin: row i has centre ", M(None, "s_i − s_i²", "s_i - s_i^2"), " and radius ",
+             M(None, "Σ_{j≠i} s_i s_j = s_i(1 − s_i)", r"\sum_{j\ne i} s_i s_j = s_i(1 - s_i)"),
+             ", so every eigenvalue is ", M(None, "≤ max_i 2 s_i(1−s_i) ≤ 2 · 1/4 = 1/2",
+                                              r"\le \max_i 2 s_i(1-s_i) \le 2 \cdot \tfrac14 = \tfrac12"),
+             ". Hence ", M(None, "‖J‖₂ ≤ 1/2", r"\|J\|_2 \le \tfrac12"), "."),
+        step("Sharp: for n = 2 and ", M(None, "z_1 = z_2", "z_1 = z_2"), ", ",
+             M(None, "J = [[1/4, −1/4], [−1/4, 1/4]]",
+               r"J = \left(\begin{smallmatrix} 1/4 & -1/4 \\ -1/4 & 1/4 \end{smallmatrix}\right)"),
+             " has eigenvalues 0 and 1/2; for n ≥ 3, ", M(None, "z = (t, t, 0, …, 0)", r"z = (t, t, 0, \dots, 0)"),
+             " with t → ∞ gives ", M(None, "‖J‖₂ → 1/2", r"\|J\|_2 \to \tfrac12"), "."),
+        step("Not attained for n ≥ 3: ", M(None, "vᵀJv", r"v^{\top}Jv"), " is the variance of v under the weights s, "
+             "and by Popoviciu's inequality it is ",
+             M(None, "≤ (max v − min v)²/4 ≤ (v_max² + v_min²)/2 ≤ 1/2",
+               r"\le (\max v - \min v)^2/4 \le (v_{\max}^2 + v_{\min}^2)/2 \le \tfrac12"),
+             " for ", M(None, "‖v‖ = 1", r"\|v\| = 1"), ", with equality only when s puts weight 1/2 "
+             "on each of two coordinates and 0 on the others, impossible for finite z when n ≥ 3."),
     )
     return SoftmaxJacobianBounds(diag, off, norm, proof)

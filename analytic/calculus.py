@@ -23,8 +23,9 @@ from sympy.codegen.rewriting import expm1_opt, optimize
 from sympy.printing.numpy import NumPyPrinter
 
 from .activations import get, sigmoid
-from .errors import AnalyticError, ComputationTimeout, time_limit
-from .parsing import looks_like_formula, user_activation
+from .display import displayable
+from .errors import AnalyticError, ComputationTimeout, FormulaError, time_limit
+from .parsing import expression_activation, looks_like_formula, user_activation
 from .registry import X, Activation
 
 #: Seconds allowed for simplifying (or rewriting for NumPy) one derivative of a user formula before the plain
@@ -43,15 +44,28 @@ _NUMPY_NAMESPACE = {
 }
 
 
-def resolve(name_or_formula: str | Activation, params: dict[str, float] | None = None) -> Activation:
-    """A catalogue entry by name, or an activation built from a formula in ``x``.
+def resolve(name_or_formula: str | Activation | sp.Expr, params: dict[str, float] | None = None) -> Activation:
+    """A catalogue entry by name, an activation built from a formula in ``x``, or from a SymPy expression.
 
-    Bare names are looked up (an unknown one raises :class:`~analytic.errors.UnknownActivation` naming the
-    closest entries); anything else is parsed by the whitelist parser. ``params`` are the values a user formula
-    refers to (catalogue entries take theirs at evaluation time).
+    This is the one place a user's activation is resolved; every public function calls it. Bare names are
+    looked up (an unknown one raises :class:`~analytic.errors.UnknownActivation` naming the closest entries);
+    other text is parsed by the whitelist parser. A SymPy expression in one free symbol of any name and
+    assumptions is mapped onto the real variable :data:`~analytic.registry.X`
+    (:func:`~analytic.parsing.expression_activation`; more free symbols raise
+    :class:`~analytic.errors.FormulaError`). ``params`` are the values a user formula refers to (catalogue
+    entries take theirs at evaluation time).
+
+    >>> import sympy as sp
+    >>> derivative(resolve(sp.Symbol("x") ** 2))
+    2*x
     """
     if isinstance(name_or_formula, Activation):
         return name_or_formula
+    if isinstance(name_or_formula, sp.Basic):
+        return expression_activation(name_or_formula, params)
+    if not isinstance(name_or_formula, str):
+        raise FormulaError(f"an activation is a catalogue name, a formula, an Activation or a SymPy expression; "
+                           f"got {type(name_or_formula).__name__}")
     if not looks_like_formula(name_or_formula):
         return get(name_or_formula.strip())
     return user_activation(name_or_formula, params)
@@ -273,9 +287,18 @@ def latex(expr: sp.Expr) -> str:
     return sp.latex(expr)
 
 
+def _derivation_rows(d: "Derivation") -> list[dict]:
+    return [{"x": x, "phi": p, "dphi": q} for x, p, q in zip(d.at, d.phi_values, d.dphi_values)]
+
+
+@displayable(title=lambda d: f"derive {d.name}", headline=("name", "phi", "dphi"), rows=_derivation_rows,
+             html_repr=False)
 @dataclass(frozen=True)
 class Derivation:
-    """φ, φ′, φ″ of one activation with its parameters bound, and values at requested points."""
+    """φ, φ′, φ″ of one activation with its parameters bound, and values at requested points.
+
+    In a notebook it shows as LaTeX (``_repr_latex_``); ``to_frame()`` tabulates the values at ``at``.
+    """
 
     name: str
     params: dict
@@ -288,6 +311,10 @@ class Derivation:
     dphi_values: tuple[float, ...]
     doc: str
     vector: bool
+
+    def _repr_latex_(self) -> str:
+        return (rf"$\displaystyle \varphi(x) = {latex(self.phi)},\qquad \varphi'(x) = {latex(self.dphi)}$"
+                + (rf" $\quad$ ({self.name})" if len(self.name) < 30 and self.name.isidentifier() else ""))
 
     def as_dict(self) -> dict:
         """JSON-ready form with the keys the CLI documents."""

@@ -184,12 +184,12 @@ def _zscore(z: float) -> str:
 
 @command("list", "the activation catalogue")
 def _list(args: argparse.Namespace) -> Output:
-    from .activations import catalogue
+    from .activations import aliases, catalogue
 
     entries = [{"name": a.name, "params": {p.name: float(p.default) for p in a.params}, "formula": str(a.expr),
-                "vector": a.vector} for a in catalogue()]
-    rows = [[e["name"], ", ".join(f"{k}={v:g}" for k, v in e["params"].items()) or "-", e["formula"]]
-            for e in entries]
+                "vector": a.vector, "aliases": aliases(a.name)} for a in catalogue()]
+    rows = [[e["name"] + "".join(f" (= {n})" for n in e["aliases"]),
+             ", ".join(f"{k}={v:g}" for k, v in e["params"].items()) or "-", e["formula"]] for e in entries]
     return Output(table(rows, ["name", "parameters", "phi(x)"]), {"activations": entries})
 
 
@@ -444,6 +444,8 @@ def _configure_figures(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", default="png", choices=["png", "svg", "pdf"], help="file format (default: png)")
     p.add_argument("--only", nargs="+", metavar="NAME",
                    help="write only these figures (names or patterns such as 'activation_*'; default: all)")
+    p.add_argument("--style", default="paper", choices=["paper", "slides"],
+                   help="paper (default): 3.4 or 7 in wide, 8-9 pt text; slides: 6.5 or 13.3 in wide, 12-16 pt")
 
 
 @command("figures", "write every figure into a folder (byte-reproducible PNG, SVG or PDF)", _configure_figures)
@@ -453,13 +455,17 @@ def _figures(args: argparse.Namespace) -> Output:
     def progress(i: int, total: int, written) -> None:
         print(f"[{i}/{total}] {written.name}: {written.seconds:.1f} s", file=sys.stderr, flush=True)
 
-    files = write_figures(args.out, args.format, args.only, progress=progress)
+    files = write_figures(args.out, args.format, args.only, progress=progress, style_name=args.style)
     return Output("\n".join(str(path) for path in files.paths), files.as_dict())
 
 
 def _configure_report(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="report", type=folder, metavar="DIR",
                    help="output folder, created if missing (default: report)")
+    p.add_argument("--act", nargs="+", default=None, metavar="NAME",
+                   help="only these activations (catalogue names or formulas; default: the whole catalogue)")
+    p.add_argument("--format", default="png", choices=("png", "pdf"),
+                   help="figure format; pdf writes vector figures and, with pdflatex on the PATH, report.pdf")
 
 
 @command("report", "write the derivation report (Markdown and LaTeX, with its figures) into a folder",
@@ -470,7 +476,7 @@ def _report(args: argparse.Namespace) -> Output:
     def progress(step: str) -> None:
         print(step, file=sys.stderr, flush=True)
 
-    report = write_report(args.out, progress=progress)
+    report = write_report(args.out, activations=args.act, progress=progress, format=args.format)
     return Output("\n".join(str(path) for path in report.paths), report.as_dict())
 
 
@@ -560,6 +566,9 @@ def _sweep(args: argparse.Namespace) -> Output:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Why deep networks with some activations stop learning: "
                                             "derivatives, proven bounds, gradient products, simulations, figures.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for cmd in COMMANDS.values():
         p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)

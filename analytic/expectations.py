@@ -52,6 +52,7 @@ import sympy as sp
 
 from .calculus import derivative, numpy_function, resolve
 from .distributions import Constant, Distribution, LogNormal, Normal, Uniform, distribution
+from .display import displayable
 from .errors import ArgumentError, ConvergenceError, DepthError, canonical_int
 from .registry import X, Activation
 
@@ -520,6 +521,8 @@ def _preact(act: Activation, fn: str, key: tuple, d: Distribution) -> Estimate:
 
 # ---------------------------------------------------------------- the gradient product across depth
 
+@displayable(title=lambda g: f"gradient product of {g.activation}, depth {g.depth}",
+             headline=("activation", "depth", "mean", "mean_square", "typical"))
 @dataclass(frozen=True)
 class GradientProduct:
     r"""The back-propagated product :math:`\prod_{t=1}^r w_t \varphi'(v_t)` of the chain model, in log space.
@@ -742,6 +745,7 @@ def gradient_product(act: Activation | str, depth: int, weights: str | Distribut
 
 # ---------------------------------------------------------------- mean field
 
+@displayable(title="mean field", headline=("sigma_w2", "sigma_b2", "q_star", "chi1"))
 @dataclass(frozen=True)
 class MeanField:
     r"""Fixed point of the length map and the gradient growth per layer.

@@ -20,6 +20,7 @@ and renames it over the target (``os.replace``), so a failed or interrupted save
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import fnmatch
 import functools
 import math
@@ -55,15 +56,42 @@ FORMATS = tuple(METADATA)
 HASHSALT = "activation-analytic"
 DPI = 150
 
-#: Style for every figure: large enough to read on a slide, no TeX install needed (mathtext).
-STYLE = {
-    "font.size": 13, "axes.titlesize": 14, "axes.labelsize": 13, "xtick.labelsize": 12, "ytick.labelsize": 12,
-    "legend.fontsize": 11, "figure.titlesize": 16, "lines.linewidth": 2.0,
+#: rcParams shared by every style: no TeX install needed (mathtext); Type 42 (TrueType) fonts in PDF and PS,
+#: which publishers' checks accept (Type 3 they often reject); SVG text as paths.
+BASE_STYLE = {
     "axes.spines.top": False, "axes.spines.right": False,
     "axes.prop_cycle": matplotlib.cycler(color=list(P.SERIES)),
     "mathtext.fontset": "dejavusans", "svg.fonttype": "path", "svg.hashsalt": HASHSALT,
+    "pdf.fonttype": 42, "ps.fonttype": 42,
     "savefig.dpi": DPI, "figure.dpi": 100, "path.simplify": True,
 }
+
+
+@dataclass(frozen=True)
+class FigureStyle:
+    """A figure style: the widths figures are made at (one journal column or the full page / slide) and the
+    text sizes, in points at that size (so text is that size when the figure is printed at its own width)."""
+
+    name: str
+    column: float  # inches
+    page: float  # inches
+    rc: dict
+
+
+#: ``paper`` (default): 3.4 in (one column) or 7 in (two columns) wide, 8–9 pt text, the smallest text
+#: (``fontsize="small"``) 7.5 pt. ``slides``: 6.5 or 13.3 in wide (a 16:9 slide), 12–16 pt text.
+STYLES = {
+    "paper": FigureStyle("paper", 3.4, 7.0, {
+        "font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "xtick.labelsize": 8, "ytick.labelsize": 8,
+        "legend.fontsize": 8, "figure.titlesize": 9, "lines.linewidth": 1.3, "lines.markersize": 4.5,
+        "axes.linewidth": 0.6, "xtick.major.width": 0.6, "ytick.major.width": 0.6, "grid.linewidth": 0.5,
+        "legend.handlelength": 1.8}),
+    "slides": FigureStyle("slides", 6.5, 13.3, {
+        "font.size": 13, "axes.titlesize": 14, "axes.labelsize": 13, "xtick.labelsize": 12, "ytick.labelsize": 12,
+        "legend.fontsize": 11, "figure.titlesize": 16, "lines.linewidth": 2.0}),
+}
+STYLE_NAMES = tuple(STYLES)
+_CURRENT = contextvars.ContextVar("figure_style", default="paper")
 
 #: Activations of the depth figure (the seed's list).
 DEPTH_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu")
@@ -103,11 +131,37 @@ QUICK = Budget(grid=201, chains=2_000, max_depth=20, depth_points=(1, 2, 5, 10, 
 
 # ---------------------------------------------------------------- the save helper
 
+def _style(name: str | None) -> FigureStyle:
+    name = _CURRENT.get() if name is None else name
+    if name not in STYLES:
+        raise OutputError(f"unknown figure style {name!r}; styles: {', '.join(STYLES)}")
+    return STYLES[name]
+
+
 @contextlib.contextmanager
-def style() -> Iterable[None]:
-    """The rcParams every figure is built and saved under (a context: nothing global is changed)."""
-    with matplotlib.rc_context(STYLE):
-        yield
+def style(name: str | None = None) -> Iterable[FigureStyle]:
+    """The rcParams a figure is built and saved under, for the style ``name`` (``paper`` or ``slides``; default:
+    the current one, ``paper`` outside any ``style`` block). A context: nothing global is changed."""
+    chosen = _style(name)
+    token = _CURRENT.set(chosen.name)
+    try:
+        with matplotlib.rc_context({**BASE_STYLE, **chosen.rc}):
+            yield chosen
+    finally:
+        _CURRENT.reset(token)
+
+
+def figure_size(width: str, aspect: float) -> tuple[float, float]:
+    """(width, height) in inches for the current style: ``width`` is ``"column"`` or ``"page"``, the height is
+    ``aspect`` times the width."""
+    st = _style(None)
+    w = st.column if width == "column" else st.page
+    return (w, round(w * aspect, 3))
+
+
+def _compact() -> bool:
+    """True in the paper style (where legends and titles are laid out more tightly)."""
+    return _style(None).name == "paper"
 
 
 def new_figure(figsize: tuple[float, float], **kwargs) -> Figure:
@@ -117,7 +171,8 @@ def new_figure(figsize: tuple[float, float], **kwargs) -> Figure:
     return fig
 
 
-def save(fig: Figure, path: str | os.PathLike, format: str | None = None, dpi: int = DPI) -> Path:
+def save(fig: Figure, path: str | os.PathLike, format: str | None = None, dpi: int = DPI,
+         style_name: str | None = None) -> Path:
     """Write ``fig`` to ``path`` with reproducible bytes; return the path.
 
     ``format`` is ``png``, ``svg`` or ``pdf`` (default: the path's suffix); ``dpi`` sets the PNG resolution
@@ -142,7 +197,7 @@ def save(fig: Figure, path: str | os.PathLike, format: str | None = None, dpi: i
         FigureCanvasAgg(fig)
 
     def render(fh):
-        with style():
+        with style(style_name):
             fig.savefig(fh, format=fmt, dpi=dpi, metadata=METADATA[fmt])
 
     atomic_write(path, render)
@@ -212,13 +267,13 @@ def _unknown(name: str, known: list[str]) -> str:
             f"catalogue activation")
 
 
-def build(name: str, budget: Budget = DEFAULT) -> Figure:
-    """Build the figure called ``name`` (not saved)."""
+def build(name: str, budget: Budget = DEFAULT, style_name: str | None = None) -> Figure:
+    """Build the figure called ``name`` (not saved) in the style ``style_name`` (default: the current one)."""
     specs = {f.name: f for f in figures()}
     if name not in specs:
         raise UnknownFigure(_unknown(name, list(specs)))
     spec = specs[name]
-    with style():
+    with style(style_name):
         return spec.build(budget)
 
 
@@ -249,15 +304,17 @@ class FigureFiles:
 
 def write_figures(out: str | os.PathLike = "figures", format: str = "png", only: Sequence[str] | None = None,
                   budget: Budget = DEFAULT, progress: Callable[[int, int, Written], None] | None = None,
-                  dpi: int = DPI, jobs: int | None = None) -> FigureFiles:
+                  dpi: int = DPI, jobs: int | None = None, style_name: str = "paper") -> FigureFiles:
     """Build and save the selected figures into ``out`` as ``<name>.<format>``; the files are listed in the
     standard order.
 
     ``jobs`` worker processes build figures side by side (default: up to 2, one per core; 1 builds in this
     process). Every figure depends only on its own fixed seeds, so the bytes do not depend on ``jobs``.
     ``progress(i, total, written)`` is called as each file is done. Bad names, a bad format or an ``out`` that
-    is a file raise before anything is written.
+    is a file raise before anything is written. ``style_name`` is ``paper`` (default: column or page width,
+    8–9 pt text) or ``slides``.
     """
+    _style(style_name)  # an unknown style fails before any work
     fmt = format.lower()
     if fmt not in METADATA:
         raise OutputError(f"unknown figure format {format!r}; formats: {', '.join(FORMATS)}")
@@ -273,18 +330,18 @@ def write_figures(out: str | os.PathLike = "figures", format: str = "png", only:
 
     if jobs <= 1 or not hasattr(os, "fork"):
         for spec in specs:
-            report(_write_one(spec.name, folder, fmt, budget, dpi))
+            report(_write_one(spec.name, folder, fmt, budget, dpi, style_name))
     else:
-        _write_parallel([s.name for s in specs], folder, fmt, budget, dpi, jobs, report)
+        _write_parallel([s.name for s in specs], folder, fmt, budget, dpi, jobs, report, style_name)
     return FigureFiles(tuple(done[spec.name] for spec in specs), fmt)
 
 
-def _write_one(name: str, folder: Path, fmt: str, budget: Budget, dpi: int) -> Written:
+def _write_one(name: str, folder: Path, fmt: str, budget: Budget, dpi: int, style_name: str = "paper") -> Written:
     """Build and save one figure (in this process or a worker)."""
     start = time.perf_counter()
-    fig = build(name, budget)
-    with style():
-        path = save(fig, folder / f"{name}.{fmt}", fmt, dpi)
+    fig = build(name, budget, style_name)
+    with style(style_name):
+        path = save(fig, folder / f"{name}.{fmt}", fmt, dpi, style_name)
     return Written(name, path, time.perf_counter() - start)
 
 
@@ -296,13 +353,13 @@ def _set_queue(queue) -> None:
     _QUEUE = queue
 
 
-def _write_group(names: list[str], folder: Path, fmt: str, budget: Budget, dpi: int) -> None:
+def _write_group(names: list[str], folder: Path, fmt: str, budget: Budget, dpi: int, style_name: str) -> None:
     for name in names:
-        _QUEUE.put(_write_one(name, folder, fmt, budget, dpi))
+        _QUEUE.put(_write_one(name, folder, fmt, budget, dpi, style_name))
 
 
 def _write_parallel(names: list[str], folder: Path, fmt: str, budget: Budget, dpi: int, jobs: int,
-                    report: Callable[[Written], None]) -> None:
+                    report: Callable[[Written], None], style_name: str = "paper") -> None:
     """Write ``names`` with ``jobs`` forked workers. The catalogue grid and the per-activation figures share one
     task, so the proved bounds they all draw are computed once; every file is reported as soon as it is written."""
     import concurrent.futures
@@ -315,7 +372,7 @@ def _write_parallel(names: list[str], folder: Path, fmt: str, budget: Budget, dp
     queue = ctx.SimpleQueue()
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_set_queue,
                                                 initargs=(queue,)) as pool:
-        pending = {pool.submit(_write_group, g, folder, fmt, budget, dpi) for g in groups}
+        pending = {pool.submit(_write_group, g, folder, fmt, budget, dpi, style_name) for g in groups}
         try:
             while pending:
                 finished, pending = concurrent.futures.wait(pending, timeout=0.05)
@@ -350,9 +407,9 @@ def _bound_label(symbol: str, kind: str, value: sp.Expr | None, number: float, a
     word = {"sup": ("max", "sup"), "inf": ("min", "inf")}[kind][0 if attained else 1]
     v = _fmt_value(value, number)
     eq = "" if v.startswith(r"\approx") else "="
-    symbol = symbol.replace(r"\operatorname", r"\mathrm")
+    symbol = r"\varphi"  # one symbol in every figure (the panel title names the activation)
     text = rf"$\{word}\ {symbol}' {eq} {v}$"
-    return text if attained else text + " (not attained)"
+    return text if attained else text + "\n(not attained)"
 
 
 def dphi_bounds(act: Activation) -> tuple[P.BoundLine, ...]:
@@ -418,9 +475,8 @@ def activation_panel(name: str, grid: int = DEFAULT.grid) -> P.ActivationPanel:
 
 
 def _build_activation(name: str, budget: Budget) -> Figure:
-    fig = new_figure((11, 4.2))
-    ax_phi, ax_dphi = fig.subplots(1, 2)
-    P.draw_activation_pair(ax_phi, ax_dphi, activation_panel(name, budget.grid))
+    fig = new_figure(figure_size("page", 0.4))
+    plot_activation(name, ax=fig.subplots(1, 2), grid=budget.grid)
     return fig
 
 
@@ -429,18 +485,18 @@ def _build_catalogue(budget: Budget) -> Figure:
     acts = catalogue()
     ncols = 5
     nrows = math.ceil(len(acts) / ncols)
-    fig = new_figure((17, 3.1 * nrows + 0.8))
+    fig = new_figure(figure_size("page", (3.1 * nrows + 0.8) / 17))
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax, act in zip(axes.flat, acts):
-        panel = activation_panel(act.name, budget.grid)
-        P.draw_catalogue_cell(ax, replace(panel, title="softmax (component)" if act.vector else act.name))
+        plot_activation(act.name, ax=ax, grid=budget.grid, title="softmax (component)" if act.vector else act.name)
     for ax in list(axes.flat)[len(acts):]:
         ax.set_visible(False)
     from matplotlib.lines import Line2D
     handles = [Line2D([], [], color=P.PHI_COLOR, linewidth=2, label=r"$\varphi(x)$"),
                Line2D([], [], color=P.DPHI_COLOR, linewidth=2, linestyle="--", label=r"$\varphi'(x)$"),
                Line2D([], [], color=P.BOUND_COLOR, linewidth=1.2, linestyle=":", label=r"proved $\sup\varphi'$")]
-    fig.legend(handles=handles, loc="outside upper center", ncols=3, frameon=False, fontsize=14)
+    fig.legend(handles=handles, loc="outside upper center", ncols=3, frameon=False,
+               fontsize=None if _compact() else 14)
     return fig
 
 
@@ -504,7 +560,7 @@ def softmax_bounds() -> dict[str, P.BoundLine]:
 def _build_softmax(budget: Budget) -> Figure:
     data = softmax_jacobians(budget.jacobian_sizes, budget.jacobian_samples, budget.seed)
     bounds = softmax_bounds()
-    fig = new_figure((15, 4.6))
+    fig = new_figure(figure_size("page", 0.36))
     axes = fig.subplots(1, 3)
     panels = [
         P.JacobianPanel(r"diagonal $\partial s_i/\partial z_i$", r"$s_i(1-s_i)$", data.n, data.diagonal,
@@ -538,10 +594,10 @@ def _exp(log_value: float) -> float:
 
 
 @functools.lru_cache(maxsize=None)
-def gradient_panel(name: str, budget: Budget = DEFAULT) -> P.GradientPanel:
-    r"""Gradient magnitude against depth for one activation with weights :data:`CHAIN_WEIGHTS`.
+def gradient_panel(name: str, budget: Budget = DEFAULT, weights: str = CHAIN_WEIGHTS) -> P.GradientPanel:
+    r"""Gradient magnitude against depth for one activation with ``weights`` (default :data:`CHAIN_WEIGHTS`).
 
-    Analytic (independence model, :math:`v \sim` :data:`PREACT`): the seed bound :math:`(E|w|\sup|\varphi'|)^r`,
+    Analytic (independence model, :math:`v \sim` :data:`PREACT`): the crude bound :math:`(E|w|\sup|\varphi'|)^r`,
     :math:`|E\prod|` and the typical value :math:`e^{rE\log|w\varphi'(v)|}` at every depth. Monte Carlo of the
     same model at ``budget.depth_points``: :math:`|` mean :math:`|` with :math:`\pm 1.96` standard errors
     (flagged when the effective sample size is below 1000) and the median of :math:`|\prod|` with its interval.
@@ -550,9 +606,9 @@ def gradient_panel(name: str, budget: Budget = DEFAULT) -> P.GradientPanel:
     from .montecarlo import simulate_chain
 
     depth = np.arange(1, budget.max_depth + 1)
-    rows = [gradient_product(name, int(r), CHAIN_WEIGHTS, preact=PREACT) for r in depth]
+    rows = [gradient_product(name, int(r), weights, preact=PREACT) for r in depth]
     points = np.array([r for r in budget.depth_points if r <= budget.max_depth])
-    sims = [simulate_chain(name, int(r), CHAIN_WEIGHTS, samples=budget.chains, seed=budget.seed, preact=PREACT)
+    sims = [simulate_chain(name, int(r), weights, samples=budget.chains, seed=budget.seed, preact=PREACT)
             for r in points]
     mean = np.array([_exp(s.mean.log_abs) if s.mean.sign else 0.0 for s in sims])
     mean_se = np.array([_exp(s.mean.log_stderr) for s in sims])
@@ -563,7 +619,7 @@ def gradient_panel(name: str, budget: Budget = DEFAULT) -> P.GradientPanel:
         note = (f"typical value and median are 0:\n{100 * sims[-1].zero_fraction.value:.1f} % of the products "
                 f"are\nexactly 0 at $r = {int(points[-1])}$ (dead paths)")
     return P.GradientPanel(
-        title=name, depth=depth,
+        title=rows[0].activation or str(name), depth=depth,
         bound=np.array([_exp(g.log_bound) for g in rows]),
         mean=np.array([_exp(g.log_mean_abs) for g in rows]),
         typical=np.array([_exp(g.log_typical) for g in rows]),
@@ -575,10 +631,10 @@ def gradient_panel(name: str, budget: Budget = DEFAULT) -> P.GradientPanel:
 @_figure("gradient_depth", "gradient magnitude against depth: seed bound, analytic mean and typical value, "
                            "Monte Carlo mean and median with 95 % bands")
 def _build_gradient_depth(budget: Budget) -> Figure:
-    fig = new_figure((18, 8.6))
+    fig = new_figure(figure_size("page", 0.62))
     axes = fig.subplots(2, 4)
     for ax, name in zip(axes.flat, DEPTH_ACTIVATIONS):
-        P.draw_gradient_depth(ax, gradient_panel(name, budget))
+        plot_gradient_depth(name, ax=ax, budget=budget)
     for ax in axes[:, 0]:
         ax.set_ylabel(r"gradient magnitude $|g_r|$")
     legend_ax = axes.flat[len(DEPTH_ACTIVATIONS)]
@@ -589,10 +645,13 @@ def _build_gradient_depth(budget: Budget) -> Figure:
                 handles.append(h)
                 labels.append(l)
     legend_ax.axis("off")
-    legend_ax.legend(handles, labels, loc="center", frameon=False, fontsize=12)
+    if _compact():  # at page width the eighth cell is too narrow for the legend: it goes under the panels
+        fig.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False)
+    else:
+        legend_ax.legend(handles, labels, loc="center", frameon=False, fontsize=12)
     fig.suptitle(rf"Gradient $g_r = w_1\varphi'(v_1)\cdots w_r\varphi'(v_r)$ through $r$ layers: "
-                 rf"$w \sim \mathcal{{N}}(1, 0.5^2)$, $v \sim \mathcal{{N}}(0, 1)$ independent of $w$; "
-                 rf"Monte Carlo of the same model, {budget.chains:,} chains per depth")
+                 rf"$w \sim \mathcal{{N}}(1, 0.5^2)$, $v \sim \mathcal{{N}}(0, 1)$ independent of $w$;"
+                 + ("\n" if _compact() else " ") + f"Monte Carlo of the same model, {budget.chains:,} chains per depth")
     return fig
 
 
@@ -623,10 +682,10 @@ def histogram_panel(name: str, budget: Budget = DEFAULT) -> P.HistogramPanel:
 @_figure("histogram", "histogram of log10|prod w_t phi'(v_t)| at a few depths: the mean sits far right of the "
                       "typical value")
 def _build_histogram(budget: Budget) -> Figure:
-    fig = new_figure((15, 5.4))
+    fig = new_figure(figure_size("page", 0.4))
     axes = fig.subplots(1, len(HIST_ACTIVATIONS))
     for ax, name in zip(axes, HIST_ACTIVATIONS):
-        P.draw_log_histogram(ax, histogram_panel(name, budget))
+        plot_histogram(name, ax=ax, budget=budget)
     from matplotlib.lines import Line2D
     handles, labels = axes[0].get_legend_handles_labels()
     handles += [Line2D([], [], color="0.3", linestyle="--", linewidth=1.8),
@@ -649,7 +708,8 @@ PHASE_CHECKS = ((0.7, 0.05), (2.9, 0.05), (1.2, 0.2), (3.5, 0.2))
 @functools.lru_cache(maxsize=None)
 def phase_panel(budget: Budget = DEFAULT) -> P.PhasePanel:
     r"""The critical line :math:`\chi_1 = 1` of tanh in the :math:`(\sigma_w^2, \sigma_b^2)` plane, from
-    :func:`analytic.expectations.critical_sigma_w2`, and ReLU's critical point (:math:`\sigma_b^2 = 0`).
+    :func:`analytic.expectations.critical_sigma_w2`, and its end point at :math:`\sigma_b^2 = 0`. (ReLU's
+    critical point :math:`\sigma_w^2 = 2` belongs to another activation and is not drawn on tanh's plane.)
 
     Checked by simulation at :data:`PHASE_CHECKS`: a width-128, depth-30 tanh network
     (:func:`analytic.montecarlo.simulate_wide`, weights :math:`N(0, \sigma_w^2/n)`, biases
@@ -662,9 +722,8 @@ def phase_panel(budget: Budget = DEFAULT) -> P.PhasePanel:
     # denser near sigma_b^2 = 0, where the line bends most
     sb2 = PHASE_SIGMA_B2[0] + (PHASE_SIGMA_B2[1] - PHASE_SIGMA_B2[0]) * np.linspace(0, 1, budget.phase_points) ** 2
     sw2 = np.array([critical_sigma_w2("tanh", float(b)) for b in sb2])
-    relu = critical_sigma_w2("relu", 0.0)
-    points = ((relu, 0.0, rf"ReLU: $\chi_1 = 1$ at $\sigma_w^2 = {relu:.4g}$ (He)"),
-              (float(sw2[0]), 0.0, rf"tanh: $\chi_1 = 1$ at $\sigma_w^2 = {sw2[0]:.4g}$, $\sigma_b^2 = 0$"))
+    # only tanh's own critical point: ReLU's (sigma_w^2 = 2, He) belongs to another activation's plane
+    points = ((float(sw2[0]), 0.0, rf"tanh: $\chi_1 = 1$ at $\sigma_w^2 = {sw2[0]:.4g}$, $\sigma_b^2 = 0$"),)
     n = 128
     checks = []
     for sw, sb in PHASE_CHECKS:
@@ -672,14 +731,14 @@ def phase_panel(budget: Budget = DEFAULT) -> P.PhasePanel:
                              batch=16, networks=4, seed=budget.seed)
         checks.append((sw, sb, math.exp(wide.slope.value), float(mean_field("tanh", sw, sb).chi1)))
     return P.PhasePanel(r"Mean-field phase diagram (tanh)", sb2, sw2, PHASE_SIGMA_W2_MAX, points, tuple(checks),
-                        rf"width-{n} tanh nets, depth 30: $\chi_1$ simulated (mean field)")
+                        f"width-{n} tanh nets, depth 30:\n" + r"$\chi_1$ simulated (mean field)")
 
 
-@_figure("phase_diagram", "mean-field phase diagram: the chi_1 = 1 critical line of tanh, ordered and chaotic "
-                          "regions, and ReLU's critical point sigma_w^2 = 2")
+@_figure("phase_diagram", "mean-field phase diagram of tanh: the chi_1 = 1 critical line, ordered and chaotic "
+                          "regions, simulated checks")
 def _build_phase(budget: Budget) -> Figure:
-    fig = new_figure((11, 7.5))
-    P.draw_phase_diagram(fig.subplots(), phase_panel(budget))
+    fig = new_figure(figure_size("column", 1.05))
+    plot_phase_diagram(ax=fig.subplots(), budget=budget)
     return fig
 
 
@@ -721,13 +780,88 @@ def dead_panel(budget: Budget = DEFAULT) -> P.DeadPanel:
         title="Dying ReLU: a negative bias switches units off", xlabel=r"bias $\mu$",
         curve_x=curve_x, curve_y=curve_y, curve_label=r"analytic $P(v<0)$, $v \sim \mathcal{N}(\mu, 2)$",
         points=P.Band(mus, value, value - Z95 * se, value + Z95 * se),
-        points_label=rf"Monte Carlo, one unit $v = w + \mu$, {budget.chains:,} draws, 95 % bars",
+        points_label=r"Monte Carlo, one unit $v = w + \mu$," + f"\n{budget.chains:,} draws, 95 % bars",
         extra_x=mus, extra_y=np.array([w.zero_dphi_fraction[1] for w in wide]),
         extra_label=f"Monte Carlo, first layer of width-{n} networks\n(He weights), 2 × {budget.dead_batch} inputs")
 
 
 @_figure("dying_relu", "dying ReLU: fraction of dead units against the bias mean, analytic P(v < 0) vs Monte Carlo")
 def _build_dead(budget: Budget) -> Figure:
-    fig = new_figure((9.5, 6))
-    P.draw_dead_fraction(fig.subplots(), dead_panel(budget))
+    fig = new_figure(figure_size("column", 1.1))
+    plot_dying_relu(ax=fig.subplots(), budget=budget)
     return fig
+
+
+# ---------------------------------------------------------------- the public plotting API
+
+def _axes(ax, width: str, aspect: float, ncols: int = 1):
+    """``ax`` as given, or new axes on a new Agg figure of the current style's size (no pyplot, no global state)."""
+    if ax is not None:
+        return ax
+    with style():
+        fig = new_figure(figure_size(width, aspect))
+        return fig.subplots(1, ncols) if ncols > 1 else fig.subplots()
+
+
+def plot_activation(act, ax=None, *, grid: int = DEFAULT.grid, title: str | None = None):
+    r"""Draw :math:`\varphi` and :math:`\varphi'` of ``act`` (a catalogue name, formula, SymPy expression or
+    :class:`~analytic.registry.Activation`) on :math:`[-5, 5]` with the proved bounds of :math:`\varphi'`.
+
+    ``ax`` is one Axes (φ solid, φ′ dashed, the proved sup dotted, as in the catalogue grid) or a pair of Axes
+    (φ and φ′ side by side, kinks marked, bounds labelled, as in ``activation_<name>``); ``ax=None`` makes a
+    pair on a new figure. Returns what it drew on (the Axes, or the pair).
+
+    >>> ax = plot_activation("tanh", ax=new_figure((3, 2)).subplots())
+    >>> ax.get_title()
+    'tanh'
+    """
+    axes = _axes(ax, "page", 0.4, ncols=2)
+    panel = activation_panel(act, grid)
+    if np.ndim(axes) == 0:
+        P.draw_catalogue_cell(axes, replace(panel, title=panel.title if title is None else title))
+    else:
+        ax_phi, ax_dphi = axes
+        P.draw_activation_pair(ax_phi, ax_dphi, panel if title is None else replace(panel, title=title))
+    return axes
+
+
+def plot_gradient_depth(act, weights: str = CHAIN_WEIGHTS, ax=None, *, budget: Budget = DEFAULT, legend: bool = False):
+    r"""Draw the gradient magnitude of ``act`` against depth (crude bound, analytic mean and typical value of the
+    independence approximation with :math:`v \sim` :data:`PREACT`, Monte Carlo mean and median with 95 % bands)
+    for weights ``weights`` on ``ax`` (default: a new one). Returns the Axes."""
+    axes = _axes(ax, "column", 0.85)
+    P.draw_gradient_depth(axes, gradient_panel(act, budget, weights), legend=legend)
+    return axes
+
+
+def plot_histogram(act, ax=None, *, budget: Budget = DEFAULT):
+    r"""Draw histograms of :math:`\log_{10}|\prod_t w_t\varphi'(v_t)|` of ``act`` at ``budget.hist_depths``, with
+    the mean and the median marked. Returns the Axes."""
+    axes = _axes(ax, "column", 0.85)
+    P.draw_log_histogram(axes, histogram_panel(act, budget))
+    return axes
+
+
+def plot_phase_diagram(ax=None, *, budget: Budget = DEFAULT):
+    r"""Draw tanh's mean-field phase diagram (critical line :math:`\chi_1 = 1`, ordered and chaotic regions,
+    simulated checks). Returns the Axes."""
+    axes = _axes(ax, "column", 1.05)
+    P.draw_phase_diagram(axes, phase_panel(budget))
+    return axes
+
+
+def plot_dying_relu(ax=None, *, budget: Budget = DEFAULT):
+    r"""Draw the fraction of dead ReLU units against the bias mean: analytic :math:`P(v < 0)` and Monte Carlo.
+    Returns the Axes."""
+    axes = _axes(ax, "column", 1.1)
+    P.draw_dead_fraction(axes, dead_panel(budget))
+    return axes
+
+
+def plot_sweep(table, ax=None, **select):
+    r"""Draw a sweep's heatmap of the mean log squared gradient over :math:`\sigma_w^2 \times \sigma_b^2` with the
+    critical line (``select``: ``activation``, ``depth``, ``width``; see
+    :func:`analytic.plotting.sweep_heatmap`). Returns the Axes."""
+    axes = _axes(ax, "column", 0.8)
+    P.sweep_heatmap(table, ax=axes, **select)
+    return axes

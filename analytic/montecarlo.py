@@ -36,6 +36,7 @@ import numpy as np
 
 from .calculus import numpy_pair, numpy_function, resolve
 from .distributions import Distribution, distribution
+from .display import displayable, html_table
 from .errors import AnalyticError, SimulationError, canonical_int
 
 #: Chains per random stream. Fixed, so that results do not depend on ``chunk``.
@@ -99,6 +100,9 @@ class ScaledStat:
                 "log_stderr": self.log_stderr}
 
 
+@displayable(title=lambda s: f"Monte Carlo of {s.act}: {s.model}, depth {s.depth}, {s.samples} chains",
+             headline=("act", "depth", "samples", ("mean", lambda s: s.mean.value),
+                       ("stderr", lambda s: s.mean.stderr)))
 @dataclass(frozen=True)
 class ChainSimulation:
     r"""Statistics of :math:`\prod_{t=1}^r w_t\varphi'(v_t)` over ``samples`` chains.
@@ -160,6 +164,8 @@ class ChainSimulation:
         }
 
 
+@displayable(title=lambda s: f"Monte Carlo of a width-{s.width} {s.act} network, depth {s.depth}",
+             headline=("act", "depth", "width"))
 @dataclass(frozen=True)
 class WideSimulation:
     r"""Per-layer gradient norms of a width-:math:`n` MLP, over ``networks`` independent weight draws.
@@ -286,6 +292,14 @@ class Check:
                 "log_abs_simulated": self.log_simulated, "reliable": self.reliable, "log_stderr": self.log_stderr}
 
 
+def _checks_html(s: "Simulation") -> str:
+    rows = [(c.statistic, c.analytic, c.simulated, c.stderr, c.z, "yes" if c.agree else "no") for c in s.checks]
+    return html_table(rows, ("statistic", "analytic", "simulated", "stderr", "z", "agree"),
+                      f"verdict: {s.verdict}")
+
+
+@displayable(title=lambda s: f"simulate {s.act} (width {s.width})", headline=("act", "width", "agree", "verdict"),
+             extra_html=_checks_html, rows=lambda s: [c.as_dict() for c in s.checks])
 @dataclass(frozen=True)
 class Simulation:
     """What the ``simulate`` command shows: the simulation, the analytic values and one :class:`Check` each.
@@ -370,12 +384,17 @@ def _seed_sequence(seed: Any) -> np.random.SeedSequence:
 
 
 def _progress(total: int, show: bool | None, desc: str):
-    """A tqdm bar on stderr, shown after 2 s; ``show=None`` means: only when stderr is a terminal."""
-    if show is None:
-        show = bool(getattr(sys.stderr, "isatty", lambda: False)())
+    """A progress bar (``tqdm.auto``: a widget in Jupyter, text on stderr elsewhere), shown after 2 s;
+    ``show=None`` means: when stderr is a terminal or the code runs in a Jupyter kernel."""
+    if show is None:  # a terminal, or a Jupyter kernel (where tqdm.auto draws a widget)
+        show = bool(getattr(sys.stderr, "isatty", lambda: False)()) or "ipykernel" in sys.modules
     if not show:
         return None
-    from tqdm import tqdm
+    import warnings
+
+    with warnings.catch_warnings():  # Jupyter without ipywidgets: tqdm.auto falls back to text and says so
+        warnings.simplefilter("ignore")
+        from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, unit="layer-sample", unit_scale=True, delay=2.0, file=sys.stderr,
                 leave=False)

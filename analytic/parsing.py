@@ -266,6 +266,11 @@ def user_activation(text: str, params: dict[str, float] | None = None) -> Activa
     expr = parse_formula(text, params)
     declared = tuple(Param(name, _parameter_value(name, value), "user parameter")
                      for name, value in (params or {}).items())
+    return _user_record(expr, text.strip(), declared, f"User formula {text.strip()}")
+
+
+def _user_record(expr: sp.Expr, name: str, declared: tuple, doc: str) -> Activation:
+    """The record of a user activation ``expr`` (in :data:`X` and the ``declared`` parameters' symbols)."""
     bound = expr.subs({sp.Symbol(p.name, real=True): p.default for p in declared})
     if bound.has(sp.zoo, sp.nan, sp.oo, -sp.oo, sp.I):
         values = ", ".join(f"{p.name} = {p.default}" for p in declared)
@@ -276,8 +281,54 @@ def user_activation(text: str, params: dict[str, float] | None = None) -> Activa
             kinks = tuple(Kink(point, slope.subs(X, point)) for point in _boundaries(expr))
     except ComputationTimeout:
         raise FormulaError(f"formula: too complex, locating its kinks took longer than {PARSE_SECONDS:g} s") from None
-    return Activation(text.strip(), expr, params=declared, kinks=kinks, doc=f"User formula {text.strip()}",
-                      user_defined=True)
+    return Activation(name, expr, params=declared, kinks=kinks, doc=doc, user_defined=True)
+
+
+def expression_activation(expr: sp.Basic, params: dict[str, float] | None = None) -> Activation:
+    r"""An :class:`~analytic.registry.Activation` for a SymPy expression in one free symbol, of any name and with
+    any assumptions (``Symbol("x")``, ``Symbol("t", positive=True)``): that symbol is replaced by the library's
+    real variable :data:`~analytic.registry.X`, so :math:`\varphi'` is taken with respect to it.
+
+    Symbols named in ``params`` are parameters and take those values. More than one other free symbol, an
+    undefined function (``Function("f")(x)``) or anything that is not a SymPy expression raises
+    :class:`~analytic.errors.FormulaError`. ``Abs``, ``Max`` and ``Min`` become ``Piecewise`` (explicit kinks),
+    as in :func:`parse_formula`.
+
+    >>> import sympy as sp
+    >>> t = sp.Symbol("t", positive=True)
+    >>> expression_activation(sp.tanh(t)).expr
+    tanh(x)
+    """
+    from sympy.core.function import AppliedUndef
+
+    from .registry import Param
+
+    if not isinstance(expr, sp.Expr):
+        raise FormulaError(f"expression: expected a SymPy expression, got {type(expr).__name__}")
+    if expr.atoms(AppliedUndef):
+        f = sorted(map(str, expr.atoms(AppliedUndef)))[0]
+        raise FormulaError(f"expression: {f} is an undefined function; write it out in elementary functions")
+    if sp.count_ops(expr) > 4 * MAX_LENGTH:
+        raise FormulaError(f"expression: {sp.count_ops(expr)} operations; the limit is {4 * MAX_LENGTH}")
+    names = dict(params or {})
+    for name in names:
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) or name == "x":
+            raise FormulaError(f"expression: {name!r} cannot be used as a parameter name")
+    free = sorted(expr.free_symbols, key=str)
+    variables = [s for s in free if s.name not in names]
+    if len(variables) > 1:
+        raise FormulaError(
+            f"expression: {len(variables)} free symbols ({', '.join(map(str, variables))}); an activation has "
+            f"one variable; pass the others' values as params")
+    mapping = {s: sp.Symbol(s.name, real=True) for s in free if s.name in names}
+    mapping.update({v: X for v in variables})
+    expr = expr.xreplace(mapping)
+    if expr.has(sp.Abs, sp.Max, sp.Min, sp.Heaviside, sp.sign):
+        expr = sp.piecewise_fold(expr.rewrite(sp.Piecewise))
+    expr = stabilise(expr)
+    declared = tuple(Param(name, _parameter_value(name, value), "user parameter") for name, value in names.items())
+    name = _line(expr, 200)
+    return _user_record(expr, name, declared, f"User expression {name}")
 
 
 def _parameter_value(name: str, value: object) -> sp.Expr:

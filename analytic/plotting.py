@@ -185,13 +185,15 @@ def draw_function(ax, curve: Curve, *, label: str | None = None, color: str = PH
 
 
 def draw_bound(ax, bound: BoundLine, *, color: str = BOUND_COLOR, text: bool = True,
-               fontsize: float | None = None, va: str = "bottom") -> list:
-    """A dashed horizontal line at a proved bound, labelled at the right end, just above (or below) it."""
+               fontsize: float | None = None, va: str = "bottom", ha: str = "right") -> list:
+    """A dashed horizontal line at a proved bound, labelled at the right (or, ``ha="left"``, the left) end, just
+    above (or below) it."""
     artists = [ax.axhline(bound.value, color=color, linestyle="--", linewidth=1.3, zorder=1)]
     if text:
         offset = 3 if va == "bottom" else -3
-        artists.append(ax.annotate(bound.label, xy=(0.98, bound.value), xycoords=("axes fraction", "data"),
-                                   xytext=(0, offset), textcoords="offset points", ha="right", va=va,
+        artists.append(ax.annotate(bound.label, xy=(0.98 if ha == "right" else 0.02, bound.value),
+                                   xycoords=("axes fraction", "data"),
+                                   xytext=(0, offset), textcoords="offset points", ha=ha, va=va,
                                    color=color, fontsize=fontsize,
                                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85)))
     return artists
@@ -207,17 +209,31 @@ def draw_activation_pair(ax_phi, ax_dphi, panel: ActivationPanel) -> dict[str, l
     ax_dphi.set_title(rf"{panel.title}: $\varphi'(x)$")
     bounds = []
     for i, b in enumerate(panel.bounds):
-        bounds += draw_bound(ax_dphi, b, va="bottom" if i == 0 else "top")
+        bounds += draw_bound(ax_dphi, b, va="bottom" if i == 0 else "top", ha=_label_side(panel, b))
     for ax in (ax_phi, ax_dphi):
         ax.axhline(0, color="0.75", linewidth=0.8, zorder=0)
         ax.axvline(0, color="0.75", linewidth=0.8, zorder=0)
         ax.set_xlabel("$x$")
         ax.set_xlim(panel.phi.x[0], panel.phi.x[-1])
     if panel.dphi.marks:  # explained under the axis, where it cannot cover the curve
-        ax_dphi.set_xlabel("$x$      (\u25c6 PyTorch's value at the kink, \u25cb one-sided limits)")
+        ax_dphi.set_xlabel("$x$\n\u25c6 PyTorch's value at the kink, \u25cb one-sided limits", fontsize="small")
     _headroom(ax_dphi, [c.value for c in panel.bounds] + [0.0], panel.dphi.y)
     ax_dphi.ticklabel_format(axis="y", useOffset=False)
     return {"phi": phi, "dphi": dphi, "bounds": bounds}
+
+
+def _label_side(panel: ActivationPanel, bound: BoundLine) -> str:
+    """Where a bound's label goes: at the right end, unless the bound is not attained and a filled kink marker
+    (PyTorch's value) sits on its line in the right half; then at the left end, away from the marker, so that
+    "(not attained)" is never drawn beside a filled marker."""
+    if bound.attained:
+        return "right"
+    span = max(float(np.nanmax(panel.dphi.y)) - float(np.nanmin(panel.dphi.y)), 1e-12)
+    x0, x1 = float(panel.phi.x[0]), float(panel.phi.x[-1])
+    on_line = [x for x, y in panel.dphi.marks if abs(y - bound.value) <= 0.05 * span]
+    if any(x >= (x0 + x1) / 2 for x in on_line):
+        return "left"
+    return "right"
 
 
 def draw_catalogue_cell(ax, panel: ActivationPanel) -> dict[str, list]:
@@ -250,12 +266,12 @@ def _headroom(ax, levels: Sequence[float], y: np.ndarray) -> None:
 # ---------------------------------------------------------------- gradient across depth
 
 def draw_gradient_depth(ax, panel: GradientPanel, *, legend: bool = False) -> dict[str, Any]:
-    r"""Gradient magnitude against depth on a log axis: the seed bound, the analytic mean and typical value
+    r"""Gradient magnitude against depth on a log axis: the crude bound, the analytic mean and typical value
     (independence approximation), and the Monte Carlo mean and median with 95 % bands."""
     c_bound, c_mean, c_typ = BOUND_COLOR, OKABE_ITO["blue"], OKABE_ITO["vermillion"]
     out: dict[str, Any] = {}
     out["bound"] = draw_curve(ax, panel.depth, panel.bound, color=c_bound, linestyle="--", linewidth=1.5,
-                              label=r"seed bound $(E|w|\,\sup|\varphi'|)^r$")
+                              label=r"crude bound $(E|w|\,\sup|\varphi'|)^r$")
     out["mean"] = draw_curve(ax, panel.depth, panel.mean, color=c_mean, linewidth=2.0,
                              label=r"analytic mean $|E[g_r]|$")
     out["typical"] = draw_curve(ax, panel.depth, panel.typical, color=c_typ, linewidth=2.0,
@@ -336,12 +352,13 @@ def draw_phase_diagram(ax, panel: PhasePanel) -> dict[str, Any]:
                                       linewidth=0)
     out["critical"] = draw_curve(ax, sw, sb, color=BOUND_COLOR, linewidth=2.2,
                                  label=r"critical line $\chi_1 = 1$ (tanh)")
-    ymid = sb[len(sb) // 2]
+    top = sb[0] + 0.98 * (sb[-1] - sb[0])  # along the top edge, where both regions are wide and no check sits
+    edge = float(np.interp(top, sb, sw))
     out["labels"] = [
-        ax.text(0.5 * sw[len(sw) // 2], ymid, "ordered\n$\\chi_1 < 1$\ngradients vanish", ha="center",
-                va="center"),
-        ax.text(0.5 * (sw[len(sw) // 2] + panel.sigma_w2_max), ymid, "chaotic\n$\\chi_1 > 1$\ngradients explode",
-                ha="center", va="center"),
+        ax.text(0.5 * edge, top, "ordered, $\\chi_1 < 1$\n(gradients vanish)", ha="center", va="top",
+                fontsize="small"),
+        ax.text(0.5 * (edge + panel.sigma_w2_max), top, "chaotic, $\\chi_1 > 1$\n(gradients explode)", ha="center",
+                va="top", fontsize="small"),
     ]
     markers = ("o", "D", "^", "v")
     out["points"] = []
@@ -362,7 +379,8 @@ def draw_phase_diagram(ax, panel: PhasePanel) -> dict[str, Any]:
     ax.set_xlabel(r"weight variance $\sigma_w^2$")
     ax.set_ylabel(r"bias variance $\sigma_b^2$")
     ax.set_title(panel.title)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=2, frameon=False)  # below: covers nothing
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=1 if len(panel.points) + bool(panel.checks) < 3
+              else 2, frameon=False)  # below: covers nothing
     return out
 
 
@@ -372,10 +390,11 @@ def draw_dead_fraction(ax, panel: DeadPanel) -> dict[str, Any]:
     """Analytic fraction of dead units (curve) against Monte Carlo estimates (points with 95 % bars)."""
     out = {"curve": draw_curve(ax, panel.curve_x, panel.curve_y, color=OKABE_ITO["blue"], label=panel.curve_label)}
     p = panel.points
+    # hollow, small markers: the 95 % bars stay visible through them, on the axes and in the legend
     out["points"] = ax.errorbar(p.x, p.value, yerr=[p.value - p.lower, p.upper - p.value], linestyle="none",
-                                marker="o", markersize=11, markerfacecolor="white",
+                                marker="o", markersize=5, markerfacecolor="none",
                                 markeredgecolor=OKABE_ITO["vermillion"], ecolor=OKABE_ITO["vermillion"],
-                                elinewidth=1.5, capsize=3, label=panel.points_label, zorder=3)
+                                elinewidth=1.2, capsize=4, capthick=1.2, label=panel.points_label, zorder=3)
     if panel.extra_x is not None:
         out["extra"] = ax.plot(panel.extra_x, panel.extra_y, linestyle="none", marker="x", markersize=6,
                                markeredgewidth=1.8, color=OKABE_ITO["green"], label=panel.extra_label, zorder=4)[0]
@@ -384,7 +403,7 @@ def draw_dead_fraction(ax, panel: DeadPanel) -> dict[str, Any]:
     ax.set_ylabel(r"fraction of dead units ($\varphi'(v) = 0$)")
     ax.set_title(panel.title)
     ax.grid(True, color="0.9")
-    ax.legend(loc="upper right")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)  # below the axes: covers nothing
     return out
 
 

@@ -104,6 +104,8 @@ class Activation:
 
 
 _REGISTRY: dict[str, Activation] = {}
+#: Other names for catalogue entries (PyTorch's spellings): alias -> catalogue name.
+_ALIASES: dict[str, str] = {}
 
 
 def register(act: Activation) -> Activation:
@@ -114,17 +116,35 @@ def register(act: Activation) -> Activation:
     return act
 
 
+def alias(other: str, name: str) -> None:
+    """Let ``other`` stand for the catalogue entry ``name`` (an assignment, not a copy: ``get(other)`` *is*
+    ``get(name)``)."""
+    if other in _REGISTRY or other in _ALIASES:
+        raise ValueError(f"name {other!r} is already taken")
+    if name not in _REGISTRY:
+        raise ValueError(f"cannot alias unknown activation {name!r}")
+    _ALIASES[other] = name
+
+
+def aliases(name: str | None = None) -> dict[str, str] | list[str]:
+    """Every alias → catalogue name; with ``name``, the aliases of that entry."""
+    if name is None:
+        return dict(_ALIASES)
+    return [a for a, n in _ALIASES.items() if n == name]
+
+
 def names() -> list[str]:
     """Catalogue names in declaration order."""
     return list(_REGISTRY)
 
 
 def get(name: str) -> Activation:
-    """The catalogue entry called ``name``; :class:`UnknownActivation` names the closest valid ones."""
+    """The catalogue entry called ``name`` (or one of its aliases); :class:`UnknownActivation` names the closest
+    valid ones."""
     try:
-        return _REGISTRY[name]
+        return _REGISTRY[_ALIASES.get(name, name)]
     except KeyError:
-        close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.5)
+        close = difflib.get_close_matches(name, list(_REGISTRY) + list(_ALIASES), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(_REGISTRY)}"
         raise UnknownActivation(f"unknown activation {name!r}{hint}") from None
 

@@ -2,7 +2,7 @@ r"""The derivation report: lecture notes, in Markdown and LaTeX, regenerated fro
 
 For every catalogue activation (the list is the registry's) the report gives φ and φ′ (SymPy, via
 :mod:`analytic.calculus`), the proved sup and inf of φ′ with the proof steps (:mod:`analytic.bounds`), the
-gradient product across depth — seed bound, :math:`|E\prod|`, :math:`E[\prod^2]`, typical value — for the
+gradient product across depth — crude bound, :math:`|E\prod|`, :math:`E[\prod^2]`, typical value — for the
 chain with weights :data:`~analytic.figures.CHAIN_WEIGHTS` (:mod:`analytic.expectations`), a Monte Carlo check
 of the mean at depth :data:`MC_DEPTH` with its z-score (:mod:`analytic.montecarlo`), and its figure. The figures
 the report links are written into its own ``figures/`` folder, so the folder is self-contained.
@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -26,9 +27,10 @@ from typing import Callable, Sequence
 
 from .activations import catalogue
 from .calculus import derivative, latex, resolve
-from .errors import AnalyticError
+from .errors import AnalyticError, OutputError
 from .figures import CHAIN_WEIGHTS, DEFAULT, PREACT, QUICK, Budget, write_figures
 from .outputs import atomic_write_text, output_folder
+from .proofs import Step, tex_prose
 from .registry import Activation
 
 __all__ = ["build_report", "write_report", "Report", "ActivationSection", "GradientRow", "MonteCarloCheck",
@@ -43,14 +45,26 @@ DIGITS = 6
 #: Figures shown in the overview, before the per-activation sections (each with its caption).
 OVERVIEW = (
     ("activations", "Every activation of the catalogue: φ (solid), φ′ (dashed) and the proved sup of φ′ (dotted)."),
-    ("gradient_depth", "Gradient magnitude across depth: the seed bound, the analytic mean and typical value, and "
+    ("gradient_depth", "Gradient magnitude across depth: the crude bound, the analytic mean and typical value, and "
                        "Monte Carlo mean and median with 95 % bands."),
     ("histogram", "Distribution of log10|∏ w_t φ′(v_t)|: the mean sits orders of magnitude above the typical value."),
     ("phase_diagram", "Mean-field phase diagram of tanh: the critical line χ₁ = 1 separates vanishing from "
-                      "exploding gradients; ReLU's critical point is σ_w² = 2 (He)."),
+                      "exploding gradients (for comparison, ReLU's critical point, not drawn, is σ_w² = 2: He)."),
     ("dying_relu", "Dying ReLU: the fraction of units with negative pre-activation against the bias mean."),
     ("softmax_jacobian", "Softmax Jacobian entries and norms at random logits against the proved bounds."),
 )
+#: LaTeX captions of the overview figures (symbols in math mode); a figure missing here gets its text caption.
+OVERVIEW_TEX = {
+    "activations": r"Every activation of the catalogue: $\varphi$ (solid), $\varphi'$ (dashed) and the proved "
+                   r"$\sup\varphi'$ (dotted).",
+    "histogram": r"Distribution of $\log_{10}|\prod_t w_t\varphi'(v_t)|$: the mean sits orders of magnitude above "
+                 r"the typical value.",
+    "phase_diagram": r"Mean-field phase diagram of $\tanh$: the critical line $\chi_1 = 1$ separates vanishing from "
+                     r"exploding gradients (for comparison, ReLU's critical point, not drawn, is $\sigma_w^2 = 2$: He).",
+    "dying_relu": r"Dying ReLU: the fraction of units with negative pre-activation against the bias mean.",
+}
+#: Figure formats the report can link; ``pdf`` figures are vector graphics and also make ``report.pdf``.
+REPORT_FORMATS = ("png", "pdf")
 
 
 def num(value: float) -> str:
@@ -68,7 +82,7 @@ def num(value: float) -> str:
 
 @dataclass(frozen=True)
 class GradientRow:
-    r"""One row of the gradient table: depth, seed bound, :math:`|E\prod|` (with its sign), :math:`E[\prod^2]`,
+    r"""One row of the gradient table: depth, crude bound, :math:`|E\prod|` (with its sign), :math:`E[\prod^2]`,
     typical value :math:`e^{rE\log|w\varphi'(v)|}`."""
 
     depth: int
@@ -108,7 +122,7 @@ class ActivationSection:
     sup: dict | None
     inf: dict | None
     method: str
-    proof: tuple[str, ...]
+    proof: tuple[Step | str, ...]
     gradient: tuple[GradientRow, ...]
     checks: tuple[MonteCarloCheck, ...]
     figure: str
@@ -119,22 +133,23 @@ def _extremum(ext) -> dict:
     value = 0.5 * (float(ext.lower) + float(ext.upper))
     return {"exact": None if ext.exact is None else str(ext.exact),
             "exact_latex": None if ext.exact is None else latex(ext.exact),
-            "value": value, "lower": float(ext.lower), "upper": float(ext.upper),
+            "at_latex": ext.at_latex, "value": value, "lower": float(ext.lower), "upper": float(ext.upper),
             "attained": bool(ext.attained), "at": str(ext.at)}
 
 
-def section(act: Activation, budget: Budget = DEFAULT) -> ActivationSection:
-    """Collect one activation's section from the library (bounds, gradient table, Monte Carlo check)."""
+def section(act: Activation, budget: Budget = DEFAULT, fmt: str = "png") -> ActivationSection:
+    """Collect one activation's section from the library (bounds, gradient table, Monte Carlo check); its figure
+    is linked as ``fmt``."""
     from .bounds import bound
     from .expectations import gradient_product
     from .montecarlo import Check, simulate_chain
 
     notes: list[str] = []
     params = tuple((p.name, str(p.default)) for p in act.params)
-    kinks = tuple((str(k.at), str(k.dphi)) for k in act.kinks)
+    kinks = tuple((str(k.at), str(k.dphi), latex(k.at), latex(k.dphi)) for k in act.kinks)
     try:
         b = bound(act, of="dphi")
-        sup, inf, method, proof = _extremum(b.sup), _extremum(b.inf), b.method, tuple(b.proof)
+        sup, inf, method, proof = _extremum(b.sup), _extremum(b.inf), b.method, tuple(b.steps)
     except AnalyticError as exc:
         sup = inf = None
         method, proof = "not proved", ()
@@ -154,7 +169,7 @@ def section(act: Activation, budget: Budget = DEFAULT) -> ActivationSection:
         name=act.name, doc=act.doc, reference=act.reference, params=params,
         phi_latex=latex(act.expr), dphi_latex=latex(derivative(act, 1)), kinks=kinks,
         sup=sup, inf=inf, method=method, proof=proof, gradient=tuple(rows), checks=tuple(checks),
-        figure=f"figures/activation_{act.name}.png", notes=tuple(notes))
+        figure=f"figures/activation_{act.name}.{fmt}" if not act.user_defined else "", notes=tuple(notes))
 
 
 # ---------------------------------------------------------------- the report
@@ -170,6 +185,7 @@ class Report:
     mc_depth: int
     chains: int
     seed: int
+    format: str = "png"
 
     # ------------------------------------------------------------ Markdown
     def markdown(self) -> str:
@@ -190,7 +206,7 @@ class Report:
             "$$E\\Big[\\prod_t w_t\\varphi'(v_t)\\Big] = \\big(E[w]\\,E[\\varphi'(v)]\\big)^r,\\qquad "
             "E\\Big[\\prod_t (w_t\\varphi'(v_t))^2\\Big] = \\big(E[w^2]\\,E[\\varphi'(v)^2]\\big)^r,$$",
             "",
-            "the typical value (median) is $e^{r\\,E\\log|w\\varphi'(v)|}$ and the seed bound is "
+            "the typical value (median) is $e^{r\\,E\\log|w\\varphi'(v)|}$ and the crude bound is "
             "$E|\\prod| \\le (E|w|\\sup|\\varphi'|)^r$. The Monte Carlo check simulates both the independence "
             "model (which must agree with the formula) and the exact chain (whose gap shows what the "
             f"approximation costs): {self.chains} chains, seed {self.seed}, depth {self.mc_depth}; "
@@ -200,7 +216,7 @@ class Report:
             "",
         ]
         for name, caption in OVERVIEW:
-            out += [f"![{name}](figures/{name}.png)", "", f"*{caption}*", ""]
+            out += [f"![{name}](figures/{name}.{self.format})", "", f"*{caption}*", ""]
         for s in self.sections:
             out += _markdown_section(s, self)
         return "\n".join(out).rstrip() + "\n"
@@ -210,9 +226,13 @@ class Report:
         """The report as a standalone LaTeX document (``pdflatex report.tex``; figures from ``figures/``)."""
         out = [
             r"\documentclass[11pt]{article}",
+            r"\usepackage[T1]{fontenc}",
+            r"\IfFileExists{lmodern.sty}{\usepackage{lmodern}}{\usepackage{mathptmx}}",
             r"\usepackage[margin=2.2cm]{geometry}",
-            r"\usepackage{amsmath,amssymb,graphicx,booktabs,hyperref}",
+            r"\usepackage{amsmath,amssymb,graphicx,booktabs,float}",
+            r"\usepackage[hidelinks]{hyperref}",
             r"\DeclareMathOperator{\erf}{erf}",
+            r"\emergencystretch=4em \tolerance=1000",
             r"\title{Why deep networks with some activations stop learning\\ \large derivation report}",
             r"\date{}",
             r"\begin{document}",
@@ -224,7 +244,7 @@ class Report:
             rf"pre-activations are $v_t \sim$ \texttt{{{tex_text(self.preact)}}} independent of the weights, and then",
             r"\[ E\Big[\prod_t w_t\varphi'(v_t)\Big] = \big(E[w]\,E[\varphi'(v)]\big)^r,\qquad "
             r"E\Big[\prod_t (w_t\varphi'(v_t))^2\Big] = \big(E[w^2]\,E[\varphi'(v)^2]\big)^r, \]",
-            r"the typical value (median) is $e^{r\,E\log|w\varphi'(v)|}$ and the seed bound is "
+            r"the typical value (median) is $e^{r\,E\log|w\varphi'(v)|}$ and the crude bound is "
             r"$E|\prod| \le (E|w|\sup|\varphi'|)^r$. The Monte Carlo check simulates both the independence model "
             r"(which must agree with the formula) and the exact chain (whose gap shows what the approximation "
             rf"costs): {self.chains} chains, seed {self.seed}, depth {self.mc_depth}; "
@@ -232,9 +252,9 @@ class Report:
             r"\section*{Overview figures}",
         ]
         for name, caption in OVERVIEW:
-            out += [r"\begin{figure}[htbp]\centering",
-                    rf"\includegraphics[width=\textwidth]{{figures/{name}.png}}",
-                    rf"\caption{{{tex_text(caption)}}}", r"\end{figure}"]
+            out += [r"\begin{figure}[H]\centering",
+                    rf"\includegraphics[width=\textwidth]{{figures/{name}.{self.format}}}",
+                    rf"\caption{{{OVERVIEW_TEX.get(name) or tex_text(caption)}}}", r"\end{figure}"]
         out.append(r"\clearpage")
         for s in self.sections:
             out += _latex_section(s, self)
@@ -260,15 +280,15 @@ def _markdown_section(s: ActivationSection, report: Report) -> list[str]:
     if s.params:
         out += ["Parameters (defaults): " + ", ".join(f"`{k}` = {v}" for k, v in s.params), ""]
     out += ["$$\\varphi(x) = " + s.phi_latex + "$$", "", "$$\\varphi'(x) = " + s.dphi_latex + "$$", ""]
-    for at, d in s.kinks:
+    for at, d, *_ in s.kinks:
         out += [f"Kink at x = {at}: φ′ is taken as {d} there (PyTorch's autograd value); it never counts as "
                 "attaining a bound.", ""]
     out += ["### Bound", "", f"- {_extremum_text('sup', s.sup)}", f"- {_extremum_text('inf', s.inf)}",
             f"- method: {s.method}", ""]
     if s.proof:
-        out += ["Proof:", ""] + [f"{i}. {step}" for i, step in enumerate(s.proof, 1)] + [""]
+        out += ["Proof:", ""] + [f"{i}. {_step_markdown(step)}" for i, step in enumerate(s.proof, 1)] + [""]
     out += [f"### Gradient across depth (weights `{report.weights}`, pre-activations `{report.preact}`)", "",
-            "| depth r | seed bound | mean E[∏] | mean square E[∏²] | typical |",
+            "| depth r | crude bound | mean E[∏] | mean square E[∏²] | typical |",
             "|---:|---:|---:|---:|---:|"]
     out += [f"| {g.depth} | {num(g.bound)} | {num(g.mean)} | {num(g.mean_square)} | {num(g.typical)} |"
             for g in s.gradient]
@@ -278,81 +298,97 @@ def _markdown_section(s: ActivationSection, report: Report) -> list[str]:
     out += [f"| {c.model} | {num(c.analytic)} | {num(c.simulated)} | {num(c.stderr)} | {num(c.z)} | "
             f"{'yes' if c.agree else 'no'} | {num(c.median)} |" for c in s.checks]
     out += [""] + [f"*{n}*" for n in s.notes] + ([""] if s.notes else [])
-    out += [f"![{s.name}: φ and φ′]({s.figure})", ""]
+    out += [f"![{s.name}: φ and φ′]({s.figure})", ""] if s.figure else []
     return out
+
+
+def _step_markdown(step: Step | str) -> str:
+    return step if isinstance(step, str) else step.markdown()
+
+
+def _step_latex(step: Step | str) -> str:
+    return tex_text(step) if isinstance(step, str) else step.latex()
+
+
+def num_tex(value: float | None) -> str:
+    r"""A number as :func:`num` prints it, in LaTeX: ``1.5e-07`` → ``$1.5\cdot 10^{-7}$``."""
+    text = num(value)
+    if text in ("inf", "-inf"):
+        return r"$\infty$" if text == "inf" else r"$-\infty$"
+    mant, _, exp = text.partition("e")
+    return rf"${mant}\cdot 10^{{{int(exp)}}}$" if exp else text
+
+
+def _extremum_tex(kind: str, e: dict | None) -> str:
+    r"""``$\sup \varphi' = \frac14 \approx 0.25$`` (attained at $0$), the value and the point from SymPy."""
+    if e is None:
+        return rf"$\{kind}\varphi'$: not proved"
+    value = num(e["value"])
+    exact = e["exact_latex"]
+    symbolic = exact is not None and not re.fullmatch(r"-?[0-9.]+(e-?[0-9]+)?", e["exact"] or "") \
+        and e["exact"] != value
+    mant, _, exp = value.partition("e")
+    approx = rf"{mant}\cdot 10^{{{int(exp)}}}" if exp else value
+    rhs = rf"{exact} \approx {approx}" if symbolic else (exact if exact is not None else approx)
+    where = ("attained at" if e["attained"] else "approached at") + rf" ${e['at_latex']}$"
+    return rf"$\{kind}\varphi' = {rhs}$ ({where}{'' if e['attained'] else ', not attained'})"
+
+
+def _param_tex(value: str) -> str:
+    """A parameter default: exact when short (1/4, 1), else :data:`DIGITS` significant digits."""
+    return tex_text(value) if len(value) <= 8 else num_tex(float(value))
 
 
 def _latex_section(s: ActivationSection, report: Report) -> list[str]:
     out = [rf"\section{{{tex_text(s.name)}}}",
            tex_doc(s.doc) + (rf" \emph{{({tex_text(s.reference)})}}" if s.reference else "")]
     if s.params:
-        out.append(r"\par Parameters (defaults): " + ", ".join(rf"\texttt{{{tex_text(k)}}} = {tex_text(v)}"
+        out.append(r"\par Parameters (defaults): " + ", ".join(rf"\texttt{{{tex_text(k)}}} = {_param_tex(v)}"
                                                               for k, v in s.params) + ".")
-    out += [r"\[ \varphi(x) = " + s.phi_latex + r" \]", r"\[ \varphi'(x) = " + s.dphi_latex + r" \]"]
-    for at, d in s.kinks:
-        out.append(tex_text(f"Kink at x = {at}: φ′ is taken as {d} there (PyTorch's autograd value); it never "
-                            "counts as attaining a bound.") + r"\par")
+    out += [r"\begin{gather*}", r"\varphi(x) = " + s.phi_latex + r" \\",
+            r"\varphi'(x) = " + s.dphi_latex, r"\end{gather*}"]
+    for _, _, at, d in s.kinks:
+        out.append(rf"Kink at $x = {at}$: $\varphi'$ is taken as ${d}$ there (PyTorch's autograd value); it never "
+                   r"counts as attaining a bound.\par")
     out += [r"\subsection*{Bound}", r"\begin{itemize}",
-            rf"\item {tex_text(_extremum_text('sup', s.sup))}", rf"\item {tex_text(_extremum_text('inf', s.inf))}",
+            rf"\item {_extremum_tex('sup', s.sup)}", rf"\item {_extremum_tex('inf', s.inf)}",
             rf"\item method: {tex_text(s.method)}", r"\end{itemize}"]
     if s.proof:
-        out += [r"\paragraph{Proof.}", r"\begin{enumerate}"] + [rf"\item {tex_text(p)}" for p in s.proof]
+        out += [r"\paragraph{Proof.}", r"\begin{enumerate}"] + [rf"\item {_step_latex(p)}" for p in s.proof]
         out.append(r"\end{enumerate}")
     out += [rf"\subsection*{{Gradient across depth (weights \texttt{{{tex_text(report.weights)}}}, "
             rf"pre-activations \texttt{{{tex_text(report.preact)}}})}}",
             r"\begin{tabular}{rrrrr}\toprule",
-            r"depth $r$ & seed bound & mean $E[\prod]$ & mean square $E[\prod^2]$ & typical \\ \midrule"]
-    out += [rf"{g.depth} & {num(g.bound)} & {num(g.mean)} & {num(g.mean_square)} & {num(g.typical)} \\"
-            for g in s.gradient]
+            r"depth $r$ & crude bound & mean $E[\prod]$ & mean square $E[\prod^2]$ & typical \\ \midrule"]
+    out += [rf"{g.depth} & {num_tex(g.bound)} & {num_tex(g.mean)} & {num_tex(g.mean_square)} & "
+            rf"{num_tex(g.typical)} \\" for g in s.gradient]
     out += [r"\bottomrule\end{tabular}",
             rf"\subsection*{{Monte Carlo check (depth {report.mc_depth})}}",
-            r"\begin{tabular}{lrrrrlr}\toprule",
+            r"{\small\begin{tabular}{lrrrrlr}\toprule",
             r"model & analytic mean & simulated mean & stderr & $z$ & agree & simulated median \\ \midrule"]
-    out += [rf"{tex_text(c.model)} & {num(c.analytic)} & {num(c.simulated)} & {num(c.stderr)} & {num(c.z)} & "
-            rf"{'yes' if c.agree else 'no'} & {num(c.median)} \\" for c in s.checks]
-    out.append(r"\bottomrule\end{tabular}")
+    out += [rf"{tex_text(c.model)} & {num_tex(c.analytic)} & {num_tex(c.simulated)} & {num_tex(c.stderr)} & "
+            rf"{num_tex(c.z)} & {'yes' if c.agree else 'no'} & {num_tex(c.median)} \\" for c in s.checks]
+    out.append(r"\bottomrule\end{tabular}}\par")
     out += [tex_text(n) + r"\par" for n in s.notes]
-    out += [r"\begin{figure}[htbp]\centering", rf"\includegraphics[width=\textwidth]{{{s.figure}}}",
-            rf"\caption{{{tex_text(s.name)}: $\varphi$ and $\varphi'$ with the proved bounds of $\varphi'$.}}",
-            r"\end{figure}", r"\clearpage"]
+    if s.figure:
+        out += [r"\begin{figure}[H]\centering", rf"\includegraphics[width=\textwidth]{{{s.figure}}}",
+                rf"\caption{{{tex_text(s.name)}: $\varphi$ and $\varphi'$ with the proved bounds of $\varphi'$.}}",
+                r"\end{figure}"]
+    out.append(r"\clearpage")
     return out
 
 
 # ---------------------------------------------------------------- plain text → LaTeX
 
-_TEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
-                "%": r"\%", "_": r"\_", "^": r"\^{}", "~": r"\~{}"}
-_TEX_UNICODE = {
-    "σ": r"\sigma", "φ": r"\varphi", "χ": r"\chi", "λ": r"\lambda", "α": r"\alpha", "β": r"\beta",
-    "π": r"\pi", "Φ": r"\Phi", "Σ": r"\Sigma", "∏": r"\prod", "∂": r"\partial", "′": r"'", "″": r"''",
-    "≤": r"\le", "≥": r"\ge", "≠": r"\ne", "≈": r"\approx", "∈": r"\in", "∞": r"\infty", "→": r"\to",
-    "−": r"-", "·": r"\cdot", "×": r"\times", "±": r"\pm", "√": r"\surd", "∅": r"\emptyset", "∪": r"\cup",
-    "‖": r"\|", "ᵀ": r"^{\top}", "²": r"^{2}", "₁": r"_{1}", "₂": r"_{2}", "⁻": r"^{-}", "¹": r"^{1}",
-    "…": r"\dots", "λ_max": r"\lambda_{\max}",
-}
-_TEX_TEXT_UNICODE = {"–": "--", "—": "---", "’": "'", "“": "``", "”": "''", " ": " "}
-
-
 def tex_text(text: str) -> str:
-    """Plain (Unicode) text as LaTeX that compiles with pdflatex: specials escaped, Greek letters and symbols as
-    math macros.
+    """Plain (Unicode) text as LaTeX that compiles with pdflatex: specials escaped, Greek letters and symbols in
+    math mode (:func:`analytic.proofs.tex_prose`; a character without a LaTeX form raises rather than printing a
+    wrong glyph).
 
     >>> print(tex_text("σ′ ≤ 1/4 at x_0"))
     $\\sigma'$ $\\le$ 1/4 at x\\_0
     """
-    out = []
-    for ch in text:
-        if ch in _TEX_SPECIAL:
-            out.append(_TEX_SPECIAL[ch])
-        elif ch in _TEX_UNICODE:
-            out.append(f"${_TEX_UNICODE[ch]}$")
-        elif ch in _TEX_TEXT_UNICODE:
-            out.append(_TEX_TEXT_UNICODE[ch])
-        elif ord(ch) > 127:
-            out.append("?")
-        else:
-            out.append(ch)
-    return re.sub(r"(?<!\\)\$\$", "", "".join(out))  # adjacent math runs merge: $\sigma$$'$ -> $\sigma'$
+    return tex_prose(text)
 
 
 def tex_doc(doc: str) -> str:
@@ -364,20 +400,29 @@ def tex_doc(doc: str) -> str:
 # ---------------------------------------------------------------- building and writing
 
 def build_report(activations: Sequence[str] | None = None, budget: Budget = DEFAULT,
-                 progress: Callable[[str], None] | None = None) -> Report:
-    """Collect the report for ``activations`` (default: the whole catalogue, in its order)."""
+                 progress: Callable[[str], None] | None = None, format: str = "png") -> Report:
+    """Collect the report for ``activations`` (default: the whole catalogue, in its order); figures are linked
+    in ``format`` (``png`` or ``pdf``)."""
+    fmt = _format(format)
     acts = [resolve(a) for a in activations] if activations else list(catalogue())
     sections = []
     for i, act in enumerate(acts, 1):
-        sections.append(section(act, budget))
+        sections.append(section(act, budget, fmt))
         if progress is not None:
             progress(f"[{i}/{len(acts)}] {act.name}")
-    return Report(tuple(sections), CHAIN_WEIGHTS, PREACT, REPORT_DEPTHS, MC_DEPTH, budget.chains, budget.seed)
+    return Report(tuple(sections), CHAIN_WEIGHTS, PREACT, REPORT_DEPTHS, MC_DEPTH, budget.chains, budget.seed, fmt)
+
+
+def _format(format: str) -> str:
+    fmt = str(format).lower()
+    if fmt not in REPORT_FORMATS:
+        raise OutputError(f"unknown report format {format!r}; formats: {', '.join(REPORT_FORMATS)}")
+    return fmt
 
 
 @dataclass(frozen=True)
 class ReportFiles:
-    """The files :func:`write_report` wrote: the Markdown, the LaTeX and the figures they link."""
+    """The files :func:`write_report` wrote: the Markdown, the LaTeX (and ``report.pdf``), and the figures."""
 
     paths: tuple[Path, ...]
 
@@ -386,17 +431,65 @@ class ReportFiles:
         return {"files": [str(p) for p in self.paths]}
 
 
-def write_report(out: str | os.PathLike = "report", activations: Sequence[str] | None = None,
-                 budget: Budget = DEFAULT, progress: Callable[[str], None] | None = None) -> ReportFiles:
-    """Write ``report.md``, ``report.tex`` and the figures they link (``figures/*.png``) into ``out``.
+#: Seconds allowed for one pdflatex run.
+PDFLATEX_SECONDS = 120
 
+
+def write_report(out: str | os.PathLike = "report", activations: Sequence[str] | None = None,
+                 budget: Budget = DEFAULT, progress: Callable[[str], None] | None = None,
+                 format: str = "png") -> ReportFiles:
+    """Write ``report.md``, ``report.tex`` and the figures they link (``figures/*.png``, or vector
+    ``figures/*.pdf`` with ``format="pdf"``) into ``out``. With ``format="pdf"`` and ``pdflatex`` on the PATH,
+    ``report.pdf`` is compiled too (:func:`compile_pdf`).
+
+    Only the activations named in ``activations`` get a section and a figure (default: the whole catalogue).
     An ``out`` that is a file raises :class:`~analytic.errors.OutputError` before any work is done.
     """
+    fmt = _format(format)
     folder = output_folder(out)
-    report = build_report(activations, budget, progress)
-    names = [name for name, _ in OVERVIEW] + [f"activation_{s.name}" for s in report.sections]
-    figs = write_figures(folder / "figures", "png", only=names, budget=budget,
+    report = build_report(activations, budget, progress, fmt)
+    names = [n for n in [name for name, _ in OVERVIEW] + [f"activation_{s.name}" for s in report.sections]
+             if n in _figure_names()]  # a user formula has no figure of its own
+    figs = write_figures(folder / "figures", fmt, only=names, budget=budget,
                          progress=(lambda i, n, w: progress(f"figure [{i}/{n}] {w.name}")) if progress else None)
     md = atomic_write_text(folder / "report.md", report.markdown())
     tex = atomic_write_text(folder / "report.tex", report.latex())
-    return ReportFiles((md, tex) + figs.paths)
+    pdf = (compile_pdf(tex),) if fmt == "pdf" and shutil.which("pdflatex") else ()
+    return ReportFiles((md, tex) + pdf + figs.paths)
+
+
+def _figure_names() -> set[str]:
+    from .figures import figure_names
+
+    return set(figure_names())
+
+
+def compile_pdf(tex: Path, seconds: float = PDFLATEX_SECONDS) -> Path:
+    """Run ``pdflatex`` (twice, non-interactive) on ``tex`` in its own folder and return the PDF beside it.
+
+    The run happens in a temporary folder; the PDF replaces the target only when pdflatex succeeded, so a
+    failed run leaves no partial ``report.pdf``. The log is kept as ``report.log``. Raises
+    :class:`~analytic.errors.OutputError` with pdflatex's first error line when it fails.
+    """
+    import subprocess
+    import tempfile
+
+    tex = Path(tex)
+    target = tex.with_suffix(".pdf")
+    with tempfile.TemporaryDirectory(dir=tex.parent, prefix=".pdflatex-") as tmp:
+        cmd = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
+               f"-output-directory={tmp}", tex.name]
+        for _ in range(2):  # the second run settles hyperref's outline
+            try:
+                run = subprocess.run(cmd, cwd=tex.parent, capture_output=True, text=True, errors="replace",
+                                     timeout=seconds, stdin=subprocess.DEVNULL)
+            except subprocess.TimeoutExpired:
+                raise OutputError(f"pdflatex did not finish within {seconds:g} s") from None
+            log = Path(tmp, tex.stem + ".log")
+            if run.returncode != 0:
+                text = log.read_text(errors="replace") if log.exists() else run.stdout
+                first = next((ln for ln in text.splitlines() if ln.startswith("!")), "no error line in the log")
+                raise OutputError(f"pdflatex failed on {tex}: {first}")
+        os.replace(log, tex.with_suffix(".log"))
+        os.replace(Path(tmp, tex.stem + ".pdf"), target)
+    return target

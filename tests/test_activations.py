@@ -14,7 +14,7 @@ from analytic.errors import ParameterError, UnknownActivation
 
 DESIGN_NAMES = ["sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "selu", "gelu", "gelu_tanh", "silu",
                 "swish", "mish", "softplus", "softsign", "hardtanh", "hard_sigmoid", "hard_swish", "celu",
-                "identity", "softmax"]
+                "identity", "softmax", "logsigmoid"]
 
 # Independent NumPy/SciPy definitions written from the PyTorch documentation, not from our formulas.
 XS = np.linspace(-7, 7, 57)
@@ -38,12 +38,32 @@ REFERENCE = {
     "hard_swish": XS * np.clip(XS + 3, 0, 6) / 6,
     "celu": np.where(XS > 0, XS, np.expm1(XS)),
     "identity": XS,
+    "logsigmoid": np.log(special.expit(XS)),
     "softmax": np.exp(XS) / (np.exp(XS) + 1.0),  # two logits (x, 0): c = e^0 = 1
 }
 
 
 def test_catalogue_holds_exactly_the_designed_entries():
     assert sorted(names()) == sorted(DESIGN_NAMES)
+
+
+def test_pytorch_spellings_are_the_same_records():
+    from analytic.activations import get
+
+    assert get("hardswish") is get("hard_swish")
+    assert get("hardsigmoid") is get("hard_sigmoid")
+    assert get("linear") is get("identity")
+    assert "hardswish" not in names() and "linear" not in names()  # aliases, not copies in the catalogue
+
+
+def test_logsigmoid_is_smooth_with_derivative_sigmoid_of_minus_x():
+    from analytic.activations import get
+
+    act = get("logsigmoid")
+    assert act.kinks == ()
+    far = np.array([-40.0, -5.0, 0.0, 5.0, 40.0])
+    np.testing.assert_allclose(numpy_function(act, 1)(far), special.expit(-far), rtol=1e-14)
+    np.testing.assert_allclose(numpy_function(act)(far), -np.logaddexp(0.0, -far), rtol=1e-14)
 
 
 @pytest.mark.parametrize("name", DESIGN_NAMES)

@@ -24,7 +24,7 @@ ATTAINED = {
     "sigmoid": (True, False), "tanh": (True, False), "relu": (True, True), "leaky_relu": (True, True),
     "prelu": (True, True), "elu": (True, False), "selu": (False, False), "gelu": (True, True),
     "gelu_tanh": (True, True), "swish": (True, True), "silu": (True, True), "mish": (True, True),
-    "softplus": (False, False), "softsign": (True, False), "hardtanh": (True, True),
+    "softplus": (False, False), "logsigmoid": (False, False), "softsign": (True, False), "hardtanh": (True, True),
     "hard_sigmoid": (True, True), "hard_swish": (False, False), "celu": (True, False), "identity": (True, True),
     "softmax": (True, False),
 }
@@ -34,12 +34,12 @@ _gelu_max = (1 + sp.erf(1)) / 2 + sp.exp(-1) / sp.sqrt(sp.pi)
 EXACT = {
     "sigmoid": (sp.Rational(1, 4), 0), "tanh": (1, 0), "relu": (1, 0), "leaky_relu": (1, sp.Rational(1, 100)),
     "prelu": (1, sp.Rational(1, 4)), "elu": (1, 0), "selu": (SELU_SCALE * SELU_ALPHA, 0),
-    "gelu": (_gelu_max, 1 - _gelu_max), "softplus": (1, 0), "softsign": (1, 0), "hardtanh": (1, 0),
+    "gelu": (_gelu_max, 1 - _gelu_max), "softplus": (1, 0), "logsigmoid": (1, 0), "softsign": (1, 0), "hardtanh": (1, 0),
     "hard_sigmoid": (sp.Rational(1, 6), 0), "hard_swish": (sp.Rational(3, 2), -sp.Rational(1, 2)),
     "celu": (1, 0), "identity": (1, 1), "softmax": (sp.Rational(1, 4), 0),
 }
 WHERE = {  # where the sup / inf is attained or approached
-    "sigmoid": ("0", "±oo"), "tanh": ("0", "±oo"), "softplus": ("oo", "-oo"), "selu": ("0-", "-oo"),
+    "sigmoid": ("0", "±oo"), "tanh": ("0", "±oo"), "softplus": ("oo", "-oo"), "logsigmoid": ("-oo", "oo"), "selu": ("0-", "-oo"),
     "softsign": ("0", "±oo"), "gelu": ("sqrt(2)", "-sqrt(2)"), "hard_swish": ("3-", "-3+"),
     "relu": ("(0, oo)", "(-oo, 0)"),
 }

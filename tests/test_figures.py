@@ -120,7 +120,9 @@ def test_phase_diagram_regions_agree_with_simulated_networks():
     panel = F.phase_panel(F.QUICK)
     for sw, sb in zip(panel.critical_sigma_w2[::3], panel.sigma_b2[::3]):
         assert abs(mean_field("tanh", float(sw), float(sb)).chi1 - 1) < 1e-6
-    assert panel.points[0][0] == pytest.approx(2.0)            # ReLU: chi_1 = sigma_w^2 / 2
+    # tanh's own end point only (sigma_b^2 = 0: chi_1 = sigma_w^2 E[tanh'(0)^2] at q* = 0, so sigma_w^2 = 1);
+    # ReLU's sigma_w^2 = 2 belongs to another activation and is not drawn on tanh's plane
+    assert [(round(x, 9), y) for x, y, _ in panel.points] == [(1.0, 0.0)]
     for sw, sb, measured, theory in panel.checks:
         critical = np.interp(sb, panel.sigma_b2, panel.critical_sigma_w2)
         assert (measured < 1) == (sw < critical) == (theory < 1)
@@ -245,3 +247,55 @@ def test_cli_writes_files_reports_progress_and_json(tmp_path):
     progress = sorted(res.stderr.strip().splitlines())   # figures are built in parallel: any order
     assert [line.split(":")[0] for line in progress] == ["[1/2] activation_relu", "[2/2] activation_tanh"] or \
         [line.split(":")[0] for line in progress] == ["[1/2] activation_tanh", "[2/2] activation_relu"]
+
+
+def test_pdf_figures_embed_no_type3_font_and_print_at_paper_size(tmp_path):
+    """Every figure written as PDF embeds TrueType (Type 42) fonts, never Type 3, and is 3.4 or 7 in wide."""
+    import re
+    import zlib
+
+    files = F.write_figures(tmp_path, "pdf", budget=F.QUICK, jobs=2)
+    assert len(files.paths) == len(F.figure_names())
+    for pdf in files.paths:
+        raw = pdf.read_bytes()
+        # font dictionaries may sit in compressed object streams: inflate every stream too
+        streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", raw, re.DOTALL)
+        text = b"".join([raw] + [zlib.decompress(m) for m in streams if _inflates(m)])
+        assert b"/Type3" not in text, pdf.name
+        assert b"/TrueType" in text or b"/CIDFontType2" in text, pdf.name
+        width_pt = float(re.search(rb"/MediaBox \[\s*0 0 ([0-9.]+) ", raw).group(1))
+        assert min(abs(width_pt - 72 * w) for w in (3.4, 7.0)) < 0.5, (pdf.name, width_pt / 72)
+
+
+def test_slides_style_is_larger_and_unknown_styles_are_refused(tmp_path):
+    with F.style("slides"):
+        assert F.figure_size("page", 0.5) == (13.3, 6.65)
+    assert F.figure_size("column", 1.0) == (3.4, 3.4)  # paper outside any style block
+    with pytest.raises(OutputError):
+        F.write_figures(tmp_path, "png", only=["dying_relu"], budget=F.QUICK, style_name="poster")
+    assert not any(tmp_path.iterdir())
+
+
+def _inflates(data: bytes) -> bool:
+    import zlib
+
+    try:
+        zlib.decompress(data)
+        return True
+    except zlib.error:
+        return False
+
+
+def test_not_attained_label_keeps_clear_of_the_filled_kink_marker():
+    """SELU's sup λα is approached as x → 0⁻, not attained; PyTorch's value λα at 0 is a filled diamond on the
+    bound's line. The "(not attained)" label must not sit beside it."""
+    fig = F.build("activation_selu", F.QUICK)
+    fig.canvas.draw()
+    ax = fig.axes[1]
+    label = next(t for t in ax.texts if "not attained" in t.get_text())
+    box = label.get_window_extent()
+    diamonds = [c for c in ax.collections if len(c.get_offsets()) and c.get_facecolor()[0][3] == 1.0
+                and tuple(c.get_facecolor()[0][:3]) == (0.0, 0.0, 0.0)]
+    (x, y), = ax.transData.transform(diamonds[0].get_offsets())[:1]
+    gap = max(box.x0 - x, x - box.x1, 0.0)
+    assert gap > 20, (box, x, y)  # pixels between the label and the marker

@@ -9,9 +9,10 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "analytic"
-ORDER = ["errors", "quantities", "outputs", "registry", "activations", "parsing", "calculus", "bounds", "distributions", "expectations",
-         "theory", "theory.transfer", "theory.chain", "theory.gradient", "theory.meanfield", "theory.finite_width", "theory.spectrum",
-         "montecarlo", "sweep", "plotting", "figures", "report", "cli"]
+ORDER = ["errors", "quantities", "outputs", "display", "registry", "activations", "parsing", "calculus", "proofs",
+         "bounds", "distributions", "expectations",
+         "theory", "theory.transfer", "theory.chain", "theory.gradient", "theory.meanfield", "theory.finite_width",
+         "theory.spectrum", "tables", "montecarlo", "sweep", "plotting", "figures", "report", "cli", "__main__"]
 
 
 def _module_name(path: Path) -> str:
