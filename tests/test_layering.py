@@ -9,7 +9,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "analytic"
-ORDER = ["errors", "outputs", "registry", "activations", "parsing", "calculus", "bounds", "distributions", "expectations",
+ORDER = ["errors", "outputs", "registry", "activations", "parsing", "fastforms", "calculus", "bounds", "distributions", "expectations",
          "theory", "theory.chain", "theory.meanfield", "theory.finite_width", "theory.spectrum",
          "montecarlo", "sweep", "plotting", "figures", "report", "cli"]
 
