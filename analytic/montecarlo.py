@@ -30,6 +30,7 @@ True
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 import os
@@ -41,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .calculus import numpy_kernel, numpy_pair, resolve
 from .distributions import Distribution, distribution
@@ -803,7 +805,7 @@ def chain_log_products(act, depth: int, weights: str | Distribution, samples: in
 
 def simulate_wide(act, depth: int, width: int, weights: str | Distribution, bias: str | Distribution | None = None,
                   batch: int = 64, seed: int = 0, params: dict[str, float] | None = None, networks: int = 8,
-                  burn_in: int | None = None) -> WideSimulation:
+                  burn_in: int | None = None, threads: int | None = None) -> WideSimulation:
     r"""Back-propagation through a width-``width`` MLP of ``depth`` layers, ``networks`` independent draws.
 
     Every weight :math:`W^{(l)}_{ij}` is drawn from ``weights`` **as given** (the spec's own scale: ``he(n)`` is
@@ -850,42 +852,28 @@ def simulate_wide(act, depth: int, width: int, weights: str | Distribution, bias
     dead = np.zeros(L + 1)
     zero = np.zeros(L + 1)
     nonfinite = 0
-    for k, child in enumerate(seq.spawn(networks)):
-        layer_seeds = child.spawn(L + 1)
-        rin = np.random.default_rng(layer_seeds[0])
-        y = rin.standard_normal((batch, width))
-        u = rin.standard_normal((batch, width))
-        q[0] += float(np.mean(y * y)) / networks
-        D = np.empty((L, batch, width))
-        for l in range(1, L + 1):
-            rl = np.random.default_rng(layer_seeds[l])
-            W = wd.sample(rl, (width, width))
-            v = y @ W.T
-            if bd is not None:
-                v += bd.sample(rl, width)
-            q[l] += float(np.mean(v * v)) / networks
-            y, D[l - 1] = pair(v)
-            zmask = D[l - 1] == 0
-            dead[l] += float(zmask.all(axis=0).mean()) / networks
-            zero[l] += float(zmask.mean()) / networks
-        if not (np.isfinite(y).all() and np.isfinite(D).all()):
-            nonfinite += 1
-        g = u
-        acc = np.zeros(batch)
-        lognorm = np.empty((L + 1, batch))
-        for l in range(L, -1, -1):
-            n2 = np.einsum("ij,ij->i", g, g)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                lognorm[l] = acc + np.log(n2)
-            g = g / np.where(n2 > 0, np.sqrt(n2), 1.0)[:, None]  # unit norm; the scale lives in acc
-            acc = lognorm[l]
-            if l == 0:
-                break
-            W = wd.sample(np.random.default_rng(layer_seeds[l]), (width, width))  # the forward pass's draw
-            g = (D[l - 1] * g) @ W
-        sums[k] = _logsumexp(lognorm, axis=1)
-        mlog[k] = lognorm.mean(axis=1)
-        del D
+    # networks run on a thread pool, each with single-threaded BLAS (pinned, so the chain pool and BLAS threads
+    # do not oversubscribe the cores, and every product is computed the same way whatever the thread count);
+    # the per-network results are merged in network order, so the numbers do not depend on ``threads``
+    threads = default_threads() if threads is None else _int("threads", threads, 1, MAX_THREADS)
+    threads = max(1, min(threads, networks, MAX_WIDE_ELEMENTS // (L * batch * width)))
+    run = functools.partial(_wide_network, L=L, batch=batch, width=width, wd=wd, bd=bd, pair=pair)
+    with threadpool_limits(limits=1, user_api="blas"):
+        if threads == 1:
+            results = map(run, seq.spawn(networks))
+        else:
+            pool = ThreadPoolExecutor(max_workers=threads)
+            results = pool.map(run, seq.spawn(networks))
+        try:
+            for k, (sums[k], mlog[k], qk, deadk, zerok, broken) in enumerate(results):
+                for l in range(L + 1):  # the same additions, in the same order, as one network at a time
+                    q[l] += qk[l] / networks
+                    dead[l] += deadk[l] / networks
+                    zero[l] += zerok[l] / networks
+                nonfinite += broken
+        finally:
+            if threads > 1:
+                pool.shutdown()
     if nonfinite:
         raise SimulationError(f"the forward pass overflowed in {nonfinite} of {networks} networks; "
                               "use smaller weights")
@@ -910,6 +898,45 @@ def simulate_wide(act, depth: int, width: int, weights: str | Distribution, bias
         slope=Stat(slope, slope_se),
         slope_log=Stat(float(per_net.mean()), float(per_net.std(ddof=1) / math.sqrt(networks))),
         nonfinite=nonfinite)
+
+
+def _wide_network(child: np.random.SeedSequence, L: int, batch: int, width: int, wd: Distribution,
+                  bd: Distribution | None, pair) -> tuple:
+    """One network of :func:`simulate_wide`: (log sum over the batch of ||g_l||^2, mean over the batch of
+    log ||g_l||^2, q_l, dead-unit and zero-derivative fractions per layer, forward pass non-finite)."""
+    q, dead, zero = [0.0] * (L + 1), [0.0] * (L + 1), [0.0] * (L + 1)
+    layer_seeds = child.spawn(L + 1)
+    rin = np.random.default_rng(layer_seeds[0])
+    y = rin.standard_normal((batch, width))
+    u = rin.standard_normal((batch, width))
+    q[0] = float(np.mean(y * y))
+    D = np.empty((L, batch, width))
+    for l in range(1, L + 1):
+        rl = np.random.default_rng(layer_seeds[l])
+        W = wd.sample(rl, (width, width))
+        v = y @ W.T
+        if bd is not None:
+            v += bd.sample(rl, width)
+        q[l] = float(np.mean(v * v))
+        y, D[l - 1] = pair(v)
+        zmask = D[l - 1] == 0
+        dead[l] = float(zmask.all(axis=0).mean())
+        zero[l] = float(zmask.mean())
+    broken = int(not (np.isfinite(y).all() and np.isfinite(D).all()))
+    g = u
+    acc = np.zeros(batch)
+    lognorm = np.empty((L + 1, batch))
+    for l in range(L, -1, -1):
+        n2 = np.einsum("ij,ij->i", g, g)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lognorm[l] = acc + np.log(n2)
+        g = g / np.where(n2 > 0, np.sqrt(n2), 1.0)[:, None]  # unit norm; the scale lives in acc
+        acc = lognorm[l]
+        if l == 0:
+            break
+        W = wd.sample(np.random.default_rng(layer_seeds[l]), (width, width))  # the forward pass's draw
+        g = (D[l - 1] * g) @ W
+    return _logsumexp(lognorm, axis=1), lognorm.mean(axis=1), q, dead, zero, broken
 
 
 def _logsumexp(a: np.ndarray, axis: int) -> np.ndarray:

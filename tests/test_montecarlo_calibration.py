@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from analytic.montecarlo import chain_log_products, simulate, simulate_chain
+from analytic.montecarlo import chain_log_products, simulate, simulate_chain, simulate_wide
 
 K = 4.0
 RUNS = 400
@@ -153,3 +153,10 @@ def test_results_are_bit_identical_for_any_thread_count():
     a = chain_log_products("relu", 5, "normal(0, 1.5)", 40_000, seed=1, threads=1)
     b = chain_log_products("relu", 5, "normal(0, 1.5)", 40_000, seed=1, threads=2)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
+def test_wide_networks_are_identical_for_any_thread_count():
+    kwargs = dict(act="tanh", depth=6, width=32, weights="normal(0, 0.25)", batch=8, networks=5, seed=4,
+                  bias="normal(0, 0.1)")
+    one = simulate_wide(**kwargs, threads=1)
+    assert simulate_wide(**kwargs, threads=2) == one == simulate_wide(**kwargs, threads=3)
