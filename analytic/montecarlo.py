@@ -472,12 +472,6 @@ class _Product:
         self.exp = np.empty(b, dtype=np.int32)
         self.layers = 0
 
-    def times(self, factor: np.ndarray) -> None:
-        """Multiply by one factor per chain (``factor`` is not modified)."""
-        np.frexp(factor, out=(self.mant, self.exp))
-        np.multiply(self.m, self.mant, out=self.m)
-        np.add(self.acc, self.exp, out=self.acc)
-
     def layer_done(self) -> None:
         self.layers += 1
         if self.layers % RENORM == 0:
@@ -495,30 +489,39 @@ def _layers(s: _ChainSetup, kernel, rw, rb, rv, prod: _Product, y: np.ndarray, b
     """Run the ``s.depth`` layers of one block, multiplying every factor into ``prod``."""
     b = y.size
     v, d, t = np.empty(b), np.empty(b), np.empty(b)
+    m, mant, ex, acc = prod.m, prod.mant, prod.exp, prod.acc
+    frexp, mul, add = np.frexp, np.multiply, np.add
     rows = max(1, min(ROWS, s.chunk // b))
     done = 0
     while done < s.depth:
         k = min(rows, s.depth - done)
         W = s.weights.sample(rw, (k, b))
+        MW, EW = frexp(W)  # the weights' mantissas and exponents, exact
         if s.preact is not None:  # independence model: v_t drawn afresh, independent of w_t
             V = s.preact.sample(rv, (k, b))
             Y, D = np.empty_like(V), np.empty_like(V)
             kernel(V, Y, D, np.empty_like(V))
-            for t_ in range(k):
-                prod.times(W[t_])
-                prod.times(D[t_])
+            MD, ED = frexp(D)
+            for row in range(k):
+                mul(m, MW[row], out=m)
+                add(acc, EW[row], out=acc)
+                mul(m, MD[row], out=m)
+                add(acc, ED[row], out=acc)
                 prod.layer_done()
         else:
             B = s.bias.sample(rb, (k, b)) if s.bias is not None else None
-            for t_ in range(k):
-                np.multiply(W[t_], y, out=v)
+            for row in range(k):
+                mul(W[row], y, out=v)
                 if B is not None:
-                    np.add(v, B[t_], out=v)
-                if not math.isfinite(float(np.add.reduce(v))):
+                    add(v, B[row], out=v)
+                if not math.isfinite(float(add.reduce(v))):
                     broken |= ~np.isfinite(v)
                 kernel(v, y, d, t)
-                prod.times(W[t_])
-                prod.times(d)
+                mul(m, MW[row], out=m)
+                add(acc, EW[row], out=acc)
+                frexp(d, out=(mant, ex))
+                mul(m, mant, out=m)
+                add(acc, ex, out=acc)
                 prod.layer_done()
         done += k
         bar_step(k * b)
@@ -543,19 +546,22 @@ def _run_block(s: _ChainSetup, kernel, child: np.random.SeedSequence, b: int, ba
 def _summarise(m, E, logs, neg, broken) -> _Block:
     ok = ~broken
     if not ok.all():
-        m, E, lg = m[ok], E[ok], logs[ok]
+        m, E, lg, neg_ok = m[ok], E[ok], logs[ok], neg[ok]
     else:
-        lg = logs
+        lg, neg_ok = logs, neg
     nonzero = m != 0
     zeros = int(m.size - np.count_nonzero(nonzero))
     if zeros < m.size:
-        c = int(E[nonzero].max())
+        c = int(E[nonzero].max() if zeros else E.max())
+        shift = E - c
+        np.maximum(shift, -2000, out=shift)
         with np.errstate(under="ignore"):
-            e = np.ldexp(m, np.maximum(E - c, -2000))
+            e = np.ldexp(m, shift.astype(np.int32))  # (int64 exponents take a slow loop)
     else:
         c, e = None, np.zeros(m.size)
-    a = np.abs(e)
-    moments = (_summary(e, c), _summary(a, c), _summary(a * a, None if c is None else 2 * c))
+    mean = _summary(e, c)
+    a = np.abs(e) if neg_ok.any() else e
+    moments = (mean, _summary(a, c) if a is not e else mean, _summary(a * a, None if c is None else 2 * c))
     finite = lg[nonzero] if zeros else lg
     return _Block(logs, neg, broken, moments, _log_summary(finite), zeros)
 
