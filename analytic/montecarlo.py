@@ -73,6 +73,8 @@ Z_AGREE = 4.0
 ESS_WARN = 1000.0
 #: Largest depth × batch × width held by :func:`simulate_wide` (φ′ of every layer is kept for back-propagation).
 MAX_WIDE_ELEMENTS = 2**24
+#: Largest depth × width² of weights kept per network for the backward pass (more: drawn again from their streams).
+MAX_WIDE_KEPT = 2**22
 #: Largest depth × batch × width² × networks (multiply-adds) accepted by :func:`simulate_wide`.
 MAX_WIDE_WORK = 2 * 10**11
 
@@ -917,9 +919,12 @@ def _wide_network(child: np.random.SeedSequence, L: int, batch: int, width: int,
     u = rin.standard_normal((batch, width))
     q[0] = float(np.mean(y * y))
     D = np.empty((L, batch, width))
+    kept = [] if L * width * width <= MAX_WIDE_KEPT else None  # the weights, for the backward pass
     for l in range(1, L + 1):
         rl = np.random.default_rng(layer_seeds[l])
         W = wd.sample(rl, (width, width))
+        if kept is not None:
+            kept.append(W)
         v = y @ W.T
         if bd is not None:
             v += bd.sample(rl, width)
@@ -940,7 +945,8 @@ def _wide_network(child: np.random.SeedSequence, L: int, batch: int, width: int,
         acc = lognorm[l]
         if l == 0:
             break
-        W = wd.sample(np.random.default_rng(layer_seeds[l]), (width, width))  # the forward pass's draw
+        W = (kept[l - 1] if kept is not None  # or the forward pass's draw again, from its stream
+             else wd.sample(np.random.default_rng(layer_seeds[l]), (width, width)))
         g = (D[l - 1] * g) @ W
     return _logsumexp(lognorm, axis=1), lognorm.mean(axis=1), q, dead, zero, broken
 

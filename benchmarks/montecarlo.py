@@ -12,6 +12,9 @@ weights normal(1, 0.5), x = 1, float64 everywhere:
     (``python -c``: import NumPy, draw), for 10^8 layer-samples — goal <= 2;
 (d) peak RSS (VmHWM) of that ``simulate`` process — goal <= 300 MB.
 
+Then wide networks (``simulate_wide``, relu, width 256, depth 20, batch 64, 16 networks): networks per second
+with 1 and 2 threads (BLAS pinned to one thread per network).
+
 Every in-process timing is the best of ``--repeat`` runs; the whole-process ones the best of 2. The load
 average is printed first and last: the machine may be shared. Usage:
 ``python benchmarks/montecarlo.py [--act sigmoid ...] [--depth 10] [--samples 1000000] [--repeat 3]``
@@ -32,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from analytic.distributions import distribution  # noqa: E402
-from analytic.montecarlo import BLOCK, ROWS, simulate_chain  # noqa: E402
+from analytic.montecarlo import BLOCK, ROWS, simulate_chain, simulate_wide  # noqa: E402
 
 GOALS = {"a2": 1.0, "a1": 1.6, "b": 2.0, "c": 2.0, "d": 300.0}
 ACTS = ["sigmoid", "tanh", "relu", "x/(1+exp(-x))"]
@@ -143,6 +146,15 @@ def run(act: str, depth: int, samples: int, repeat: int, rows: list) -> None:
     rows.append((act, mc[1] / draw, mc[2] / draw, b, sim_s / rng_s, rss))
 
 
+def wide(repeat: int) -> None:
+    kwargs = dict(act="relu", depth=20, width=256, weights="he(256)", batch=64, networks=16, seed=0)
+    simulate_wide(**{**kwargs, "networks": 2})
+    for threads in (1, 2):
+        t = best(lambda: simulate_wide(**kwargs, threads=threads), repeat)
+        print(f"wide relu, width 256, depth 20, batch 64: {kwargs['networks'] / t:.1f} networks per second "
+              f"with {threads} thread(s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--act", nargs="+", default=ACTS)
@@ -155,6 +167,7 @@ def main() -> None:
     rows: list = []
     for act in args.act:
         run(act, args.depth, args.samples, args.repeat, rows)
+    wide(args.repeat)
     print(f"\nsummary ({load()}):")
     print("| activation | (a) 1 thread (<= 1.6) | (a) 2 threads (<= 1.0) | (b) PyTorch / MC (>= 2) | "
           "(c) whole process (<= 2) | (d) peak RSS (<= 300 MB) |")
