@@ -189,9 +189,10 @@ def _numpy_kernel(act: Activation, key: tuple) -> Kernel:
     if fused is not None:
         return fused
     pair = _numpy_pair(act, key)
+    raw = getattr(pair, "raw", pair)  # the compiled pair without its errstate (the caller sets it)
 
     def kernel(v, y, d, t):
-        y[...], d[...] = pair(v)
+        y[...], d[...] = raw(v)  # (broadcasts a constant)
 
     kernel.shared = getattr(pair, "shared", False)
     return kernel
@@ -249,6 +250,7 @@ def _numpy_pair(act: Activation, key: tuple) -> Callable[[np.ndarray], tuple[np.
 
     pair.__name__ = f"{act.name}_pair"
     pair.__doc__ = f"NumPy form of ({exprs[0]}, {exprs[1]})"
+    pair.raw = compiled
     try:
         kinks = [float(k.at) for k in act.kink_points(dict(key))]
     except (TypeError, ValueError):  # a kink location that is not a real number

@@ -474,11 +474,6 @@ class _Product:
         self.exp = np.empty(b, dtype=np.int32)
         self.layers = 0
 
-    def layer_done(self) -> None:
-        self.layers += 1
-        if self.layers % RENORM == 0:
-            self.renormalise()
-
     def renormalise(self) -> None:
         np.frexp(self.m, out=(self.m, self.exp))
         np.add(self.acc, self.exp, out=self.acc)
@@ -509,7 +504,9 @@ def _layers(s: _ChainSetup, kernel, rw, rb, rv, prod: _Product, y: np.ndarray, b
                 add(acc, EW[row], out=acc)
                 mul(m, MD[row], out=m)
                 add(acc, ED[row], out=acc)
-                prod.layer_done()
+                prod.layers += 1
+                if prod.layers % RENORM == 0:
+                    prod.renormalise()
         else:
             B = s.bias.sample(rb, (k, b)) if s.bias is not None else None
             for row in range(k):
@@ -524,7 +521,9 @@ def _layers(s: _ChainSetup, kernel, rw, rb, rv, prod: _Product, y: np.ndarray, b
                 frexp(d, out=(mant, ex))
                 mul(m, mant, out=m)
                 add(acc, ex, out=acc)
-                prod.layer_done()
+                prod.layers += 1
+                if prod.layers % RENORM == 0:
+                    prod.renormalise()
         done += k
         bar_step(k * b)
     prod.renormalise()
