@@ -307,9 +307,8 @@ class Check:
 class Simulation:
     """What the ``simulate`` command shows: the simulation, the analytic values and one :class:`Check` each.
 
-    ``result`` is a :class:`ChainSimulation` (width 1) or a :class:`WideSimulation`; for the exact chain,
-    ``independent`` is the same-size simulation of the independence model with the analytic formula's
-    pre-activation distribution, which separates an error of the formula from the cost of the approximation.
+    ``result`` is a :class:`ChainSimulation` (width 1) or a :class:`WideSimulation`, the one model asked for;
+    ``independent`` is None (no second model is simulated; the field keeps the JSON key).
     """
 
     act: str
