@@ -704,6 +704,10 @@ def _median(logs: np.ndarray) -> tuple[Stat, Stat]:
     The interval between the order statistics of ranks :math:`n/2 \pm \sqrt n/2` covers the median with
     probability about 68 % whatever the distribution; half its length is the standard error (linear and log).
     ``numpy.partition`` selects those ranks in linear time, in place.
+
+    >>> m, lm = _median(np.log(np.array([4.0, 1.0, 3.0, 2.0, 5.0])))
+    >>> round(m.value, 12)
+    3.0
     """
     n = logs.size
     if n == 0:
@@ -712,7 +716,14 @@ def _median(logs: np.ndarray) -> tuple[Stat, Stat]:
     lo = max(0, int(math.floor((n - 1) / 2 - half)))
     hi = min(n - 1, int(math.ceil((n - 1) / 2 + half)))
     mid = sorted({(n - 1) // 2, n // 2})
-    logs.partition(sorted({lo, hi, *mid}))  # in place: no copy of up to MEDIAN_KEEP values
+    # in place, no copy of up to MEDIAN_KEEP values; one rank per call (NumPy's several-ranks partition is about
+    # ten times slower): rank hi, then lo below it, then the middle ranks among the few values between them
+    logs.partition(hi)
+    if lo < hi:
+        logs[:hi].partition(lo)
+    inner = [k - lo - 1 for k in mid if lo < k < hi]
+    if inner:
+        logs[lo + 1:hi].partition(inner)
     part = logs
     lm = float(np.logaddexp(part[mid[0]], part[mid[-1]]) - math.log(2))  # mean of the two middle values
     l_lo, l_hi = float(part[lo]), float(part[hi])

@@ -160,3 +160,20 @@ def test_wide_networks_are_identical_for_any_thread_count():
                   bias="normal(0, 0.1)")
     one = simulate_wide(**kwargs, threads=1)
     assert simulate_wide(**kwargs, threads=2) == one == simulate_wide(**kwargs, threads=3)
+
+
+def test_median_and_its_order_statistics_match_a_full_sort():
+    from analytic.montecarlo import _median
+
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 3, 4, 5, 10, 101, 1000, 12345):
+        x = rng.standard_normal(n)
+        x[rng.random(n) < 0.3] = -np.inf  # exact zeros
+        z = np.sort(x)
+        half = math.sqrt(n) / 2
+        lo, hi = max(0, math.floor((n - 1) / 2 - half)), min(n - 1, math.ceil((n - 1) / 2 + half))
+        _, log_median = _median(x.copy())
+        expected = np.logaddexp(z[(n - 1) // 2], z[n // 2]) - math.log(2)
+        assert log_median.value == expected or (expected == -np.inf and log_median.value == -np.inf), n
+        if np.isfinite(z[lo]):
+            assert log_median.stderr == (z[hi] - z[lo]) / 2, n
