@@ -123,7 +123,7 @@ class ChainSimulation:
     ``mean``, ``mean_abs``, ``mean_square`` are sample means over all finite chains (zeros included);
     ``log_mean`` is :math:`E[\log|\prod|]` over the non-zero products, ``log_std`` the standard deviation of
     :math:`\log|\prod|` there; ``median_abs`` is the sample median of :math:`|\prod|` (zeros included) over the
-    first ``median_samples`` chains, with the standard error from the distribution-free order-statistic interval
+    finite ones (``median_samples`` of them) among the first :data:`MEDIAN_KEEP` chains, with the standard error from the distribution-free order-statistic interval
     (ranks :math:`n/2 \pm \sqrt n/2`, about 68 %, halved); ``zero_fraction`` counts exactly-zero products (dead
     ReLU paths, :math:`w_t = 0`); ``ess`` is the effective sample size :math:`(\sum|g|)^2/\sum g^2` of the mean (and
     ``ess_square`` :math:`(\sum g^2)^2/\sum g^4` of the mean square) — far below ``samples``, a few chains carry
@@ -528,8 +528,11 @@ def _layers(s: _ChainSetup, kernel, rw, rb, rv, prod: _Product, y: np.ndarray, b
     prod.renormalise()
 
 
-def _run_block(s: _ChainSetup, kernel, child: np.random.SeedSequence, b: int, bar_step) -> _Block:
-    """Simulate the ``b`` chains of one block (its own streams from ``child``) and summarise them."""
+def _run_block(s: _ChainSetup, kernel, child: np.random.SeedSequence, b: int, bar_step,
+               keep: np.ndarray | None = None) -> _Block:
+    """Simulate the ``b`` chains of one block (its own streams from ``child``) and summarise them; the first
+    ``keep.size`` values of log|∏| are also written into ``keep`` (in the worker thread, which touches that
+    memory first: on some systems the first touch of fresh pages costs as much as the arithmetic)."""
     rw, rb, rv = (np.random.default_rng(c) for c in child.spawn(3))
     prod = _Product(b)
     broken = np.zeros(b, dtype=bool)
@@ -540,6 +543,8 @@ def _run_block(s: _ChainSetup, kernel, child: np.random.SeedSequence, b: int, ba
         neg = m < 0
         logs = np.log(np.abs(m)) + E * LN2  # -inf where m = 0
         logs[broken] = np.nan
+    if keep is not None:
+        keep[...] = logs[:keep.size]
     return _summarise(m, E, logs, neg, broken)
 
 
@@ -585,13 +590,14 @@ def _log_summary(x: np.ndarray) -> tuple:
     return (x.size, mean, float(dev.sum()))
 
 
-def _chain_blocks(s: _ChainSetup, bar=None) -> Iterator[_Block]:
+def _chain_blocks(s: _ChainSetup, bar=None, kept: np.ndarray | None = None) -> Iterator[_Block]:
     """Yield the blocks of chains in block order, computed on ``s.threads`` threads.
 
     Block ``i`` uses the streams ``SeedSequence(seed).spawn(nblocks)[i].spawn(3)`` (weights, biases,
     pre-activations) whichever thread runs it, and the caller merges the blocks in order, so every number is
     bit-identical for any thread count. NumPy releases the GIL in its generators and ufunc loops, so the threads
     run in parallel. At most ``2 × threads`` finished blocks wait to be merged (memory stays bounded).
+    ``kept``: block ``i`` also writes its log|∏| into ``kept[i * BLOCK:]``, as far as ``kept`` reaches.
     """
     nblocks = -(-s.samples // BLOCK)
     kernel = numpy_kernel(s.act, None if s.act.user_defined else s.params)
@@ -602,24 +608,29 @@ def _chain_blocks(s: _ChainSetup, bar=None) -> Iterator[_Block]:
             with lock:
                 bar.update(n)
 
-    sizes = [min(BLOCK, s.samples - i * BLOCK) for i in range(nblocks)]
-    children = s.seq.spawn(nblocks)
+    def keep(i: int, b: int) -> np.ndarray | None:
+        if kept is None or i * BLOCK >= kept.size:
+            return None
+        return kept[i * BLOCK:min(i * BLOCK + b, kept.size)]
+
+    jobs = [(child, min(BLOCK, s.samples - i * BLOCK), i) for i, child in enumerate(s.seq.spawn(nblocks))]
     threads = min(s.threads, nblocks)
     if threads == 1:
-        for child, b in zip(children, sizes):
-            yield _run_block(s, kernel, child, b, step)
+        for child, b, i in jobs:
+            yield _run_block(s, kernel, child, b, step, keep(i, b))
         return
     with ThreadPoolExecutor(max_workers=threads) as pool:
         pending: deque = deque()
-        jobs = iter(zip(children, sizes))
+        todo = iter(jobs)
         try:
-            for child, b in itertools.islice(jobs, 2 * threads):
-                pending.append(pool.submit(_run_block, s, kernel, child, b, step))
+            for child, b, i in itertools.islice(todo, 2 * threads):
+                pending.append(pool.submit(_run_block, s, kernel, child, b, step, keep(i, b)))
             while pending:
                 block = pending.popleft().result()
-                nxt = next(jobs, None)
+                nxt = next(todo, None)
                 if nxt is not None:
-                    pending.append(pool.submit(_run_block, s, kernel, nxt[0], nxt[1], step))
+                    child, b, i = nxt
+                    pending.append(pool.submit(_run_block, s, kernel, child, b, step, keep(i, b)))
                 yield block
         finally:
             for f in pending:
@@ -753,22 +764,17 @@ def simulate_chain(act, depth: int, weights: str | Distribution, samples: int = 
     """
     s = _chain_setup(act, depth, weights, samples, seed, x, bias, preact, params, chunk, threads)
     moments, logs = (_Moments(), _Moments(), _Moments()), _Welford()
-    kept = np.empty(min(s.samples, MEDIAN_KEEP))
-    nkept = zeros = nonfinite = 0
+    kept = np.empty(min(s.samples, MEDIAN_KEEP))  # the median's reservoir: the first chains, written by the blocks
+    zeros = nonfinite = 0
     bar = _progress(s.depth * s.samples, progress,
                     f"simulate {s.name}" + (" (independence model)" if s.preact else ""))
     try:
-        for block in _chain_blocks(s, bar):
+        for block in _chain_blocks(s, bar, kept):
             for running, summary in zip(moments, block.moments):
                 running.merge(summary)
             logs.merge(block.log_moments)
             zeros += block.zeros
             nonfinite += int(np.count_nonzero(block.broken))
-            if nkept < MEDIAN_KEEP:
-                lg = block.logs[~block.broken] if nonfinite else block.logs
-                take = lg[:MEDIAN_KEEP - nkept]
-                kept[nkept:nkept + take.size] = take
-                nkept += take.size
     finally:
         if bar is not None:
             bar.close()
@@ -778,7 +784,10 @@ def simulate_chain(act, depth: int, weights: str | Distribution, samples: int = 
                               "use smaller weights or a smaller x")
     mean, mean_abs, mean_sq = moments
     log_mean, log_std = logs.stat()
-    median, log_median = _median(kept[:nkept])
+    if nonfinite:  # chains whose forward pass overflowed (nan) are left out of the median too
+        kept = kept[~np.isnan(kept)]
+    nkept = kept.size
+    median, log_median = _median(kept)
     p0 = zeros / n
     m_abs, m_sq = mean_abs.stat(), mean_sq.stat()
     ess = (_exp(math.log(n) + 2 * m_abs.log_abs - m_sq.log_abs)
