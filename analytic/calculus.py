@@ -150,11 +150,11 @@ def numpy_pair(act: Activation | str, params: dict[str, float] | None = None
     r"""A vectorised NumPy function returning :math:`(\varphi(x), \varphi'(x))` in one pass.
 
     Catalogue entries with a fused kernel (:data:`analytic.fastforms.NAMES`: the piecewise ones, sigmoid, tanh,
-    softsign, identity) use it. Otherwise: the same expressions as :func:`numpy_function` orders 0 and 1,
-    compiled together with common subexpressions shared (sigmoid's :math:`\sigma(x)` is evaluated once for
-    both), for loops that need both; such a pair has ``shared = True``. Sharing can undo a stable form (SymPy turns ``erfc(-u)`` back into ``2 - erfc(u)``), so the pair is compared
-    with the two separate functions on a grid reaching ±50 and the kinks; on any relative difference above
-    :math:`10^{-12}` the separate functions are used.
+    softsign, identity) use it. Otherwise: the same expressions as :func:`numpy_function` orders 0 and 1, compiled
+    together with common subexpressions shared (sigmoid's :math:`\sigma(x)` is evaluated once for both), for loops
+    that need both; such a pair has ``shared = True``. Sharing can undo a stable form (SymPy turns ``erfc(-u)`` back
+    into ``2 - erfc(u)``), so the pair is compared with the two separate functions on a grid reaching ±50 and the
+    kinks; on any relative difference above :math:`10^{-12}` the separate functions are used.
 
     >>> import numpy as np
     >>> y, d = numpy_pair("sigmoid")(np.array([0.0]))

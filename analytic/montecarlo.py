@@ -124,10 +124,10 @@ class ChainSimulation:
     ``log_mean`` is :math:`E[\log|\prod|]` over the non-zero products, ``log_std`` the standard deviation of
     :math:`\log|\prod|` there; ``median_abs`` is the sample median of :math:`|\prod|` (zeros included) over the
     finite ones (``median_samples`` of them) among the first :data:`MEDIAN_KEEP` chains, with the standard error
-    from the distribution-free order-statistic interval (ranks :math:`n/2 \pm \sqrt n/2`, about 68 %, halved); ``zero_fraction`` counts exactly-zero products (dead
-    ReLU paths, :math:`w_t = 0`); ``ess`` is the effective sample size :math:`(\sum|g|)^2/\sum g^2` of the mean (and
-    ``ess_square`` :math:`(\sum g^2)^2/\sum g^4` of the mean square) — far below ``samples``, a few chains carry
-    the mean and its standard error is unreliable;
+    from the distribution-free order-statistic interval (ranks :math:`n/2 \pm \sqrt n/2`, about 68 %, halved);
+    ``zero_fraction`` counts exactly-zero products (dead ReLU paths, :math:`w_t = 0`); ``ess`` is the effective
+    sample size :math:`(\sum|g|)^2/\sum g^2` of the mean (and ``ess_square`` :math:`(\sum g^2)^2/\sum g^4` of the
+    mean square) — far below ``samples``, a few chains carry the mean and its standard error is unreliable;
     ``nonfinite`` counts chains whose forward pass overflowed (left out of every statistic).
     """
 

@@ -39,7 +39,8 @@ def relu_exact(r, sigma):
 
 
 def identity_exact(r, mu, sigma):
-    abs_w = sigma * math.sqrt(2 / math.pi) * math.exp(-mu**2 / (2 * sigma**2)) + mu * (1 - 2 * stats.norm.cdf(-mu / sigma))
+    abs_w = (sigma * math.sqrt(2 / math.pi) * math.exp(-mu**2 / (2 * sigma**2))
+             + mu * (1 - 2 * stats.norm.cdf(-mu / sigma)))  # E|w|, folded normal
     return {"mean": mu**r, "mean_abs": abs_w**r, "mean_square": (mu**2 + sigma**2) ** r}
 
 
