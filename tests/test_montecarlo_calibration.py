@@ -178,3 +178,17 @@ def test_median_and_its_order_statistics_match_a_full_sort():
         assert log_median.value == expected or (expected == -np.inf and log_median.value == -np.inf), n
         if np.isfinite(z[lo]):
             assert log_median.stderr == (z[hi] - z[lo]) / 2, n
+
+
+def test_cli_json_is_identical_for_one_and_two_threads():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    args = ["simulate", "relu", "--depth", "5", "--weights", "normal(0,1.5)", "--samples", "40000", "--seed", "2",
+            "--json", "--quiet"]
+    outs = [subprocess.run([sys.executable, str(root / "cli.py"), *args, "--threads", n], capture_output=True,
+                           text=True, timeout=120, cwd=root) for n in ("1", "2")]
+    assert all(o.returncode == 0 for o in outs), [o.stderr for o in outs]
+    assert outs[0].stdout == outs[1].stdout and json.loads(outs[0].stdout)["simulation"]["samples"] == 40000
