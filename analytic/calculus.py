@@ -25,6 +25,7 @@ from sympy.printing.numpy import NumPyPrinter
 from .activations import get, sigmoid
 from .display import displayable
 from .errors import AnalyticError, ComputationTimeout, FormulaError, time_limit
+from .fastforms import Kernel, fused_kernel
 from .parsing import expression_activation, looks_like_formula, user_activation
 from .registry import X, Activation
 
@@ -162,11 +163,12 @@ def numpy_pair(act: Activation | str, params: dict[str, float] | None = None
                ) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
     r"""A vectorised NumPy function returning :math:`(\varphi(x), \varphi'(x))` in one pass.
 
-    The same expressions as :func:`numpy_function` orders 0 and 1, compiled together with common
-    subexpressions shared (sigmoid's :math:`\sigma(x)` is evaluated once for both), for loops that need both.
-    Sharing can undo a stable form (SymPy turns ``erfc(-u)`` back into ``2 - erfc(u)``), so the pair is compared
-    with the two separate functions on a grid reaching ±50 and the kinks; on any relative difference above
-    :math:`10^{-12}` the separate functions are used.
+    Catalogue entries with a fused kernel (:data:`analytic.fastforms.NAMES`: the piecewise ones, sigmoid, tanh,
+    softsign, identity) use it. Otherwise: the same expressions as :func:`numpy_function` orders 0 and 1, compiled
+    together with common subexpressions shared (sigmoid's :math:`\sigma(x)` is evaluated once for both), for loops
+    that need both; such a pair has ``shared = True``. Sharing can undo a stable form (SymPy turns ``erfc(-u)`` back
+    into ``2 - erfc(u)``), so the pair is compared with the two separate functions on a grid reaching ±50 and the
+    kinks; on any relative difference above :math:`10^{-12}` the separate functions are used.
 
     >>> import numpy as np
     >>> y, d = numpy_pair("sigmoid")(np.array([0.0]))
@@ -176,6 +178,38 @@ def numpy_pair(act: Activation | str, params: dict[str, float] | None = None
     act = resolve(act)
     key = tuple(sorted((str(k), float(v)) for k, v in act.bind(params).items()))
     return _numpy_pair(act, key)
+
+
+def numpy_kernel(act: Activation | str, params: dict[str, float] | None = None) -> Kernel:
+    r"""A kernel ``k(v, y, d, t)`` writing :math:`\varphi(v)` into ``y`` and :math:`\varphi'(v)` into ``d``
+    (``t`` is scratch), for loops that reuse their buffers: the fused form of :mod:`analytic.fastforms` for
+    catalogue entries that have one, otherwise :func:`numpy_pair` copied into the buffers. Call it inside
+    ``numpy.errstate(all="ignore")``.
+
+    >>> import numpy as np
+    >>> v, y, d, t = np.array([0.0]), np.empty(1), np.empty(1), np.empty(1)
+    >>> numpy_kernel("sigmoid")(v, y, d, t)
+    >>> float(y[0]), float(d[0])
+    (0.5, 0.25)
+    """
+    act = resolve(act)
+    key = tuple(sorted((str(k), float(v)) for k, v in act.bind(params).items()))
+    return _numpy_kernel(act, key)
+
+
+@functools.lru_cache(maxsize=None)
+def _numpy_kernel(act: Activation, key: tuple) -> Kernel:
+    fused = None if act.user_defined else fused_kernel(act.name, dict(key))
+    if fused is not None:
+        return fused
+    pair = _numpy_pair(act, key)
+    raw = getattr(pair, "raw", pair)  # the compiled pair without its errstate (the caller sets it)
+
+    def kernel(v, y, d, t):
+        y[...], d[...] = raw(v)  # (broadcasts a constant)
+
+    kernel.shared = getattr(pair, "shared", False)
+    return kernel
 
 
 def _fast_sigmoid(x: np.ndarray) -> np.ndarray:
@@ -202,6 +236,9 @@ class _WherePrinter(NumPyPrinter):
 
 @functools.lru_cache(maxsize=None)
 def _numpy_pair(act: Activation, key: tuple) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    fused = None if act.user_defined else fused_kernel(act.name, dict(key))
+    if fused is not None:
+        return _allocating(fused, act.name)
     separate = [_numpy_function(act, k, key) for k in (0, 1)]
 
     def both(x):
@@ -227,6 +264,7 @@ def _numpy_pair(act: Activation, key: tuple) -> Callable[[np.ndarray], tuple[np.
 
     pair.__name__ = f"{act.name}_pair"
     pair.__doc__ = f"NumPy form of ({exprs[0]}, {exprs[1]})"
+    pair.raw = compiled
     try:
         kinks = [float(k.at) for k in act.kink_points(dict(key))]
     except (TypeError, ValueError):  # a kink location that is not a real number
@@ -234,8 +272,24 @@ def _numpy_pair(act: Activation, key: tuple) -> Callable[[np.ndarray], tuple[np.
     grid = np.concatenate([np.linspace(-50.0, 50.0, 4001), [1e4, -1e4], kinks])
     if all(np.allclose(shared, alone(grid), rtol=1e-12, atol=0.0, equal_nan=True)
            for shared, alone in zip(pair(grid), separate)):
+        pair.shared = True  # the forms compiled together passed the comparison (tests check that they do)
         return pair
     return both
+
+
+def _allocating(kernel: Kernel, name: str) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """A fused kernel as a function returning new arrays."""
+    def pair(x):
+        x = np.asarray(x, dtype=float)
+        y, d, t = np.empty_like(x), np.empty_like(x), np.empty_like(x)
+        with np.errstate(all="ignore"):
+            kernel(x, y, d, t)
+        return y, d
+
+    pair.__name__ = f"{name}_pair"
+    pair.__doc__ = f"fused NumPy form of ({name}, its derivative), from analytic.fastforms"
+    pair.fused = True
+    return pair
 
 
 #: f(u) → (when the sum holds c + c·f(u), a rewrite of it; when it holds c − c·f(u), another). Each is an exact

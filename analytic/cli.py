@@ -381,6 +381,8 @@ def _configure_simulate(p: argparse.ArgumentParser) -> None:
                    help="independent weight draws (width > 1; default 8)")
     p.add_argument("--param", action="append", type=key_value, metavar="K=V", help="parameter value (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--threads", type=positive_int, default=None, metavar="N",
+                   help="threads for the chain (default: the cores available); the numbers do not depend on it")
 
 
 @command("simulate", "Monte Carlo of the gradient product vs the analytic values, with z-scores", _configure_simulate)
@@ -389,7 +391,8 @@ def _simulate(args: argparse.Namespace) -> Output:
 
     s = simulate(args.act, args.depth, args.weights, width=args.width, samples=args.samples, seed=args.seed,
                  x=args.x, bias=args.bias, preact=args.preact, params=params_of(args),
-                 progress=False if args.quiet else None, batch=args.batch, networks=args.networks)
+                 progress=False if args.quiet else None, batch=args.batch, networks=args.networks,
+                 threads=args.threads)
     r = s.result
     lines = []
     if isinstance(r, ChainSimulation):

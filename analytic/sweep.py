@@ -436,9 +436,9 @@ def _simulated(task: Task) -> dict[str, Any]:
     from .montecarlo import simulate_chain, simulate_wide
 
     out: dict[str, Any] = {}
-    if task.width == 1:
+    if task.width == 1:  # one thread per task: the sweep runs tasks in parallel (the numbers do not depend on it)
         sim = simulate_chain(task.activation, task.depth, task.weights, samples=task.samples, seed=task.seed,
-                             x=CHAIN_INPUT, bias=task.bias, progress=False)
+                             x=CHAIN_INPUT, bias=task.bias, progress=False, threads=1)
         out["mc_mean"], out["mc_mean_stderr"] = float(sim.mean.value), float(sim.mean.stderr)
         out["mc_log_abs_mean"], out["mc_mean_sign"] = float(sim.mean.log_abs), int(sim.mean.sign)
         out["mc_log_mean_of_abs"], out["mc_log_mean_of_abs_stderr"] = _log_stat(sim.mean_abs)
@@ -450,7 +450,7 @@ def _simulated(task: Task) -> dict[str, Any]:
         out["log_grad"], out["log_grad_stderr"] = 2 * out["mc_log_mean"], 2 * out["mc_log_mean_stderr"]
     else:
         sim = simulate_wide(task.activation, task.depth, task.width, task.weights, bias=task.bias,
-                            batch=task.batch, seed=task.seed, networks=task.networks)
+                            batch=task.batch, seed=task.seed, networks=task.networks, threads=1)
         first, last = sim.mean_log_norm2[0], sim.mean_log_norm2[-1]
         out["log_grad"] = float(first.value) - float(last.value)
         out["log_grad_stderr"] = math.hypot(float(first.stderr), float(last.stderr))

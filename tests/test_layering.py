@@ -9,8 +9,8 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "analytic"
-ORDER = ["errors", "quantities", "outputs", "display", "registry", "activations", "parsing", "calculus", "proofs",
-         "bounds", "distributions", "expectations",
+ORDER = ["errors", "quantities", "outputs", "display", "registry", "activations", "parsing", "fastforms", "calculus",
+         "proofs", "bounds", "distributions", "expectations",
          "theory", "theory.transfer", "theory.chain", "theory.gradient", "theory.meanfield", "theory.finite_width",
          "theory.spectrum", "tables", "montecarlo", "sweep", "plotting", "figures", "report", "cli", "__main__"]
 

@@ -229,12 +229,18 @@ def test_simulate_independence_model_agrees_with_the_analytic_formula():
         assert key in d
 
 
-def test_simulate_exact_chain_explains_the_gap():
-    s = simulate("sigmoid", 10, "normal(1, 0.5)", samples=200_000, seed=1)
-    mean = s.check("mean")
-    assert not mean.agree and "independence" in mean.note
-    assert s.independent is not None and s.independent.preact == "normal(0, 1)"
-    assert "independence approximation" in s.verdict
+def test_simulate_runs_only_the_model_asked_for(monkeypatch):
+    import analytic.montecarlo as mc
+
+    calls = []
+    real = mc.simulate_chain
+    monkeypatch.setattr(mc, "simulate_chain", lambda *a, **k: calls.append(a[7] if len(a) > 7 else k.get("preact"))
+                        or real(*a, **k))
+    s = mc.simulate("sigmoid", 10, "normal(1, 0.5)", samples=20_000, seed=1)
+    assert calls == [None] and s.independent is None and s.result.preact is None
+    assert "independent_checks" not in s.analytic
+    s = mc.simulate("sigmoid", 10, "normal(1, 0.5)", samples=20_000, seed=1, preact="normal(0, 1)")
+    assert calls == [None, "normal(0, 1)"] and s.result.model == "independence"
 
 
 def test_heavy_tails_make_a_check_inconclusive_not_a_disagreement():
