@@ -336,9 +336,9 @@ class Simulation:
 
     @property
     def agree(self) -> bool:
-        """Every reliable check agrees (vacuously true without analytic values); a check whose sample mean has
-        an effective sample size below :data:`ESS_WARN` is reported but does not decide."""
-        return all(c.agree for c in self.checks if c.reliable)
+        """Every check agrees and every standard error is reliable (a check resting on few effective samples
+        makes the verdict "inconclusive", never "agree"); false without analytic values to compare with."""
+        return bool(self.checks) and all(c.agree and c.reliable for c in self.checks)
 
     def check(self, statistic: str) -> Check | None:
         return next((c for c in self.checks if c.statistic == statistic), None)
@@ -1005,24 +1005,78 @@ def _slope(x: np.ndarray, y: np.ndarray) -> float:
 # ---------------------------------------------------------------- the verdict
 
 #: Pre-activation distribution of the analytic formula when the exact chain is simulated.
-ANALYTIC_PREACT = "normal(0, 1)"
+#: Smallest number of non-zero products for the log_mean check to decide, and of expected zeros (or non-zeros)
+#: for the zero_probability check: below, the normal approximation behind the z-score is not to be trusted.
+MIN_DECIDING = 1000
+MIN_BINOMIAL = 10
 
 
-def _gradient_analytic(act, depth, weights, preact, params) -> tuple[Any, dict, str | None]:
+def _exact_analytic(act, depth, weights, x, bias, params):
+    """The exact chain's values (the same network as the simulation), or a sentence saying why there are none."""
+    from .theory.chain import exact_chain
+
     try:
-        from .expectations import gradient_product
-    except ImportError:  # pragma: no cover - the package ships it
-        return None, {}, "analytic values unavailable (analytic.expectations is missing)"
-    try:
-        gp = gradient_product(act, depth, weights, preact=preact, params=params)
+        return exact_chain(act, depth, weights, x=x, bias=bias, params=params), None
     except AnalyticError as exc:
-        return None, {}, f"no analytic value: {exc}"
-    keys = ("bound", "mean", "mean_square", "typical", "log_bound", "log_mean_abs", "mean_sign",
-            "log_mean_square", "log_typical")
-    values = {k: _float(getattr(gp, k, math.nan)) for k in keys}
-    values["preact"] = preact
-    values["assumptions"] = list(getattr(gp, "assumptions", ()) or ())
-    return gp, values, None
+        return None, f"no analytic value: {exc}"
+
+
+def _independence_analytic(act, depth, weights, preact, params) -> tuple[Any, str | None]:
+    from .expectations import gradient_product
+
+    try:
+        return gradient_product(act, depth, weights, preact=preact, params=params), None
+    except AnalyticError as exc:
+        return None, f"no analytic value: {exc}"
+
+
+def _with_error(sim: ScaledStat, log_error: float) -> ScaledStat:
+    """``sim`` with the analytic value's error added in quadrature to its standard error (in log space)."""
+    if not math.isfinite(log_error):
+        return sim
+    if not math.isfinite(sim.log_stderr):
+        return dataclasses.replace(sim, log_stderr=log_error)
+    top = max(sim.log_stderr, log_error)
+    both = top + 0.5 * math.log(math.exp(2 * (sim.log_stderr - top)) + math.exp(2 * (log_error - top)))
+    return dataclasses.replace(sim, log_stderr=both)
+
+
+def _exact_checks(sim: ChainSimulation, c) -> list[Check]:
+    r"""The simulated chain against the exact chain, quantity by quantity: ``z`` uses the standard error of the
+    simulation combined with the analytic error; a check whose standard error rests on too few effective samples
+    (:data:`ESS_WARN`, :data:`MIN_DECIDING`, :data:`MIN_BINOMIAL`) is marked unreliable and cannot make the
+    verdict "agree"."""
+    n = sim.samples - sim.nonfinite
+    checks = []
+    for q, ess in (("mean", sim.ess), ("mean_abs", sim.ess), ("mean_square", sim.ess_square)):
+        a = c[q]
+        chk = Check.of_logs(q, a.log_abs, a.sign, _with_error(getattr(sim, q), a.log_error))
+        checks.append(dataclasses.replace(chk, reliable=ess >= ESS_WARN, note=_ess_note(ess, n)))
+    p0 = c["zero_probability"].value
+    se0 = math.sqrt(max(p0 * (1 - p0), 0.0) / n)  # the binomial standard error under the exact value
+    chk = Check.of("zero_probability", p0, sim.zero_fraction.value, math.hypot(se0, c["zero_probability"].error))
+    binom_ok = p0 == 0 or min(n * p0, n * (1 - p0)) >= MIN_BINOMIAL
+    checks.append(dataclasses.replace(chk, reliable=binom_ok, note="" if binom_ok else
+                                      f"expected number of zero (or non-zero) products below {MIN_BINOMIAL}"))
+    lm = c["log_mean"]
+    nonzero = n - int(round(sim.zero_fraction.value * n))
+    if math.isfinite(lm.value) and math.isfinite(sim.log_mean.value):
+        chk = Check.of("log_mean", lm.value, sim.log_mean.value, math.hypot(sim.log_mean.stderr, lm.error))
+        ok = nonzero >= MIN_DECIDING
+        checks.append(dataclasses.replace(chk, reliable=ok, note="" if ok else
+                                          f"only {nonzero} non-zero products: too few to decide"))
+    return [ch for ch in checks if not math.isnan(ch.z)]
+
+
+def _independence_checks(sim: ChainSimulation, gp) -> list[Check]:
+    """The independence-model simulation against the independence formulas (the formulas, not the network)."""
+    checks = [Check.of_logs("mean", gp.log_mean_abs, int(np.sign(gp.mean_sign)), sim.mean),
+              Check.of_logs("mean_square", gp.log_mean_square, 1, sim.mean_square)]
+    if math.isfinite(gp.log_typical):
+        checks.append(Check.of("log_mean", gp.log_typical, sim.log_mean.value, sim.log_mean.stderr))
+    ess = {"mean": sim.ess, "mean_square": sim.ess_square}
+    return [dataclasses.replace(c, reliable=not ess.get(c.statistic, math.inf) < ESS_WARN, note=_ess_note(
+        ess.get(c.statistic, math.inf), sim.samples - sim.nonfinite)) for c in checks if not math.isnan(c.z)]
 
 
 def _float(v) -> float:
@@ -1032,78 +1086,44 @@ def _float(v) -> float:
         return math.nan
 
 
-def _chain_checks(sim: ChainSimulation, a: dict) -> list[Check]:
-    """Checks of one chain simulation against the analytic values ``a`` (from :func:`_gradient_analytic`)."""
-    checks = [Check.of_logs("mean", a["log_mean_abs"], int(np.sign(a["mean_sign"])), sim.mean),
-              Check.of_logs("mean_square", a["log_mean_square"], 1, sim.mean_square)]
-    if math.isfinite(a["log_typical"]):
-        checks.append(Check.of("log_mean", a["log_typical"], sim.log_mean.value, sim.log_mean.stderr))
-    checks.append(Check.of_logs("bound", a["log_bound"], 1, sim.mean_abs, one_sided=True,
-                                note="one-sided: the bound must not lie below the simulated E|prod|"))
-    ess = {"mean": sim.ess, "bound": sim.ess, "mean_square": sim.ess_square}
-    return [dataclasses.replace(c, reliable=not ess.get(c.statistic, math.inf) < ESS_WARN)
-            for c in checks if not math.isnan(c.z)]
+def _ess_note(ess: float, n: int) -> str:
+    return "" if ess >= ESS_WARN else (f"effective sample size {ess:.3g} of {n}: heavy tails make this standard "
+                                       "error unreliable")
 
 
-def _explain(check: Check, sim: ChainSimulation, twin: ChainSimulation | None,
-             twin_checks: list[Check]) -> tuple[str, bool]:
-    """The note for one check, and whether its disagreement is explained by the independence approximation."""
-    notes = [check.note] if check.note else []
-    explained = False
-    ess = sim.ess_square if check.statistic == "mean_square" else sim.ess
-    if check.statistic in ("mean", "mean_square", "bound") and ess < ESS_WARN:
-        notes.append(f"the sample mean is carried by a few chains (effective sample size {ess:.3g} of "
-                     f"{sim.samples}): heavy tails make this standard error unreliable")
-    if twin is not None and not check.agree:
-        other = next((c for c in twin_checks if c.statistic == check.statistic), None)
-        if other is not None and other.agree and check.reliable:
-            explained = True
-            notes.append(f"the independence model agrees (z = {other.z:.3g}): the formula is right, the gap is "
-                         "the cost of the independence approximation")
-        elif other is not None and other.agree:
-            notes.append(f"the independence model agrees (z = {other.z:.3g})")
-        elif other is not None:
-            notes.append(f"the independence model disagrees too (z = {other.z:.3g}"
-                         + ("" if other.reliable else ", effective sample size below "
-                            f"{ESS_WARN:g}: inconclusive") + ")")
-    return "; ".join(notes), explained
+def _bound_check(sim: ChainSimulation, gp) -> Check:
+    return Check.of_logs("bound", gp.log_bound, 1, sim.mean_abs, one_sided=True,
+                         note="one-sided: the crude bound must not lie below the simulated E|prod|")
 
 
-def _verdict(checks, explained: set[str]) -> str:
-    bad = [c for c in checks if not c.agree]
+def _verdict(checks) -> str:
+    """"agree" only when every check agrees and every standard error is reliable; a reliable disagreement is
+    "DISAGREE"; otherwise "inconclusive"."""
     if not checks:
         return "no analytic value to compare with"
-    if not bad:
-        return f"agree: every check within {Z_AGREE:g} standard errors"
-    loose = [c for c in bad if not c.reliable]
-    gap = [c for c in bad if c.reliable and c.statistic in explained]
-    wrong = [c for c in bad if c.reliable and c.statistic not in explained]
-    parts = []
+    wrong = [c for c in checks if c.reliable and not c.agree]
+    loose = [c for c in checks if not c.reliable]
     if wrong:
-        parts.append("DISAGREE: " + ", ".join(f"{c.statistic} (z = {c.z:.3g})" for c in wrong))
-    if gap:
-        parts.append("the exact chain differs from the independence approximation in "
-                     + ", ".join(c.statistic for c in gap) + "; simulated in its own model the formulas agree")
+        return "DISAGREE: " + ", ".join(f"{c.statistic} (z = {c.z:.3g})" for c in wrong)
     if loose:
-        parts.append("inconclusive (heavy tails, few effective samples): "
-                     + ", ".join(f"{c.statistic} (z = {c.z:.3g})" for c in loose))
-    return "; ".join(parts)
+        return ("inconclusive: every reliable check agrees, but the standard errors of "
+                + ", ".join(c.statistic for c in loose) + " rest on too few effective samples (heavy tails); "
+                "simulate more chains")
+    return f"agree: every check within {Z_AGREE:g} standard errors"
 
 
 def simulate(act, depth: int, weights: str | Distribution, width: int = 1, samples: int = 100_000, seed: int = 0,
              x: float = 1.0, bias: str | Distribution | None = None, preact: str | Distribution | None = None,
              params: dict[str, float] | None = None, progress: bool | None = None, batch: int = 64,
              networks: int = 8, threads: int | None = None) -> Simulation:
-    r"""Simulate and compare with the analytic values; what the ``simulate`` command prints.
+    r"""Simulate and compare like with like; what the ``simulate`` command prints.
 
-    Width 1: the chain (:func:`simulate_chain`; the independence model when ``preact`` is given). Checks:
-    ``mean`` vs :math:`E[\prod] = (E[w]E[\varphi'(v)])^r`, ``mean_square`` vs :math:`(E[w^2]E[\varphi'(v)^2])^r`,
-    ``log_mean`` vs :math:`r\,E\log|w\varphi'(v)|` (skipped when that is :math:`-\infty`), and the one-sided
-    ``bound`` :math:`E|\prod| \le (E|w|\sup|\varphi'|)^r`. The analytic values take :math:`v` from ``preact``, or
-    from :data:`ANALYTIC_PREACT` for the exact chain. Only the model asked for is simulated: the exact chain, or
-    the independence model when ``preact`` is given; ``threads`` as in :func:`simulate_chain`. ``z`` is computed on the
-    linear scale from logarithms (exact where the floats underflow; ``log_mean`` is itself a sample mean of
-    logs, so no delta method is involved).
+    Width 1, exact chain (``preact=None``): the simulated chain against the exact chain's values
+    (:func:`analytic.theory.chain.exact_chain`, the same network) for ``mean``, ``mean_abs``, ``mean_square``,
+    ``zero_probability`` and ``log_mean``, plus the one-sided crude ``bound``. Independence model (``preact``
+    given): its simulation against the independence formulas, which checks the formulas only. Only the model asked
+    for is simulated. ``z`` combines the simulation's standard error with the analytic error; "agree" needs every
+    check within 4 standard errors **and** reliable standard errors, else the verdict is "inconclusive".
 
     Width > 1: :func:`simulate_wide` (``samples``, ``x``, ``preact`` unused); check ``slope`` of
     :math:`\log E\|g_l\|^2` per layer vs :math:`\ln\chi_1` at :math:`\sigma_w^2 = n E[w^2]`,
@@ -1118,31 +1138,30 @@ def simulate(act, depth: int, weights: str | Distribution, width: int = 1, sampl
         return _simulate_wide(act, depth, width, weights, bias, batch, seed, params, networks, preact, x)
     sim = simulate_chain(act, depth, weights, samples, seed, x, bias, preact, params, progress=progress,
                          threads=threads)
-    used_preact = sim.preact or ANALYTIC_PREACT
-    gp, a, problem = _gradient_analytic(act, depth, weights, used_preact, params)
-    notes: list[str] = []
+    gp, problem = _independence_analytic(act, depth, weights, sim.preact or "normal(0, 1)", params)
     if problem:
-        return Simulation(sim.act, 1, sim, None, a, (), (problem,))
-    twin = None  # only the model asked for is simulated
-    twin_checks: list[Check] = []
+        return Simulation(sim.act, 1, sim, None, {}, (), (problem,))
+    notes: list[str] = []
     if preact is None:
-        notes.append(f"analytic values: independence approximation with v_t ~ {ANALYTIC_PREACT}; simulated: the "
-                     f"exact chain (x = {sim.x:g}" + (f", bias {sim.bias}" if sim.bias else "") + ")")
+        c, problem = _exact_analytic(act, depth, weights, sim.x, bias, params)
+        if problem:
+            return Simulation(sim.act, 1, sim, None, {}, (), (problem,))
+        analytic = {"model": "exact chain", "method": c.method, **c.as_dict()}
+        checks = _exact_checks(sim, c)
+        notes.append(f"analytic values: the exact chain (x = {sim.x:g}" + (f", bias {sim.bias}" if sim.bias else "")
+                     + f"), by {c.method}, the same network as simulated")
+        if c["zero_probability"].value == 0 and sim.zero_fraction.value > 0:
+            notes.append("some simulated products are exactly 0 although the exact chain has none: phi' underflowed "
+                         "to 0.0 in floating point for very large |v|")
+    else:
+        analytic = {"model": "independence approximation", **gp.as_dict()}
+        checks = _independence_checks(sim, gp)
+        notes.append(f"independence model: v_t ~ {sim.preact} drawn independently of w_t, compared with the "
+                     "independence formulas; this checks the formulas, not a network")
+    checks.append(_bound_check(sim, gp))
     if sim.nonfinite:
         notes.append(f"{sim.nonfinite} chains overflowed in the forward pass and are left out")
-    checks, explained = [], set()
-    for c in _chain_checks(sim, a):
-        note, why = _explain(c, sim, twin, twin_checks)
-        checks.append(dataclasses.replace(c, note=note))
-        if why:
-            explained.add(c.statistic)
-    if explained:
-        notes.append("in the exact chain v_t = w_t y_(t-1) + b_t depends on w_t and y_(t-1); the analytic formulas "
-                     f"take v_t ~ {used_preact} independent of w_t")
-    if not math.isfinite(a["log_typical"]):
-        notes.append("E log|w phi'(v)| = -inf (phi' or w vanishes with positive probability): no log_mean check; "
-                     f"simulated zero fraction {sim.zero_fraction.value:.6g}")
-    return Simulation(sim.act, 1, sim, twin, a, tuple(checks), tuple(notes), _verdict(checks, explained))
+    return Simulation(sim.act, 1, sim, None, analytic, tuple(checks), tuple(notes), _verdict(checks))
 
 
 def _log_chi(act, sigma_w2: float, q: float, params) -> float:
@@ -1190,4 +1209,4 @@ def _simulate_wide(act, depth, width, weights, bias, batch, seed, params, networ
             extra = (f"q = {q1:.4g} at the last layer, q* = {q_star:.4g}; finite width {width} adds O(1/n) "
                      "corrections to the mean-field rate")
         checks = (dataclasses.replace(checks[0], note=note + "; " + extra),)
-    return Simulation(sim.act, width, sim, None, a, checks, tuple(notes), _verdict(checks, set()))
+    return Simulation(sim.act, width, sim, None, a, checks, tuple(notes), _verdict(checks))
