@@ -297,7 +297,7 @@ def _gradient(args: argparse.Namespace) -> Output:
     def q(name: str) -> str:
         v = c[name]
         flag = "" if v.converged else "  NOT CONVERGED"
-        return f"{_sci(v.value, v.log_abs if v.sign else -math.inf, 10)} ± {v.error:.2g}{flag}"
+        return f"{_sci(v.value, v.log_abs if v.sign else -math.inf, 10)} ± {_sci(v.error, v.log_error, 2)}{flag}"
 
     def ratio(key: str) -> str:
         v = g.ratios.get(key)
