@@ -41,7 +41,7 @@ _EXPORTS = {
     "UnknownFigure": "errors", "OutputError": "errors",  # figures
     "SweepSpec": "sweep", "SweepResult": "sweep", "load_spec": "sweep", "run_sweep": "sweep",
     "SweepSpecError": "errors", "ClusterError": "errors", "sweep_heatmap": "plotting",
-    "plot_activation": "figures", "plot_gradient_depth": "figures", "plot_histogram": "figures",
+    "plot_activation": "figures", "plot_gradient_depth": "figures", "plot_preactivation_law": "figures", "plot_histogram": "figures",
     "plot_phase_diagram": "figures", "plot_dying_relu": "figures", "plot_sweep": "figures",
     "depth_table": "tables", "DepthTable": "tables", "aliases": "activations", "expression_activation": "parsing",
     "Step": "proofs",

@@ -595,41 +595,48 @@ def _exp(log_value: float) -> float:
 
 @functools.lru_cache(maxsize=None)
 def gradient_panel(name: str, budget: Budget = DEFAULT, weights: str = CHAIN_WEIGHTS) -> P.GradientPanel:
-    r"""Gradient magnitude against depth for one activation with ``weights`` (default :data:`CHAIN_WEIGHTS`).
+    r"""Gradient magnitude against depth for the chain of one activation with ``weights`` (x = 1, no bias).
 
-    Analytic (independence model, :math:`v \sim` :data:`PREACT`): the crude bound :math:`(E|w|\sup|\varphi'|)^r`,
-    :math:`|E\prod|` and the typical value :math:`e^{rE\log|w\varphi'(v)|}` at every depth. Monte Carlo of the
-    same model at ``budget.depth_points``: :math:`|` mean :math:`|` with :math:`\pm 1.96` standard errors
+    The exact chain (:func:`analytic.theory.chain.exact_chain`): :math:`|E\prod|` and the typical value
+    :math:`e^{E\log|\prod|}` at every depth; the crude bound :math:`(E|w|\sup|\varphi'|)^r`; the independence
+    approximation (:math:`v \sim` :data:`PREACT` independent of the weights) as thin lines; and a Monte Carlo of
+    the same chain at ``budget.depth_points``: :math:`|` mean :math:`|` with :math:`\pm 1.96` standard errors
     (flagged when the effective sample size is below 1000) and the median of :math:`|\prod|` with its interval.
     """
     from .expectations import gradient_product
     from .montecarlo import simulate_chain
+    from .theory.chain import exact_chain
 
     depth = np.arange(1, budget.max_depth + 1)
+    exact = exact_chain(name, budget.max_depth, weights)
     rows = [gradient_product(name, int(r), weights, preact=PREACT) for r in depth]
     points = np.array([r for r in budget.depth_points if r <= budget.max_depth])
-    sims = [simulate_chain(name, int(r), weights, samples=budget.chains, seed=budget.seed, preact=PREACT)
+    sims = [simulate_chain(name, int(r), weights, samples=budget.chains, seed=budget.seed, progress=False)
             for r in points]
     mean = np.array([_exp(s.mean.log_abs) if s.mean.sign else 0.0 for s in sims])
     mean_se = np.array([_exp(s.mean.log_stderr) for s in sims])
     median = np.array([s.median_abs.value for s in sims])
     median_se = np.array([s.median_abs.stderr for s in sims])
+    lm = exact.by_depth["log_mean"]
+    typical = np.where(lm.sign != 0, np.exp(np.clip(lm.values, -745, 700)), 1.0)  # exp(E log|prod|)
     note = ""
-    if all(g.log_typical == -math.inf for g in rows):
-        note = (f"typical value and median are 0:\n{100 * sims[-1].zero_fraction.value:.1f} % of the products "
-                f"are\nexactly 0 at $r = {int(points[-1])}$ (dead paths)")
+    if sims[-1].zero_fraction.value > 0.5:
+        note = (f"median 0: {100 * exact['zero_probability'].value:.1f} % of the products\nare exactly 0 at "
+                f"$r = {budget.max_depth}$ (dead paths)")
     return P.GradientPanel(
-        title=rows[0].activation or str(name), depth=depth,
+        title=exact.activation or str(name), depth=depth,
         bound=np.array([_exp(g.log_bound) for g in rows]),
-        mean=np.array([_exp(g.log_mean_abs) for g in rows]),
-        typical=np.array([_exp(g.log_typical) for g in rows]),
+        mean=np.abs(exact.by_depth["mean"].values), typical=typical,
         mc_mean=P.Band(points, mean, mean - Z95 * mean_se, mean + Z95 * mean_se,
                        reliable=np.array([s.ess >= 1000 for s in sims])),
-        mc_median=P.Band(points, median, median - Z95 * median_se, median + Z95 * median_se), note=note)
+        mc_median=P.Band(points, median, median - Z95 * median_se, median + Z95 * median_se), note=note,
+        independence_mean=np.array([_exp(g.log_mean_abs) for g in rows]),
+        independence_typical=np.array([_exp(g.log_typical) for g in rows]))
 
 
-@_figure("gradient_depth", "gradient magnitude against depth: seed bound, analytic mean and typical value, "
-                           "Monte Carlo mean and median with 95 % bands")
+@_figure("gradient_depth", "gradient magnitude against depth: the exact chain's mean and typical value, Monte "
+                           "Carlo of the same chain with 95 % bands, the crude bound and the independence "
+                           "approximation")
 def _build_gradient_depth(budget: Budget) -> Figure:
     fig = new_figure(figure_size("page", 0.62))
     axes = fig.subplots(2, 4)
@@ -649,10 +656,53 @@ def _build_gradient_depth(budget: Budget) -> Figure:
         fig.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False)
     else:
         legend_ax.legend(handles, labels, loc="center", frameon=False, fontsize=12)
-    fig.suptitle(rf"Gradient $g_r = w_1\varphi'(v_1)\cdots w_r\varphi'(v_r)$ through $r$ layers: "
-                 rf"$w \sim \mathcal{{N}}(1, 0.5^2)$, $v \sim \mathcal{{N}}(0, 1)$ independent of $w$;"
-                 + ("\n" if _compact() else " ") + f"Monte Carlo of the same model, {budget.chains:,} chains per depth")
+    fig.suptitle(rf"Gradient $g_r = w_1\varphi'(v_1)\cdots w_r\varphi'(v_r)$ of the chain $y_0 = 1$, "
+                 rf"$v_t = w_t y_{{t-1}}$, $w \sim \mathcal{{N}}(1, 0.5^2)$:"
+                 + ("\n" if _compact() else " ") + f"exact chain, Monte Carlo of the same chain ({budget.chains:,} "
+                 "chains per depth), independence approximation (thin)")
     return fig
+
+
+# ---------------------------------------------------------------- the law of the pre-activations
+
+PREACT_ACTIVATIONS = ("sigmoid", "tanh")
+
+
+@functools.lru_cache(maxsize=None)
+def preact_panel(name: str, budget: Budget = DEFAULT, weights: str = CHAIN_WEIGHTS) -> P.PreactPanel:
+    r"""Mean ± sd of :math:`v_t` against t in the exact chain (:func:`analytic.theory.chain.exact_chain`), beside
+    the :math:`N(0, 1)` the independence approximation assumes."""
+    from .theory.chain import exact_chain
+
+    from .distributions import distribution
+
+    c = exact_chain(name, budget.max_depth, weights)
+    m = distribution(PREACT).moments().floats()
+    return P.PreactPanel(c.activation, np.arange(1, budget.max_depth + 1), np.asarray(c.preact_mean),
+                         np.asarray(c.preact_sd), PREACT, m["mean"], math.sqrt(m["mean_square"] - m["mean"] ** 2))
+
+
+@_figure("preactivation_law", "mean and standard deviation of the pre-activation v_t across depth in the exact "
+                              "chain, for sigmoid and tanh, against the N(0, 1) of the independence approximation")
+def _build_preact(budget: Budget) -> Figure:
+    fig = new_figure(figure_size("page", 0.42))
+    axes = fig.subplots(1, len(PREACT_ACTIVATIONS), sharey=True)
+    for ax, name in zip(axes, PREACT_ACTIVATIONS):
+        plot_preactivation_law(name, ax=ax, budget=budget)
+    axes[0].set_ylabel(r"pre-activation $v_t$: mean $\pm$ sd")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False)
+    fig.suptitle(r"Why $v_t \sim \mathcal{N}(0, 1)$ is the wrong law: the exact chain $y_0 = 1$, "
+                 r"$v_t = w_t y_{t-1}$, $w \sim \mathcal{N}(1, 0.5^2)$")
+    return fig
+
+
+def plot_preactivation_law(act, weights: str = CHAIN_WEIGHTS, ax=None, *, budget: Budget = DEFAULT):
+    """Mean ± sd of the pre-activation v_t of the chain of ``act`` against depth, with the N(0, 1) band; returns
+    the Axes."""
+    axes = _axes(ax, "column", 0.75)
+    P.draw_preactivation_law(axes, preact_panel(act, budget, weights))
+    return axes
 
 
 # ---------------------------------------------------------------- histogram of log|product|
@@ -826,9 +876,10 @@ def plot_activation(act, ax=None, *, grid: int = DEFAULT.grid, title: str | None
 
 
 def plot_gradient_depth(act, weights: str = CHAIN_WEIGHTS, ax=None, *, budget: Budget = DEFAULT, legend: bool = False):
-    r"""Draw the gradient magnitude of ``act`` against depth (crude bound, analytic mean and typical value of the
-    independence approximation with :math:`v \sim` :data:`PREACT`, Monte Carlo mean and median with 95 % bands)
-    for weights ``weights`` on ``ax`` (default: a new one). Returns the Axes."""
+    r"""Draw the gradient magnitude of the chain of ``act`` against depth (the exact chain's mean and typical value,
+    Monte Carlo of the same chain with 95 % bands, the crude bound, and the independence approximation with
+    :math:`v \sim` :data:`PREACT` as thin lines) for weights ``weights`` on ``ax`` (default: a new one).
+    Returns the Axes."""
     axes = _axes(ax, "column", 0.85)
     P.draw_gradient_depth(axes, gradient_panel(act, budget, weights), legend=legend)
     return axes

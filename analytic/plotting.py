@@ -89,6 +89,22 @@ class GradientPanel:
     mc_mean: Band
     mc_median: Band
     note: str = ""
+    independence_mean: np.ndarray | None = None
+    independence_typical: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class PreactPanel:
+    """Mean and standard deviation of the pre-activation v_t against depth t, and the law the independence
+    approximation assumes instead."""
+
+    title: str
+    depth: np.ndarray
+    mean: np.ndarray
+    sd: np.ndarray
+    assumed: str
+    assumed_mean: float = 0.0
+    assumed_sd: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -266,16 +282,24 @@ def _headroom(ax, levels: Sequence[float], y: np.ndarray) -> None:
 # ---------------------------------------------------------------- gradient across depth
 
 def draw_gradient_depth(ax, panel: GradientPanel, *, legend: bool = False) -> dict[str, Any]:
-    r"""Gradient magnitude against depth on a log axis: the crude bound, the analytic mean and typical value
-    (independence approximation), and the Monte Carlo mean and median with 95 % bands."""
+    r"""Gradient magnitude against depth on a log axis: the exact chain's mean and typical value, the Monte Carlo
+    mean and median of the same chain with 95 % bands, the crude bound, and (thin) the independence
+    approximation."""
     c_bound, c_mean, c_typ = BOUND_COLOR, OKABE_ITO["blue"], OKABE_ITO["vermillion"]
     out: dict[str, Any] = {}
     out["bound"] = draw_curve(ax, panel.depth, panel.bound, color=c_bound, linestyle="--", linewidth=1.5,
                               label=r"crude bound $(E|w|\,\sup|\varphi'|)^r$")
     out["mean"] = draw_curve(ax, panel.depth, panel.mean, color=c_mean, linewidth=2.0,
-                             label=r"analytic mean $|E[g_r]|$")
+                             label=r"exact chain: mean $|E[g_r]|$")
     out["typical"] = draw_curve(ax, panel.depth, panel.typical, color=c_typ, linewidth=2.0,
-                                label=r"analytic typical $e^{rE\log|w\varphi'(v)|}$")
+                                label=r"exact chain: typical $e^{E\log|g_r|}$")
+    if panel.independence_mean is not None:
+        out["independence_mean"] = draw_curve(ax, panel.depth, panel.independence_mean, color=c_mean,
+                                              linewidth=0.8, linestyle=":",
+                                              label=r"independence approx.: $|E[w]E[\varphi'(v)]|^r$")
+        out["independence_typical"] = draw_curve(ax, panel.depth, panel.independence_typical, color=c_typ,
+                                                 linewidth=0.8, linestyle=":",
+                                                 label=r"independence approx.: $e^{rE\log|w\varphi'(v)|}$")
     ax.set_yscale("log")
 
     def positive(*arrays) -> np.ndarray:
@@ -286,8 +310,8 @@ def draw_gradient_depth(ax, panel: GradientPanel, *, legend: bool = False) -> di
     every = positive(panel.bound, others)
     floor = float(every.min()) / 30 if every.size else 1e-300
     for key, band, color, marker, label in (
-            ("mc_mean", panel.mc_mean, c_mean, "o", r"Monte Carlo mean $|\bar g_r|$, 95 % band"),
-            ("mc_median", panel.mc_median, c_typ, "s", r"Monte Carlo median $|g_r|$, 95 % band")):
+            ("mc_mean", panel.mc_mean, c_mean, "o", r"Monte Carlo of the chain: mean $|\bar g_r|$, 95 % band"),
+            ("mc_median", panel.mc_median, c_typ, "s", r"Monte Carlo of the chain: median $|g_r|$, 95 % band")):
         ok = np.isfinite(band.value) & (band.value > 0)
         good = ok & (band.reliable if band.reliable is not None else True)
         lo = np.where(np.isfinite(band.lower) & (band.lower > 0), band.lower, floor)
@@ -312,6 +336,22 @@ def draw_gradient_depth(ax, panel: GradientPanel, *, legend: bool = False) -> di
     ax.grid(True, which="major", color="0.9", linewidth=0.8)
     if legend:
         ax.legend(loc="best", fontsize="small")
+    return out
+
+
+def draw_preactivation_law(ax, panel: PreactPanel) -> dict[str, Any]:
+    """Mean ± sd of v_t against depth, over the band of the law the independence approximation assumes."""
+    m0, s0 = panel.assumed_mean, panel.assumed_sd
+    out: dict[str, Any] = {}
+    out["assumed"] = ax.axhspan(m0 - s0, m0 + s0, color="0.85", linewidth=0,
+                                label=rf"independence approx. assumes {panel.assumed}: mean $\pm$ sd")
+    out["band"] = ax.fill_between(panel.depth, panel.mean - panel.sd, panel.mean + panel.sd,
+                                  color=OKABE_ITO["blue"], alpha=0.25, linewidth=0, label=r"exact chain: mean $\pm$ sd")
+    out["mean"] = ax.plot(panel.depth, panel.mean, color=OKABE_ITO["blue"], linewidth=2.0, marker="o",
+                          markersize=3, label=r"exact chain: $E[v_t]$")[0]
+    ax.set_title(panel.title)
+    ax.set_xlabel("layer $t$")
+    ax.grid(True, color="0.9", linewidth=0.8)
     return out
 
 

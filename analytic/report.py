@@ -45,8 +45,11 @@ DIGITS = 6
 #: Figures shown in the overview, before the per-activation sections (each with its caption).
 OVERVIEW = (
     ("activations", "Every activation of the catalogue: φ (solid), φ′ (dashed) and the proved sup of φ′ (dotted)."),
-    ("gradient_depth", "Gradient magnitude across depth: the crude bound, the analytic mean and typical value, and "
-                       "Monte Carlo mean and median with 95 % bands."),
+    ("gradient_depth", "Gradient magnitude across depth: the exact chain's mean and typical value, Monte Carlo of "
+                       "the same chain (mean and median with 95 % bands), the crude bound, and the independence "
+                       "approximation as thin lines."),
+    ("preactivation_law", "The law of the pre-activation v_t in the exact chain (mean ± sd) against the N(0, 1) the "
+                          "independence approximation assumes."),
     ("histogram", "Distribution of log10|∏ w_t φ′(v_t)|: the mean sits orders of magnitude above the typical value."),
     ("phase_diagram", "Mean-field phase diagram of tanh: the critical line χ₁ = 1 separates vanishing from "
                       "exploding gradients (for comparison, ReLU's critical point, not drawn, is σ_w² = 2: He)."),
@@ -61,6 +64,8 @@ OVERVIEW_TEX = {
                  r"the typical value.",
     "phase_diagram": r"Mean-field phase diagram of $\tanh$: the critical line $\chi_1 = 1$ separates vanishing from "
                      r"exploding gradients (for comparison, ReLU's critical point, not drawn, is $\sigma_w^2 = 2$: He).",
+    "preactivation_law": r"The law of the pre-activation $v_t$ in the exact chain (mean $\pm$ sd) against the "
+                         r"$\mathcal{N}(0, 1)$ the independence approximation assumes.",
     "dying_relu": r"Dying ReLU: the fraction of units with negative pre-activation against the bias mean.",
 }
 #: Figure formats the report can link; ``pdf`` figures are vector graphics and also make ``report.pdf``.
@@ -82,14 +87,23 @@ def num(value: float) -> str:
 
 @dataclass(frozen=True)
 class GradientRow:
-    r"""One row of the gradient table: depth, crude bound, :math:`|E\prod|` (with its sign), :math:`E[\prod^2]`,
-    typical value :math:`e^{rE\log|w\varphi'(v)|}`."""
+    r"""One row of the gradient tables: depth, crude bound; the exact chain's :math:`E\prod`, :math:`E[\prod^2]`
+    and typical value :math:`e^{E\log|\prod|}`; the independence approximation's :math:`E\prod`,
+    :math:`E[\prod^2]` and :math:`e^{rE\log|w\varphi'(v)|}` (``mean``, ``mean_square``, ``typical``)."""
 
     depth: int
     bound: float
     mean: float
     mean_square: float
     typical: float
+    exact_mean: float = math.nan
+    exact_mean_square: float = math.nan
+    exact_typical: float = math.nan
+
+    @staticmethod
+    def ratio(a: float, b: float) -> float:
+        """a / b (nan where b is 0)."""
+        return a / b if b else math.nan
 
 
 @dataclass(frozen=True)
@@ -143,6 +157,7 @@ def section(act: Activation, budget: Budget = DEFAULT, fmt: str = "png") -> Acti
     from .bounds import bound
     from .expectations import gradient_product
     from .montecarlo import Check, simulate_chain
+    from .theory.chain import exact_chain
 
     notes: list[str] = []
     params = tuple((p.name, str(p.default)) for p in act.params)
@@ -155,16 +170,24 @@ def section(act: Activation, budget: Budget = DEFAULT, fmt: str = "png") -> Acti
         method, proof = "not proved", ()
         notes.append(f"No proved bound: {exc}")
     rows = []
+    exact = exact_chain(act, max(REPORT_DEPTHS + (MC_DEPTH,)), CHAIN_WEIGHTS)
     for r in REPORT_DEPTHS:
         g = gradient_product(act, r, CHAIN_WEIGHTS, preact=PREACT)
-        rows.append(GradientRow(r, float(g.bound), float(g.mean), float(g.mean_square), float(g.typical)))
+        lm = exact.by_depth["log_mean"][r - 1].value
+        rows.append(GradientRow(r, float(g.bound), float(g.mean), float(g.mean_square), float(g.typical),
+                                exact.by_depth["mean"][r - 1].value, exact.by_depth["mean_square"][r - 1].value,
+                                math.exp(lm) if math.isfinite(lm) and lm < 700 else math.nan))
     checks = []
     g = gradient_product(act, MC_DEPTH, CHAIN_WEIGHTS, preact=PREACT)
-    for model, preact in (("independence", PREACT), ("exact chain", None)):
-        s = simulate_chain(act, MC_DEPTH, CHAIN_WEIGHTS, samples=budget.chains, seed=budget.seed, preact=preact)
-        c = Check.of_logs("mean", g.log_mean_abs, int(g.mean_sign), s.mean)
+    e = exact.by_depth["mean"][MC_DEPTH - 1]
+    # like with like: the chain against the exact chain, the independence model against its formula
+    for model, preact, log_a, sign_a in (("exact chain", None, e.log_abs, e.sign),
+                                         ("independence model", PREACT, g.log_mean_abs, int(g.mean_sign))):
+        s = simulate_chain(act, MC_DEPTH, CHAIN_WEIGHTS, samples=budget.chains, seed=budget.seed, preact=preact,
+                           progress=False)
+        c = Check.of_logs("mean", log_a, sign_a, s.mean)
         checks.append(MonteCarloCheck(model, MC_DEPTH, budget.chains, budget.seed, c.analytic, c.simulated,
-                                      c.stderr, c.z, c.agree, s.median_abs.value))
+                                      c.stderr, c.z, c.agree and s.ess >= 1000, s.median_abs.value))
     return ActivationSection(
         name=act.name, doc=act.doc, reference=act.reference, params=params,
         phi_latex=latex(act.expr), dphi_latex=latex(derivative(act, 1)), kinks=kinks,
@@ -287,11 +310,17 @@ def _markdown_section(s: ActivationSection, report: Report) -> list[str]:
             f"- method: {s.method}", ""]
     if s.proof:
         out += ["Proof:", ""] + [f"{i}. {_step_markdown(step)}" for i, step in enumerate(s.proof, 1)] + [""]
-    out += [f"### Gradient across depth (weights `{report.weights}`, pre-activations `{report.preact}`)", "",
-            "| depth r | crude bound | mean E[∏] | mean square E[∏²] | typical |",
+    out += [f"### Gradient across depth: the exact chain (x = 1, weights `{report.weights}`, no bias)", "",
+            "| depth r | crude bound | mean E[∏] | mean square E[∏²] | typical exp(E log abs ∏) |",
             "|---:|---:|---:|---:|---:|"]
-    out += [f"| {g.depth} | {num(g.bound)} | {num(g.mean)} | {num(g.mean_square)} | {num(g.typical)} |"
-            for g in s.gradient]
+    out += [f"| {g.depth} | {num(g.bound)} | {num(g.exact_mean)} | {num(g.exact_mean_square)} | "
+            f"{num(g.exact_typical)} |" for g in s.gradient]
+    out += ["", f"Independence approximation (pre-activations `{report.preact}` independent of the weights; not "
+            "this network) and its ratio to the exact chain:", "",
+            "| depth r | mean E[∏] | × exact | mean square E[∏²] | × exact | typical |",
+            "|---:|---:|---:|---:|---:|---:|"]
+    out += [f"| {g.depth} (indep.) | {num(g.mean)} | {num(g.ratio(g.mean, g.exact_mean))} | {num(g.mean_square)} | "
+            f"{num(g.ratio(g.mean_square, g.exact_mean_square))} | {num(g.typical)} |" for g in s.gradient]
     out += ["", f"### Monte Carlo check (depth {report.mc_depth})", "",
             "| model | analytic mean | simulated mean | stderr | z | agree | simulated median |",
             "|---|---:|---:|---:|---:|---|---:|"]
@@ -356,13 +385,22 @@ def _latex_section(s: ActivationSection, report: Report) -> list[str]:
     if s.proof:
         out += [r"\paragraph{Proof.}", r"\begin{enumerate}"] + [rf"\item {_step_latex(p)}" for p in s.proof]
         out.append(r"\end{enumerate}")
-    out += [rf"\subsection*{{Gradient across depth (weights \texttt{{{tex_text(report.weights)}}}, "
-            rf"pre-activations \texttt{{{tex_text(report.preact)}}})}}",
+    out += [rf"\subsection*{{Gradient across depth: the exact chain ($x = 1$, weights "
+            rf"\texttt{{{tex_text(report.weights)}}}, no bias)}}",
             r"\begin{tabular}{rrrrr}\toprule",
-            r"depth $r$ & crude bound & mean $E[\prod]$ & mean square $E[\prod^2]$ & typical \\ \midrule"]
-    out += [rf"{g.depth} & {num_tex(g.bound)} & {num_tex(g.mean)} & {num_tex(g.mean_square)} & "
-            rf"{num_tex(g.typical)} \\" for g in s.gradient]
-    out += [r"\bottomrule\end{tabular}",
+            r"depth $r$ & crude bound & mean $E[\prod]$ & mean square $E[\prod^2]$ & typical $e^{E\log|\prod|}$ "
+            r"\\ \midrule"]
+    out += [rf"{g.depth} & {num_tex(g.bound)} & {num_tex(g.exact_mean)} & {num_tex(g.exact_mean_square)} & "
+            rf"{num_tex(g.exact_typical)} \\" for g in s.gradient]
+    out += [r"\bottomrule\end{tabular}\par",
+            rf"Independence approximation (pre-activations \texttt{{{tex_text(report.preact)}}} independent of the "
+            r"weights; not this network) and its ratio to the exact chain:\par",
+            r"{\small\begin{tabular}{rrrrrr}\toprule",
+            r"depth $r$ & mean $E[\prod]$ & $\times$ exact & mean square $E[\prod^2]$ & $\times$ exact & typical "
+            r"\\ \midrule"]
+    out += [rf"{g.depth} & {num_tex(g.mean)} & {num_tex(g.ratio(g.mean, g.exact_mean))} & {num_tex(g.mean_square)} & "
+            rf"{num_tex(g.ratio(g.mean_square, g.exact_mean_square))} & {num_tex(g.typical)} \\" for g in s.gradient]
+    out += [r"\bottomrule\end{tabular}}\par",
             rf"\subsection*{{Monte Carlo check (depth {report.mc_depth})}}",
             r"{\small\begin{tabular}{lrrrrlr}\toprule",
             r"model & analytic mean & simulated mean & stderr & $z$ & agree & simulated median \\ \midrule"]

@@ -195,3 +195,29 @@ def test_relu_issue_chain_is_inconclusive_not_agree_at_the_default_sample_size()
     s = simulate("relu", 10, "normal(0,1.4142)", samples=100_000, seed=0)
     assert not s.agree and s.verdict.startswith("inconclusive")
     assert s.check("mean").analytic == pytest.approx((1.4142 / math.sqrt(2 * math.pi)) ** 10, rel=1e-12)
+
+
+# ---------------------------------------------------------------- figures draw the exact chain
+
+def test_gradient_depth_panel_draws_the_exact_chain_and_labels_the_approximation():
+    from scipy.stats import norm
+
+    from analytic import figures as F
+
+    p = F.gradient_panel("relu", F.QUICK)
+    # relu, w ~ N(1, 1/4), x = 1: E[prod] = (E[w 1(w > 0)])^r with E[w 1(w>0)] = mu Phi(mu/s) + s phi(mu/s)
+    m = 1.0 * norm.cdf(2.0) + 0.5 * norm.pdf(2.0)
+    assert p.mean[:5] == pytest.approx(m ** np.arange(1, 6), rel=1e-12)
+    # the independence approximation is there, and differs: E[w] E[relu'(v)] = 1/2 for v ~ N(0, 1)
+    assert p.independence_mean[:3] == pytest.approx(0.5 ** np.arange(1, 4), rel=1e-12)
+
+
+def test_preactivation_panel_starts_from_the_input():
+    from analytic import figures as F
+
+    p = F.preact_panel("sigmoid", F.QUICK)
+    # v_1 = w_1 x with x = 1, w ~ N(1, 1/4): mean 1, sd 1/2; v_2 = w_2 sigmoid(v_1): mean E[sigmoid(v_1)]
+    assert p.mean[0] == pytest.approx(1.0, rel=1e-12) and p.sd[0] == pytest.approx(0.5, rel=1e-12)
+    z, wz = np.polynomial.hermite_e.hermegauss(80)
+    e_sig = np.sum(wz / (1 + np.exp(-(1 + 0.5 * z)))) / np.sqrt(2 * np.pi)
+    assert p.mean[1] == pytest.approx(e_sig, rel=1e-9)
