@@ -390,6 +390,44 @@ def _meanfield(args: argparse.Namespace) -> Output:
     return Output("\n".join(lines), s.as_dict())
 
 
+def _configure_window(p: argparse.ArgumentParser) -> None:
+    p.add_argument("act", metavar="ACT", help="catalogue name, or a formula in x")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--w", type=finite_float, metavar="W", help="the weight w")
+    which.add_argument("--widest", action="store_true", help="the |w| whose window is widest, and its width")
+    p.add_argument("--b", type=finite_float, default=0.0, metavar="B", help="the bias b (default 0)")
+    p.add_argument("--param", action="append", type=key_value, metavar="K=V", help="parameter value (repeatable)")
+
+
+def _endpoint(e) -> str:
+    if e.exact is not None:
+        return e.exact if len(e.exact) <= 60 else f"{e.value:.15g} (exact, {len(e.exact)} characters)"
+    return f"[{e.lower:.15g}, {e.upper:.15g}]"
+
+
+@command("window", "the inputs a with |w phi'(w a + b)| >= 1, proved (or the |w| with the widest such set)",
+         _configure_window)
+def _window(args: argparse.Namespace) -> Output:
+    from .theory.window import widest_window, window
+
+    if args.widest:
+        ww = widest_window(args.act, params=params_of(args))
+        lines = [f"{ww.activation}: widest window of |w phi'(w a)| >= 1", f"  w      {ww.w:.10g}",
+                 f"  width  {ww.width:.12g}", f"  note   {ww.note}"]
+        if ww.window is not None:
+            lines += [f"  a in   [{_endpoint(lo)}, {_endpoint(hi)}]" for lo, hi in ww.window.intervals]
+        return Output("\n".join(lines), ww.as_dict())
+    if args.w == 0:
+        raise UsageError(f"{PROG} window: --w must be non-zero")
+    win = window(args.act, args.w, args.b, params=params_of(args))
+    lines = [f"{win.activation}: inputs a with |w phi'(w a + b)| >= 1 at w = {win.w:g}, b = {win.b:g} ({win.method})"]
+    lines += [f"  a in [{_endpoint(lo)}, {_endpoint(hi)}]" for lo, hi in win.intervals] or ["  no such input"]
+    lines += [f"  width {win.width:.15g}" + ("" if win.method == "exact" or math.isinf(win.width) else
+                                             f" in [{win.width_lower:.15g}, {win.width_upper:.15g}]"), "proof:"]
+    lines += [f"  - {step}" for step in win.proof]
+    return Output("\n".join(lines), win.as_dict())
+
+
 def _configure_simulate(p: argparse.ArgumentParser) -> None:
     p.add_argument("act", metavar="ACT", help="catalogue name, or a formula in x")
     p.add_argument("--depth", type=positive_int, required=True, metavar="R", help="number of layers r")
