@@ -116,6 +116,12 @@ class PhasePanel:
     points: tuple[tuple[float, float, str], ...] = ()
     checks: tuple[tuple[float, float, float, float], ...] = ()
     checks_label: str = ""
+    contour_sigma_w2: np.ndarray | None = None
+    contour_sigma_b2: np.ndarray | None = None
+    xi_c: np.ndarray | None = None
+    xi_levels: tuple[float, ...] = ()
+    right_label: str = "chaotic\n$\\chi_1 > 1$\ngradients explode"
+    boundary_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -328,20 +334,29 @@ def draw_log_histogram(ax, panel: HistogramPanel, *, bins: int = 60) -> dict[str
 
 def draw_phase_diagram(ax, panel: PhasePanel) -> dict[str, Any]:
     r"""The :math:`(\sigma_w^2, \sigma_b^2)` plane: ordered region (:math:`\chi_1 < 1`, gradients vanish) left of the
-    critical line, chaotic region (:math:`\chi_1 > 1`, gradients explode) right of it."""
+    critical line, the other region (chaotic, or unbounded length) right of it, and contours of the correlation
+    depth scale :math:`\xi_c` where the panel has them."""
     sb, sw = np.asarray(panel.sigma_b2, float), np.asarray(panel.critical_sigma_w2, float)
     out: dict[str, Any] = {}
     out["ordered"] = ax.fill_betweenx(sb, 0, sw, color=OKABE_ITO["sky"], alpha=0.35, linewidth=0)
     out["chaotic"] = ax.fill_betweenx(sb, sw, panel.sigma_w2_max, color=OKABE_ITO["orange"], alpha=0.35,
                                       linewidth=0)
-    out["critical"] = draw_curve(ax, sw, sb, color=BOUND_COLOR, linewidth=2.2,
-                                 label=r"critical line $\chi_1 = 1$ (tanh)")
-    ymid = sb[len(sb) // 2]
+    if panel.boundary_label:
+        out["critical"] = draw_curve(ax, sw, sb, color=BOUND_COLOR, linewidth=2.2, linestyle="--",
+                                     label=panel.boundary_label)
+    else:
+        out["critical"] = draw_curve(ax, sw, sb, color=BOUND_COLOR, linewidth=2.2,
+                                     label=rf"critical line $\chi_1 = 1$ ({panel.title})")
+    if panel.xi_c is not None and np.any(np.isfinite(panel.xi_c)):
+        xi = np.ma.masked_invalid(np.asarray(panel.xi_c, float))
+        out["xi_c"] = ax.contour(panel.contour_sigma_w2, panel.contour_sigma_b2, xi, levels=list(panel.xi_levels),
+                                 colors="0.25", linewidths=1.0)
+        out["xi_labels"] = ax.clabel(out["xi_c"], fmt=lambda v: rf"$\xi_c = {v:g}$", fontsize="small")
+    ymid = sb[0] + 0.85 * (sb[-1] - sb[0])
+    xmid = sw[len(sw) // 2]
     out["labels"] = [
-        ax.text(0.5 * sw[len(sw) // 2], ymid, "ordered\n$\\chi_1 < 1$\ngradients vanish", ha="center",
-                va="center"),
-        ax.text(0.5 * (sw[len(sw) // 2] + panel.sigma_w2_max), ymid, "chaotic\n$\\chi_1 > 1$\ngradients explode",
-                ha="center", va="center"),
+        ax.text(0.5 * xmid, ymid, "ordered\n$\\chi_1 < 1$\ngradients vanish", ha="center", va="center"),
+        ax.text(0.5 * (xmid + panel.sigma_w2_max), ymid, panel.right_label, ha="center", va="center"),
     ]
     markers = ("o", "D", "^", "v")
     out["points"] = []
@@ -362,7 +377,7 @@ def draw_phase_diagram(ax, panel: PhasePanel) -> dict[str, Any]:
     ax.set_xlabel(r"weight variance $\sigma_w^2$")
     ax.set_ylabel(r"bias variance $\sigma_b^2$")
     ax.set_title(panel.title)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=2, frameon=False)  # below: covers nothing
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=1, frameon=False)  # below: covers nothing
     return out
 
 

@@ -46,8 +46,9 @@ OVERVIEW = (
     ("gradient_depth", "Gradient magnitude across depth: the seed bound, the analytic mean and typical value, and "
                        "Monte Carlo mean and median with 95 % bands."),
     ("histogram", "Distribution of log10|∏ w_t φ′(v_t)|: the mean sits orders of magnitude above the typical value."),
-    ("phase_diagram", "Mean-field phase diagram of tanh: the critical line χ₁ = 1 separates vanishing from "
-                      "exploding gradients; ReLU's critical point is σ_w² = 2 (He)."),
+    ("phase_diagram", "Mean-field phase diagrams: tanh's critical line χ₁ = 1 separates vanishing from exploding "
+                      "gradients, with contours of the correlation depth ξ_c; ReLU's own diagram has the single "
+                      "critical point σ_w² = 2, σ_b² = 0 (He)."),
     ("dying_relu", "Dying ReLU: the fraction of units with negative pre-activation against the bias mean."),
     ("softmax_jacobian", "Softmax Jacobian entries and norms at random logits against the proved bounds."),
 )
