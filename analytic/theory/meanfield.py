@@ -23,7 +23,8 @@ normal (Poole et al. 2016; Schoenholz et al. 2017, "Deep information propagation
   points are the roots in q of one function; each is kept only when :math:`G'(q) < 1` there, and is re-checked
   (:math:`\chi_1 = 1` and :math:`G(q^*) = q^*` to :data:`VERIFY`) before it is returned.
 
-Fixed points are found as the sign changes of :math:`G(q) - q` on :data:`Q_GRID` (20 points per decade over
+Fixed points are found as the sign changes of :math:`G(q) - q` on :data:`Q_GRID` (V there by composite
+Gauss–Legendre rules split at the kinks, error from two orders; 20 points per decade over
 :math:`[10^{-6}, 10^6]`), each refined by ``brentq``, plus the edge q = 0 when :math:`\sigma_b^2 = 0` and
 :math:`\varphi(0) = 0`. Two fixed points closer than a grid step (a near-tangency) would be missed; above
 :math:`10^6` the length is reported as growing without bound. A sign change counts only where the function
@@ -49,7 +50,7 @@ from ..errors import ArgumentError, ConvergenceError
 from ..expectations import (_NEGLIGIBLE, _SQRT2PI, Estimate, _breakpoints, _gaussian, _params_key,
                             _quad_pieces)
 from ..registry import Activation
-from .bivariate import _bivariate
+from .bivariate import ORDER, PANELS, ROUNDING, Z_MAX, _bivariate, _panel_nodes
 
 #: Grid on which G(q) - q and chi_1(q) - 1 are scanned for sign changes.
 Q_GRID = tuple(float(q) for q in np.logspace(-6, 6, 241))
@@ -121,16 +122,40 @@ def _dV(act: Activation, key: tuple, q: float) -> Estimate:
 
 
 @functools.lru_cache(maxsize=None)
-def _grid(act: Activation, key: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _grid_rules(act: Activation, key: tuple) -> tuple[np.ndarray, ...]:
+    r"""V, W and V' on :data:`Q_GRID` by composite Gauss–Legendre rules in z split at the kinks
+    (:mod:`analytic.theory.bivariate`'s panels), with errors from two orders: (V, W, V', eV, eW, eV')."""
+    params = None if act.user_defined else dict(key)
+    f, d = numpy_function(act, 0, params), numpy_function(act, 1, params)
     q = np.array(Q_GRID)
-    return q, np.array([_V(act, key, x) for x in Q_GRID]), np.array([_W(act, key, x) for x in Q_GRID])
+    r = np.sqrt(q)
+    base = np.linspace(-Z_MAX, Z_MAX, PANELS + 1)
+    cuts = [np.clip(k / r, -Z_MAX, Z_MAX)[:, None] for k in _breakpoints(act, "dphi", key)]
+    edges = np.sort(np.concatenate([np.broadcast_to(base, (len(q), len(base)))] + cuts, axis=1), axis=1)
+    sums = []
+    for n in (ORDER, 2 * ORDER):
+        z, w = _panel_nodes(edges, n)
+        x = r[:, None] * z
+        with np.errstate(over="ignore", invalid="ignore"):
+            fx, dx = f(x), d(x)
+        weight = w * np.exp(-z * z / 2) / _SQRT2PI
+        terms = (fx * fx * weight, dx * dx * weight, z * fx * dx * weight / r[:, None])
+        sums.append([(np.sum(t, axis=1), np.sum(np.abs(t), axis=1)) for t in terms])
+    out = [fine for fine, _ in sums[1]]
+    errs = [np.abs(fine - coarse) + ROUNDING * size for (fine, size), (coarse, _) in zip(sums[1], sums[0])]
+    return (*out, *errs)
 
 
-@functools.lru_cache(maxsize=None)
+def _grid(act: Activation, key: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(q, V, W) on the grid."""
+    g = _grid_rules(act, key)
+    return np.array(Q_GRID), g[0], g[1]
+
+
 def _grid_errors(act: Activation, key: tuple) -> tuple[np.ndarray, np.ndarray]:
     """Error estimates of V and W on the grid."""
-    e = lambda fn: np.array([_gaussian(act, fn, key, 0.0, math.sqrt(x)).error for x in Q_GRID])  # noqa: E731
-    return e("phi2"), e("dphi2")
+    g = _grid_rules(act, key)
+    return g[3], g[4]
 
 
 def _sign_changes(values: np.ndarray, errors: np.ndarray) -> list[int]:
@@ -596,11 +621,12 @@ def _critical(act: Activation, key: tuple, sb: float) -> tuple[CriticalPoint | N
 def _stable_chi_range(act: Activation, key: tuple, sb: float) -> str:
     """Why: the range of chi_1 over the stable fixed points along the curve sigma_w^2(q) = (q - sb)/V(q)."""
     q, V, W = _grid(act, key)
+    dV = _grid_rules(act, key)[2]
     chis = []
-    for x, v, w in zip(q, V, W):
+    for x, v, w, dv in zip(q, V, W, dV):
         if x > sb and v > 0:
             sw = (x - sb) / v
-            if abs(sw * _dV(act, key, float(x)).value) < 1 - MARGINAL:
+            if abs(sw * dv) < 1 - MARGINAL:
                 chis.append((sw * w, x))
     edge = ""
     if _zero_is_fixed(act, key, sb):
