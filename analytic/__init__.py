@@ -37,6 +37,8 @@ _EXPORTS = {
     "Initialisation": "theory.initialisation", "initialisation": "theory.initialisation",
     "selu_constants": "theory.initialisation", "gain_table": "theory.initialisation",
     "Convention": "theory.initialisation",
+    "window": "theory.window", "widest_window": "theory.window", "Window": "theory.window",
+    "WidestWindow": "theory.window", "Endpoint": "theory.window",
     "ArgumentError": "errors", "DepthError": "errors", "ConvergenceError": "errors",  # expectations
     "Stat": "montecarlo", "ScaledStat": "montecarlo", "Check": "montecarlo", "ChainSimulation": "montecarlo",
     "WideSimulation": "montecarlo", "Simulation": "montecarlo", "simulate_chain": "montecarlo",

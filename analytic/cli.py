@@ -383,7 +383,8 @@ def _meanfield(args: argparse.Namespace) -> Output:
              f"  xi_q     {_opt(s.xi_q)}  (layers over which q_l settles: -1/ln slope at q*)",
              f"  xi_c     {_opt(s.xi_c)}  (depth over which correlations propagate: -1/ln chi_c)",
              f"  phase    {s.phase}",
-             "  depth    " + ("gradients neither shrink nor grow (chi_1 = 1)" if s.depth_1e6 is None else
+             "  depth    " + ("chi_1 = 0: gradients vanish" if m.chi1 == 0 else
+                             "gradients neither shrink nor grow (chi_1 = 1)" if s.depth_1e6 is None else
                              f"gradients {'shrink' if m.chi1 < 1 else 'grow'} by 1e6 over {s.depth_1e6:.6g} layers"),
              "assumptions:"]
     lines += [f"  - {a}" for a in s.assumptions]

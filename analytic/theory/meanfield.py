@@ -163,7 +163,7 @@ def _sign_changes(values: np.ndarray, errors: np.ndarray) -> list[int]:
     out = []
     for i in range(len(values) - 1):
         a, b = values[i], values[i + 1]
-        if not (np.isfinite(a) and np.isfinite(b)) or a * b > 0 or (a == 0 and i > 0):
+        if not (np.isfinite(a) and np.isfinite(b)) or np.sign(a) * np.sign(b) > 0 or (a == 0 and i > 0):
             continue
         if abs(a) > 10 * errors[i] or abs(b) > 10 * errors[i + 1]:
             out.append(i)
@@ -390,7 +390,7 @@ def mean_field(act: Activation | str, sigma_w2: float, sigma_b2: float = 0.0, pa
 
     >>> m = mean_field("gelu", 2.35, 0.0)
     >>> [(round(f.q, 4), f.kind) for f in m.fixed_points]
-    [(0.0, 'stable'), (0.9992, 'unstable')]
+    [(0.0, 'stable'), (1.0051, 'unstable')]
     """
     sw, sb = _canonical_variances(sigma_w2, sigma_b2)
     act = resolve(act, params)
@@ -646,7 +646,7 @@ def critical_points(act: Activation | str, sigma_b2: float = 0.0, params: dict |
     r"""Every :math:`(\sigma_w^2, q^*)` with :math:`\chi_1 = 1` at a fixed point, stable or not.
 
     >>> [(round(p.sigma_w2, 6), p.kind) for p in critical_points("gelu")]
-    [(4.0, 'marginal, repelling'), (2.35171, 'unstable')]
+    [(4.0, 'marginal, repelling')]
     """
     _, sb = _canonical_variances(1.0, sigma_b2)
     act = resolve(act, params)

@@ -280,6 +280,7 @@ def _level_set(act: Activation, key: tuple, w_abs: float) -> tuple[tuple, str, t
     d = derivative(act, 1).subs(act.bind(None if act.user_defined else dict(key)))
     t = 1 / sp.Rational(repr(w_abs))
     tf = float(t)
+    shown = str(t) if len(str(t)) <= 30 else f"{tf:.12g}"
     parts, methods, proof = [], set(), []
     for e, piece in _piece_sets(d):
         if not isinstance(piece, sp.Interval):
@@ -288,13 +289,13 @@ def _level_set(act: Activation, key: tuple, w_abs: float) -> tuple[tuple, str, t
             if abs(float(e)) >= tf:
                 parts.append((_exact_point(piece.start), _exact_point(piece.end)))
             methods.add("exact")
-            proof.append(f"on {piece}: phi' = {e} is constant, {'>=' if abs(float(e)) >= tf else '<'} {t} in size")
+            proof.append(f"on {piece}: phi' = {e} is constant, {'>=' if abs(float(e)) >= tf else '<'} {shown} in size")
             continue
         roots = _exact_roots(e, t, piece)
         if roots is not None:
             parts += _exact_piece(e, t, tf, piece, roots)
             methods.add("exact")
-            proof.append(f"on {piece}: |phi'| = {t} exactly at x in {{{', '.join(map(str, roots))}}}; the side "
+            proof.append(f"on {piece}: |phi'| = {shown} exactly at x in {{{', '.join(map(str, roots))}}}; the side "
                          "between consecutive roots by interval evaluation at one point")
             continue
         got, steps = _certified_piece(e, tf, float(piece.start), float(piece.end))
