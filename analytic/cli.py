@@ -375,7 +375,7 @@ def _meanfield(args: argparse.Namespace) -> Output:
     rows = [[f"{f.q:.12g}", f"{f.slope:.10g}", f.kind, "yes" if f.reached else ""] for f in m.fixed_points]
     lines = [f"{s.activation}: mean field at sigma_w^2 = {m.sigma_w2:g}, sigma_b^2 = {m.sigma_b2:g}, q_0 = {m.q0:g}",
              "fixed points of q_l = sigma_w^2 E[phi(sqrt(q_(l-1)) z)^2] + sigma_b^2:",
-             table(rows, ["q*", "slope dq_(l+1)/dq_l", "stability", f"reached from q_0"]) if rows else "  none",
+             table(rows, ["q*", "slope dq_(l+1)/dq_l", "stability", "reached from q_0"]) if rows else "  none",
              f"  q*       {m.q_star:.12g}  ({m.status})",
              f"  chi_1    {m.chi1:.12g}  (gradient norm^2 per layer)",
              f"  c*       {_opt(s.c_star, 12)} ± {s.c_star_error:.2g}",

@@ -731,8 +731,8 @@ def relu_phase_panel(budget: Budget = DEFAULT) -> P.PhasePanel:
     r"""ReLU's own diagram: :math:`\chi_1 = \sigma_w^2/2` for every q, so the ordered region is
     :math:`\sigma_w^2 < 2`; at :math:`\sigma_w^2 \ge 2` with :math:`\sigma_b^2 > 0` the length grows without
     bound, and criticality is the single point :math:`(\sigma_w^2, \sigma_b^2) = (2, 0)` (He), from
-    :func:`analytic.theory.meanfield.critical_sigma_w2`. Contours of :math:`\xi_c = -1/\ln(\sigma_w^2/2)`."""
-    from .theory.meanfield import critical_sigma_w2
+    :func:`analytic.theory.criticality.critical_sigma_w2`. Contours of :math:`\xi_c = -1/\ln(\sigma_w^2/2)`."""
+    from .theory.criticality import critical_sigma_w2
 
     relu = critical_sigma_w2("relu", 0.0)
     gw, gb, xi = _xi_grid("relu", budget)

@@ -528,8 +528,8 @@ def versions() -> dict[str, str | None]:
 
 def critical_point(activation: str, sigma_b2: float) -> float | None:
     r"""The :math:`\sigma_w^2` with :math:`\chi_1 = 1` at bias variance ``sigma_b2``
-    (:func:`analytic.theory.meanfield.critical_sigma_w2`), or ``None`` where there is none."""
-    from .theory.meanfield import critical_sigma_w2
+    (:func:`analytic.theory.criticality.critical_sigma_w2`), or ``None`` where there is none."""
+    from .theory.criticality import critical_sigma_w2
 
     try:
         sw = float(critical_sigma_w2(activation, float(sigma_b2)))

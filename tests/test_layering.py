@@ -10,7 +10,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "analytic"
 ORDER = ["errors", "outputs", "registry", "activations", "parsing", "calculus", "bounds", "distributions", "expectations",
-         "theory", "theory.chain", "theory.bivariate", "theory.meanfield", "theory.initialisation", "theory.window", "theory.finite_width", "theory.spectrum",
+         "theory", "theory.chain", "theory.bivariate", "theory.meanfield", "theory.criticality", "theory.initialisation", "theory.window", "theory.finite_width", "theory.spectrum",
          "montecarlo", "sweep", "plotting", "figures", "report", "cli"]
 
 

@@ -3,7 +3,7 @@ r"""Initialisation conventions side by side, compared with PyTorch's ``torch.nn.
 Weights :math:`W_{ij} \sim N(0, \text{gain}^2/n)`, i.e. :math:`\sigma_w^2 = \text{gain}^2`. Three conventions:
 
 * **criticality**: :math:`\chi_1 = \sigma_w^2 E[\varphi'(\sqrt{q^*} z)^2] = 1` at a *stable* fixed point
-  :math:`q^*` of the length map (:func:`analytic.theory.meanfield.critical_sigma_w2`); none for some activations
+  :math:`q^*` of the length map (:func:`analytic.theory.criticality.critical_sigma_w2`); none for some activations
   (GELU, SiLU, hard swish at :math:`\sigma_b^2 = 0`: there χ₁ = 1 only at unstable fixed points);
 * **variance preserving**: :math:`\text{gain} = 1/\sqrt{\mathrm{Var}\,\varphi(z)}`, z ~ N(0, 1), so a unit-variance
   pre-activation gives unit-variance pre-activations in the next layer;
@@ -31,7 +31,8 @@ import sympy as sp
 from ..calculus import numpy_function, resolve
 from ..expectations import DIGITS, _OO, _gaussian, _kinks, _params_key, _piece_integral, _quad_pieces, _terms
 from ..registry import X, Activation
-from .meanfield import _canonical_variances, _critical, _mean_field
+from .criticality import _critical
+from .meanfield import _canonical_variances, _mean_field
 
 #: PyTorch's ``torch.nn.init.calculate_gain`` table (leaky_relu uses the activation's own slope).
 TORCH_GAINS = {"sigmoid": "1", "tanh": "5/3", "relu": "sqrt(2)", "leaky_relu": "sqrt(2/(1 + a^2))", "selu": "3/4",
