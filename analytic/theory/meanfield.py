@@ -23,7 +23,7 @@ normal (Poole et al. 2016; Schoenholz et al. 2017, "Deep information propagation
 
 Fixed points are found as the sign changes of :math:`G(q) - q` on :data:`Q_GRID` (V there by composite
 Gauss–Legendre rules split at the kinks, error from two orders; 20 points per decade over
-:math:`[10^{-6}, 10^6]`), each refined by ``brentq``, plus the edge q = 0 when :math:`\sigma_b^2 = 0` and
+:math:`[10^{-6}, 10^6]`), each refined by ``brentq`` on the same rule, plus the edge q = 0 when :math:`\sigma_b^2 = 0` and
 :math:`\varphi(0) = 0`. Two fixed points closer than a grid step (a near-tangency) would be missed; above
 :math:`10^6` the length is reported as growing without bound. A sign change counts only where the function
 exceeds ten times its quadrature error on one side, and a critical point only once its re-check passes.
@@ -45,10 +45,9 @@ import numpy as np
 
 from ..calculus import numpy_function, resolve
 from ..errors import ArgumentError, ConvergenceError
-from ..expectations import (_NEGLIGIBLE, _SQRT2PI, Estimate, _breakpoints, _gaussian, _params_key,
-                            _quad_pieces)
+from ..expectations import _SQRT2PI, Estimate, _breakpoints, _gaussian, _params_key
 from ..registry import Activation
-from .bivariate import ORDER, PANELS, ROUNDING, Z_MAX, _bivariate, _panel_nodes
+from .bivariate import ORDER, PANELS, ROUNDING, Z_MAX, _bivariate, _bivariate_value, _panel_nodes
 
 #: Grid on which G(q) - q and chi_1(q) - 1 are scanned for sign changes.
 Q_GRID = tuple(float(q) for q in np.logspace(-6, 6, 241))
@@ -103,29 +102,17 @@ def _W(act: Activation, key: tuple, q: float) -> float:
 
 @functools.lru_cache(maxsize=65536)
 def _dV(act: Activation, key: tuple, q: float) -> Estimate:
-    r""":math:`V'(q) = E[z\,\varphi(\sqrt q z)\varphi'(\sqrt q z)]/\sqrt q` by quad, split at the kinks."""
-    r = math.sqrt(q)
-    params = None if act.user_defined else dict(key)
-    f, d = numpy_function(act, 0, params), numpy_function(act, 1, params)
-
-    def integrand(z: float) -> float:
-        w = math.exp(-z * z / 2) / _SQRT2PI
-        if w < _NEGLIGIBLE:
-            return 0.0
-        x = np.array(r * z)
-        return z * float(f(x)) * float(d(x)) * w
-
-    value, error = _quad_pieces(integrand, [k / r for k in _breakpoints(act, "dphi", key)] + [0.0])
-    return Estimate(value / r, error / r, "quad")
+    r""":math:`V'(q) = E[z\,\varphi(\sqrt q z)\varphi'(\sqrt q z)]/\sqrt q` by the Gauss–Legendre rule of
+    :func:`_rules_at` (split at the kinks; error from two orders)."""
+    g = _rules_at(act, key, np.array([q]))
+    return Estimate(float(g[2][0]), float(g[5][0]), "gauss-legendre")
 
 
-@functools.lru_cache(maxsize=None)
-def _grid_rules(act: Activation, key: tuple) -> tuple[np.ndarray, ...]:
-    r"""V, W and V' on :data:`Q_GRID` by composite Gauss–Legendre rules in z split at the kinks
+def _rules_at(act: Activation, key: tuple, q: np.ndarray) -> tuple[np.ndarray, ...]:
+    r"""V, W and V' at the lengths ``q`` by composite Gauss–Legendre rules in z split at the kinks
     (:mod:`analytic.theory.bivariate`'s panels), with errors from two orders: (V, W, V', eV, eW, eV')."""
     params = None if act.user_defined else dict(key)
     f, d = numpy_function(act, 0, params), numpy_function(act, 1, params)
-    q = np.array(Q_GRID)
     r = np.sqrt(q)
     base = np.linspace(-Z_MAX, Z_MAX, PANELS + 1)
     cuts = [np.clip(k / r, -Z_MAX, Z_MAX)[:, None] for k in _breakpoints(act, "dphi", key)]
@@ -142,6 +129,18 @@ def _grid_rules(act: Activation, key: tuple) -> tuple[np.ndarray, ...]:
     out = [fine for fine, _ in sums[1]]
     errs = [np.abs(fine - coarse) + ROUNDING * size for (fine, size), (coarse, _) in zip(sums[1], sums[0])]
     return (*out, *errs)
+
+
+@functools.lru_cache(maxsize=None)
+def _grid_rules(act: Activation, key: tuple) -> tuple[np.ndarray, ...]:
+    """:func:`_rules_at` on :data:`Q_GRID`."""
+    return _rules_at(act, key, np.array(Q_GRID))
+
+
+@functools.lru_cache(maxsize=65536)
+def _V_rule(act: Activation, key: tuple, q: float) -> float:
+    """V(q) by the Gauss–Legendre rule (the fast twin of :func:`_V`, used inside root searches)."""
+    return float(_rules_at(act, key, np.array([q]))[0][0])
 
 
 def _grid(act: Activation, key: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -171,11 +170,12 @@ def _sign_changes(values: np.ndarray, errors: np.ndarray) -> list[int]:
 @functools.lru_cache(maxsize=None)
 def _homogeneous(act: Activation, key: tuple) -> float | None:
     """a with V(q) = a q and W(q) = a for every q (positively homogeneous φ of degree 1: ReLU, leaky ReLU, PReLU,
-    identity), else None. Checked on the whole grid, where these are closed forms."""
+    identity), else None. Checked on the whole grid by the Gauss–Legendre rule; a itself is E[phi'(z)^2] from
+    :func:`_W` (a closed form for these)."""
     q, V, W = _grid(act, key)
     a = W[0]
     if a > 0 and np.all(np.abs(V / q - a) <= 1e-12 * a) and np.all(np.abs(W - a) <= 1e-12 * a):
-        return float(a)
+        return _W(act, key, 1.0)  # the closed form (or quad) value, not the rule's
     return None
 
 
@@ -235,7 +235,7 @@ def _fixed_points(act: Activation, key: tuple, sw: float, sb: float) -> list[Fix
     if _zero_is_fixed(act, key, sb):
         slope = sw * _W(act, key, Q_TINY)  # G(q)/q -> sigma_w^2 lim W as q -> 0
         out.append(FixedPoint(0.0, slope, *_classify(slope, attracting=_attracts_zero(act, key, sw))))
-    hq = lambda x: sw * _V(act, key, x) + sb - x  # noqa: E731
+    hq = lambda x: sw * _V_rule(act, key, x) + sb - x  # noqa: E731
     for i in _sign_changes(h, sw * _grid_errors(act, key)[0] + 4e-16 * q):
         root = float(q[i]) if h[i] == 0 else brentq(hq, q[i], q[i + 1], xtol=1e-300, rtol=1e-15)
         slope = sw * _dV(act, key, root).value
@@ -459,17 +459,20 @@ def _chaotic_c_star(act: Activation, key: tuple, sw: float, sb: float, q: float)
     f0 = _F(act, key, sw, sb, q, 0.0)
     if f0.value <= f0.error:  # F(0) = (sigma_w^2 E[phi]^2 + sigma_b^2)/q* = 0: c* = 0
         return 0.0, max(f0.error, abs(f0.value))
+    def F(c: float) -> float:  # the fine rule only, inside the search
+        return (sw * _bivariate_value(act, "phi", "phi", key, q, c) + sb) / q
+
     lo, hi = 0.0, None
     for k in range(1, 50):  # F(c) - c < 0 just below 1, where F(c) ~ 1 - chi_1 (1 - c)
         c = 1 - 2.0**-k
-        if _F(act, key, sw, sb, q, c).value - c < 0:
+        if F(c) - c < 0:
             hi = c
             break
         lo = c
     if hi is None:
         raise ConvergenceError(f"{act.name}: no fixed point of the correlation map below c = 1 - 2^-49 at "
                                f"sigma_w^2 = {sw:g}, sigma_b^2 = {sb:g}")
-    c_star = brentq(lambda c: _F(act, key, sw, sb, q, c).value - c, lo, hi, xtol=1e-15, rtol=1e-15)
+    c_star = brentq(lambda c: F(c) - c, lo, hi, xtol=1e-15, rtol=1e-15)
     chi_c = sw * _bivariate(act, "dphi", "dphi", key, q, c_star).value
     err = _F(act, key, sw, sb, q, c_star).error / max(abs(1 - chi_c), 1e-12)
     return c_star, err
