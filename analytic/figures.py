@@ -647,7 +647,7 @@ PHASE_CHECKS = ((0.7, 0.05), (2.9, 0.05), (1.2, 0.2), (3.5, 0.2))
 
 
 #: xi_c levels drawn as contours (layers over which correlations between inputs propagate).
-XI_LEVELS = (2, 3, 5, 10, 20, 50)
+XI_LEVELS = (2, 3, 5, 10, 20)
 
 
 def _adaptive_curve(f, t0: float, t1: float, scale: tuple[float, float], tol: float = 2e-4, depth: int = 12):
@@ -680,11 +680,13 @@ def _xi_grid(name: str, budget: Budget) -> tuple[np.ndarray, np.ndarray, np.ndar
     sw = np.linspace(0.25, PHASE_SIGMA_W2_MAX, 3 * budget.phase_points)
     sb = np.linspace(0.01, PHASE_SIGMA_B2[1], budget.phase_points + 3)
     xi = np.full((len(sb), len(sw)), np.nan)
+    chaotic = np.zeros((len(sb), len(sw)), bool)
     for j, b in enumerate(sb):
         for i, w in enumerate(sw):
             s = signal_propagation(name, float(w), float(b))
             xi[j, i] = np.nan if s.xi_c is None else s.xi_c
-    return sw, sb, xi
+            chaotic[j, i] = s.phase == "chaotic"
+    return sw, sb, xi, chaotic
 
 
 @functools.lru_cache(maxsize=None)
@@ -719,11 +721,11 @@ def phase_panel(budget: Budget = DEFAULT) -> P.PhasePanel:
         wide = simulate_wide("tanh", 30, n, f"normal(0, {math.sqrt(sw / n)!r})", bias=f"normal(0, {math.sqrt(sb)!r})",
                              batch=16, networks=4, seed=budget.seed)
         checks.append((sw, sb, math.exp(wide.slope.value), float(mean_field("tanh", sw, sb).chi1)))
-    gw, gb, xi = _xi_grid("tanh", budget)
+    gw, gb, xi, chaotic = _xi_grid("tanh", budget)
     return P.PhasePanel(r"tanh", sb2, sw2, PHASE_SIGMA_W2_MAX,
                         ((float(sw2[0]), 0.0, rf"tanh: $\chi_1 = 1$ at $\sigma_w^2 = {sw2[0]:.4g}$, $\sigma_b^2 = 0$"),),
                         tuple(checks), rf"width-{n} tanh nets, depth 30: $\chi_1$ simulated (mean field)",
-                        gw, gb, xi, XI_LEVELS)
+                        gw, gb, xi, XI_LEVELS, chaotic=chaotic)
 
 
 @functools.lru_cache(maxsize=None)
@@ -735,10 +737,10 @@ def relu_phase_panel(budget: Budget = DEFAULT) -> P.PhasePanel:
     from .theory.criticality import critical_sigma_w2
 
     relu = critical_sigma_w2("relu", 0.0)
-    gw, gb, xi = _xi_grid("relu", budget)
+    gw, gb, xi, chaotic = _xi_grid("relu", budget)
     return P.PhasePanel("ReLU", np.array(PHASE_SIGMA_B2), np.array([relu, relu]), PHASE_SIGMA_W2_MAX,
                         ((relu, 0.0, rf"ReLU: $\chi_1 = 1$ only at $\sigma_w^2 = {relu:.4g}$, $\sigma_b^2 = 0$ (He)"),),
-                        (), "", gw, gb, xi, XI_LEVELS, right_label="unbounded\n$q_l \\to \\infty$",
+                        (), "", gw, gb, xi, XI_LEVELS, chaotic=chaotic, right_label="unbounded\n$q_l \\to \\infty$",
                         boundary_label=r"$\sigma_w^2 = 2$: beyond it $q^* = \infty$ (for $\sigma_b^2 > 0$)")
 
 

@@ -120,6 +120,7 @@ class PhasePanel:
     contour_sigma_b2: np.ndarray | None = None
     xi_c: np.ndarray | None = None
     xi_levels: tuple[float, ...] = ()
+    chaotic: np.ndarray | None = None
     right_label: str = "chaotic\n$\\chi_1 > 1$\ngradients explode"
     boundary_label: str = ""
 
@@ -348,10 +349,16 @@ def draw_phase_diagram(ax, panel: PhasePanel) -> dict[str, Any]:
         out["critical"] = draw_curve(ax, sw, sb, color=BOUND_COLOR, linewidth=2.2,
                                      label=rf"critical line $\chi_1 = 1$ ({panel.title})")
     if panel.xi_c is not None and np.any(np.isfinite(panel.xi_c)):
-        xi = np.ma.masked_invalid(np.asarray(panel.xi_c, float))
-        out["xi_c"] = ax.contour(panel.contour_sigma_w2, panel.contour_sigma_b2, xi, levels=list(panel.xi_levels),
+        # contour the rate 1/xi_c = -ln chi_c, signed negative in the chaotic phase: it passes through 0 at the
+        # critical line instead of diverging there (xi_c) or turning back (the unsigned rate)
+        with np.errstate(divide="ignore"):
+            rate = 1.0 / np.asarray(panel.xi_c, float)
+        chaotic = np.zeros(rate.shape, bool) if panel.chaotic is None else np.asarray(panel.chaotic, bool)
+        signed = np.ma.masked_invalid(np.where(chaotic, -rate, rate))
+        levels = sorted([1.0 / v for v in panel.xi_levels] + [-1.0 / v for v in panel.xi_levels])
+        out["xi_c"] = ax.contour(panel.contour_sigma_w2, panel.contour_sigma_b2, signed, levels=levels,
                                  colors="0.25", linewidths=1.0)
-        out["xi_labels"] = ax.clabel(out["xi_c"], fmt=lambda v: rf"$\xi_c = {v:g}$", fontsize="small")
+        out["xi_labels"] = ax.clabel(out["xi_c"], fmt=lambda v: rf"$\xi_c = {1 / abs(v):.3g}$", fontsize="small")
     ymid = sb[0] + 0.85 * (sb[-1] - sb[0])
     xmid = sw[len(sw) // 2]
     out["labels"] = [
