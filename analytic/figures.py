@@ -677,8 +677,8 @@ def _xi_grid(name: str, budget: Budget) -> tuple[np.ndarray, np.ndarray, np.ndar
     from .theory.meanfield import signal_propagation
 
     # sigma_b^2 = 0 itself is left out: there q* = 0 below the critical point, a different limit
-    sw = np.linspace(0.25, PHASE_SIGMA_W2_MAX, 3 * budget.phase_points)
-    sb = np.linspace(0.01, PHASE_SIGMA_B2[1], budget.phase_points + 3)
+    sw = np.linspace(0.25, PHASE_SIGMA_W2_MAX, 2 * budget.phase_points + 4)
+    sb = np.linspace(0.01, PHASE_SIGMA_B2[1], budget.phase_points + 1)
     xi = np.full((len(sb), len(sw)), np.nan)
     chaotic = np.zeros((len(sb), len(sw)), bool)
     for j, b in enumerate(sb):
