@@ -336,30 +336,119 @@ def _configure_init(p: argparse.ArgumentParser) -> None:
     p.add_argument("--param", action="append", type=key_value, metavar="K=V", help="parameter value (repeatable)")
 
 
-@command("init", "critical initialisation (chi_1 = 1 at the fixed point q*), compared with calculate_gain",
-         _configure_init)
+@command("init", "initialisation: chi_1 = 1 at a stable fixed point, variance preserving and linearised gains, "
+                 "compared with calculate_gain", _configure_init)
 def _init(args: argparse.Namespace) -> Output:
-    from .expectations import initialisation
+    from .theory.initialisation import initialisation
 
     i = initialisation(args.act, args.sigma_b2, params=params_of(args))
-    lines = [f"{i.activation}: critical initialisation at sigma_b^2 = {i.sigma_b2:g}",
-             "  formula      chi_1 = sigma_w^2 E[phi'(sqrt(q*) z)^2] = 1, q* = sigma_w^2 E[phi(sqrt(q*) z)^2] "
-             "+ sigma_b^2",
-             f"  sigma_w^2    {i.sigma_w2:.12g}  ({i.method})",
-             f"  q*           {i.q_star:.12g}",
-             f"  chi_1        {i.chi1:.12g}",
-             f"  gain         sqrt(sigma_w^2) = {i.gain:.12g}",
-             f"  PyTorch      {i.comparison}"]
+    lines = [f"{i.activation}: initialisation at sigma_b^2 = {i.sigma_b2:g}",
+             "  criticality  chi_1 = sigma_w^2 E[phi'(sqrt(q*) z)^2] = 1 at a stable fixed point q* = sigma_w^2 "
+             "E[phi(sqrt(q*) z)^2] + sigma_b^2"]
+    if i.sigma_w2 is None:
+        lines.append(f"  NONE         {i.method}")
+    else:
+        lines += [f"  sigma_w^2    {i.sigma_w2:.12g}  ({i.method})", f"  q*           {i.q_star:.12g}",
+                  f"  chi_1        {i.chi1:.12g}", f"  gain         sqrt(sigma_w^2) = {i.gain:.12g}"]
+    lines.append(f"  PyTorch      {i.comparison}")
+    rows = [[c.name, "-" if c.gain is None else f"{c.gain:.10g}", c.formula,
+             "-" if c.verdict is None else f"{c.verdict} ({c.relative_difference:.2%})", c.note]
+            for c in i.conventions]
+    lines += ["", table(rows, ["convention", "gain", "formula", f"vs calculate_gain ({i.torch_entry or 'none'})",
+                               "note"]), ""]
     if i.alpha is not None:
         sl = i.selu
+        sn = sl["self_normalising"]
+        j = sn["jacobian"]
         lines += [f"  SELU         from {sl['conditions']}:",
                   f"    alpha  = {sl['alpha_exact']} = {sl['alpha_30']} (published {sl['published_alpha']!r}, "
                   f"difference {sl['alpha_difference']:.3g})",
                   f"    lambda = {sl['lambda_30']} (published {sl['published_lambda']!r}, "
-                  f"difference {sl['lambda_difference']:.3g})"]
+                  f"difference {sl['lambda_difference']:.3g})",
+                  f"    self-normalising fixed point (mu, nu) = ({sn['mu']:.3g}, {sn['nu']:.12g}) at sigma_w^2 = 1; "
+                  f"Jacobian [[{j[0][0]:.6g}, {j[0][1]:.6g}], [{j[1][0]:.6g}, {j[1][1]:.6g}]], spectral norm "
+                  f"{sn['spectral_norm']:.6g}"]
     lines.append("assumptions:")
     lines += [f"  - {a}" for a in i.assumptions]
     return Output("\n".join(lines), i.as_dict())
+
+
+def _configure_meanfield(p: argparse.ArgumentParser) -> None:
+    p.add_argument("act", metavar="ACT", help="catalogue name, or a formula in x")
+    p.add_argument("--sigma-w2", dest="sigma_w2", type=finite_float, required=True, metavar="V",
+                   help="weight variance sigma_w^2 (W_ij ~ N(0, sigma_w^2/n))")
+    p.add_argument("--sigma-b2", dest="sigma_b2", type=finite_float, required=True, metavar="V",
+                   help="bias variance sigma_b^2")
+    p.add_argument("--q0", type=finite_float, default=1.0, metavar="V", help="input length q_0 = |x|^2/n (default 1)")
+    p.add_argument("--param", action="append", type=key_value, metavar="K=V", help="parameter value (repeatable)")
+
+
+def _opt(value: float | None, digits: int = 10) -> str:
+    return "-" if value is None else f"{value:.{digits}g}"
+
+
+@command("meanfield", "mean field: fixed points with stability, chi_1, correlation map c*, chi_c, depth scales, "
+                      "phase", _configure_meanfield)
+def _meanfield(args: argparse.Namespace) -> Output:
+    from .theory.meanfield import signal_propagation
+
+    s = signal_propagation(args.act, args.sigma_w2, args.sigma_b2, params=params_of(args), q0=args.q0)
+    m = s.mean_field
+    rows = [[f"{f.q:.12g}", f"{f.slope:.10g}", f.kind, "yes" if f.reached else ""] for f in m.fixed_points]
+    lines = [f"{s.activation}: mean field at sigma_w^2 = {m.sigma_w2:g}, sigma_b^2 = {m.sigma_b2:g}, q_0 = {m.q0:g}",
+             "fixed points of q_l = sigma_w^2 E[phi(sqrt(q_(l-1)) z)^2] + sigma_b^2:",
+             table(rows, ["q*", "slope dq_(l+1)/dq_l", "stability", "reached from q_0"]) if rows else "  none",
+             f"  q*       {m.q_star:.12g}  ({m.status})",
+             f"  chi_1    {m.chi1:.12g}  (gradient norm^2 per layer)",
+             f"  c*       {_opt(s.c_star, 12)} ± {s.c_star_error:.2g}",
+             f"  chi_c    {_opt(s.chi_c, 12)} ± {s.chi_c_error:.2g}",
+             f"  xi_q     {_opt(s.xi_q)}  (layers over which q_l settles: -1/ln slope at q*)",
+             f"  xi_c     {_opt(s.xi_c)}  (depth over which correlations propagate: -1/ln chi_c)",
+             f"  phase    {s.phase}",
+             "  depth    " + ("chi_1 = 0: gradients vanish" if m.chi1 == 0 else
+                             "gradients neither shrink nor grow (chi_1 = 1)" if s.depth_1e6 is None else
+                             f"gradients {'shrink' if m.chi1 < 1 else 'grow'} by 1e6 over {s.depth_1e6:.6g} layers"),
+             "assumptions:"]
+    lines += [f"  - {a}" for a in s.assumptions]
+    return Output("\n".join(lines), s.as_dict())
+
+
+def _configure_window(p: argparse.ArgumentParser) -> None:
+    p.add_argument("act", metavar="ACT", help="catalogue name, or a formula in x")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--w", type=finite_float, metavar="W", help="the weight w")
+    which.add_argument("--widest", action="store_true", help="the |w| whose window is widest, and its width")
+    p.add_argument("--b", type=finite_float, default=0.0, metavar="B", help="the bias b (default 0)")
+    p.add_argument("--param", action="append", type=key_value, metavar="K=V", help="parameter value (repeatable)")
+
+
+def _endpoint(e) -> str:
+    if e.exact is not None:
+        return e.exact if len(e.exact) <= 60 else f"{e.value:.15g} (exact, {len(e.exact)} characters)"
+    return f"[{e.lower:.15g}, {e.upper:.15g}]"
+
+
+@command("window", "the inputs a with |w phi'(w a + b)| >= 1, proved (or the |w| with the widest such set)",
+         _configure_window)
+def _window(args: argparse.Namespace) -> Output:
+    from .theory.window import widest_window, window
+
+    if args.widest:
+        ww = widest_window(args.act, params=params_of(args))
+        lines = [f"{ww.activation}: widest window of |w phi'(w a)| >= 1", f"  w      {ww.w:.10g}",
+                 f"  width  {ww.width:.12g}", f"  note   {ww.note}"]
+        if ww.window is not None:
+            lines += [f"  a in   [{_endpoint(lo)}, {_endpoint(hi)}]" for lo, hi in ww.window.intervals]
+        return Output("\n".join(lines), ww.as_dict())
+    if args.w == 0:
+        raise UsageError(f"{PROG} window: --w must be non-zero")
+    win = window(args.act, args.w, args.b, params=params_of(args))
+    lines = [f"{win.activation}: inputs a with |w phi'(w a + b)| >= 1 at w = {win.w:g}, b = {win.b:g} ({win.method})"]
+    lines += [f"  a in [{_endpoint(lo)}, {_endpoint(hi)}]" for lo, hi in win.intervals] or ["  no such input"]
+    lines += [f"  width {win.width:.15g}" + ("" if win.method == "exact" or math.isinf(win.width) else
+                                             f" in [{win.width_lower:.15g}, {win.width_upper:.15g}]"), "proof:"]
+    lines += [f"  - {step}" for step in win.proof]
+    return Output("\n".join(lines), win.as_dict())
 
 
 def _configure_simulate(p: argparse.ArgumentParser) -> None:

@@ -39,7 +39,7 @@ from matplotlib.figure import Figure
 from . import plotting as P
 from .activations import catalogue
 from .calculus import numpy_function, resolve
-from .errors import AnalyticError, OutputError, UnknownFigure
+from .errors import AnalyticError, ArgumentError, OutputError, UnknownFigure
 from .outputs import atomic_write, output_folder
 from .registry import Activation
 
@@ -755,40 +755,120 @@ PHASE_SIGMA_W2_MAX = 4.0
 PHASE_CHECKS = ((0.7, 0.05), (2.9, 0.05), (1.2, 0.2), (3.5, 0.2))
 
 
+#: xi_c levels drawn as contours (layers over which correlations between inputs propagate).
+XI_LEVELS = (2, 3, 5, 10, 20)
+
+
+def _adaptive_curve(f, t0: float, t1: float, scale: tuple[float, float], tol: float = 2e-4, depth: int = 12):
+    """Points of the curve t -> f(t) on [t0, t1], bisected until each midpoint lies within ``tol`` (in units of
+    the axes' ``scale``) of its chord and the two half-chords turn by at most 1 degree, so the drawn polyline shows
+    no corners."""
+    def refine(a, pa, b, pb, level):
+        m = (a + b) / 2
+        pm = f(m)
+        dx, dy = (pb[0] - pa[0]) / scale[0], (pb[1] - pa[1]) / scale[1]
+        ex, ey = (pm[0] - pa[0]) / scale[0], (pm[1] - pa[1]) / scale[1]
+        gap = abs(dx * ey - dy * ex) / max(math.hypot(dx, dy), 1e-300)
+        turn = abs(math.atan2(dy - ey, dx - ex) - math.atan2(ey, ex))
+        turn = min(turn, 2 * math.pi - turn)
+        if level >= depth or (gap <= tol and turn <= math.radians(1.0)):
+            return [pm, pb]
+        return refine(a, pa, m, pm, level + 1) + refine(m, pm, b, pb, level + 1)
+
+    ts = np.linspace(t0, t1, 9)
+    pts = [f(ts[0])]
+    for a, b in zip(ts[:-1], ts[1:]):
+        pts += refine(a, f(a), b, f(b), 0)
+    return np.array(pts)
+
+
+def _xi_grid(name: str, budget: Budget) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from .theory.meanfield import signal_propagation
+
+    # sigma_b^2 = 0 itself is left out: there q* = 0 below the critical point, a different limit
+    sw = np.linspace(0.25, PHASE_SIGMA_W2_MAX, 2 * budget.phase_points + 4)
+    sb = np.linspace(0.01, PHASE_SIGMA_B2[1], budget.phase_points + 1)
+    xi = np.full((len(sb), len(sw)), np.nan)
+    chaotic = np.zeros((len(sb), len(sw)), bool)
+    for j, b in enumerate(sb):
+        for i, w in enumerate(sw):
+            s = signal_propagation(name, float(w), float(b))
+            xi[j, i] = np.nan if s.xi_c is None else s.xi_c
+            chaotic[j, i] = s.phase == "chaotic"
+    return sw, sb, xi, chaotic
+
+
 @functools.lru_cache(maxsize=None)
 def phase_panel(budget: Budget = DEFAULT) -> P.PhasePanel:
-    r"""The critical line :math:`\chi_1 = 1` of tanh in the :math:`(\sigma_w^2, \sigma_b^2)` plane, from
-    :func:`analytic.expectations.critical_sigma_w2`, and its end point at :math:`\sigma_b^2 = 0`. (ReLU's
-    critical point :math:`\sigma_w^2 = 2` belongs to another activation and is not drawn on tanh's plane.)
+    r"""tanh in the :math:`(\sigma_w^2, \sigma_b^2)` plane: the critical line :math:`\chi_1 = 1`, its end point at
+    :math:`\sigma_b^2 = 0` and contours of the correlation depth scale :math:`\xi_c`
+    (:func:`analytic.theory.meanfield.signal_propagation`). (ReLU's critical point :math:`\sigma_w^2 = 2` belongs
+    to another activation: it is on :func:`relu_phase_panel`, not on tanh's plane.)
 
-    Checked by simulation at :data:`PHASE_CHECKS`: a width-128, depth-30 tanh network
-    (:func:`analytic.montecarlo.simulate_wide`, weights :math:`N(0, \sigma_w^2/n)`, biases
-    :math:`N(0, \sigma_b^2)`) measures :math:`\chi_1 = e^{\text{slope}}` of :math:`\log\|g_l\|^2` per layer, shown
-    beside :math:`\chi_1` of :func:`analytic.expectations.mean_field`.
+    The line is the curve of critical fixed points parametrised by :math:`q^*`: :math:`\sigma_w^2 = 1/W(q^*)`,
+    :math:`\sigma_b^2 = q^* - V(q^*)/W(q^*)` (:math:`V = E[\varphi(\sqrt q z)^2]`, :math:`W = E[\varphi'(\sqrt q
+    z)^2]`), sampled adaptively (:func:`_adaptive_curve`) so it is smooth. Checked by simulation at
+    :data:`PHASE_CHECKS`: a width-128, depth-30 tanh network (:func:`analytic.montecarlo.simulate_wide`) measures
+    :math:`\chi_1 = e^{\text{slope}}` of :math:`\log\|g_l\|^2` per layer, shown beside the mean-field
+    :math:`\chi_1`.
     """
-    from .expectations import critical_sigma_w2, mean_field
-    from .montecarlo import simulate_wide
+    from scipy.optimize import brentq
 
-    # denser near sigma_b^2 = 0, where the line bends most
-    sb2 = PHASE_SIGMA_B2[0] + (PHASE_SIGMA_B2[1] - PHASE_SIGMA_B2[0]) * np.linspace(0, 1, budget.phase_points) ** 2
-    sw2 = np.array([critical_sigma_w2("tanh", float(b)) for b in sb2])
-    # only tanh's own critical point: ReLU's (sigma_w^2 = 2, He) belongs to another activation's plane
-    points = ((float(sw2[0]), 0.0, rf"tanh: $\chi_1 = 1$ at $\sigma_w^2 = {sw2[0]:.4g}$, $\sigma_b^2 = 0$"),)
+    from .expectations import gaussian_expectation
+    from .montecarlo import simulate_wide
+    from .theory.criticality import critical_sigma_w2
+    from .theory.meanfield import mean_field
+
+    def point(r: float) -> tuple[float, float]:  # r = sqrt(q*)
+        V = gaussian_expectation("tanh", "phi2", std=r).value
+        W = gaussian_expectation("tanh", "dphi2", std=r).value
+        return 1.0 / W, r * r - V / W
+
+    r_max = brentq(lambda r: point(r)[1] - PHASE_SIGMA_B2[1], 0.1, 10.0, xtol=1e-12)
+    curve = _adaptive_curve(point, 1e-3, r_max, (PHASE_SIGMA_W2_MAX, PHASE_SIGMA_B2[1] - PHASE_SIGMA_B2[0]))
+    sw2, sb2 = curve[:, 0], curve[:, 1]
+    # the end point at sigma_b^2 = 0 (q* -> 0) from the library's own critical-point search, not from the curve
+    end = float(critical_sigma_w2("tanh", 0.0))
+    sw2, sb2 = np.concatenate([[end], sw2]), np.concatenate([[0.0], sb2])
+    points = ((end, 0.0, rf"tanh: $\chi_1 = 1$ at $\sigma_w^2 = {end:.4g}$, $\sigma_b^2 = 0$"),)
     n = 128
     checks = []
     for sw, sb in PHASE_CHECKS:
         wide = simulate_wide("tanh", 30, n, f"normal(0, {math.sqrt(sw / n)!r})", bias=f"normal(0, {math.sqrt(sb)!r})",
                              batch=16, networks=4, seed=budget.seed)
         checks.append((sw, sb, math.exp(wide.slope.value), float(mean_field("tanh", sw, sb).chi1)))
-    return P.PhasePanel(r"Mean-field phase diagram (tanh)", sb2, sw2, PHASE_SIGMA_W2_MAX, points, tuple(checks),
-                        f"width-{n} tanh nets, depth 30:\n" + r"$\chi_1$ simulated (mean field)")
+    gw, gb, xi, chaotic = _xi_grid("tanh", budget)
+    return P.PhasePanel("tanh", sb2, sw2, PHASE_SIGMA_W2_MAX, points, tuple(checks),
+                        f"width-{n} tanh nets, depth 30:\n" + r"$\chi_1$ simulated (mean field)",
+                        gw, gb, xi, XI_LEVELS, chaotic=chaotic)
 
 
-@_figure("phase_diagram", "mean-field phase diagram of tanh: the chi_1 = 1 critical line, ordered and chaotic "
-                          "regions, simulated checks")
+@functools.lru_cache(maxsize=None)
+def relu_phase_panel(budget: Budget = DEFAULT) -> P.PhasePanel:
+    r"""ReLU's own diagram: :math:`\chi_1 = \sigma_w^2/2` for every q, so the ordered region is
+    :math:`\sigma_w^2 < 2`; at :math:`\sigma_w^2 \ge 2` with :math:`\sigma_b^2 > 0` the length grows without
+    bound, and criticality is the single point :math:`(\sigma_w^2, \sigma_b^2) = (2, 0)` (He), from
+    :func:`analytic.theory.criticality.critical_sigma_w2`. Contours of :math:`\xi_c = -1/\ln(\sigma_w^2/2)`."""
+    from .theory.criticality import critical_sigma_w2
+
+    relu = critical_sigma_w2("relu", 0.0)
+    gw, gb, xi, chaotic = _xi_grid("relu", budget)
+    return P.PhasePanel("ReLU", np.array(PHASE_SIGMA_B2), np.array([relu, relu]), PHASE_SIGMA_W2_MAX,
+                        ((relu, 0.0, rf"ReLU: $\chi_1 = 1$ only at $\sigma_w^2 = {relu:.4g}$, $\sigma_b^2 = 0$ (He)"),),
+                        (), "", gw, gb, xi, XI_LEVELS, chaotic=chaotic,
+                        right_label="unbounded\n$q_l \\to \\infty$",
+                        boundary_label=r"$\sigma_w^2 = 2$: beyond it $q^* = \infty$ (for $\sigma_b^2 > 0$)")
+
+
+@_figure("phase_diagram", "mean-field phase diagrams: tanh's critical line chi_1 = 1 with contours of the correlation "
+                          "depth xi_c, and ReLU's own diagram with its critical point sigma_w^2 = 2")
 def _build_phase(budget: Budget) -> Figure:
-    fig = new_figure(figure_size("column", 1.05))
-    plot_phase_diagram(ax=fig.subplots(), budget=budget)
+    fig = new_figure(figure_size("page", 0.6))
+    left, right = fig.subplots(1, 2, width_ratios=(1.6, 1))
+    plot_phase_diagram(ax=left, activation="tanh", budget=budget)
+    plot_phase_diagram(ax=right, activation="relu", budget=budget)
+    fig.suptitle(r"Mean-field phase diagrams: ordered ($\chi_1 < 1$) and chaotic ($\chi_1 > 1$), with the depth "
+                 r"$\xi_c$" + ("\n" if _compact() else " ") + "over which correlations between inputs propagate")
     return fig
 
 
@@ -893,11 +973,22 @@ def plot_histogram(act, ax=None, *, budget: Budget = DEFAULT):
     return axes
 
 
-def plot_phase_diagram(ax=None, *, budget: Budget = DEFAULT):
-    r"""Draw tanh's mean-field phase diagram (critical line :math:`\chi_1 = 1`, ordered and chaotic regions,
-    simulated checks). Returns the Axes."""
+#: The activations :func:`plot_phase_diagram` has a panel for.
+PHASE_PANELS = {"tanh": phase_panel, "relu": relu_phase_panel}
+
+
+def plot_phase_diagram(ax=None, *, activation: str = "tanh", budget: Budget = DEFAULT):
+    r"""Draw one mean-field phase diagram on ``ax`` (default: a new one): ``activation="tanh"`` (critical line
+    :math:`\chi_1 = 1`, ordered and chaotic regions, :math:`\xi_c` contours, simulated checks; :func:`phase_panel`)
+    or ``"relu"`` (its single critical point :math:`\sigma_w^2 = 2`, :func:`relu_phase_panel`). Returns the Axes.
+
+    >>> plot_phase_diagram(ax=new_figure((3, 3)).subplots(), activation="relu", budget=QUICK).get_title()
+    'ReLU'
+    """
+    if activation not in PHASE_PANELS:
+        raise ArgumentError(f"no phase diagram for {activation!r}; phase diagrams: {', '.join(PHASE_PANELS)}")
     axes = _axes(ax, "column", 1.05)
-    P.draw_phase_diagram(axes, phase_panel(budget))
+    P.draw_phase_diagram(axes, PHASE_PANELS[activation](budget))
     return axes
 
 

@@ -1182,7 +1182,7 @@ def _simulate_wide(act, depth, width, weights, bias, batch, seed, params, networ
         notes.append("--preact and --x apply to the chain only (width 1); the wide network draws its inputs "
                      "from N(0, I)")
     try:
-        from .expectations import mean_field
+        from .theory.meanfield import mean_field
     except ImportError:  # pragma: no cover
         return Simulation(sim.act, width, sim, None, {}, (), tuple(notes + ["analytic values unavailable"]))
     try:

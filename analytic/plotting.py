@@ -132,6 +132,13 @@ class PhasePanel:
     points: tuple[tuple[float, float, str], ...] = ()
     checks: tuple[tuple[float, float, float, float], ...] = ()
     checks_label: str = ""
+    contour_sigma_w2: np.ndarray | None = None
+    contour_sigma_b2: np.ndarray | None = None
+    xi_c: np.ndarray | None = None
+    xi_levels: tuple[float, ...] = ()
+    chaotic: np.ndarray | None = None
+    right_label: str = "chaotic, $\\chi_1 > 1$\n(gradients explode)"
+    boundary_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -382,23 +389,59 @@ def draw_log_histogram(ax, panel: HistogramPanel, *, bins: int = 60) -> dict[str
 
 # ---------------------------------------------------------------- mean-field phase diagram
 
+#: Behind text drawn over the phase regions and contours: a pale box, so lines never cross a label.
+_TEXT_BOX = dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8)
+#: Heights (fractions of the sigma_b^2 range) at which neighbouring xi_c contours are labelled, in turn.
+_XI_LABEL_HEIGHTS = (0.3, 0.6, 0.45)
+
+
+def _draw_xi_contours(ax, panel: PhasePanel) -> tuple[Any, list]:
+    r"""Contours of :math:`\xi_c` on ``ax``, labelled at staggered heights so that neighbouring labels never meet.
+
+    The rate :math:`1/\xi_c = -\ln\chi_c` is contoured, signed negative in the chaotic phase: it passes through 0
+    at the critical line instead of diverging there (:math:`\xi_c`) or turning back (the unsigned rate)."""
+    with np.errstate(divide="ignore"):
+        rate = 1.0 / np.asarray(panel.xi_c, float)
+    chaotic = np.zeros(rate.shape, bool) if panel.chaotic is None else np.asarray(panel.chaotic, bool)
+    signed = np.ma.masked_invalid(np.where(chaotic, -rate, rate))
+    levels = sorted([1.0 / v for v in panel.xi_levels] + [-1.0 / v for v in panel.xi_levels])
+    cs = ax.contour(panel.contour_sigma_w2, panel.contour_sigma_b2, signed, levels=levels, colors="0.25",
+                    linewidths=1.0)
+    lo, hi = float(np.min(panel.contour_sigma_b2)), float(np.max(panel.contour_sigma_b2))
+    where = []
+    for k, path in enumerate(cs.get_paths()):
+        if len(path.vertices):
+            target = lo + _XI_LABEL_HEIGHTS[k % len(_XI_LABEL_HEIGHTS)] * (hi - lo)
+            where.append(tuple(path.vertices[np.argmin(np.abs(path.vertices[:, 1] - target))]))
+    labels = ax.clabel(cs, fmt=lambda v: rf"$\xi_c = {1 / abs(v):.3g}$", fontsize="small", manual=where) \
+        if where else []
+    return cs, labels
+
+
 def draw_phase_diagram(ax, panel: PhasePanel) -> dict[str, Any]:
     r"""The :math:`(\sigma_w^2, \sigma_b^2)` plane: ordered region (:math:`\chi_1 < 1`, gradients vanish) left of the
-    critical line, chaotic region (:math:`\chi_1 > 1`, gradients explode) right of it."""
+    critical line, the other region (chaotic, or unbounded length) right of it, and contours of the correlation
+    depth scale :math:`\xi_c` where the panel has them."""
     sb, sw = np.asarray(panel.sigma_b2, float), np.asarray(panel.critical_sigma_w2, float)
     out: dict[str, Any] = {}
     out["ordered"] = ax.fill_betweenx(sb, 0, sw, color=OKABE_ITO["sky"], alpha=0.35, linewidth=0)
     out["chaotic"] = ax.fill_betweenx(sb, sw, panel.sigma_w2_max, color=OKABE_ITO["orange"], alpha=0.35,
                                       linewidth=0)
-    out["critical"] = draw_curve(ax, sw, sb, color=BOUND_COLOR, linewidth=2.2,
-                                 label=r"critical line $\chi_1 = 1$ (tanh)")
+    if panel.boundary_label:
+        out["critical"] = draw_curve(ax, sw, sb, color=BOUND_COLOR, linewidth=2.2, linestyle="--",
+                                     label=panel.boundary_label)
+    else:
+        out["critical"] = draw_curve(ax, sw, sb, color=BOUND_COLOR, linewidth=2.2,
+                                     label=rf"critical line $\chi_1 = 1$ ({panel.title})")
+    if panel.xi_c is not None and np.any(np.isfinite(panel.xi_c)):
+        out["xi_c"], out["xi_labels"] = _draw_xi_contours(ax, panel)
     top = sb[0] + 0.98 * (sb[-1] - sb[0])  # along the top edge, where both regions are wide and no check sits
     edge = float(np.interp(top, sb, sw))
     out["labels"] = [
         ax.text(0.5 * edge, top, "ordered, $\\chi_1 < 1$\n(gradients vanish)", ha="center", va="top",
-                fontsize="small"),
-        ax.text(0.5 * (edge + panel.sigma_w2_max), top, "chaotic, $\\chi_1 > 1$\n(gradients explode)", ha="center",
-                va="top", fontsize="small"),
+                fontsize="small", bbox=_TEXT_BOX, zorder=3),
+        ax.text(0.5 * (edge + panel.sigma_w2_max), top, panel.right_label, ha="center", va="top",
+                fontsize="small", bbox=_TEXT_BOX, zorder=3),
     ]
     markers = ("o", "D", "^", "v")
     out["points"] = []
@@ -413,7 +456,8 @@ def draw_phase_diagram(ax, panel: PhasePanel) -> dict[str, Any]:
                                      markeredgecolor="black", markeredgewidth=1.5, zorder=4,
                                      label=panel.checks_label if i == 0 else None)[0])
         out["checks"].append(ax.annotate(f"{measured:.2f} ({theory:.2f})", (x, y), xytext=(0, -16),
-                                         textcoords="offset points", ha="center", va="top", fontsize="small"))
+                                         textcoords="offset points", ha="center", va="top", fontsize="small",
+                                         bbox=_TEXT_BOX, zorder=3))
     ax.set_xlim(0, panel.sigma_w2_max)
     ax.set_ylim(sb[0], sb[-1])
     ax.set_xlabel(r"weight variance $\sigma_w^2$")

@@ -51,8 +51,9 @@ OVERVIEW = (
     ("preactivation_law", "The law of the pre-activation v_t in the exact chain (mean ± sd) against the N(0, 1) the "
                           "independence approximation assumes."),
     ("histogram", "Distribution of log10|∏ w_t φ′(v_t)|: the mean sits orders of magnitude above the typical value."),
-    ("phase_diagram", "Mean-field phase diagram of tanh: the critical line χ₁ = 1 separates vanishing from "
-                      "exploding gradients (for comparison, ReLU's critical point, not drawn, is σ_w² = 2: He)."),
+    ("phase_diagram", "Mean-field phase diagrams: tanh's critical line χ₁ = 1 separates vanishing from exploding "
+                      "gradients, with contours of the correlation depth ξ_c; ReLU's own diagram has the single "
+                      "critical point σ_w² = 2, σ_b² = 0 (He)."),
     ("dying_relu", "Dying ReLU: the fraction of units with negative pre-activation against the bias mean."),
     ("softmax_jacobian", "Softmax Jacobian entries and norms at random logits against the proved bounds."),
 )
@@ -62,8 +63,9 @@ OVERVIEW_TEX = {
                    r"$\sup\varphi'$ (dotted).",
     "histogram": r"Distribution of $\log_{10}|\prod_t w_t\varphi'(v_t)|$: the mean sits orders of magnitude above "
                  r"the typical value.",
-    "phase_diagram": r"Mean-field phase diagram of $\tanh$: the critical line $\chi_1 = 1$ separates vanishing from "
-                     r"exploding gradients (for comparison, ReLU's critical point, not drawn, is $\sigma_w^2 = 2$: He).",
+    "phase_diagram": r"Mean-field phase diagrams: $\tanh$'s critical line $\chi_1 = 1$ separates vanishing from "
+                     r"exploding gradients, with contours of the correlation depth $\xi_c$; ReLU's own diagram has "
+                     r"the single critical point $\sigma_w^2 = 2$, $\sigma_b^2 = 0$ (He).",
     "preactivation_law": r"The law of the pre-activation $v_t$ in the exact chain (mean $\pm$ sd) against the "
                          r"$\mathcal{N}(0, 1)$ the independence approximation assumes.",
     "dying_relu": r"Dying ReLU: the fraction of units with negative pre-activation against the bias mean.",

@@ -395,7 +395,8 @@ def _analytic(task: Task) -> dict[str, Any]:
     """The analytic columns of one task (:mod:`analytic.expectations`). A part that raises an
     :class:`~analytic.errors.AnalyticError` (no fixed point, time budget exceeded, …) is left empty and its
     message goes to the ``notes`` column; the simulation still runs."""
-    from .expectations import gradient_product, mean_field
+    from .expectations import gradient_product
+    from .theory.meanfield import mean_field
 
     out: dict[str, Any] = {}
     notes = []
@@ -527,8 +528,8 @@ def versions() -> dict[str, str | None]:
 
 def critical_point(activation: str, sigma_b2: float) -> float | None:
     r"""The :math:`\sigma_w^2` with :math:`\chi_1 = 1` at bias variance ``sigma_b2``
-    (:func:`analytic.expectations.critical_sigma_w2`), or ``None`` where there is none."""
-    from .expectations import critical_sigma_w2
+    (:func:`analytic.theory.criticality.critical_sigma_w2`), or ``None`` where there is none."""
+    from .theory.criticality import critical_sigma_w2
 
     try:
         sw = float(critical_sigma_w2(activation, float(sigma_b2)))

@@ -79,3 +79,32 @@ def test_bad_input_one_line_exit_2(args, fragment):
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0], out.stderr
     assert "Traceback" not in out.stderr and out.stdout == ""
+
+
+def test_meanfield_json_in_the_chaotic_phase():
+    out = run("meanfield", "tanh", "--sigma-w2", "2.5", "--sigma-b2", "0.05", "--json")
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out.stdout)
+    assert set(d) >= {"fixed_points", "q_star", "chi1", "c_star", "chi_c", "xi_q", "xi_c", "phase"}
+    assert d["phase"] == "chaotic" and 0 < d["c_star"] < 1 and d["chi_c"] < 1 < d["chi1"]
+    assert d["xi_c"] == pytest.approx(-1 / math.log(d["chi_c"]), rel=1e-12)
+    assert [set(f) >= {"q", "slope", "stable"} for f in d["fixed_points"]] == [True]
+
+
+def test_init_gelu_says_there_is_no_critical_point_and_prints_three_conventions():
+    out = run("init", "gelu")
+    assert out.returncode == 0, out.stderr
+    assert "NONE" in out.stdout and "unstable" in out.stdout
+    for name in ("criticality", "variance_preserving", "linearised"):
+        assert name in out.stdout
+    d = json.loads(run("init", "tanh", "--json").stdout)
+    assert {"sigma_w2", "q_star", "chi1", "gain", "conventions"} <= set(d)
+
+
+def test_window_json():
+    d = json.loads(run("window", "sigmoid", "--w", "6.9", "--json").stdout)
+    assert {"intervals", "width"} <= set(d) and len(d["intervals"]) == 1
+    w = 6.9
+    assert d["width"] == pytest.approx((2 / w) * math.log(w * (1 + math.sqrt(1 - 4 / w)) / 2 - 1), rel=1e-12)
+    d = json.loads(run("window", "sigmoid", "--widest", "--json").stdout)
+    assert {"w", "width"} <= set(d) and 6.8 < d["w"] < 7.0

@@ -21,8 +21,8 @@ import sympy as sp
 from analytic.activations import SELU_ALPHA, SELU_SCALE, to_elementary
 from analytic.calculus import derivative, numpy_function, resolve
 from analytic.errors import AnalyticError, ArgumentError, DepthError, SpecError, UnknownActivation
-from analytic.expectations import (Estimate, critical_sigma_w2, first_depth_below, gaussian_expectation,
-                                   gradient_product, initialisation, mean_field, preact_expectations, selu_constants)
+from analytic.expectations import (Estimate, first_depth_below, gaussian_expectation, gradient_product,
+                                   preact_expectations)
 from analytic.registry import X
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -258,91 +258,6 @@ def test_bad_specs_raise(kwargs, error):
     args = {"act": "sigmoid", "depth": 10, "weights": "normal(1, 0.5)", **kwargs}
     with pytest.raises(error):
         gradient_product(**args)
-
-
-# ---------------------------------------------------------------- mean field and initialisation
-
-@pytest.mark.parametrize("sw, sb", [(0.5, 0.0), (1.0, 0.0), (2.0, 0.0), (3.0, 0.0), (1.5, 0.1), (2.0, 0.3)])
-def test_relu_chi1_is_half_sigma_w2(sw, sb):
-    mf = mean_field("relu", sw, sb)
-    assert mf.chi1 == pytest.approx(sw / 2, rel=1e-14)
-    if sb == 0 and sw < 2:
-        assert mf.q_star == 0.0
-    if sw > 2 or (sw == 2 and sb > 0):
-        assert mf.q_star == math.inf
-    if sw == 2 and sb == 0:
-        assert mf.q_star == 1.0 and mf.depth_scale == math.inf
-
-
-def _tanh_V_W(q: float) -> tuple[float, float]:
-    with mpmath.workdps(25):
-        s = mpmath.sqrt(q)
-        V = mpmath.quad(lambda z: mpmath.tanh(s * z) ** 2 * mpmath.npdf(z), [-mpmath.inf, 0, mpmath.inf])
-        W = mpmath.quad(lambda z: mpmath.sech(s * z) ** 4 * mpmath.npdf(z), [-mpmath.inf, 0, mpmath.inf])
-    return float(V), float(W)
-
-
-def test_tanh_fixed_point_and_chi1_by_an_independent_route():
-    mf = mean_field("tanh", 1.5, 0.05)
-    V, W = _tanh_V_W(mf.q_star)
-    assert mf.q_star == pytest.approx(1.5 * V + 0.05, rel=1e-9)
-    assert mf.chi1 == pytest.approx(1.5 * W, rel=1e-9)
-    assert mf.depth_scale == pytest.approx(-1 / math.log(mf.chi1), rel=1e-12)
-
-
-def test_tanh_critical_line():
-    assert critical_sigma_w2("tanh", 0.0) == pytest.approx(1.0, abs=1e-6)  # q* = 0, chi_1 = sigma_w^2 tanh'(0)^2
-    sw = critical_sigma_w2("tanh", 0.05)
-    q = mean_field("tanh", sw, 0.05).q_star
-    V, W = _tanh_V_W(q)
-    assert q == pytest.approx(sw * V + 0.05, rel=1e-8)   # q* is the fixed point
-    assert sw * W == pytest.approx(1.0, rel=1e-8)         # and chi_1 = 1 there
-    assert 1.5 < sw < 2.0
-
-
-def test_he_and_leaky_derivations_match_their_closed_forms():
-    assert critical_sigma_w2("relu") == 2.0
-    assert initialisation("relu").gain == pytest.approx(math.sqrt(2), rel=1e-15)
-    for a in (0.01, 0.2):
-        assert critical_sigma_w2("leaky_relu", params={"negative_slope": a}) == pytest.approx(2 / (1 + a * a), rel=1e-14)
-    assert critical_sigma_w2("prelu") == pytest.approx(2 / (1 + 0.25**2), rel=1e-14)
-    assert critical_sigma_w2("identity") == 1.0
-
-
-def test_selu_constants_reproduce_the_published_digits():
-    c = selu_constants()
-    assert abs(c["alpha"] - 1.6732632423543772) < 1e-10
-    assert abs(c["lambda"] - 1.0507009873554805) < 1e-10
-    assert abs(sp.Float(c["alpha_30"], 30) - SELU_ALPHA) < 1e-25
-    assert abs(sp.Float(c["lambda_30"], 30) - SELU_SCALE) < 1e-25
-    # the defining conditions, checked by mpmath quadrature with the derived constants
-    with mpmath.workdps(30):
-        a, lam = mpmath.mpf(c["alpha_30"]), mpmath.mpf(c["lambda_30"])
-        selu = lambda z: lam * z if z > 0 else lam * a * (mpmath.exp(z) - 1)  # noqa: E731
-        m1 = mpmath.quad(lambda z: selu(z) * mpmath.npdf(z), [-mpmath.inf, 0, mpmath.inf])
-        m2 = mpmath.quad(lambda z: selu(z) ** 2 * mpmath.npdf(z), [-mpmath.inf, 0, mpmath.inf])
-    assert abs(m1) < 1e-25 and abs(m2 - 1) < 1e-25
-
-
-def test_initialisation_and_the_calculate_gain_table():
-    selu = initialisation("selu")
-    assert selu.alpha == pytest.approx(1.6732632423543772, abs=1e-10)
-    assert selu.as_dict()["lambda"] == pytest.approx(1.0507009873554805, abs=1e-10)
-    assert selu.selu["q_star_at_sigma_w2_1"] == pytest.approx(1.0, rel=1e-12)  # SELU's own fixed point
-    verdicts = {n: initialisation(n).reproduces_torch for n in ("relu", "leaky_relu", "tanh", "sigmoid", "selu")}
-    assert verdicts == {"relu": True, "leaky_relu": True, "tanh": False, "sigmoid": False, "selu": False}
-    assert "convention" in initialisation("tanh").comparison
-    for key in ("sigma_w2", "q_star", "chi1", "gain"):
-        assert key in initialisation("tanh").as_dict()
-
-
-@pytest.mark.parametrize("call", [
-    lambda: mean_field("tanh", 0.0), lambda: mean_field("tanh", -1.0), lambda: mean_field("tanh", 1.0, -0.1),
-    lambda: mean_field("tanh", math.inf), lambda: critical_sigma_w2("tanh", -1.0),
-])
-def test_bad_variances_raise(call):
-    with pytest.raises(ArgumentError):
-        call()
 
 
 # ---------------------------------------------------------------- command line

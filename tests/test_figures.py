@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from analytic import figures as F
 from analytic.activations import catalogue
-from analytic.errors import OutputError, UnknownFigure
+from analytic.errors import ArgumentError, OutputError, UnknownFigure
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -115,14 +115,27 @@ def test_dying_relu_curve_is_the_normal_cdf_and_the_simulations_agree():
 
 
 def test_phase_diagram_regions_agree_with_simulated_networks():
-    from analytic.expectations import mean_field
+    from analytic.theory.meanfield import mean_field, signal_propagation
 
     panel = F.phase_panel(F.QUICK)
-    for sw, sb in zip(panel.critical_sigma_w2[::3], panel.sigma_b2[::3]):
-        assert abs(mean_field("tanh", float(sw), float(sb)).chi1 - 1) < 1e-6
+    for sw, sb in zip(panel.critical_sigma_w2[::7], panel.sigma_b2[::7]):
+        if sb > 1e-3:  # at sigma_b^2 -> 0 the critical q* -> 0 and q_0 = 1 needs many layers to get there
+            assert abs(mean_field("tanh", float(sw), float(sb)).chi1 - 1) < 1e-6
     # tanh's own end point only (sigma_b^2 = 0: chi_1 = sigma_w^2 E[tanh'(0)^2] at q* = 0, so sigma_w^2 = 1);
     # ReLU's sigma_w^2 = 2 belongs to another activation and is not drawn on tanh's plane
     assert [(round(x, 9), y) for x, y, _ in panel.points] == [(1.0, 0.0)]
+    assert not any("ReLU" in label for _, _, label in panel.points)   # ReLU's point only on its own diagram
+    relu = F.relu_phase_panel(F.QUICK)
+    assert relu.points[0][0] == pytest.approx(2.0)              # ReLU: chi_1 = sigma_w^2 / 2
+    # the xi_c grid is the library's value at each grid point, and diverges towards the critical line
+    j, i = 2, 3
+    s = signal_propagation("tanh", float(panel.contour_sigma_w2[i]), float(panel.contour_sigma_b2[j]))
+    assert panel.xi_c[j, i] == s.xi_c
+    # the adaptive critical line has no corner: successive segments turn by less than 3 degrees
+    x = np.asarray(panel.critical_sigma_w2) / F.PHASE_SIGMA_W2_MAX
+    y = np.asarray(panel.sigma_b2) / (F.PHASE_SIGMA_B2[1] - F.PHASE_SIGMA_B2[0])
+    angles = np.unwrap(np.arctan2(np.diff(y), np.diff(x)))
+    assert np.max(np.abs(np.diff(angles))) < np.radians(3)
     for sw, sb, measured, theory in panel.checks:
         critical = np.interp(sb, panel.sigma_b2, panel.critical_sigma_w2)
         assert (measured < 1) == (sw < critical) == (theory < 1)
@@ -299,3 +312,22 @@ def test_not_attained_label_keeps_clear_of_the_filled_kink_marker():
     (x, y), = ax.transData.transform(diamonds[0].get_offsets())[:1]
     gap = max(box.x0 - x, x - box.x1, 0.0)
     assert gap > 20, (box, x, y)  # pixels between the label and the marker
+
+
+def test_phase_figure_is_two_panels_drawn_through_the_public_api(monkeypatch):
+    """The phase figure is page wide, one panel per activation, each drawn by plot_phase_diagram; tanh's panel
+    shows no ReLU point and ReLU's no tanh line."""
+    calls = []
+    real = F.plot_phase_diagram
+    monkeypatch.setattr(F, "plot_phase_diagram", lambda *a, **k: calls.append(k["activation"]) or real(*a, **k))
+    fig = F.build("phase_diagram", F.QUICK)
+    assert calls == ["tanh", "relu"]
+    assert fig.get_size_inches()[0] == pytest.approx(7.0)
+    left, right = fig.axes[:2]
+    assert (left.get_title(), right.get_title()) == ("tanh", "ReLU")
+    left_labels = [t.get_text() for t in left.get_legend().get_texts()]
+    right_labels = [t.get_text() for t in right.get_legend().get_texts()]
+    assert not any("ReLU" in t or "= 2" in t for t in left_labels), left_labels
+    assert not any("tanh" in t for t in right_labels), right_labels
+    with pytest.raises(ArgumentError):
+        F.plot_phase_diagram(activation="sigmoid", budget=F.QUICK)

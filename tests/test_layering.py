@@ -11,8 +11,10 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "analytic"
 ORDER = ["errors", "quantities", "outputs", "display", "registry", "activations", "parsing", "fastforms", "calculus",
          "proofs", "bounds", "distributions", "expectations",
-         "theory", "theory.transfer", "theory.chain", "theory.gradient", "theory.meanfield", "theory.finite_width",
-         "theory.spectrum", "tables", "montecarlo", "sweep", "plotting", "figures", "report", "cli", "__main__"]
+         "theory", "theory.transfer", "theory.chain", "theory.gradient",
+         "theory.bivariate", "theory.meanfield", "theory.criticality", "theory.initialisation", "theory.window",
+         "theory.finite_width", "theory.spectrum", "tables", "montecarlo", "sweep", "plotting", "figures", "report",
+         "cli", "__main__"]
 
 
 def _module_name(path: Path) -> str:

@@ -136,7 +136,7 @@ def test_the_example_spec_is_valid():
 
 def test_rows_are_the_library_functions_at_the_derived_seed(spec, reference):
     """Each row is simulate_chain / simulate_wide / mean_field called directly with the task's seed and specs."""
-    from analytic.expectations import mean_field
+    from analytic.theory.meanfield import mean_field
     from analytic.montecarlo import simulate_chain, simulate_wide
 
     rows = json.loads((reference / "results.json").read_text())["rows"]

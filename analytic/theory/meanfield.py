@@ -1,0 +1,528 @@
+r"""Mean field of wide networks: every fixed point of the length map, the correlation map, depth scales, criticality.
+
+Width :math:`n \to \infty`, :math:`W_{ij} \sim (0, \sigma_w^2/n)`, biases :math:`(0, \sigma_b^2)`, z a standard
+normal (Poole et al. 2016; Schoenholz et al. 2017, "Deep information propagation").
+
+* **Length map** :math:`q_l = G(q_{l-1}) = \sigma_w^2 V(q_{l-1}) + \sigma_b^2`, :math:`V(q) = E[\varphi(\sqrt q z)^2]`.
+  Its slope is :math:`G'(q) = \sigma_w^2 V'(q)` with :math:`V'(q) = E[z\,\varphi(\sqrt q z)\varphi'(\sqrt q z)]/\sqrt q`
+  (differentiation under the integral; for :math:`C^2` φ Gaussian integration by parts turns it into
+  :math:`E[\varphi'^2] + E[\varphi\varphi'']`, so :math:`G'(q^*) = \chi_1 + \sigma_w^2 E[\varphi''\varphi]`, the
+  argument of Schoenholz et al.'s eq. (4)). A fixed point is stable when :math:`|G'(q^*)| < 1`.
+* **Gradients** :math:`E\|\partial L/\partial y_0\|^2 \propto \chi_1^L`, :math:`\chi_1 = \sigma_w^2 W(q^*)`,
+  :math:`W(q) = E[\varphi'(\sqrt q z)^2]`.
+* **Correlation map** :math:`c_{l+1} = F(c_l) = (\sigma_w^2 E[\varphi(u_1)\varphi(u_2)] + \sigma_b^2)/q^*`,
+  :math:`u_1 = \sqrt{q^*} z_1`, :math:`u_2 = \sqrt{q^*}(c z_1 + \sqrt{1 - c^2} z_2)`. c = 1 is always a fixed point,
+  with slope :math:`F'(1) = \chi_1`; :math:`\chi_c = F'(c^*) = \sigma_w^2 E[\varphi'(u_1)\varphi'(u_2)]`.
+  **Ordered phase** :math:`\chi_1 < 1`: :math:`c^* = 1` is stable. **Chaotic phase** :math:`\chi_1 > 1`: c = 1 is
+  unstable and the stable fixed point is :math:`c^* < 1`. On [0, 1] F is convex (its Hermite coefficients are
+  :math:`\ge 0`), so there is exactly one :math:`c^* \in [0, 1)` in the chaotic phase.
+* **Depth scales** :math:`\xi_q = -1/\ln G'(q^*)`, :math:`\xi_c = -1/\ln\chi_c` (in the ordered phase
+  :math:`\chi_c = \chi_1`); :math:`|q_l - q^*| \sim e^{-l/\xi_q}`, :math:`|c_l - c^*| \sim e^{-l/\xi_c}`.
+* **Critical initialisation** (:math:`\chi_1 = 1` at a stable fixed point) is in
+  :mod:`analytic.theory.criticality`.
+
+Fixed points are found as the sign changes of :math:`G(q) - q` on :data:`Q_GRID` (V there by composite
+Gauss–Legendre rules split at the kinks, error from two orders; 20 points per decade over
+:math:`[10^{-6}, 10^6]`), each refined by ``brentq`` on the same rule, plus the edge q = 0 when :math:`\sigma_b^2 = 0` and
+:math:`\varphi(0) = 0`. Two fixed points closer than a grid step (a near-tangency) would be missed; above
+:math:`10^6` the length is reported as growing without bound. A sign change counts only where the function
+exceeds ten times its quadrature error on one side, and a critical point only once its re-check passes.
+
+>>> from analytic.theory.meanfield import mean_field, signal_propagation
+>>> mean_field("relu", 2.0).chi1
+1.0
+>>> signal_propagation("tanh", 2.5, 0.05).phase
+'chaotic'
+"""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from ..calculus import numpy_function, resolve
+from ..display import displayable
+from ..errors import ArgumentError, ConvergenceError
+from ..expectations import _SQRT2PI, Estimate, _breakpoints, _gaussian, _params_key
+from ..registry import Activation
+from .bivariate import ORDER, PANELS, ROUNDING, Z_MAX, _bivariate, _bivariate_value, _panel_nodes
+
+#: Grid on which G(q) - q and chi_1(q) - 1 are scanned for sign changes.
+Q_GRID = tuple(float(q) for q in np.logspace(-6, 6, 241))
+#: q bounds standing for 0 and infinity in the limits of W.
+Q_TINY, Q_HUGE = 1e-300, 1e30
+#: A slope within this of 1 is marginal.
+MARGINAL = 1e-9
+#: Tolerance of the re-check of a critical point: |chi_1 - 1| and |G(q*) - q*|/q*.
+VERIFY = 1e-10
+#: Iterations of the length map when its orbit is not monotone.
+MF_ITERATIONS = 400
+#: Factor by which the gradient norm must shrink or grow for ``depth_1e6``.
+DEPTH_FACTOR = 1e6
+
+_ASSUMPTION = ("mean field: width -> infinity, W_ij ~ (0, sigma_w^2/n), bias ~ (0, sigma_b^2); "
+               "q_l = sigma_w^2 E[phi(sqrt(q_(l-1)) z)^2] + sigma_b^2, z ~ N(0, 1)")
+
+
+# ---------------------------------------------------------------- one-layer pieces
+
+def _canonical_variances(sigma_w2: Any, sigma_b2: Any) -> tuple[float, float]:
+    try:
+        sw, sb = float(sigma_w2), float(sigma_b2)
+    except (TypeError, ValueError):
+        raise ArgumentError(f"sigma_w2 and sigma_b2 must be numbers, got {sigma_w2!r}, {sigma_b2!r}") from None
+    if not (math.isfinite(sw) and sw > 0):
+        raise ArgumentError(f"sigma_w2 must be finite and > 0, got {sigma_w2!r}")
+    if not (math.isfinite(sb) and sb >= 0):
+        raise ArgumentError(f"sigma_b2 must be finite and >= 0, got {sigma_b2!r}")
+    return sw, sb
+
+
+def _canonical_q0(q0: Any) -> float:
+    try:
+        q = float(q0)
+    except (TypeError, ValueError):
+        raise ArgumentError(f"q0 must be a number > 0, got {q0!r}") from None
+    if not (math.isfinite(q) and q > 0):
+        raise ArgumentError(f"q0 must be finite and > 0, got {q0!r}")
+    return q
+
+
+def _V(act: Activation, key: tuple, q: float) -> float:
+    r""":math:`V(q) = E[\varphi(\sqrt q z)^2]`."""
+    return _gaussian(act, "phi2", key, 0.0, math.sqrt(q)).value
+
+
+def _W(act: Activation, key: tuple, q: float) -> float:
+    r""":math:`W(q) = E[\varphi'(\sqrt q z)^2]`."""
+    return _gaussian(act, "dphi2", key, 0.0, math.sqrt(q)).value
+
+
+@functools.lru_cache(maxsize=65536)
+def _dV(act: Activation, key: tuple, q: float) -> Estimate:
+    r""":math:`V'(q) = E[z\,\varphi(\sqrt q z)\varphi'(\sqrt q z)]/\sqrt q` by the Gauss–Legendre rule of
+    :func:`_rules_at` (split at the kinks; error from two orders)."""
+    g = _rules_at(act, key, np.array([q]))
+    return Estimate(float(g[2][0]), float(g[5][0]), "gauss-legendre")
+
+
+def _rules_at(act: Activation, key: tuple, q: np.ndarray) -> tuple[np.ndarray, ...]:
+    r"""V, W and V' at the lengths ``q`` by composite Gauss–Legendre rules in z split at the kinks
+    (:mod:`analytic.theory.bivariate`'s panels), with errors from two orders: (V, W, V', eV, eW, eV')."""
+    params = None if act.user_defined else dict(key)
+    f, d = numpy_function(act, 0, params), numpy_function(act, 1, params)
+    r = np.sqrt(q)
+    base = np.linspace(-Z_MAX, Z_MAX, PANELS + 1)
+    cuts = [np.clip(k / r, -Z_MAX, Z_MAX)[:, None] for k in _breakpoints(act, "dphi", key)]
+    edges = np.sort(np.concatenate([np.broadcast_to(base, (len(q), len(base)))] + cuts, axis=1), axis=1)
+    sums = []
+    for n in (ORDER, 2 * ORDER):
+        z, w = _panel_nodes(edges, n)
+        x = r[:, None] * z
+        with np.errstate(over="ignore", invalid="ignore"):
+            fx, dx = f(x), d(x)
+        weight = w * np.exp(-z * z / 2) / _SQRT2PI
+        terms = (fx * fx * weight, dx * dx * weight, z * fx * dx * weight / r[:, None])
+        sums.append([(np.sum(t, axis=1), np.sum(np.abs(t), axis=1)) for t in terms])
+    out = [fine for fine, _ in sums[1]]
+    errs = [np.abs(fine - coarse) + ROUNDING * size for (fine, size), (coarse, _) in zip(sums[1], sums[0])]
+    return (*out, *errs)
+
+
+@functools.lru_cache(maxsize=None)
+def _grid_rules(act: Activation, key: tuple) -> tuple[np.ndarray, ...]:
+    """:func:`_rules_at` on :data:`Q_GRID`."""
+    return _rules_at(act, key, np.array(Q_GRID))
+
+
+@functools.lru_cache(maxsize=65536)
+def _V_rule(act: Activation, key: tuple, q: float) -> float:
+    """V(q) by the Gauss–Legendre rule (the fast twin of :func:`_V`, used inside root searches)."""
+    return float(_rules_at(act, key, np.array([q]))[0][0])
+
+
+def _grid(act: Activation, key: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(q, V, W) on the grid."""
+    g = _grid_rules(act, key)
+    return np.array(Q_GRID), g[0], g[1]
+
+
+def _grid_errors(act: Activation, key: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Error estimates of V and W on the grid."""
+    g = _grid_rules(act, key)
+    return g[3], g[4]
+
+
+def _sign_changes(values: np.ndarray, errors: np.ndarray) -> list[int]:
+    """Indices i where values[i], values[i+1] differ in sign and one of them exceeds ten times its error."""
+    out = []
+    for i in range(len(values) - 1):
+        a, b = values[i], values[i + 1]
+        if not (np.isfinite(a) and np.isfinite(b)) or np.sign(a) * np.sign(b) > 0 or (a == 0 and i > 0):
+            continue
+        if abs(a) > 10 * errors[i] or abs(b) > 10 * errors[i + 1]:
+            out.append(i)
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _homogeneous(act: Activation, key: tuple) -> float | None:
+    """a with V(q) = a q and W(q) = a for every q (positively homogeneous φ of degree 1: ReLU, leaky ReLU, PReLU,
+    identity), else None. Checked on the whole grid by the Gauss–Legendre rule; a itself is E[phi'(z)^2] from
+    :func:`_W` (a closed form for these)."""
+    q, V, W = _grid(act, key)
+    a = W[0]
+    if a > 0 and np.all(np.abs(V / q - a) <= 1e-12 * a) and np.all(np.abs(W - a) <= 1e-12 * a):
+        return _W(act, key, 1.0)  # the closed form (or quad) value, not the rule's
+    return None
+
+
+def _zero_is_fixed(act: Activation, key: tuple, sb: float) -> bool:
+    return sb == 0 and _gaussian(act, "phi2", key, 0.0, 0.0).value == 0
+
+
+def _attracts_zero(act: Activation, key: tuple, sw: float) -> bool:
+    """Whether G(q) < q just above q = 0 (decides a fixed point 0 of slope 1): the sign of G(q) - q at the first
+    grid point where it exceeds ten times its error (G(q) - q keeps one sign below the first positive fixed point)."""
+    q, V, _ = _grid(act, key)
+    h = sw * V - q
+    err = sw * _grid_errors(act, key)[0] + 4e-16 * q
+    significant = np.nonzero(np.abs(h) > 10 * err)[0]
+    return bool(significant.size and h[significant[0]] < 0)
+
+
+# ---------------------------------------------------------------- fixed points of the length map
+
+@dataclass(frozen=True)
+class FixedPoint:
+    r"""A fixed point q of the length map with its slope :math:`G'(q)`.
+
+    ``kind``: ``stable`` (:math:`|G'| < 1`), ``unstable`` (:math:`|G'| > 1`), ``marginal, attracting`` /
+    ``marginal, repelling`` (:math:`G' = 1`, decided by the sign of G(q) - q beside it), ``neutral`` (every q is a
+    fixed point: homogeneous φ at :math:`\sigma_w^2 E[\varphi'^2] = 1`, no bias). ``stable`` is True for
+    ``stable``, ``marginal, attracting`` and ``neutral``. ``reached``: the orbit from q₀ ends here.
+    """
+
+    q: float
+    slope: float
+    kind: str
+    stable: bool
+    reached: bool = False
+
+    def as_dict(self) -> dict:
+        """JSON-ready form: ``q``, ``slope``, ``stable``, ``kind``, ``reached``."""
+        return {"q": self.q, "slope": self.slope, "stable": self.stable, "kind": self.kind, "reached": self.reached}
+
+
+def _classify(slope: float, attracting: bool | None = None) -> tuple[str, bool]:
+    if abs(slope) < 1 - MARGINAL:
+        return "stable", True
+    if abs(slope) > 1 + MARGINAL:
+        return "unstable", False
+    if attracting is None:
+        return "marginal", False
+    return ("marginal, attracting", True) if attracting else ("marginal, repelling", False)
+
+
+def _fixed_points(act: Activation, key: tuple, sw: float, sb: float) -> list[FixedPoint]:
+    from scipy.optimize import brentq
+
+    q, V, _ = _grid(act, key)
+    h = sw * V + sb - q
+    out = []
+    if _zero_is_fixed(act, key, sb):
+        slope = sw * _W(act, key, Q_TINY)  # G(q)/q -> sigma_w^2 lim W as q -> 0
+        out.append(FixedPoint(0.0, slope, *_classify(slope, attracting=_attracts_zero(act, key, sw))))
+    hq = lambda x: sw * _V_rule(act, key, x) + sb - x  # noqa: E731
+    for i in _sign_changes(h, sw * _grid_errors(act, key)[0] + 4e-16 * q):
+        root = float(q[i]) if h[i] == 0 else brentq(hq, q[i], q[i + 1], xtol=1e-300, rtol=1e-15)
+        slope = sw * _dV(act, key, root).value
+        out.append(FixedPoint(root, slope, *_classify(slope)))
+    return out
+
+
+@displayable(title="mean field", headline=("sigma_w2", "sigma_b2", "q_star", "chi1"))
+@dataclass(frozen=True)
+class MeanField:
+    r"""The length map at :math:`(\sigma_w^2, \sigma_b^2)`: every fixed point, the one reached from ``q0``
+    (``q_star``; 0 when the signal dies, ``inf`` when it grows without bound) and
+    :math:`\chi_1 = \sigma_w^2 W(q^*)` there (a limit at 0 and ∞).
+
+    ``depth_scale`` is :math:`-1/\ln\chi_1`, the gradient's depth scale (negative when gradients grow: a factor e
+    every :math:`|\xi|` layers); the signal's depth scales ξ_q, ξ_c are in :class:`SignalPropagation`.
+    ``slope`` is :math:`G'(q^*)`.
+    """
+
+    sigma_w2: float
+    sigma_b2: float
+    q_star: float
+    chi1: float
+    depth_scale: float
+    status: str = "converged"
+    iterations: int = 0
+    assumptions: tuple[str, ...] = ()
+    fixed_points: tuple[FixedPoint, ...] = ()
+    q0: float = 1.0
+    slope: float = math.nan
+
+    def as_dict(self) -> dict:
+        """JSON-ready form: ``sigma_w2``, ``sigma_b2``, ``q0``, ``q_star``, ``chi1``, ``depth_scale``, ``slope``,
+        ``status``, ``iterations``, ``fixed_points``, ``assumptions``."""
+        return {"sigma_w2": self.sigma_w2, "sigma_b2": self.sigma_b2, "q0": self.q0, "q_star": self.q_star,
+                "chi1": self.chi1, "depth_scale": self.depth_scale, "slope": self.slope, "status": self.status,
+                "iterations": self.iterations, "fixed_points": [f.as_dict() for f in self.fixed_points],
+                "assumptions": list(self.assumptions)}
+
+
+def _depth_scale(chi: float) -> float:
+    r""":math:`-1/\ln\chi` (inf at χ = 1 up to the rounding of its last operations, 0 at χ = 0)."""
+    if abs(chi - 1.0) <= 4 * 2.0**-52:
+        return math.inf
+    if chi == 0:
+        return 0.0
+    return -1.0 / math.log(chi)
+
+
+def _monotone_between(act: Activation, key: tuple, a: float, b: float) -> bool:
+    q, V, _ = _grid(act, key)
+    lo, hi = min(a, b), max(a, b)
+    inside = V[(q >= lo) & (q <= hi)]
+    return bool(np.all(np.diff(inside) >= 0))
+
+
+def _target(fps: list[FixedPoint], h0: float, q0: float) -> FixedPoint | None:
+    """The fixed point an increasing length map moves to from q0 (None: it grows without bound)."""
+    if h0 > 0:
+        above = [f for f in fps if f.q > q0]
+        return min(above, key=lambda f: f.q) if above else None
+    below = [f for f in fps if f.q < q0]
+    return max(below, key=lambda f: f.q) if below else None
+
+
+def _iterate(act: Activation, key: tuple, sw: float, sb: float, q0: float) -> tuple[float, int]:
+    q = q0
+    for it in range(1, MF_ITERATIONS + 1):
+        prev, q = q, sw * _V(act, key, q) + sb
+        if not math.isfinite(q) or q > Q_GRID[-1]:
+            return math.inf, it
+        if q < Q_GRID[0] and _zero_is_fixed(act, key, sb):
+            return 0.0, it
+        if abs(q - prev) <= 1e-13 * max(q, prev):
+            return q, it
+    raise ConvergenceError(f"{act.name}: the length map from q_0 = {q0:g} does not settle in {MF_ITERATIONS} "
+                           f"iterations at sigma_w^2 = {sw:g}, sigma_b^2 = {sb:g}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _mean_field(act: Activation, key: tuple, sw: float, sb: float, q0: float = 1.0) -> MeanField:
+    notes = [_ASSUMPTION, f"the length map starts at q_0 = {q0:g} (inputs with |x|^2/n = q_0)"]
+    a = _homogeneous(act, key)
+    if a is not None:  # G(q) = sigma_w^2 a q + sigma_b^2: every answer in closed form
+        return _homogeneous_mean_field(act, sw, sb, q0, a, notes)
+    fps = _fixed_points(act, key, sw, sb)
+    h0 = sw * _V(act, key, q0) + sb - q0
+    iterations = 0
+    at = [f for f in fps if abs(f.q - q0) <= 1e-12 * q0]
+    if abs(h0) <= 1e-14 * q0 or at:
+        target = at[0] if at else None
+        status = "at a fixed point" if target is None or target.stable else "at an unstable fixed point"
+        if target is None:
+            slope = sw * _dV(act, key, q0).value
+            target = FixedPoint(q0, slope, *_classify(slope))
+            fps = sorted(fps + [target], key=lambda f: f.q)
+        if not target.stable:
+            notes.append(f"q_0 = {q0:g} is itself an unstable fixed point (slope {target.slope:.6g}): any "
+                         "perturbation leaves it")
+    else:
+        target = _target(fps, h0, q0)
+        end = math.inf if target is None else target.q
+        if end != math.inf and not _monotone_between(act, key, q0, end):  # G not increasing there: iterate
+            q_end, iterations = _iterate(act, key, sw, sb, q0)
+            near = [f for f in fps if abs(f.q - q_end) <= 1e-8 * max(q_end, 1e-300)]
+            target = near[0] if near else None
+        status = "diverges" if target is None else ("to zero" if target.q == 0 else "converged")
+        notes.append("V(q) is increasing between q_0 and q* (checked on the grid), so the orbit moves monotonically "
+                     "to the first fixed point in the direction of G(q_0) - q_0" if not iterations else
+                     f"V(q) is not monotone between q_0 and q*: the map was iterated ({iterations} steps)")
+    if target is None:
+        q_star, w, slope = math.inf, _W(act, key, Q_HUGE), math.nan
+        notes.append("q_l grows without bound (q* = inf); chi_1 is the limit of sigma_w^2 E[phi'(sqrt(q) z)^2] "
+                     "as q -> inf (evaluated at q = 1e30)")
+    else:
+        q_star, slope = target.q, target.slope
+        w = _W(act, key, q_star if q_star > 0 else Q_TINY)
+        if q_star == 0:
+            notes.append("q_l -> 0 (q* = 0: the signal dies); chi_1 is the limit as q -> 0 (at q = 1e-300)")
+    fps = [replace(f, reached=f is target) for f in fps]
+    chi1 = sw * w
+    return MeanField(sw, sb, q_star, chi1, _depth_scale(chi1), status, iterations, tuple(notes), tuple(fps), q0,
+                     slope)
+
+
+def _homogeneous_mean_field(act: Activation, sw: float, sb: float, q0: float, a: float, notes: list) -> MeanField:
+    g = sw * a
+    notes.append(f"phi is positively homogeneous: V(q) = {a:.15g} q, so G(q) = {g:.15g} q + {sb:g}")
+    chi1 = g
+    if sb == 0 and abs(g - 1) <= 4 * 2.0**-52:
+        fps = (FixedPoint(q0, 1.0, "neutral", True, True),)
+        notes.append("every q is a fixed point (a neutral line): q* = q_0")
+        return MeanField(sw, sb, q0, 1.0, math.inf, "converged", 1, tuple(notes), fps, q0, 1.0)
+    fps: list[FixedPoint] = []
+    if g < 1:
+        q_star = sb / (1 - g)
+        fps.append(FixedPoint(q_star, g, "stable", True, True))
+        status = "to zero" if q_star == 0 else "converged"
+    else:
+        if sb == 0:
+            fps.append(FixedPoint(0.0, g, *_classify(g, attracting=False)))
+        q_star, status = math.inf, "diverges"
+    return MeanField(sw, sb, q_star, chi1, _depth_scale(chi1), status, 0, tuple(notes), tuple(fps), q0,
+                     g if q_star != math.inf else math.nan)
+
+
+def mean_field(act: Activation | str, sigma_w2: float, sigma_b2: float = 0.0, params: dict | None = None,
+               q0: float = 1.0) -> MeanField:
+    r"""Every fixed point of :math:`q_l = \sigma_w^2 E[\varphi(\sqrt{q_{l-1}} z)^2] + \sigma_b^2` with its slope and
+    stability, the one reached from :math:`q_0`, and :math:`\chi_1 = \sigma_w^2 E[\varphi'(\sqrt{q^*} z)^2]` there.
+
+    >>> m = mean_field("gelu", 2.35, 0.0)
+    >>> [(round(f.q, 4), f.kind) for f in m.fixed_points]
+    [(0.0, 'stable'), (1.0051, 'unstable')]
+    """
+    sw, sb = _canonical_variances(sigma_w2, sigma_b2)
+    act = resolve(act, params)
+    return _mean_field(act, _params_key(None if act.user_defined else params), sw, sb, _canonical_q0(q0))
+
+
+# ---------------------------------------------------------------- the correlation map and depth scales
+
+@dataclass(frozen=True)
+class SignalPropagation:
+    r"""Mean field at :math:`(\sigma_w^2, \sigma_b^2)`: the length map (:class:`MeanField`), the correlation map's
+    stable fixed point :math:`c^*` and slope :math:`\chi_c` there, the depth scales
+    :math:`\xi_q = -1/\ln G'(q^*)` and :math:`\xi_c = -1/\ln\chi_c`, the phase, and ``depth_1e6``: the depth over
+    which the gradient's squared norm :math:`\propto \chi_1^L` shrinks or grows by :data:`DEPTH_FACTOR`
+    (None at :math:`\chi_1 = 1`). ``*_error`` are error estimates of the quadratures."""
+
+    activation: str
+    mean_field: MeanField
+    c_star: float | None
+    c_star_error: float
+    chi_c: float | None
+    chi_c_error: float
+    xi_q: float | None
+    xi_c: float | None
+    phase: str
+    depth_1e6: float | None
+    method: str
+    assumptions: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict:
+        """JSON-ready form: ``fixed_points``, ``q_star``, ``chi1``, ``c_star``, ``chi_c``, ``xi_q``, ``xi_c``,
+        ``phase``, ``depth_1e6``, the errors, ``sigma_w2``, ``sigma_b2``, ``q0``, ``length_slope``, ``status``,
+        ``method``, ``assumptions``."""
+        m = self.mean_field
+        return {"activation": self.activation, "sigma_w2": m.sigma_w2, "sigma_b2": m.sigma_b2, "q0": m.q0,
+                "fixed_points": [f.as_dict() for f in m.fixed_points], "q_star": m.q_star, "chi1": m.chi1,
+                "length_slope": m.slope, "status": m.status, "c_star": self.c_star,
+                "c_star_error": self.c_star_error, "chi_c": self.chi_c, "chi_c_error": self.chi_c_error,
+                "xi_q": self.xi_q, "xi_c": self.xi_c, "phase": self.phase, "depth_1e6": self.depth_1e6,
+                "method": self.method, "assumptions": list(self.assumptions)}
+
+
+def correlation_map(act: Activation | str, c: float, sigma_w2: float, sigma_b2: float = 0.0, q_star: float = 1.0,
+                    params: dict | None = None) -> Estimate:
+    r""":math:`F(c) = (\sigma_w^2 E[\varphi(u_1)\varphi(u_2)] + \sigma_b^2)/q^*` (one step of the correlation map
+    at the length :math:`q^*`), with its error estimate.
+
+    >>> round(correlation_map("relu", 0.0, 2.0, 0.0, 1.0).value, 12)  # 2 * E[relu(z)]^2 = 1/pi
+    0.318309886184
+    """
+    sw, sb = _canonical_variances(sigma_w2, sigma_b2)
+    act = resolve(act, params)
+    key = _params_key(None if act.user_defined else params)
+    if not (-1 <= float(c) <= 1):
+        raise ArgumentError(f"the correlation c must lie in [-1, 1], got {c!r}")
+    return _F(act, key, sw, sb, _canonical_q0(q_star), float(c))
+
+
+def _F(act: Activation, key: tuple, sw: float, sb: float, q: float, c: float) -> Estimate:
+    e = _bivariate(act, "phi", "phi", key, q, c)
+    return Estimate((sw * e.value + sb) / q, sw * e.error / q, e.method)
+
+
+def _chaotic_c_star(act: Activation, key: tuple, sw: float, sb: float, q: float) -> tuple[float, float]:
+    """The fixed point of F in [0, 1) when F'(1) = chi_1 > 1, with an error estimate."""
+    from scipy.optimize import brentq
+
+    f0 = _F(act, key, sw, sb, q, 0.0)
+    if f0.value <= f0.error:  # F(0) = (sigma_w^2 E[phi]^2 + sigma_b^2)/q* = 0: c* = 0
+        return 0.0, max(f0.error, abs(f0.value))
+    def F(c: float) -> float:  # the fine rule only, inside the search
+        return (sw * _bivariate_value(act, "phi", "phi", key, q, c) + sb) / q
+
+    lo, hi = 0.0, None
+    for k in range(1, 50):  # F(c) - c < 0 just below 1, where F(c) ~ 1 - chi_1 (1 - c)
+        c = 1 - 2.0**-k
+        if F(c) - c < 0:
+            hi = c
+            break
+        lo = c
+    if hi is None:
+        raise ConvergenceError(f"{act.name}: no fixed point of the correlation map below c = 1 - 2^-49 at "
+                               f"sigma_w^2 = {sw:g}, sigma_b^2 = {sb:g}")
+    c_star = brentq(lambda c: F(c) - c, lo, hi, xtol=1e-15, rtol=1e-15)
+    chi_c = sw * _bivariate(act, "dphi", "dphi", key, q, c_star).value
+    err = _F(act, key, sw, sb, q, c_star).error / max(abs(1 - chi_c), 1e-12)
+    return c_star, err
+
+
+@functools.lru_cache(maxsize=4096)
+def _signal(act: Activation, key: tuple, sw: float, sb: float, q0: float) -> SignalPropagation:
+    m = _mean_field(act, key, sw, sb, q0)
+    notes = list(m.assumptions)
+    chi1 = m.chi1
+    depth = None if abs(chi1 - 1) <= VERIFY or chi1 == 0 else math.log(DEPTH_FACTOR) / abs(math.log(chi1))
+    xi_q = None
+    if math.isfinite(m.slope) and 0 <= m.slope < 1 + MARGINAL and m.q_star != math.inf:
+        xi_q = 0.0 if m.slope == 0 else _depth_scale(m.slope) if m.slope < 1 - MARGINAL else math.inf
+    method = "length map: closed form or quad (analytic.expectations); correlation map: Gauss-Legendre, two orders"
+    if m.q_star == math.inf:
+        notes.append("q* = inf: the correlation map is not defined")
+        return SignalPropagation(act.name, m, None, 0.0, None, 0.0, None, None, "unbounded", depth, method,
+                                 tuple(notes))
+    critical = abs(chi1 - 1) <= VERIFY
+    if m.q_star == 0 or chi1 < 1 or critical:
+        c_star, c_err, chi_c, chi_err = 1.0, 0.0, chi1, 0.0
+        phase = "critical" if critical else "ordered"
+        notes.append("c* = 1, where chi_c = F'(1) = chi_1" + (" (q* = 0: the limit of the correlation map as the "
+                                                               "length vanishes)" if m.q_star == 0 else ""))
+    else:
+        phase = "chaotic"
+        c_star, c_err = _chaotic_c_star(act, key, sw, sb, m.q_star)
+        e = _bivariate(act, "dphi", "dphi", key, m.q_star, c_star)
+        chi_c = sw * e.value
+        chi_err = sw * e.error + abs(chi_c - sw * _bivariate(act, "dphi", "dphi", key, m.q_star,
+                                                             min(1.0, c_star + c_err)).value)
+        notes.append("chaotic phase: c = 1 is unstable (F'(1) = chi_1 > 1); c* < 1 is the root of F(c) - c in "
+                     "[0, 1) (brentq), chi_c = sigma_w^2 E[phi'(u1) phi'(u2)] there")
+    xi_c = _depth_scale(chi_c) if chi_c < 1 + MARGINAL else None
+    return SignalPropagation(act.name, m, c_star, c_err, chi_c, chi_err, xi_q, xi_c, phase, depth, method,
+                             tuple(notes))
+
+
+def signal_propagation(act: Activation | str, sigma_w2: float, sigma_b2: float = 0.0, params: dict | None = None,
+                       q0: float = 1.0) -> SignalPropagation:
+    r"""Fixed points with stability, :math:`\chi_1`, the correlation map's :math:`c^*` and :math:`\chi_c`, depth
+    scales :math:`\xi_q, \xi_c` and the phase (Schoenholz et al. 2017), at :math:`(\sigma_w^2, \sigma_b^2)`.
+
+    >>> s = signal_propagation("relu", 1.5, 0.1)
+    >>> s.phase, s.c_star, round(s.xi_c, 6)
+    ('ordered', 1.0, 3.476059)
+    """
+    sw, sb = _canonical_variances(sigma_w2, sigma_b2)
+    act = resolve(act, params)
+    return _signal(act, _params_key(None if act.user_defined else params), sw, sb, _canonical_q0(q0))
