@@ -39,7 +39,7 @@ from sympy.calculus.util import continuous_domain
 from .activations import sigmoid, softplus, to_elementary
 from .calculus import resolve
 from .display import displayable
-from .errors import AnalyticError, BoundError, ComputationTimeout, time_limit
+from .errors import AnalyticError, BoundError, ComputationTimeout, canonical_float, canonical_text, time_limit
 from .proofs import Math, Step, step, steps_text, tex_set
 from .proofs import math as part
 from .registry import X, Activation
@@ -52,6 +52,8 @@ TARGET_WIDTH = 1e-12
 PRECISION = 96
 #: Seconds allowed for one limit (Gruntz's algorithm).
 LIMIT_SECONDS = 10.0
+#: Range of the ``timeout`` of :func:`bound` (seconds per SymPy step).
+MIN_TIMEOUT, MAX_TIMEOUT = 0.01, 3600.0
 #: Tail radii tried, in order, for the certified route.
 RADII = (8, 16, 32, 64, 128)
 #: Most boxes the branch-and-bound may examine per piece.
@@ -1032,8 +1034,8 @@ def bound(act: Activation | str, of: str = "dphi", params: dict[str, float] | No
     >>> b.sup.at, round(b.sup.lower, 4)
     ('sqrt(2)', 1.1289)
     """
-    if of not in ("dphi", "phi"):
-        raise AnalyticError(f"--of must be 'phi' or 'dphi', got {of!r}")
+    canonical_text("of", of, ("dphi", "phi"))
+    timeout = canonical_float("timeout", timeout, MIN_TIMEOUT, MAX_TIMEOUT)
     act = resolve(act, params)
     values = None if act.user_defined else params
     binding = act.bind(values)

@@ -53,7 +53,7 @@ import sympy as sp
 from .calculus import derivative, numpy_function, resolve
 from .distributions import Constant, Distribution, LogNormal, Normal, Uniform, distribution
 from .display import displayable
-from .errors import ArgumentError, ConvergenceError, DepthError, canonical_int
+from .errors import ArgumentError, ConvergenceError, DepthError, canonical_float, canonical_int, canonical_text
 from .registry import X, Activation
 
 #: The one-layer functions :func:`gaussian_expectation` knows.
@@ -450,8 +450,7 @@ def _at_point(act: Activation, fn: str, key: tuple, x: float) -> Estimate:
 
 
 def _check_fn(fn: str) -> None:
-    if fn not in FUNCTIONS:
-        raise ArgumentError(f"unknown function {fn!r}; known: {', '.join(FUNCTIONS)}")
+    canonical_text("fn", fn, FUNCTIONS)
 
 
 def gaussian_expectation(act: Activation | str, fn: str, mean: float = 0.0, std: float = 1.0,
@@ -470,9 +469,7 @@ def gaussian_expectation(act: Activation | str, fn: str, mean: float = 0.0, std:
     """
     _check_fn(fn)
     act = resolve(act, params)
-    mean, std = float(mean), float(std)
-    if not (math.isfinite(mean) and math.isfinite(std) and std >= 0):
-        raise ArgumentError(f"need a finite mean and a finite std >= 0, got mean={mean:g}, std={std:g}")
+    mean, std = canonical_float("mean", mean), canonical_float("std", std, 0)
     return _gaussian(act, fn, _params_key(None if act.user_defined else params), mean, std)
 
 
@@ -608,13 +605,7 @@ def first_depth_below(log_factor: float, threshold: float) -> int | None:
 
 
 def _canonical_threshold(threshold: Any) -> float:
-    try:
-        t = float(threshold)
-    except (TypeError, ValueError):
-        raise ArgumentError(f"threshold must be a number in (0, inf), got {threshold!r}") from None
-    if not (math.isfinite(t) and t > 0):
-        raise ArgumentError(f"threshold must be a number in (0, inf), got {threshold!r}")
-    return t
+    return canonical_float("threshold", threshold, 0, open_low=True)
 
 
 @functools.lru_cache(maxsize=256)
@@ -776,16 +767,14 @@ class MeanField:
 MF_ITERATIONS, Q_TINY, Q_HUGE = 40, 1e-12, 1e12
 
 
+#: Largest weight or bias variance the mean-field maps accept (q stays far below Q_HUGE for every activation
+#: of sub-exponential growth).
+MAX_VARIANCE = 1e6
+
+
 def _canonical_variances(sigma_w2: Any, sigma_b2: Any) -> tuple[float, float]:
-    try:
-        sw, sb = float(sigma_w2), float(sigma_b2)
-    except (TypeError, ValueError):
-        raise ArgumentError(f"sigma_w2 and sigma_b2 must be numbers, got {sigma_w2!r}, {sigma_b2!r}") from None
-    if not (math.isfinite(sw) and sw > 0):
-        raise ArgumentError(f"sigma_w2 must be finite and > 0, got {sigma_w2!r}")
-    if not (math.isfinite(sb) and sb >= 0):
-        raise ArgumentError(f"sigma_b2 must be finite and >= 0, got {sigma_b2!r}")
-    return sw, sb
+    return (canonical_float("sigma_w2", sigma_w2, 0, MAX_VARIANCE, open_low=True),
+            canonical_float("sigma_b2", sigma_b2, 0, MAX_VARIANCE))
 
 
 def _V(act, key, q: float) -> float:

@@ -39,8 +39,9 @@ from matplotlib.figure import Figure
 from . import plotting as P
 from .activations import catalogue
 from .calculus import numpy_function, resolve
-from .errors import AnalyticError, OutputError, UnknownFigure
-from .outputs import atomic_write, output_folder
+from .errors import (AnalyticError, ArgumentError, OutputError, UnknownFigure, canonical_callable, canonical_int,
+                     canonical_names, canonical_text, show_value)
+from .outputs import atomic_write, canonical_path, output_folder
 from .registry import Activation
 
 #: Output formats :func:`save` writes, with the metadata that makes their bytes reproducible.
@@ -55,6 +56,8 @@ FORMATS = tuple(METADATA)
 #: Salt for the ids matplotlib writes into SVG files (random per run unless fixed).
 HASHSALT = "activation-analytic"
 DPI = 150
+#: Highest PNG resolution accepted (dots per inch).
+MAX_DPI = 1200
 
 #: rcParams shared by every style: no TeX install needed (mathtext); Type 42 (TrueType) fonts in PDF and PS,
 #: which publishers' checks accept (Type 3 they often reject); SVG text as paths.
@@ -186,10 +189,14 @@ def save(fig: Figure, path: str | os.PathLike, format: str | None = None, dpi: i
     >>> save(fig, pathlib.Path(tempfile.mkdtemp()) / "line.svg").suffix
     '.svg'
     """
-    path = Path(path)
-    fmt = (format or path.suffix.lstrip(".")).lower()
+    if not isinstance(fig, Figure):
+        raise OutputError(f"save needs a matplotlib Figure, got {type(fig).__name__}")
+    path = canonical_path("figure path", path)
+    fmt = (canonical_text("format", format, error=OutputError) if format is not None
+           else path.suffix.lstrip(".")).lower()
+    dpi = canonical_int("dpi", dpi, 10, MAX_DPI, OutputError)
     if fmt not in METADATA:
-        raise OutputError(f"unknown figure format {fmt!r}; formats: {', '.join(FORMATS)}")
+        raise OutputError(f"unknown figure format {show_value(fmt)}; formats: {', '.join(FORMATS)}")
     folder = path.parent
     if not folder.is_dir():
         raise OutputError(f"cannot write {path}: {folder} is not a folder")
@@ -315,10 +322,17 @@ def write_figures(out: str | os.PathLike = "figures", format: str = "png", only:
     8–9 pt text) or ``slides``.
     """
     _style(style_name)  # an unknown style fails before any work
-    fmt = format.lower()
+    fmt = canonical_text("format", format, error=OutputError).lower()
     if fmt not in METADATA:
-        raise OutputError(f"unknown figure format {format!r}; formats: {', '.join(FORMATS)}")
+        raise OutputError(f"unknown figure format {show_value(format)}; formats: {', '.join(FORMATS)}")
+    only = canonical_names("only", only, UnknownFigure)
+    if only is not None and not only:
+        raise UnknownFigure("only is empty (None means every figure)")
     specs = select(only)
+    _check_budget(budget)
+    canonical_callable("progress", progress)
+    dpi = canonical_int("dpi", dpi, 10, MAX_DPI, OutputError)
+    jobs = None if jobs is None else canonical_int("jobs", jobs, 1, 64)
     folder = output_folder(out)
     jobs = min(len(specs), jobs if jobs is not None else min(2, os.cpu_count() or 1))
     done: dict[str, Written] = {}
@@ -334,6 +348,11 @@ def write_figures(out: str | os.PathLike = "figures", format: str = "png", only:
     else:
         _write_parallel([s.name for s in specs], folder, fmt, budget, dpi, jobs, report, style_name)
     return FigureFiles(tuple(done[spec.name] for spec in specs), fmt)
+
+
+def _check_budget(budget: object) -> None:
+    if not isinstance(budget, Budget):
+        raise ArgumentError(f"budget must be a Budget, got {type(budget).__name__}")
 
 
 def _write_one(name: str, folder: Path, fmt: str, budget: Budget, dpi: int, style_name: str = "paper") -> Written:

@@ -21,7 +21,7 @@ import warnings
 import sympy as sp
 
 from .activations import sigmoid, softplus
-from .errors import ComputationTimeout, FormulaError, SpecError, time_limit
+from .errors import ComputationTimeout, FormulaError, SpecError, canonical_params, time_limit
 from .registry import X, Activation, Kink
 
 #: Longest formula or spec accepted, in characters.
@@ -234,6 +234,7 @@ def parse_formula(text: str, params: dict[str, float] | None = None) -> sp.Expr:
     ``MAX_CONSTANT``. Raises :class:`~analytic.errors.FormulaError`, also when the work takes longer than
     ``PARSE_SECONDS``.
     """
+    params = canonical_params(params, FormulaError)
     try:
         with time_limit(PARSE_SECONDS, "parsing the formula"):
             return _parse_formula(text, params)
@@ -263,6 +264,7 @@ def user_activation(text: str, params: dict[str, float] | None = None) -> Activa
     """An :class:`~analytic.registry.Activation` for a user formula; parameters take the values in ``params``."""
     from .registry import Param
 
+    params = canonical_params(params, FormulaError)
     expr = parse_formula(text, params)
     declared = tuple(Param(name, _parameter_value(name, value), "user parameter")
                      for name, value in (params or {}).items())
