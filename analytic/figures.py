@@ -41,7 +41,7 @@ from .activations import catalogue
 from .calculus import numpy_function, resolve
 from .errors import (AnalyticError, ArgumentError, OutputError, UnknownFigure, canonical_callable, canonical_int,
                      canonical_names, canonical_text, show_value)
-from .outputs import atomic_write, canonical_path, output_folder
+from .outputs import atomic_write, canonical_path, output_folder, remove_temporaries
 from .registry import Activation
 
 #: Output formats :func:`save` writes, with the metadata that makes their bytes reproducible.
@@ -367,9 +367,43 @@ def _write_one(name: str, folder: Path, fmt: str, budget: Budget, dpi: int, styl
 _QUEUE = None
 
 
-def _set_queue(queue) -> None:
+def _set_queue(queue, parent: int | None = None) -> None:
     global _QUEUE  # a worker process's channel back to the parent (set once, at the worker's start)
     _QUEUE = queue
+    _die_with_parent(parent)
+
+
+def _die_with_parent(parent: int | None) -> None:
+    """Tie this worker to the process that forked it: on Linux the kernel sends SIGKILL when the parent dies
+    (``prctl(PR_SET_PDEATHSIG)``), elsewhere a daemon thread polls the parent's pid. Ctrl-C and SIGTERM are left
+    to the parent, which cancels the work and stops the pool; so no file is written after the command ended."""
+    import signal
+    import sys
+    import threading
+
+    def stop(signum, frame):  # remove the file being written, then go (raising could be swallowed by a finaliser)
+        remove_temporaries()
+        os._exit(1)
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, stop)
+    if parent is None:
+        return
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before the tie was made
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _write_group(names: list[str], folder: Path, fmt: str, budget: Budget, dpi: int, style_name: str) -> None:
@@ -390,7 +424,7 @@ def _write_parallel(names: list[str], folder: Path, fmt: str, budget: Budget, dp
     ctx = multiprocessing.get_context("fork")
     queue = ctx.SimpleQueue()
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_set_queue,
-                                                initargs=(queue,)) as pool:
+                                                initargs=(queue, os.getpid())) as pool:
         pending = {pool.submit(_write_group, g, folder, fmt, budget, dpi, style_name) for g in groups}
         try:
             while pending:
@@ -404,7 +438,20 @@ def _write_parallel(names: list[str], folder: Path, fmt: str, budget: Budget, dp
         except BaseException:
             for f in pending:
                 f.cancel()
+            _stop_workers(pool)
             raise
+
+
+def _stop_workers(pool) -> None:
+    """Stop the pool's workers now (an interrupt or an error: what they are writing is not wanted any more). Each
+    gets SIGTERM, removes the temporary file it was writing and exits; this returns when they are gone."""
+    for process in list(getattr(pool, "_processes", {}).values()):
+        with contextlib.suppress(Exception):
+            process.terminate()
+    for process in list(getattr(pool, "_processes", {}).values()):
+        with contextlib.suppress(Exception):
+            process.join(2)
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 # ---------------------------------------------------------------- activations

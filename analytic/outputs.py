@@ -86,6 +86,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.", suffix=".part")
     except OSError as exc:
         raise OutputError(f"cannot write into {_short(str(path.parent))}: {exc.strerror or exc}") from None
+    _ACTIVE.add(tmp)
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
@@ -97,7 +98,20 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
     except BaseException:
         _remove(tmp)
         raise
+    finally:
+        _ACTIVE.discard(tmp)
     return path
+
+
+#: Temporary files of the atomic writes in progress in this process.
+_ACTIVE: set[str] = set()
+
+
+def remove_temporaries() -> None:
+    """Remove the temporary files of the atomic writes in progress: for a signal handler that ends the process
+    at once (``os._exit``), where no ``finally`` clause runs."""
+    for tmp in list(_ACTIVE):
+        _remove(tmp)
 
 
 def _remove(tmp: str) -> None:
