@@ -53,7 +53,7 @@ PRECISION = 96
 #: Seconds allowed for one limit (Gruntz's algorithm).
 LIMIT_SECONDS = 10.0
 #: Range of the ``timeout`` of :func:`bound` (seconds per SymPy step).
-MIN_TIMEOUT, MAX_TIMEOUT = 0.01, 3600.0
+MIN_TIMEOUT, MAX_TIMEOUT = 1e-4, 3600.0
 #: Tail radii tried, in order, for the certified route.
 RADII = (8, 16, 32, 64, 128)
 #: Most boxes the branch-and-bound may examine per piece.

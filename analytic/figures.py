@@ -436,9 +436,7 @@ def _write_parallel(names: list[str], folder: Path, fmt: str, budget: Budget, dp
             while not queue.empty():
                 report(queue.get())
         except BaseException:
-            for f in pending:
-                f.cancel()
-            _stop_workers(pool)
+            _stop_workers(pool)  # (not Future.cancel: the pool's manager thread then fails on the cancelled ones)
             raise
 
 
@@ -451,7 +449,6 @@ def _stop_workers(pool) -> None:
     for process in list(getattr(pool, "_processes", {}).values()):
         with contextlib.suppress(Exception):
             process.join(2)
-    pool.shutdown(wait=False, cancel_futures=True)
 
 
 # ---------------------------------------------------------------- activations

@@ -156,7 +156,7 @@ CASES: dict[str | None, list[Case]] = {
         bad("bound", "relu", "--bogus"),
         good("bound", "-tanh(x)"),
         bad("bound", "tanh", "--timeout", "1e10", real=True),
-        bad("bound", "tanh", "--timeout", "1e-7", real=True),
+        bad("bound", "tanh", "--timeout", "1e-7", real=True),  # below 1e-4 s
         bad("bound", "tanh", "--timeout", "0"),
         bad("bound", "tanh", "--timeout", "nan"),
         bad("bound", "log(x)"),
