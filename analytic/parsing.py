@@ -346,7 +346,7 @@ def expression_activation(expr: sp.Basic, params: dict[str, float] | None = None
         raise FormulaError(f"expression: {f} is an undefined function; write it out in elementary functions")
     if sp.count_ops(expr) > 4 * MAX_LENGTH:
         raise FormulaError(f"expression: {sp.count_ops(expr)} operations; the limit is {4 * MAX_LENGTH}")
-    names = dict(params or {})
+    names = canonical_params(params, FormulaError)
     for name in names:
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) or name == "x":
             raise FormulaError(f"expression: {name!r} cannot be used as a parameter name")

@@ -130,6 +130,7 @@ def aliases(name: str | None = None) -> dict[str, str] | list[str]:
     """Every alias → catalogue name; with ``name``, the aliases of that entry."""
     if name is None:
         return dict(_ALIASES)
+    name = get(name).name  # an unknown name (or not text) is refused, as everywhere
     return [a for a, n in _ALIASES.items() if n == name]
 
 
