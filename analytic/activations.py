@@ -20,6 +20,7 @@ import dataclasses
 
 import sympy as sp
 
+from .errors import ArgumentError
 from .registry import X, Activation, Kink, Param, alias, aliases, catalogue, get, names, register
 
 __all__ = ["sigmoid", "softplus", "to_elementary", "get", "names", "aliases", "catalogue", "SELU_ALPHA",
@@ -105,6 +106,8 @@ def to_elementary(expr: sp.Expr) -> sp.Expr:
     >>> to_elementary(sigmoid(X))
     1/(1 + exp(-x))
     """
+    if not isinstance(expr, sp.Basic):
+        raise ArgumentError(f"to_elementary needs a SymPy expression, got {type(expr).__name__}")
     return expr.replace(sigmoid, lambda u: 1 / (1 + sp.exp(-u))).replace(softplus, lambda u: sp.log(1 + sp.exp(u)))
 
 

@@ -24,7 +24,8 @@ from sympy.printing.numpy import NumPyPrinter
 
 from .activations import get, sigmoid
 from .display import displayable
-from .errors import AnalyticError, ComputationTimeout, FormulaError, time_limit
+from .errors import (AnalyticError, ArgumentError, ComputationTimeout, FormulaError, canonical_float, canonical_int,
+                     canonical_params, canonical_text, time_limit)
 from .fastforms import Kernel, fused_kernel
 from .parsing import expression_activation, looks_like_formula, user_activation
 from .registry import X, Activation
@@ -35,6 +36,8 @@ from .registry import X, Activation
 SIMPLIFY_SECONDS = 5.0
 #: Seconds allowed for differentiating a user formula.
 DIFF_SECONDS = 10.0
+#: Highest derivative order :func:`derivative` and :func:`numpy_function` compute.
+MAX_ORDER = 8
 
 _NUMPY_NAMESPACE = {
     "sigmoid": scipy.special.expit,
@@ -61,12 +64,15 @@ def resolve(name_or_formula: str | Activation | sp.Expr, params: dict[str, float
     2*x
     """
     if isinstance(name_or_formula, Activation):
+        canonical_params(params)
         return name_or_formula
     if isinstance(name_or_formula, sp.Basic):
         return expression_activation(name_or_formula, params)
+    params = canonical_params(params) or None
     if not isinstance(name_or_formula, str):
         raise FormulaError(f"an activation is a catalogue name, a formula, an Activation or a SymPy expression; "
                            f"got {type(name_or_formula).__name__}")
+    name_or_formula = canonical_text("activation", name_or_formula, error=FormulaError)
     if not looks_like_formula(name_or_formula):
         return get(name_or_formula.strip())
     return user_activation(name_or_formula, params)
@@ -110,6 +116,7 @@ def derivative(act: Activation | str, order: int = 1, params: dict[str, float] |
     sqrt(2)*(2 - x**2)*exp(-x**2/2)/(2*sqrt(pi))
     """
     act = resolve(act)
+    order = canonical_int("order", order, 0, MAX_ORDER, ArgumentError)
     expr = _simplified(act, order)
     return expr.subs(act.bind(params)) if (params or act.user_defined) else expr
 
@@ -132,6 +139,7 @@ def numpy_function(act: Activation | str, order: int = 0,
     0.25
     """
     act = resolve(act)
+    order = canonical_int("order", order, 0, MAX_ORDER, ArgumentError)
     key = tuple(sorted((str(k), float(v)) for k, v in act.bind(params).items()))
     return _numpy_function(act, order, key)
 
@@ -338,6 +346,8 @@ def numeric_form(expr: sp.Expr) -> sp.Expr:
 
 def latex(expr: sp.Expr) -> str:
     """LaTeX for ``expr`` (``sigmoid`` prints as σ)."""
+    if not isinstance(expr, sp.Basic):
+        raise ArgumentError(f"latex needs a SymPy expression, got {type(expr).__name__}")
     return sp.latex(expr)
 
 
@@ -401,9 +411,9 @@ def derive(act: Activation | str, params: dict[str, float] | None = None,
     """
     act = resolve(act, params)
     bound = act.bind(None if act.user_defined else params)
-    points = np.asarray([float(p) for p in at], dtype=float)
-    if not np.all(np.isfinite(points)):
-        raise AnalyticError("--at points must be finite numbers")
+    if isinstance(at, (str, bytes)) or not isinstance(at, (list, tuple, np.ndarray)):
+        raise ArgumentError(f"at must be a list of numbers, got {type(at).__name__}")
+    points = np.asarray([canonical_float("--at point", p) for p in at], dtype=float)
     key_params = None if act.user_defined else params
     phi_v = numpy_function(act, 0, key_params)(points) if len(points) else np.array([])
     dphi_v = numpy_function(act, 1, key_params)(points) if len(points) else np.array([])

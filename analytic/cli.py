@@ -9,6 +9,7 @@ Usage: ``python cli.py derive sigmoid`` or, once installed, ``analytic derive si
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -27,6 +28,13 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, not usage + error
         raise UsageError(f"{self.prog}: {message}")
+
+    def _parse_optional(self, arg_string: str):
+        # Every option but -h is long, so a word that starts with one '-' is a value: a formula such as
+        # "-log(1+exp(-x))" or "-tanh(x)", or a negative number.
+        if arg_string.startswith("-") and not arg_string.startswith("--") and arg_string not in ("-h", "-"):
+            return None
+        return super()._parse_optional(arg_string)
 
 
 @dataclass(frozen=True)
@@ -60,23 +68,33 @@ def command(name: str, help: str, configure: Callable[[argparse.ArgumentParser],
 
 # ---------------------------------------------------------------- argument helpers (parsing only)
 
-def finite_float(text: str) -> float:
-    """argparse type: a finite float."""
+def _number(text: str, integer: bool) -> int | float:
+    from .errors import AnalyticError, number_from_text
+
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        return number_from_text("value", text, integer=integer)
+    except AnalyticError:
+        shown = text if len(text) <= 40 else text[:39] + "…"
+        raise argparse.ArgumentTypeError(f"{shown!r} is not {'an integer' if integer else 'a number'} "
+                                         "(digits 0-9)") from None
+
+
+def finite_float(text: str) -> float:
+    """argparse type: a finite float written with ASCII digits (ranges are the library's to check)."""
+    value = _number(text, integer=False)
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
     return value
 
 
+def integer(text: str) -> int:
+    """argparse type: an integer written with ASCII digits (ranges are the library's to check)."""
+    return _number(text, integer=True)
+
+
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1 (upper limits are the library's to check)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    value = integer(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
     return value
@@ -242,8 +260,6 @@ def _extremum_line(label: str, e) -> str:
 def _bound(args: argparse.Namespace) -> Output:
     from .bounds import bound
 
-    if args.timeout <= 0:
-        raise UsageError(f"{PROG}: --timeout must be positive")
     b = bound(args.act, of=args.of, params=params_of(args), timeout=args.timeout)
     f = "phi'" if b.of == "dphi" else "phi"
     scope = " over the points where phi is differentiable" if b.of == "dphi" else " (its range)"
@@ -265,7 +281,7 @@ def _bound(args: argparse.Namespace) -> Output:
 
 def _configure_gradient(p: argparse.ArgumentParser) -> None:
     p.add_argument("act", metavar="ACT", help="catalogue name, or a formula in x")
-    p.add_argument("--depth", type=int, required=True, metavar="R", help="number of layers r (1 to 10**6)")
+    p.add_argument("--depth", type=integer, required=True, metavar="R", help="number of layers r (1 to 10**6)")
     p.add_argument("--weights", required=True, metavar="SPEC", help="weight distribution, e.g. 'normal(1, 0.5)'")
     p.add_argument("--x", type=finite_float, default=1.0, metavar="X", help="chain input y_0 (default 1)")
     p.add_argument("--bias", metavar="SPEC", help="bias distribution (default: no bias)")
@@ -460,7 +476,7 @@ def _configure_simulate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--width", type=positive_int, default=1, metavar="N",
                    help="1 (default): the chain of one neuron per layer; N > 1: an MLP of width N")
     p.add_argument("--samples", type=positive_int, default=100_000, metavar="N", help="chains (default 100000)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=integer, default=0, help="random seed (default 0)")
     p.add_argument("--x", type=finite_float, default=1.0, metavar="X", help="chain input y_0 (default 1)")
     p.add_argument("--bias", metavar="SPEC", help="bias distribution (default: no bias)")
     p.add_argument("--preact", metavar="SPEC",
@@ -691,25 +707,55 @@ def _join_negative_values(argv: list[str]) -> list[str]:
     return out
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: unwinds like Ctrl-C, so temporary files are removed and workers are stopped."""
+
+
+@contextlib.contextmanager
+def _signals_and_warnings():
+    """While a command runs: SIGTERM raises :class:`Terminated` (main thread only), and NumPy/SciPy
+    ``RuntimeWarning``s stay off stderr (a result they concern is refused or labelled by the library)."""
+    import signal
+    import threading
+    import warnings
+
+    def terminate(signum, frame):
+        raise Terminated()
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, terminate) if main_thread else None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            yield
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 2 bad input)."""
-    from .errors import AnalyticError
+    """Run the command line; returns the exit status (0 ok, 2 bad input, 130 interrupted, 143 terminated)."""
+    from .errors import AnalyticError, one_line
 
     parser = build_parser()
     try:
-        args = parser.parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
-        if args.command is None:
-            raise UsageError(f"{PROG}: a command is required ({', '.join(COMMANDS)}); try {PROG} --help")
-        out = COMMANDS[args.command].run(args)
+        with _signals_and_warnings():
+            args = parser.parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
+            if args.command is None:
+                raise UsageError(f"{PROG}: a command is required ({', '.join(COMMANDS)}); try {PROG} --help")
+            out = COMMANDS[args.command].run(args)
     except UsageError as exc:
-        print(str(exc), file=sys.stderr)
+        print(one_line(exc), file=sys.stderr)
         return 2
     except AnalyticError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(one_line(f"{PROG}: error: {exc}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print(f"{PROG}: terminated", file=sys.stderr)
+        return 143
     try:
         print(json.dumps(_jsonable(out.data), sort_keys=True, allow_nan=False) if args.json else out.text)
         sys.stdout.flush()

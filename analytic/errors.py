@@ -11,12 +11,14 @@ line and exits with status 2.
 from __future__ import annotations
 
 import contextlib
+import math
 import numbers
+import re
 import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 
 class AnalyticError(ValueError):
@@ -97,12 +99,155 @@ def canonical_int(name: str, value: object, low: int, high: int | None = None,
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         else:
-            raise error(f"{name} must be an integer, got {value!r}")
+            raise error(f"{name} must be an integer, got {show_value(value)}")
     value = int(value)
     if value < low or (high is not None and value > high):
         allowed = f"between {low} and {high}" if high is not None else f">= {low}"
-        raise error(f"{name} must be {allowed}, got {value}")
+        raise error(f"{name} must be {allowed}, got {show_value(value)}")
     return value
+
+
+def canonical_float(name: str, value: object, low: float | None = None, high: float | None = None, *,
+                    open_low: bool = False, open_high: bool = False,
+                    error: type[AnalyticError] = ArgumentError) -> float:
+    """``value`` as a finite ``float`` in the range ``[low, high]`` (``(low, ...`` with ``open_low``); otherwise
+    ``error`` with a one-line message naming ``name``.
+
+    Accepts real numbers only (Python, NumPy, SymPy numbers; not bools, not text): an integer too large for a
+    float (``10**400``), NaN and infinities are refused here, so no ``OverflowError`` reaches the caller.
+
+    >>> canonical_float("sigma_w2", 2, low=0, open_low=True)
+    2.0
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        if not (hasattr(value, "is_real") and getattr(value, "is_number", False) and value.is_real):
+            raise error(f"{name} must be a number, got {show_value(value)}")
+    try:
+        number = float(value)
+    except (OverflowError, TypeError, ValueError):
+        raise error(f"{name} must be a finite number, got {show_value(value)}") from None
+    if not math.isfinite(number):
+        raise error(f"{name} must be a finite number, got {show_value(value)}")
+    below = low is not None and (number < low or (open_low and number == low))
+    above = high is not None and (number > high or (open_high and number == high))
+    if below or above:
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        span = f"{'(' if open_low or low is None else '['}{lo}, {hi}{')' if open_high or high is None else ']'}"
+        raise error(f"{name} must be in {span}, got {number:g}")
+    return number
+
+
+def canonical_text(name: str, value: object, choices: tuple[str, ...] | None = None,
+                   error: type[AnalyticError] = ArgumentError) -> str:
+    """``value`` as a ``str`` (one of ``choices`` when given); otherwise ``error`` naming ``name``.
+
+    >>> canonical_text("format", "png", ("png", "svg"))
+    'png'
+    """
+    if not isinstance(value, str):
+        raise error(f"{name} must be text, got {show_value(value)}")
+    if choices is not None and value not in choices:
+        raise error(f"{name} must be one of {', '.join(choices)}; got {show_value(value)}")
+    return value
+
+
+def canonical_params(params: object, error: type[AnalyticError] | None = None) -> dict[str, object]:
+    """``params`` (``None`` or a mapping of parameter names to finite real numbers) as a plain ``dict``.
+
+    Values keep their exact type (``int``, ``Fraction``, a SymPy ``Rational``); NumPy scalars become ``float``.
+    Text values are refused, since SymPy would evaluate them.
+
+    >>> canonical_params({"a": 0.5})
+    {'a': 0.5}
+    """
+    error = error or ParameterError
+    if params is None:
+        return {}
+    if not isinstance(params, Mapping):
+        raise error(f"params must be a mapping of names to numbers, got {show_value(params)}")
+    out: dict[str, object] = {}
+    for name, value in params.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise error(f"parameter name {show_value(name)} is not a name")
+        number = canonical_float(f"parameter {name}", value, error=error)
+        out[name] = value if isinstance(value, int) or getattr(value, "is_Rational", False) else number
+    return out
+
+
+def canonical_names(name: str, value: object, error: type[AnalyticError] = ArgumentError) -> tuple[str, ...] | None:
+    """``None``, or a list or tuple of strings as a tuple; otherwise ``error`` naming ``name``.
+
+    >>> canonical_names("only", ["a", "b"])
+    ('a', 'b')
+    """
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise error(f"{name} must be a list of names, got {show_value(value)}")
+    for item in value:
+        if not isinstance(item, str):
+            raise error(f"{name} must hold names (text), got {show_value(item)}")
+    return tuple(value)
+
+
+def canonical_callable(name: str, value: object, error: type[AnalyticError] = ArgumentError):
+    """``value`` when it is ``None`` or callable; otherwise ``error``."""
+    if value is not None and not callable(value):
+        raise error(f"{name} must be a function or None, got {show_value(value)}")
+    return value
+
+
+#: Integers and decimal numbers as a user types them: ASCII digits only (``int()`` and ``float()`` would also read
+#: full-width and Arabic-Indic digits, and ``1_000``).
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+_FLOAT_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:inf|infinity|nan)",
+                         re.IGNORECASE)
+
+
+def number_from_text(name: str, text: str, integer: bool = False,
+                     error: type[AnalyticError] = ArgumentError) -> int | float:
+    """A number typed by a user: an ``int`` (ASCII digits, optional sign) or a ``float`` (decimal or exponent
+    notation); ranges are for :func:`canonical_int` / :func:`canonical_float` to check.
+
+    >>> number_from_text("depth", "12", integer=True), number_from_text("x", "-1.5e-3")
+    (12, -0.0015)
+    """
+    if not isinstance(text, str):
+        raise error(f"{name} must be text, got {show_value(text)}")
+    text = text.strip()
+    if integer:
+        if not _INTEGER_TEXT.fullmatch(text) or len(text) > 4000:
+            raise error(f"{name} must be an integer written with the digits 0-9, got {show_value(text)}")
+        return int(text)
+    if not _FLOAT_TEXT.fullmatch(text):
+        raise error(f"{name} must be a number written with the digits 0-9, got {show_value(text)}")
+    return float(text)
+
+
+#: Longest error message the command line prints (characters); longer ones are cut with an ellipsis.
+MAX_MESSAGE = 300
+
+
+def one_line(text: object, limit: int = MAX_MESSAGE) -> str:
+    """``str(text)`` on one line (whitespace runs joined) and at most ``limit`` characters.
+
+    >>> one_line("a\n  b")
+    'a b'
+    """
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[:limit - 1] + "…"
+
+
+def show_value(value: object) -> str:
+    """A value for an error message: its repr, shortened."""
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a hostile __repr__
+        text = f"<{type(value).__name__}>"
+    if len(text) > 60:
+        text = text[:59] + "…"
+    return text
 
 
 class _Alarm(BaseException):
@@ -121,6 +266,9 @@ class _Alarm(BaseException):
 #: that lands in a finaliser or a weakref callback is swallowed by Python ("Exception ignored in ..."), and a
 #: one-shot timer would then let the block run on forever.
 REPEAT_SECONDS = 0.05
+#: Range of a time limit (seconds): shorter ones are raised to ``MIN_SECONDS`` (the timer's useful resolution);
+#: longer ones, and zero, negative or NaN ones, are refused with :class:`ArgumentError`.
+MIN_SECONDS, MAX_SECONDS = 1e-3, 86400.0
 
 
 @contextlib.contextmanager
@@ -131,6 +279,8 @@ def time_limit(seconds: float, what: str = "symbolic computation") -> Iterator[N
     runs unlimited. Nested limits keep the tighter outer deadline, and an outer limit running out inside an
     inner block surfaces at the outer block: a fallback written for the inner limit never absorbs it.
     """
+    if seconds is not None:
+        seconds = max(canonical_float("time limit", seconds, 0, MAX_SECONDS, open_low=True), MIN_SECONDS)
     if seconds is None or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         yield
         return
@@ -153,8 +303,8 @@ def time_limit(seconds: float, what: str = "symbolic computation") -> Iterator[N
     sys.unraisablehook = _quiet
     previous = signal.signal(signal.SIGALRM, _raise)
     started = time.monotonic()
-    signal.setitimer(signal.ITIMER_REAL, seconds, REPEAT_SECONDS)
-    try:
+    try:  # armed inside the try: an alarm that fires at once is still this block's
+        signal.setitimer(signal.ITIMER_REAL, seconds, REPEAT_SECONDS)
         yield
     except _Alarm as alarm:
         closing = True

@@ -48,7 +48,7 @@ import sympy as sp
 from .calculus import derivative, numpy_function, resolve
 from .distributions import Constant, Distribution, LogNormal, Normal, Uniform, distribution
 from .display import displayable
-from .errors import ArgumentError, DepthError, canonical_int
+from .errors import ArgumentError, DepthError, canonical_float, canonical_int, canonical_text
 from .registry import X, Activation
 
 #: The one-layer functions :func:`gaussian_expectation` knows.
@@ -445,8 +445,7 @@ def _at_point(act: Activation, fn: str, key: tuple, x: float) -> Estimate:
 
 
 def _check_fn(fn: str) -> None:
-    if fn not in FUNCTIONS:
-        raise ArgumentError(f"unknown function {fn!r}; known: {', '.join(FUNCTIONS)}")
+    canonical_text("fn", fn, FUNCTIONS)
 
 
 def gaussian_expectation(act: Activation | str, fn: str, mean: float = 0.0, std: float = 1.0,
@@ -465,9 +464,7 @@ def gaussian_expectation(act: Activation | str, fn: str, mean: float = 0.0, std:
     """
     _check_fn(fn)
     act = resolve(act, params)
-    mean, std = float(mean), float(std)
-    if not (math.isfinite(mean) and math.isfinite(std) and std >= 0):
-        raise ArgumentError(f"need a finite mean and a finite std >= 0, got mean={mean:g}, std={std:g}")
+    mean, std = canonical_float("mean", mean), canonical_float("std", std, 0)
     return _gaussian(act, fn, _params_key(None if act.user_defined else params), mean, std)
 
 
@@ -603,13 +600,7 @@ def first_depth_below(log_factor: float, threshold: float) -> int | None:
 
 
 def _canonical_threshold(threshold: Any) -> float:
-    try:
-        t = float(threshold)
-    except (TypeError, ValueError):
-        raise ArgumentError(f"threshold must be a number in (0, inf), got {threshold!r}") from None
-    if not (math.isfinite(t) and t > 0):
-        raise ArgumentError(f"threshold must be a number in (0, inf), got {threshold!r}")
-    return t
+    return canonical_float("threshold", threshold, 0, open_low=True)
 
 
 @functools.lru_cache(maxsize=256)

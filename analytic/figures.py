@@ -39,8 +39,9 @@ from matplotlib.figure import Figure
 from . import plotting as P
 from .activations import catalogue
 from .calculus import numpy_function, resolve
-from .errors import AnalyticError, ArgumentError, OutputError, UnknownFigure
-from .outputs import atomic_write, output_folder
+from .errors import (AnalyticError, ArgumentError, OutputError, UnknownFigure, canonical_callable, canonical_int,
+                     canonical_names, canonical_text, show_value)
+from .outputs import atomic_write, canonical_path, output_folder, remove_temporaries
 from .registry import Activation
 
 #: Output formats :func:`save` writes, with the metadata that makes their bytes reproducible.
@@ -55,6 +56,8 @@ FORMATS = tuple(METADATA)
 #: Salt for the ids matplotlib writes into SVG files (random per run unless fixed).
 HASHSALT = "activation-analytic"
 DPI = 150
+#: Highest PNG resolution accepted (dots per inch).
+MAX_DPI = 1200
 
 #: rcParams shared by every style: no TeX install needed (mathtext); Type 42 (TrueType) fonts in PDF and PS,
 #: which publishers' checks accept (Type 3 they often reject); SVG text as paths.
@@ -186,10 +189,14 @@ def save(fig: Figure, path: str | os.PathLike, format: str | None = None, dpi: i
     >>> save(fig, pathlib.Path(tempfile.mkdtemp()) / "line.svg").suffix
     '.svg'
     """
-    path = Path(path)
-    fmt = (format or path.suffix.lstrip(".")).lower()
+    if not isinstance(fig, Figure):
+        raise OutputError(f"save needs a matplotlib Figure, got {type(fig).__name__}")
+    path = canonical_path("figure path", path)
+    fmt = (canonical_text("format", format, error=OutputError) if format is not None
+           else path.suffix.lstrip(".")).lower()
+    dpi = canonical_int("dpi", dpi, 10, MAX_DPI, OutputError)
     if fmt not in METADATA:
-        raise OutputError(f"unknown figure format {fmt!r}; formats: {', '.join(FORMATS)}")
+        raise OutputError(f"unknown figure format {show_value(fmt)}; formats: {', '.join(FORMATS)}")
     folder = path.parent
     if not folder.is_dir():
         raise OutputError(f"cannot write {path}: {folder} is not a folder")
@@ -315,10 +322,17 @@ def write_figures(out: str | os.PathLike = "figures", format: str = "png", only:
     8–9 pt text) or ``slides``.
     """
     _style(style_name)  # an unknown style fails before any work
-    fmt = format.lower()
+    fmt = canonical_text("format", format, error=OutputError).lower()
     if fmt not in METADATA:
-        raise OutputError(f"unknown figure format {format!r}; formats: {', '.join(FORMATS)}")
+        raise OutputError(f"unknown figure format {show_value(format)}; formats: {', '.join(FORMATS)}")
+    only = canonical_names("only", only, UnknownFigure)
+    if only is not None and not only:
+        raise UnknownFigure("only is empty (None means every figure)")
     specs = select(only)
+    _check_budget(budget)
+    canonical_callable("progress", progress)
+    dpi = canonical_int("dpi", dpi, 10, MAX_DPI, OutputError)
+    jobs = None if jobs is None else canonical_int("jobs", jobs, 1, 64)
     folder = output_folder(out)
     jobs = min(len(specs), jobs if jobs is not None else min(2, os.cpu_count() or 1))
     done: dict[str, Written] = {}
@@ -336,6 +350,11 @@ def write_figures(out: str | os.PathLike = "figures", format: str = "png", only:
     return FigureFiles(tuple(done[spec.name] for spec in specs), fmt)
 
 
+def _check_budget(budget: object) -> None:
+    if not isinstance(budget, Budget):
+        raise ArgumentError(f"budget must be a Budget, got {type(budget).__name__}")
+
+
 def _write_one(name: str, folder: Path, fmt: str, budget: Budget, dpi: int, style_name: str = "paper") -> Written:
     """Build and save one figure (in this process or a worker)."""
     start = time.perf_counter()
@@ -348,9 +367,43 @@ def _write_one(name: str, folder: Path, fmt: str, budget: Budget, dpi: int, styl
 _QUEUE = None
 
 
-def _set_queue(queue) -> None:
+def _set_queue(queue, parent: int | None = None) -> None:
     global _QUEUE  # a worker process's channel back to the parent (set once, at the worker's start)
     _QUEUE = queue
+    _die_with_parent(parent)
+
+
+def _die_with_parent(parent: int | None) -> None:
+    """Tie this worker to the process that forked it: on Linux the kernel sends SIGKILL when the parent dies
+    (``prctl(PR_SET_PDEATHSIG)``), elsewhere a daemon thread polls the parent's pid. Ctrl-C and SIGTERM are left
+    to the parent, which cancels the work and stops the pool; so no file is written after the command ended."""
+    import signal
+    import sys
+    import threading
+
+    def stop(signum, frame):  # remove the file being written, then go (raising could be swallowed by a finaliser)
+        remove_temporaries()
+        os._exit(1)
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, stop)
+    if parent is None:
+        return
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before the tie was made
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _write_group(names: list[str], folder: Path, fmt: str, budget: Budget, dpi: int, style_name: str) -> None:
@@ -371,7 +424,7 @@ def _write_parallel(names: list[str], folder: Path, fmt: str, budget: Budget, dp
     ctx = multiprocessing.get_context("fork")
     queue = ctx.SimpleQueue()
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_set_queue,
-                                                initargs=(queue,)) as pool:
+                                                initargs=(queue, os.getpid())) as pool:
         pending = {pool.submit(_write_group, g, folder, fmt, budget, dpi, style_name) for g in groups}
         try:
             while pending:
@@ -383,9 +436,19 @@ def _write_parallel(names: list[str], folder: Path, fmt: str, budget: Budget, dp
             while not queue.empty():
                 report(queue.get())
         except BaseException:
-            for f in pending:
-                f.cancel()
+            _stop_workers(pool)  # (not Future.cancel: the pool's manager thread then fails on the cancelled ones)
             raise
+
+
+def _stop_workers(pool) -> None:
+    """Stop the pool's workers now (an interrupt or an error: what they are writing is not wanted any more). Each
+    gets SIGTERM, removes the temporary file it was writing and exits; this returns when they are gone."""
+    for process in list(getattr(pool, "_processes", {}).values()):
+        with contextlib.suppress(Exception):
+            process.terminate()
+    for process in list(getattr(pool, "_processes", {}).values()):
+        with contextlib.suppress(Exception):
+            process.join(2)
 
 
 # ---------------------------------------------------------------- activations

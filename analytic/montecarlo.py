@@ -47,8 +47,10 @@ from threadpoolctl import threadpool_limits
 from .calculus import numpy_kernel, numpy_pair, resolve
 from .distributions import Distribution, distribution
 from .display import displayable, html_table
-from .errors import AnalyticError, SimulationError, canonical_int
+from .errors import AnalyticError, SimulationError, canonical_float, canonical_int
 
+#: Largest batch of inputs and number of independent networks of a wide simulation.
+MAX_BATCH, MAX_NETWORKS, MAX_WIDTH = 10**6, 10**4, 10**6
 #: Chains per random stream. Fixed, so that results do not depend on ``chunk``.
 BLOCK = 16384
 #: Layers between renormalisations of the running product (fixed, for the same reason).
@@ -381,13 +383,7 @@ def _exp(x: float) -> float:
 
 
 def _canonical_float(name: str, value: Any) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise SimulationError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(value):
-        raise SimulationError(f"{name} must be finite, got {value}")
-    return value
+    return canonical_float(name, value, error=SimulationError)
 
 
 def _canonical_dist(spec: str | Distribution | None) -> Distribution | None:
@@ -402,6 +398,8 @@ def _seed_sequence(seed: Any) -> np.random.SeedSequence:
 def _progress(total: int, show: bool | None, desc: str):
     """A progress bar (``tqdm.auto``: a widget in Jupyter, text on stderr elsewhere), shown after 2 s;
     ``show=None`` means: when stderr is a terminal or the code runs in a Jupyter kernel."""
+    if show is not None and not isinstance(show, (bool, np.bool_)):
+        raise SimulationError(f"progress must be True, False or None, got {type(show).__name__}")
     if show is None:  # a terminal, or a Jupyter kernel (where tqdm.auto draws a widget)
         show = bool(getattr(sys.stderr, "isatty", lambda: False)()) or "ipykernel" in sys.modules
     if not show:
@@ -450,11 +448,11 @@ def _chain_setup(act, depth, weights, samples, seed, x, bias, preact, params, ch
     a = resolve(act, params)
     a.bind(None if a.user_defined else params)  # validates the parameter names and values
     depth = _int("depth", depth, 1, MAX_DEPTH)
-    samples = _int("samples", samples, 2)
+    samples = _int("samples", samples, 2, MAX_LAYER_SAMPLES)
     if depth * samples > MAX_LAYER_SAMPLES:
         raise SimulationError(f"depth x samples = {depth * samples:.3g} layer-samples exceeds the limit "
                               f"{MAX_LAYER_SAMPLES:.0e}; use fewer samples")
-    chunk = DEFAULT_CHUNK if chunk is None else _int("chunk", chunk, 1)
+    chunk = DEFAULT_CHUNK if chunk is None else _int("chunk", chunk, 1, 10**9)
     threads = default_threads() if threads is None else _int("threads", threads, 1, MAX_THREADS)
     return _ChainSetup(a, a.name, depth, distribution(weights), _canonical_dist(bias), _canonical_dist(preact),
                        _canonical_float("x", x), samples, _seed_sequence(seed), chunk, dict(params or {}), threads)
@@ -871,9 +869,9 @@ def simulate_wide(act, depth: int, width: int, weights: str | Distribution, bias
     p = None if a.user_defined else params
     a.bind(p)
     depth = _int("depth", depth, 1, MAX_DEPTH)
-    width = _int("width", width, 1)
-    batch = _int("batch", batch, 1)
-    networks = _int("networks", networks, 2)
+    width = _int("width", width, 1, MAX_WIDTH)
+    batch = _int("batch", batch, 1, MAX_BATCH)
+    networks = _int("networks", networks, 2, MAX_NETWORKS)
     burn_in = min(10, depth // 3) if burn_in is None else _int("burn_in", burn_in, 0, depth - 1)
     if depth - burn_in < 1:
         raise SimulationError("the slope needs at least two layers after the burn-in")
@@ -1133,7 +1131,9 @@ def simulate(act, depth: int, weights: str | Distribution, width: int = 1, sampl
     >>> s.check("mean").agree
     True
     """
-    width = _int("width", width, 1)
+    width = _int("width", width, 1, MAX_WIDTH)
+    _int("batch", batch, 1, MAX_BATCH), _int("networks", networks, 2, MAX_NETWORKS)
+    _progress(0, False if progress is None else progress, "")  # validates progress
     if width > 1:
         return _simulate_wide(act, depth, width, weights, bias, batch, seed, params, networks, preact, x)
     sim = simulate_chain(act, depth, weights, samples, seed, x, bias, preact, params, progress=progress,

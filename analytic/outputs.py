@@ -19,23 +19,58 @@ from typing import BinaryIO, Callable
 from .errors import OutputError
 
 
+#: Longest file or folder name (bytes) accepted in an output path: the limit of common filesystems.
+NAME_MAX = 255
+
+
+def canonical_path(name: str, value: object) -> Path:
+    """``value`` (text or an ``os.PathLike``) as a :class:`~pathlib.Path`; :class:`OutputError` for anything else,
+    an empty or blank path, a NUL byte or a component longer than :data:`NAME_MAX` bytes.
+
+    >>> canonical_path("out", "figures")
+    PosixPath('figures')
+    """
+    if isinstance(value, bytes) or not isinstance(value, (str, os.PathLike)):
+        raise OutputError(f"{name} must be a path (text), got {type(value).__name__}")
+    try:
+        text = os.fspath(value)
+    except TypeError:
+        raise OutputError(f"{name} must be a path (text), got {type(value).__name__}") from None
+    if not isinstance(text, str) or not text.strip():
+        raise OutputError(f"{name} must be a non-empty path, got {text!r}")
+    if "\x00" in text:
+        raise OutputError(f"{name} {text[:60]!r}… holds a NUL character")
+    for part in Path(text).parts:
+        if len(os.fsencode(part)) > NAME_MAX:
+            raise OutputError(f"cannot use {name} {_short(text)}: the name {_short(part, 40)} is longer than "
+                              f"{NAME_MAX} bytes")
+    return Path(text)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def output_folder(out: str | os.PathLike) -> Path:
     """``out`` as a folder that exists (created if missing); :class:`OutputError` if it is a file or unwritable.
 
     The writability probe runs now, so an unwritable folder is refused before minutes of work, not after.
     """
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"output folder {out} is a file")
+    out = canonical_path("output folder", out)
+    shown = _short(str(out))
     try:
+        if out.exists() and not out.is_dir():
+            raise OutputError(f"output folder {shown} is a file")
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"cannot create output folder {out}: {exc.strerror or exc}") from None
-    try:
-        with tempfile.TemporaryFile(dir=out):
-            pass
+        raise OutputError(f"cannot create output folder {shown}: {exc.strerror or exc}") from None
+    try:  # one byte written and flushed: a full disk is found now, not at the last file
+        with tempfile.TemporaryFile(dir=out) as probe:
+            probe.write(b"\0")
+            probe.flush()
+            os.fsync(probe.fileno())
     except OSError as exc:
-        raise OutputError(f"cannot write into output folder {out}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write into output folder {shown}: {exc.strerror or exc}") from None
     return out
 
 
@@ -44,21 +79,44 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
 
     On any error, or an interrupt, the temporary file is removed and ``path`` is left as it was.
     """
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    path = canonical_path("output file", path)
+    if path.is_dir():
+        raise OutputError(f"cannot write {_short(str(path))}: it is a folder")
+    try:  # a short temporary name: the target's own name may be near the length limit
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.", suffix=".part")
     except OSError as exc:
-        raise OutputError(f"cannot write into {path.parent}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write into {_short(str(path.parent))}: {exc.strerror or exc}") from None
+    _ACTIVE.add(tmp)
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+    except OSError as exc:
+        _remove(tmp)
+        raise OutputError(f"cannot write {_short(str(path))}: {exc.strerror or exc}") from None
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        _remove(tmp)
         raise
+    finally:
+        _ACTIVE.discard(tmp)
     return path
+
+
+#: Temporary files of the atomic writes in progress in this process.
+_ACTIVE: set[str] = set()
+
+
+def remove_temporaries() -> None:
+    """Remove the temporary files of the atomic writes in progress: for a signal handler that ends the process
+    at once (``os._exit``), where no ``finally`` clause runs."""
+    for tmp in list(_ACTIVE):
+        _remove(tmp)
+
+
+def _remove(tmp: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

@@ -21,7 +21,7 @@ import warnings
 import sympy as sp
 
 from .activations import sigmoid, softplus
-from .errors import ComputationTimeout, FormulaError, SpecError, time_limit
+from .errors import ComputationTimeout, FormulaError, SpecError, canonical_params, time_limit
 from .registry import X, Activation, Kink
 
 #: Longest formula or spec accepted, in characters.
@@ -47,6 +47,7 @@ _BINOPS = {
     ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
     ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a**b,
 }
+_FAMILY = {ast.Add: "sum", ast.Sub: "sum", ast.Mult: "product", ast.Div: "product"}
 _COMPARE = {ast.Gt: sp.Gt, ast.GtE: sp.Ge, ast.Lt: sp.Lt, ast.LtE: sp.Le}
 # Typographic characters pasted from papers, mapped to ASCII; any other non-ASCII character is refused.
 _TYPOGRAPHY = str.maketrans({"\u2212": "-", "\u00d7": "*", "\u00b7": "*", "\u22c5": "*"})
@@ -119,11 +120,19 @@ class _FormulaBuilder:
         return self._checked(node, value)
 
     def _checked(self, node: ast.AST, value: sp.Expr) -> sp.Expr:
-        """Refuse infinite, undefined, complex or huge constants, e.g. ``log(0)``, ``sqrt(-1)``, ``exp(1e6)``."""
+        """Refuse infinite, undefined, complex or huge constants, e.g. ``log(0)``, ``sqrt(-1)``, ``exp(1e6)``, and
+        growth that SymPy folds together: ``(x**64)**64`` is ``x**4096``, ``exp(690)*exp(690)`` is ``exp(1380)``."""
         if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo, sp.AccumBounds):
             self.fail(node, "the value is infinite or undefined")
         if value.has(sp.I):
             self.fail(node, "the value is not a real number")
+        problem = growth_problem(value)
+        if problem:
+            self.fail(node, problem)
+        if value.is_Add or value.is_Mul:  # constants folded from several factors or terms
+            for arg in value.args:
+                if arg.is_number and not arg.is_Rational:
+                    self._checked(node, arg)
         if value.is_number:
             try:
                 z = complex(value.evalf(17))
@@ -148,7 +157,11 @@ class _FormulaBuilder:
             value = self.build(node.operand, depth + 1)
             return -value if isinstance(node.op, ast.USub) else value
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-            left = self.build(node.left, depth + 1)
+            # a chain a + b - c + ... (or a * b / c ...) is a flat list, not nesting: its left-leaning tree
+            # does not add depth
+            chain = isinstance(node.left, ast.BinOp) and _FAMILY.get(type(node.left.op)) is not None and \
+                _FAMILY.get(type(node.left.op)) == _FAMILY.get(type(node.op))
+            left = self.build(node.left, depth if chain else depth + 1)
             right = self.build(node.right, depth + 1)
             if isinstance(node.op, ast.Pow):
                 self._check_power(node, left, right)
@@ -206,6 +219,23 @@ class _FormulaBuilder:
         self.fail(node, "a Piecewise condition must be one comparison (<, <=, >, >=) or True")
 
 
+#: Most operations in a parsed formula (SymPy's count_ops): a formula of 500 characters stays far below it
+#: unless SymPy expands something.
+MAX_OPS = 2000
+
+
+def growth_problem(expr: sp.Expr) -> str | None:
+    """Why ``expr`` is too large to work with, or ``None``: a power with a constant exponent above
+    :data:`MAX_EXPONENT` (``(x**64)**64`` folds into ``x**4096``), or more than :data:`MAX_OPS` operations."""
+    for p in expr.atoms(sp.Pow):
+        e = p.exp
+        if e.is_number and e.is_real and abs(e) > MAX_EXPONENT:
+            return f"the power {_line(p)} has exponent {_line(e, 20)}, above {MAX_EXPONENT}"
+    if sp.count_ops(expr) > MAX_OPS:
+        return f"the formula has more than {MAX_OPS} operations"
+    return None
+
+
 def _line(value: object, limit: int = 60) -> str:
     """``str(value)`` on one line, cut to ``limit`` characters."""
     text = " ".join(str(value).split())
@@ -234,6 +264,7 @@ def parse_formula(text: str, params: dict[str, float] | None = None) -> sp.Expr:
     ``MAX_CONSTANT``. Raises :class:`~analytic.errors.FormulaError`, also when the work takes longer than
     ``PARSE_SECONDS``.
     """
+    params = canonical_params(params, FormulaError)
     try:
         with time_limit(PARSE_SECONDS, "parsing the formula"):
             return _parse_formula(text, params)
@@ -263,6 +294,7 @@ def user_activation(text: str, params: dict[str, float] | None = None) -> Activa
     """An :class:`~analytic.registry.Activation` for a user formula; parameters take the values in ``params``."""
     from .registry import Param
 
+    params = canonical_params(params, FormulaError)
     expr = parse_formula(text, params)
     declared = tuple(Param(name, _parameter_value(name, value), "user parameter")
                      for name, value in (params or {}).items())
@@ -272,9 +304,13 @@ def user_activation(text: str, params: dict[str, float] | None = None) -> Activa
 def _user_record(expr: sp.Expr, name: str, declared: tuple, doc: str) -> Activation:
     """The record of a user activation ``expr`` (in :data:`X` and the ``declared`` parameters' symbols)."""
     bound = expr.subs({sp.Symbol(p.name, real=True): p.default for p in declared})
+    values = ", ".join(f"{p.name} = {p.default}" for p in declared)
     if bound.has(sp.zoo, sp.nan, sp.oo, -sp.oo, sp.I):
-        values = ", ".join(f"{p.name} = {p.default}" for p in declared)
         raise FormulaError(f"formula: with {values} it is {_line(bound)}, not a finite real function")
+    problem = growth_problem(bound)
+    if problem:
+        raise FormulaError(f"formula: with {values}, {problem}")
+    real_on_line(bound)
     try:
         with time_limit(PARSE_SECONDS, "locating the kinks"):
             slope = sp.diff(expr, X)
@@ -310,7 +346,7 @@ def expression_activation(expr: sp.Basic, params: dict[str, float] | None = None
         raise FormulaError(f"expression: {f} is an undefined function; write it out in elementary functions")
     if sp.count_ops(expr) > 4 * MAX_LENGTH:
         raise FormulaError(f"expression: {sp.count_ops(expr)} operations; the limit is {4 * MAX_LENGTH}")
-    names = dict(params or {})
+    names = canonical_params(params, FormulaError)
     for name in names:
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) or name == "x":
             raise FormulaError(f"expression: {name!r} cannot be used as a parameter name")
@@ -329,6 +365,99 @@ def expression_activation(expr: sp.Basic, params: dict[str, float] | None = None
     declared = tuple(Param(name, _parameter_value(name, value), "user parameter") for name, value in names.items())
     name = _line(expr, 200)
     return _user_record(expr, name, declared, f"User expression {name}")
+
+
+#: Functions defined, real and continuous on all of ℝ (with a real, continuous argument).
+_ENTIRE = (sp.exp, sp.erf, sp.tanh, sp.sinh, sp.cosh, sp.sin, sp.cos, sp.atan, sp.Abs, sigmoid, softplus)
+
+
+def _defined_everywhere(e: sp.Expr) -> bool:
+    """A quick sufficient test that ``e`` is real and continuous at every real x (by its structure and SymPy's
+    sign assumptions: ``log(1 + x**2)``, ``sqrt(exp(x))``, ``1/(1 + x**2)`` pass)."""
+    if not e.has(X):
+        return bool(e.is_real and e.is_finite)
+    if e == X:
+        return True
+    if e.is_Add or e.is_Mul:
+        return all(_defined_everywhere(a) for a in e.args)
+    if e.is_Pow:
+        b, k = e.base, e.exp
+        if not (_defined_everywhere(b) and not k.has(X)):
+            return bool(b.is_positive and _defined_everywhere(b) and _defined_everywhere(k))
+        if k.is_Integer:
+            return bool(k >= 0 or b.is_nonzero)
+        return bool(b.is_positive or (b.is_nonnegative and k.is_positive))
+    if isinstance(e, sp.log):
+        return bool(e.args[0].is_positive and _defined_everywhere(e.args[0]))
+    return isinstance(e, _ENTIRE) and all(_defined_everywhere(a) for a in e.args)
+
+
+def _check_roots(piece: sp.Expr, where: sp.Set) -> None:
+    """A fractional power of a negative number is complex (NumPy gives NaN): ``x**(1/3)`` is refused where
+    ``x < 0``, even though SymPy's ``continuous_domain`` reads it as the real cube root."""
+    for p in piece.atoms(sp.Pow):
+        if p.exp.is_number and not p.exp.is_Integer and p.base.has(X) and not p.base.is_nonnegative:
+            bad = sp.solveset(p.base < 0, X, where)
+            if bad is not sp.S.EmptySet:
+                raise FormulaError(f"formula: φ = {_line(piece, 40)} is not real-valued on all of ℝ: {_line(p, 30)} "
+                                   f"is complex on {_fmt_set(bad)}")
+
+
+def _fmt_set(s: sp.Set) -> str:
+    """``(-oo, 0]``, ``{0}``, ``[0, 1) ∪ {2}``: a set of reals as a person writes it."""
+    if isinstance(s, sp.Interval):
+        return f"{'(' if s.left_open else '['}{s.start}, {s.end}{')' if s.right_open else ']'}"
+    if isinstance(s, sp.Union):
+        return " ∪ ".join(_fmt_set(a) for a in s.args)
+    if isinstance(s, sp.FiniteSet):
+        return "{" + ", ".join(_line(a, 20) for a in s.args) + "}"
+    return _line(s, 40)
+
+
+def real_on_line(expr: sp.Expr) -> None:
+    """Raise :class:`~analytic.errors.FormulaError` unless ``expr`` (in x only) is real-valued at every real x:
+    each piece of a Piecewise on the set where it applies, and every condition solvable in x.
+
+    Within a piece the test is continuity (SymPy's ``continuous_domain``), so a pole such as ``1/x`` at 0 is
+    refused too; jumps between pieces are allowed.
+
+    >>> real_on_line(parse_formula("Piecewise((log(x), x > 0), (0, True))"))
+    >>> real_on_line(parse_formula("log(x)"))
+    Traceback (most recent call last):
+    ...
+    analytic.errors.FormulaError: formula: φ = log(x) is not real-valued on all of ℝ: it fails on (-oo, 0]
+    """
+    from sympy.calculus.util import continuous_domain
+
+    from .activations import to_elementary
+
+    try:
+        with time_limit(PARSE_SECONDS, "checking the domain"):
+            folded = sp.piecewise_fold(expr)
+            pieces = folded.args if isinstance(folded, sp.Piecewise) else ((folded, sp.true),)
+            rest = sp.S.Reals
+            for piece, cond in pieces:
+                try:
+                    region = sp.S.Reals if cond is sp.true else cond.as_set()
+                except (NotImplementedError, TypeError, ValueError):
+                    raise FormulaError(f"formula: the Piecewise condition {_line(cond, 40)} is not supported: "
+                                       "conditions must be solvable in x, such as x > 0 or x**2 < 1") from None
+                where, rest = sp.Intersection(region, rest), rest - region
+                if where is sp.S.EmptySet or _defined_everywhere(piece):
+                    continue
+                _check_roots(piece, where)
+                try:
+                    domain = continuous_domain(to_elementary(piece), X, where)
+                except (NotImplementedError, TypeError, ValueError, AttributeError):
+                    raise FormulaError(f"formula: cannot establish that φ = {_line(piece, 40)} is real-valued on "
+                                       f"{_line(where, 40)}") from None
+                missing = sp.Complement(where, domain)
+                if missing is not sp.S.EmptySet:
+                    raise FormulaError(f"formula: φ = {_line(piece, 40)} is not real-valued on all of ℝ: it fails "
+                                       f"on {_fmt_set(missing)}")
+    except ComputationTimeout:
+        raise FormulaError(f"formula: too complex, checking that it is real-valued on ℝ took longer than "
+                           f"{PARSE_SECONDS:g} s") from None
 
 
 def _parameter_value(name: str, value: object) -> sp.Expr:

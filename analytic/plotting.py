@@ -19,6 +19,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .errors import ArgumentError
+
 #: The Okabe–Ito colour-blind-safe palette.
 OKABE_ITO = {
     "black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
@@ -541,6 +543,10 @@ def sweep_heatmap(table, ax=None, *, activation: str | None = None, depth: int |
 
     from .sweep import heatmap_data
 
+    from matplotlib.axes import Axes
+
+    if ax is not None and not isinstance(ax, Axes):
+        raise ArgumentError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
     data = heatmap_data(table, activation=activation, depth=depth, width=width)
     if ax is None:
         ax = Figure(figsize=(7.0, 4.8), layout="constrained").add_subplot()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from .errors import ParameterError, UnknownActivation
+from .errors import ParameterError, UnknownActivation, canonical_params, canonical_text
 
 #: The real variable every activation formula is written in.
 X = sp.Symbol("x", real=True)
@@ -77,7 +77,7 @@ class Activation:
         Raises :class:`ParameterError` for a name the activation does not have, or a non-positive value for a
         parameter declared positive.
         """
-        values = dict(values or {})
+        values = canonical_params(values)
         known = {p.name: p for p in self.params}
         unknown = sorted(set(values) - set(known))
         if unknown:
@@ -130,6 +130,7 @@ def aliases(name: str | None = None) -> dict[str, str] | list[str]:
     """Every alias → catalogue name; with ``name``, the aliases of that entry."""
     if name is None:
         return dict(_ALIASES)
+    name = get(name).name  # an unknown name (or not text) is refused, as everywhere
     return [a for a, n in _ALIASES.items() if n == name]
 
 
@@ -141,12 +142,14 @@ def names() -> list[str]:
 def get(name: str) -> Activation:
     """The catalogue entry called ``name`` (or one of its aliases); :class:`UnknownActivation` names the closest
     valid ones."""
+    name = canonical_text("activation name", name, error=UnknownActivation)
     try:
         return _REGISTRY[_ALIASES.get(name, name)]
     except KeyError:
-        close = difflib.get_close_matches(name, list(_REGISTRY) + list(_ALIASES), n=3, cutoff=0.5)
+        close = difflib.get_close_matches(name[:100], list(_REGISTRY) + list(_ALIASES), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(_REGISTRY)}"
-        raise UnknownActivation(f"unknown activation {name!r}{hint}") from None
+        shown = repr(name) if len(name) <= 60 else repr(name[:59] + "…")
+        raise UnknownActivation(f"unknown activation {shown}{hint}") from None
 
 
 def catalogue() -> tuple[Activation, ...]:

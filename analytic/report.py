@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 
 from .activations import catalogue
 from .calculus import derivative, latex, resolve
-from .errors import AnalyticError, OutputError
+from .errors import AnalyticError, ArgumentError, OutputError, canonical_callable
 from .figures import CHAIN_WEIGHTS, DEFAULT, PREACT, QUICK, Budget, write_figures
 from .outputs import atomic_write_text, output_folder
 from .proofs import Step, tex_prose
@@ -444,6 +444,13 @@ def build_report(activations: Sequence[str] | None = None, budget: Budget = DEFA
     """Collect the report for ``activations`` (default: the whole catalogue, in its order); figures are linked
     in ``format`` (``png`` or ``pdf``)."""
     fmt = _format(format)
+    if activations is not None and (isinstance(activations, (str, bytes)) or not isinstance(activations, (list, tuple))):
+        raise ArgumentError(f"activations must be a list, got {type(activations).__name__}")
+    if activations is not None and not activations:
+        raise ArgumentError("activations is empty (None means the whole catalogue)")
+    if not isinstance(budget, Budget):
+        raise ArgumentError(f"budget must be a Budget, got {type(budget).__name__}")
+    canonical_callable("progress", progress)
     acts = [resolve(a) for a in activations] if activations else list(catalogue())
     sections = []
     for i, act in enumerate(acts, 1):
@@ -487,6 +494,7 @@ def write_report(out: str | os.PathLike = "report", activations: Sequence[str] |
     """
     fmt = _format(format)
     folder = output_folder(out)
+    output_folder(folder / "figures")  # every output place checked before the work starts
     report = build_report(activations, budget, progress, fmt)
     names = [n for n in [name for name, _ in OVERVIEW] + [f"activation_{s.name}" for s in report.sections]
              if n in _figure_names()]  # a user formula has no figure of its own

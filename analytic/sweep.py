@@ -67,11 +67,16 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from .errors import AnalyticError, ClusterError, OutputError, SweepSpecError
-from .outputs import atomic_write_text, output_folder
+from .errors import (AnalyticError, ClusterError, OutputError, SweepSpecError, canonical_callable, canonical_float,
+                     canonical_int, canonical_text, number_from_text, show_value)
+from .outputs import atomic_write_text, canonical_path, output_folder
 
 #: Largest number of tasks one spec may expand into.
 MAX_TASKS = 100_000
+#: Largest sigma_w^2 or sigma_b^2 a sweep accepts (the limit of the mean-field maps).
+MAX_VARIANCE = 1e6
+#: Largest sweep spec file read (bytes): a spec is a few lines; a file that never ends (/dev/zero) is cut here.
+MAX_SPEC_BYTES = 1 << 20
 #: Bumped when the content of a task file changes, so old task files are recomputed rather than mixed in.
 SCHEMA = 1
 #: Pre-activation distribution of the independence-approximation columns.
@@ -132,54 +137,40 @@ def _canonical_floats(key: str, value: Any, *, minimum: float, strict: bool) -> 
         start, stop, num = value["start"], value["stop"], value["num"]
         if not (_is_number(start) and _is_number(stop)):
             _fail(f"{key}: start and stop must be numbers")
-        if not _is_int(num) or not 1 <= num <= MAX_TASKS:
-            _fail(f"{key}: num must be an integer from 1 to {MAX_TASKS}, got {num!r}")
-        if not float(start) <= float(stop):
-            _fail(f"{key}: start {start} is above stop {stop}")
-        if num == 1 and float(start) != float(stop):
+        start = canonical_float(f"sweep spec: {key} start", start, error=SweepSpecError)
+        stop = canonical_float(f"sweep spec: {key} stop", stop, error=SweepSpecError)
+        num = _canonical_int(f"{key} num", num, minimum=1, maximum=MAX_TASKS)
+        if not start <= stop:
+            _fail(f"{key}: start {start:g} is above stop {stop:g}")
+        if num == 1 and start != stop:
             _fail(f"{key}: num = 1 needs start = stop")
-        values = [float(v) for v in np.linspace(float(start), float(stop), int(num))]
+        with np.errstate(all="ignore"):
+            values = [float(v) for v in np.linspace(start, stop, int(num))]
     elif isinstance(value, (list, tuple)):
         values = list(value)
     else:
         values = [value]
     if not values:
         _fail(f"{key} is empty")
-    out = []
-    for v in values:
-        if not _is_number(v):
-            _fail(f"{key}: {v!r} is not a number")
-        f = float(v)
-        if not math.isfinite(f):
-            _fail(f"{key}: {v!r} is not finite")
-        if f < minimum or (strict and f == minimum):
-            _fail(f"{key}: {v!r} must be {'>' if strict else '>='} {minimum:g}")
-        out.append(f)
+    out = [canonical_float(f"sweep spec: {key}", v, minimum, MAX_VARIANCE, open_low=strict, error=SweepSpecError)
+           for v in values]
     _distinct(key, out)
     return tuple(out)
 
 
-def _canonical_ints(key: str, value: Any, *, minimum: int) -> tuple[int, ...]:
+def _canonical_ints(key: str, value: Any, *, minimum: int, maximum: int | None = None) -> tuple[int, ...]:
     values = list(value) if isinstance(value, (list, tuple)) else [value]
     if not values:
         _fail(f"{key} is empty")
-    for v in values:
-        if not _is_int(v):
-            _fail(f"{key}: {v!r} is not an integer")
-        if v < minimum:
-            _fail(f"{key}: {v} must be >= {minimum}")
-    out = tuple(int(v) for v in values)
+    out = tuple(_canonical_int(key, v, minimum=minimum, maximum=maximum) for v in values)
     _distinct(key, out)
     return out
 
 
 def _canonical_int(key: str, value: Any, *, minimum: int, maximum: int | None = None) -> int:
     if not _is_int(value):
-        _fail(f"{key} must be an integer, got {value!r}")
-    if value < minimum or (maximum is not None and value > maximum):
-        _fail(f"{key} must be an integer from {minimum} to {maximum}, got {value}" if maximum is not None
-              else f"{key} must be >= {minimum}, got {value}")
-    return int(value)
+        _fail(f"{key} must be an integer, got {show_value(value)}")
+    return canonical_int(f"sweep spec: {key}", value, minimum, maximum, SweepSpecError)
 
 
 def _distinct(key: str, values: Sequence) -> None:
@@ -268,8 +259,8 @@ class SweepSpec:
             activations=tuple(acts),
             sigma_w2=_canonical_floats("sigma_w2", m["sigma_w2"], minimum=0.0, strict=True),
             sigma_b2=_canonical_floats("sigma_b2", m["sigma_b2"], minimum=0.0, strict=False),
-            depth=_canonical_ints("depth", m["depth"], minimum=1),
-            width=_canonical_ints("width", m["width"], minimum=1),
+            depth=_canonical_ints("depth", m["depth"], minimum=1, maximum=10**6),
+            width=_canonical_ints("width", m["width"], minimum=1, maximum=10**5),
             samples=_canonical_int("samples", m["samples"], minimum=2, maximum=10**9),
             batch=_canonical_int("batch", m["batch"], minimum=1, maximum=10**6),
             networks=_canonical_int("networks", m["networks"], minimum=2, maximum=10**4),
@@ -322,15 +313,14 @@ def _parse_option(key: str, text: str) -> Any:
         return [p.strip() for p in parts + [current] if p.strip()]
 
     def number(part: str) -> float | int:
-        part = part.strip()
         try:
-            return int(part)
-        except ValueError:
+            return number_from_text(key, part, integer=True)
+        except AnalyticError:
             pass
         try:
-            return float(part)
-        except ValueError:
-            _fail(f"{key}: {part!r} is not a number")
+            return number_from_text(key, part)
+        except AnalyticError:
+            _fail(f"{key}: {show_value(part.strip())} is not a number")
 
     if ":" in text:
         parts = text.split(":")
@@ -357,16 +347,18 @@ def load_spec(path: str | os.PathLike | None = None, overrides: Mapping[str, str
                 import tomli as tomllib
             except ModuleNotFoundError:
                 raise SweepSpecError("reading a TOML sweep spec needs Python >= 3.11 (or the tomli package)") from None
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SweepSpecError(f"cannot read sweep spec {path}: {getattr(exc, 'strerror', None) or exc}") from None
+        text = _read_spec_file(path)
         try:
             mapping = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise SweepSpecError(f"sweep spec {path} is not valid TOML: {exc}") from None
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise SweepSpecError(f"sweep overrides must be a mapping of keys to text, got {show_value(overrides)}")
     for key, text in (overrides or {}).items():
         if text is not None:
+            if not isinstance(key, str) or not isinstance(text, str):
+                raise SweepSpecError(f"sweep override {show_value(key)}: keys and values must be text, got "
+                                     f"{show_value(text)}")
             mapping[key] = _parse_option(key, text)
     spec = SweepSpec.from_mapping(mapping)
     from .calculus import resolve
@@ -374,6 +366,36 @@ def load_spec(path: str | os.PathLike | None = None, overrides: Mapping[str, str
     for name in spec.activations:
         resolve(name)  # UnknownActivation / FormulaError, before any work starts
     return spec
+
+
+def _read_spec_file(path: str | os.PathLike) -> str:
+    """The text of a spec file, read without blocking and at most :data:`MAX_SPEC_BYTES` long: a FIFO, a device
+    (``/dev/zero``) or a folder is refused, never waited on or read forever."""
+    import stat
+
+    try:
+        shown = canonical_path("sweep spec", path)
+    except OutputError as exc:
+        raise SweepSpecError(str(exc)) from None
+    try:
+        fd = os.open(shown, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise SweepSpecError(f"cannot read sweep spec {path}: {exc.strerror or exc}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SweepSpecError(f"sweep spec {path} is not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(MAX_SPEC_BYTES + 1)
+    except OSError as exc:
+        raise SweepSpecError(f"cannot read sweep spec {path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_SPEC_BYTES:
+        raise SweepSpecError(f"sweep spec {path} is longer than {MAX_SPEC_BYTES} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SweepSpecError(f"sweep spec {path} is not UTF-8 text") from None
 
 
 # ---------------------------------------------------------------- one task
@@ -506,7 +528,23 @@ def _read_task(out: Path, spec_hash: str, index: int) -> dict[str, Any] | None:
     row = data.get("row")
     if not isinstance(row, dict) or row.get("index") != index or set(row) != set(COLUMNS):
         return None
-    return row
+    return row if all(_stored_value_ok(k, v) for k, v in row.items()) else None
+
+
+_TEXT_COLUMNS = frozenset({"activation", "weights", "bias", "notes"})
+
+
+def _stored_value_ok(column: str, value: Any) -> bool:
+    """A value of a stored task row as this module writes it: text in the text columns, a list of integers as the
+    spawn key, else a finite number, "inf", "-inf" or null. A file edited by hand (NaN, a stray string) fails, and
+    its task is computed again."""
+    if column in _TEXT_COLUMNS:
+        return value is None or isinstance(value, str)
+    if column == "seed_spawn_key":
+        return isinstance(value, list) and all(_is_int(v) for v in value)
+    if value is None or value in ("inf", "-inf"):
+        return True
+    return _is_number(value) and math.isfinite(value)
 
 
 # ---------------------------------------------------------------- provenance and the critical line
@@ -660,7 +698,7 @@ def local_cluster(n_workers: int = 2) -> Any:
 
 
 def _run_dask(pending: Sequence[Task], done: Callable[[dict], None], points: Sequence[tuple[str, float]],
-              scheduler: str | None, n_workers: int) -> list[float | None]:
+              scheduler: str | None, n_workers: int, started: Callable[[], None] = lambda: None) -> list[float | None]:
     """Run the tasks (and the critical-line points, submitted first) on a Dask cluster: ``scheduler``
     (``tcp://host:port``) or a new local one, closed again at the end."""
     try:
@@ -682,6 +720,7 @@ def _run_dask(pending: Sequence[Task], done: Callable[[dict], None], points: Seq
             except (OSError, TimeoutError, ValueError) as exc:
                 raise ClusterError(f"cannot connect to the Dask scheduler {scheduler}: {exc}") from None
             _check_worker_versions(client, scheduler)
+        started()
         line = client.map(critical_point, [a for a, _ in points], [sb for _, sb in points], pure=False)
         futures = client.map(run_task, list(pending), pure=False)
         futures += line
@@ -724,24 +763,59 @@ def run_sweep(spec: SweepSpec, out: str | os.PathLike | None = None, *, schedule
     >>> run_sweep(spec, serial=True).rows[0]["chi1"]
     1.0
     """
+    scheduler, n_workers = _check_run(spec, scheduler, serial, n_workers, progress)
+    out_path = None if out is None else canonical_path("output folder", out)
+    made = [] if out_path is None else [p for p in (out_path / "tasks", out_path) if not p.exists()]
+    try:
+        return _run_sweep(spec, out_path, scheduler, serial, n_workers, progress)
+    except BaseException:
+        for folder in made:  # a refused or failed run leaves no empty folders behind
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _check_run(spec: Any, scheduler: Any, serial: Any, n_workers: Any, progress: Any) -> tuple[str | None, int]:
+    """Refuse bad arguments of :func:`run_sweep` before anything is created or connected."""
+    if not isinstance(spec, SweepSpec):
+        raise SweepSpecError(f"run_sweep needs a SweepSpec (see load_spec), got {type(spec).__name__}")
+    if not isinstance(serial, (bool, np.bool_)):
+        raise SweepSpecError(f"serial must be True or False, got {show_value(serial)}")
+    canonical_callable("progress", progress)
+    n_workers = canonical_int("n_workers", n_workers, 1, 256, SweepSpecError)
+    if scheduler is not None:
+        scheduler = canonical_text("scheduler", scheduler, error=ClusterError).strip()
+        scheme, sep, where = scheduler.rpartition("://")
+        host, colon, port = where.rpartition(":")
+        if (sep and scheme != "tcp") or not colon or not host or not port.isascii() or not port.isdigit() \
+                or not 0 < int(port) < 65536:
+            raise ClusterError(f"scheduler address {show_value(scheduler)} is not supported: give tcp://host:port "
+                               "(TLS and UCX need settings this command does not take)")
+    return scheduler, n_workers
+
+
+def _run_sweep(spec: SweepSpec, out_path: Path | None, scheduler: str | None, serial: bool, n_workers: int,
+               progress: Progress | None) -> SweepResult:
     tasks = spec.tasks()
     total = len(tasks)
     spec_hash = spec.hash
-    out_path = None if out is None else output_folder(Path(out))
     rows: dict[int, dict[str, Any]] = {}
     if out_path is not None:
+        output_folder(out_path)
         output_folder(out_path / "tasks")
         for task in tasks:
             row = _read_task(out_path, spec_hash, task.index)
-            if row is not None:
+            if row is not None and all(row[k] == getattr(task, k) for k in ("activation", "sigma_w2", "sigma_b2",
+                                                                              "depth", "width")):
                 rows[task.index] = row
     reused = len(rows)
     pending = [t for t in tasks if t.index not in rows]
     grid = _critical_grid(spec.sigma_b2)
     critical = _read_critical(out_path, spec_hash)
     points = [] if critical is not None else [(a, sb) for a in spec.activations for sb in grid]
-    if progress is not None:
-        progress(len(rows), total)
+    def started() -> None:  # once the tasks can run: no progress line before a failed connection
+        if progress is not None:
+            progress(len(rows), total)
 
     def done(row: dict[str, Any]) -> None:
         if out_path is not None:
@@ -751,9 +825,10 @@ def run_sweep(spec: SweepSpec, out: str | os.PathLike | None = None, *, schedule
             progress(len(rows), total)
 
     if serial or not pending:
+        started()
         values = _run_serial(pending, done, points)
     else:
-        values = _run_dask(pending, done, points, scheduler, n_workers)
+        values = _run_dask(pending, done, points, scheduler, n_workers, started)
     if critical is None:
         it = iter(values)
         critical = {a: {"sigma_b2": list(grid), "sigma_w2": [next(it) for _ in grid]} for a in spec.activations}
@@ -825,15 +900,22 @@ def heatmap_data(table: Mapping[str, Any] | SweepResult, activation: str | None 
     """
     if isinstance(table, SweepResult):
         table = table.table()
-    rows = table["rows"]
+    rows = table.get("rows") if isinstance(table, Mapping) else None
+    if not isinstance(rows, list) or not all(isinstance(r, Mapping) and {"activation", "depth", "width", "sigma_w2",
+                                                                          "sigma_b2", "log_grad"} <= set(r)
+                                             and all(_stored_value_ok(k, r[k]) for k in r) for r in rows):
+        raise SweepSpecError("the sweep table must be results.json's content or a SweepResult (a 'rows' list "
+                             "of task rows)")
     if not rows:
         raise SweepSpecError("the sweep table has no rows")
-    activation = rows[0]["activation"] if activation is None else activation
-    depth = max(r["depth"] for r in rows) if depth is None else depth
-    width = min(r["width"] for r in rows) if width is None else width
+    activation = rows[0]["activation"] if activation is None else canonical_text("activation", activation,
+                                                                                 error=SweepSpecError)
+    depth = max(r["depth"] for r in rows) if depth is None else canonical_int("depth", depth, 1, None, SweepSpecError)
+    width = min(r["width"] for r in rows) if width is None else canonical_int("width", width, 1, None, SweepSpecError)
     chosen = [r for r in rows if r["activation"] == activation and r["depth"] == depth and r["width"] == width]
     if not chosen:
-        raise SweepSpecError(f"the sweep has no rows for activation {activation}, depth {depth}, width {width}")
+        raise SweepSpecError(f"the sweep has no rows for activation {show_value(activation)}, depth "
+                             f"{show_value(depth)}, width {show_value(width)}")
     sw = np.array(sorted({r["sigma_w2"] for r in chosen}), float)
     sb = np.array(sorted({r["sigma_b2"] for r in chosen}), float)
     values = np.full((len(sb), len(sw)), np.nan)

@@ -47,6 +47,14 @@ def either(*argv: str | bytes) -> Case:
     return Case(tuple(argv), frozenset({0, 2}))
 
 
+def good(*argv: str | bytes) -> Case:
+    """Input that must be answered (exit 0), through the real entry point."""
+    return Case(tuple(argv), frozenset({0}), real=True)
+
+
+#: Longest error line accepted (the command line cuts its messages at 300 characters).
+MAX_LINE = 300
+
 GRADIENT = ("gradient", "tanh", "--depth", "10", "--weights", "normal(0, 1)")
 SIMULATE = ("simulate", "tanh", "--depth", "5", "--weights", "normal(0, 1)", "--samples", "100")
 
@@ -122,6 +130,17 @@ CASES: dict[str | None, list[Case]] = {
         bad("derive", "sqrt(-1)*x"),
         bad("derive", "exp(1e6)*x"),
         either("derive", "relu", "--at", "1e308,-1e308"),
+        good("derive", "-log(1+exp(-x))"),
+        good("derive", "-x", "--at", "-1,2"),
+        bad("derive", "(x**64)**64", real=True),
+        bad("derive", "((x**64)**64)**64"),
+        bad("derive", "x*exp(690)*exp(690)"),
+        bad("derive", "log(x)"),
+        bad("derive", "1/x"),
+        bad("derive", "Piecewise((x, sin(x) > 0), (0, True))"),
+        bad("derive", "x**(1/3)"),
+        bad("derive", "y" * 400),
+        bad("derive", "relu", "--at", "\uff11"),
         either("derive", "x**x**x", "--at", "-1,0,1"),
     ],
     "bound": [
@@ -135,6 +154,14 @@ CASES: dict[str | None, list[Case]] = {
         bad("bound", "relu", "--param", "a=1"),
         bad("bound", "elu", "--param", "alpha=-1"),
         bad("bound", "relu", "--bogus"),
+        good("bound", "-tanh(x)"),
+        bad("bound", "tanh", "--timeout", "1e10", real=True),
+        bad("bound", "tanh", "--timeout", "1e-7", real=True),  # below 1e-4 s
+        bad("bound", "tanh", "--timeout", "0"),
+        bad("bound", "tanh", "--timeout", "nan"),
+        bad("bound", "log(x)"),
+        bad("bound", "Piecewise((x, sin(x) > 0), (0, True))", real=True),
+        bad("bound", "Piecewise((1/x, x > 1), (log(-x), True))"),
     ],
     "gradient": [
         bad("gradient", real=True),
@@ -160,6 +187,15 @@ CASES: dict[str | None, list[Case]] = {
         bad(*GRADIENT, "--param", "a=1"),
         bad(*GRADIENT, "--bogus"),
         either(*_replace(GRADIENT, "--weights", "lognormal(1000, 10)")),
+        good("gradient", "-tanh(x)", *GRADIENT[2:]),
+        bad("gradient", "log(x)", *GRADIENT[2:], real=True),
+        bad("gradient", "sqrt(x)", *GRADIENT[2:]),
+        bad("gradient", "1/x", *GRADIENT[2:]),
+        bad("gradient", "x*exp(690)*exp(690)", *GRADIENT[2:]),
+        bad(*_replace(GRADIENT, "--depth", "\uff13"), real=True),
+        bad(*_replace(GRADIENT, "--depth", "\u0663")),
+        bad(*_replace(GRADIENT, "--depth", "1_0")),
+        bad(*_replace(GRADIENT, "--threshold", "1e400")),
         either(*_replace(GRADIENT, "--weights", "normal(0, 1e-300)")),
     ],
     "simulate": [
@@ -183,6 +219,11 @@ CASES: dict[str | None, list[Case]] = {
         bad(*_replace(SIMULATE, "--weights", "uniform(2, 1)"), real=True),
         *_bad_specs(SIMULATE, "--weights")[:6],
         bad("simulate", "nosuch", *SIMULATE[2:]),
+        good("simulate", "-tanh(x)", *SIMULATE[2:]),
+        bad("simulate", "log(x)", *SIMULATE[2:], real=True),
+        bad("simulate", "Piecewise((1/x, x > 1), (log(-x), True))", *SIMULATE[2:]),
+        bad(*_replace(SIMULATE, "--seed", "\u0663")),
+        bad(*_replace(SIMULATE, "--x", "1e400")),
         bad(*SIMULATE, "--bogus"),
     ],
     "init": [
@@ -195,6 +236,8 @@ CASES: dict[str | None, list[Case]] = {
         bad("init", "tanh", "--sigma-b2", "abc"),
         bad("init", "elu", "--param", "alpha=0"),
         bad("init", "tanh", "--bogus"),
+        good("init", "-tanh(x)"),
+        bad("init", "log(x)"),
     ],
     "meanfield": [
         bad("meanfield", real=True),
@@ -241,6 +284,8 @@ CASES: dict[str | None, list[Case]] = {
         bad("figures", "--format", "PNG;rm"),
         bad("figures", "--only", "no_such_figure"),
         bad("figures", "--bogus"),
+        bad("figures", "--out", "{WORK}/" + "n" * 300, real=True),
+        bad("figures", "--out", "{FILE}/x", "--only", "activation_relu"),
     ],
     "sweep": [
         bad("sweep", real=True),
@@ -256,6 +301,21 @@ CASES: dict[str | None, list[Case]] = {
         bad("sweep", "--serial", "--act", "tanh", "--out", ""),
         bad("sweep", "--workers", "0", "--act", "tanh"),
         bad("sweep", "--serial", "--scheduler", "tcp://127.0.0.1:1", "--act", "tanh"),
+        bad("sweep", "/dev/zero", "--out", "{WORK}/out", real=True),
+        bad("sweep", "{FIFO}", "--out", "{WORK}/out", real=True),
+        bad("sweep", "{WORK}", "--out", "{WORK}/out"),
+        bad("sweep", "--serial", "--act", "tanh", "--sigma-w2", "1e308", "--out", "{WORK}/out", real=True),
+        bad("sweep", "--serial", "--act", "tanh", "--sigma-w2", "1e400", "--out", "{WORK}/out"),
+        bad("sweep", "--serial", "--act", "tanh", "--sigma-w2", "inf:1:3", "--out", "{WORK}/out"),
+        bad("sweep", "--serial", "--act", "tanh", "--sigma-w2", "1:2:1e400", "--out", "{WORK}/out"),
+        bad("sweep", "--serial", "--act", "tanh", "--depth", "\u0663", "--out", "{WORK}/out"),
+        bad("sweep", "--serial", "--act", "log(x)", "--sigma-w2", "1", "--out", "{WORK}/out"),
+        bad("sweep", "--scheduler", "ucx://127.0.0.1:1", "--act", "tanh", "--sigma-w2", "1",
+            "--out", "{WORK}/out", real=True),
+        bad("sweep", "--scheduler", "tls://127.0.0.1:1", "--act", "tanh", "--sigma-w2", "1",
+            "--out", "{WORK}/out"),
+        bad("sweep", "--scheduler", "tcp://127.0.0.1:1", "--act", "tanh", "--sigma-w2", "1",
+            "--out", "{WORK}/out", real=True),
     ],
     "report": [
         bad("report", "--out", "{FILE}"),
@@ -263,6 +323,7 @@ CASES: dict[str | None, list[Case]] = {
         bad("report", "--out", "{UNWRITABLE}"),
         bad("report", "--out", ""),
         bad("report", "--bogus"),
+        bad("report", "--out", "{WORK}/" + "n" * 300, real=True),
     ],
 }
 
@@ -289,11 +350,13 @@ def places(tmp_path):
         unwritable.chmod(0o500)
     work = tmp_path / "work"
     work.mkdir()
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
     places = {"{FILE}": str(file), "{UNDER_FILE}": str(file / "sub"), "{UNWRITABLE}": str(unwritable),
-              "{WORK}": str(work)}
+              "{WORK}": str(work), "{FIFO}": str(fifo)}
     yield places
     assert file.read_text() == "keep\n", "an output overwrote a file"
-    expected = {"existing-file", "work"} | ({unwritable.name} if unwritable.parent == tmp_path else set())
+    expected = {"existing-file", "work", "fifo"} | ({unwritable.name} if unwritable.parent == tmp_path else set())
     assert {p.name for p in tmp_path.iterdir()} == expected, "bad input left files behind"
     assert not any(work.iterdir()), f"bad input left files behind: {list(work.iterdir())}"
     if unwritable.parent == tmp_path:
@@ -317,6 +380,7 @@ def check(case: Case, code: int, stdout: str, stderr: str) -> None:
     if code == 2:
         lines = stderr.splitlines()
         assert len(lines) == 1 and lines[0].strip(), f"expected one line on stderr, got {stderr!r}"
+        assert len(lines[0]) <= MAX_LINE, lines[0]
         assert stdout == "", stdout
     else:
         assert stdout.strip()

@@ -85,14 +85,14 @@ BAD = [
     ({**SMALL, "depth": []}, "depth is empty"),
     ({**SMALL, "activations": []}, "activations is empty"),
     ({**SMALL, "sigma_w2": {"start": 3.0, "stop": 1.0, "num": 4}}, "above stop"),
-    ({**SMALL, "sigma_w2": {"start": 1.0, "stop": 2.0, "num": 0}}, "num must be"),
+    ({**SMALL, "sigma_w2": {"start": 1.0, "stop": 2.0, "num": 0}}, "num must be between 1 and"),
     ({**SMALL, "sigma_w2": {"start": 1.0, "stop": 2.0}}, "start, stop, num"),
-    ({**SMALL, "sigma_w2": [0.0]}, "must be > 0"),
-    ({**SMALL, "sigma_b2": [-0.1]}, "must be >= 0"),
-    ({**SMALL, "sigma_w2": [1.0, "2"]}, "not a number"),
-    ({**SMALL, "sigma_w2": [1.0, float("inf")]}, "not finite"),
-    ({**SMALL, "depth": [0]}, "depth: 0 must be >= 1"),
-    ({**SMALL, "depth": [2.5]}, "not an integer"),
+    ({**SMALL, "sigma_w2": [0.0]}, r"sigma_w2 must be in \(0, "),
+    ({**SMALL, "sigma_b2": [-0.1]}, r"sigma_b2 must be in \[0, "),
+    ({**SMALL, "sigma_w2": [1.0, "2"]}, "must be a number"),
+    ({**SMALL, "sigma_w2": [1.0, float("inf")]}, "must be a finite number"),
+    ({**SMALL, "depth": [0]}, "depth must be between 1 and"),
+    ({**SMALL, "depth": [2.5]}, "must be an integer"),
     ({**SMALL, "width": [1, 1]}, "lists 1 twice"),
     ({**SMALL, "seed": True}, "seed must be an integer"),
     ({**SMALL, "samples": 1}, "samples must be"),
@@ -251,6 +251,48 @@ def test_task_files_of_another_spec_are_recomputed(spec, reference, tmp_path):
     assert (tmp_path / "results.json").read_bytes() == (reference / "results.json").read_bytes()
 
 
+def test_hand_edited_task_files_are_recomputed_on_resume(spec, reference, tmp_path):
+    import shutil
+
+    shutil.copytree(reference / "tasks", tmp_path / "tasks")
+    edits = {0: ("chi1", float("nan")), 1: ("log_grad", "lots"), 2: ("sigma_w2", 99.0), 3: ("seed_spawn_key", "x")}
+    for index, (column, value) in edits.items():
+        path = tmp_path / "tasks" / f"{index}.json"
+        data = json.loads(path.read_text())
+        data["row"][column] = value
+        path.write_text(json.dumps(data))  # NaN is written as the bare token NaN, as a hand edit might
+    (tmp_path / "tasks" / "4.json").write_text('{"spec_hash": ')  # cut short
+    result = S.run_sweep(spec, tmp_path, serial=True)
+    assert (result.computed, result.reused) == (5, spec.n_tasks - 5)
+    assert (tmp_path / "results.json").read_bytes() == (reference / "results.json").read_bytes()
+
+
+def test_spec_files_that_never_end_are_refused_at_once(tmp_path):
+    import os
+
+    fifo = tmp_path / "spec.fifo"
+    os.mkfifo(fifo)
+    for path, message in (("/dev/zero", "not a regular file"), (fifo, "not a regular file"),
+                          (tmp_path, "not a regular file")):
+        with pytest.raises(SweepSpecError, match=message):
+            S.load_spec(path)
+    big = tmp_path / "big.toml"
+    big.write_text("# " + "x" * S.MAX_SPEC_BYTES + "\n")
+    with pytest.raises(SweepSpecError, match="longer than"):
+        S.load_spec(big)
+
+
+def test_a_failed_connection_leaves_no_folder_and_no_progress(spec, tmp_path):
+    calls = []
+    with pytest.raises(ClusterError):
+        S.run_sweep(spec, tmp_path / "out", scheduler="tcp://127.0.0.1:1", progress=lambda *a: calls.append(a))
+    assert not (tmp_path / "out").exists() and calls == []
+    for address in ("ucx://127.0.0.1:1", "tls://127.0.0.1:1", "127.0.0.1", "tcp://:1", "tcp://h:99999"):
+        with pytest.raises(ClusterError, match="not supported"):
+            S.run_sweep(spec, tmp_path / "out", scheduler=address)
+    assert not (tmp_path / "out").exists()
+
+
 # ---------------------------------------------------------------- heatmap and command line
 
 def test_heatmap_data_pivots_the_rows(reference):
@@ -294,7 +336,7 @@ def test_cli_serial_sweep_writes_table_and_heatmap(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (("--act", "tanh", "--sigma-w2", "1", "--depth", "0"), "depth: 0 must be >= 1"),
+    (("--act", "tanh", "--sigma-w2", "1", "--depth", "0"), "depth must be between 1 and"),
     (("--act", "tanh", "--sigma-w2", "3:1:4"), "above stop"),
     (("--act", "nope", "--sigma-w2", "1"), "nope"),
     ((), "give a SPEC file"),

@@ -45,7 +45,7 @@ import numpy as np
 
 from ..calculus import numpy_function, resolve
 from ..display import displayable
-from ..errors import ArgumentError, ConvergenceError
+from ..errors import ArgumentError, ConvergenceError, canonical_float
 from ..expectations import _SQRT2PI, Estimate, _breakpoints, _gaussian, _params_key
 from ..registry import Activation
 from .bivariate import ORDER, PANELS, ROUNDING, Z_MAX, _bivariate, _bivariate_value, _panel_nodes
@@ -69,16 +69,14 @@ _ASSUMPTION = ("mean field: width -> infinity, W_ij ~ (0, sigma_w^2/n), bias ~ (
 
 # ---------------------------------------------------------------- one-layer pieces
 
+#: Largest weight or bias variance the mean-field maps accept (q stays far below Q_HUGE for every activation
+#: of sub-exponential growth).
+MAX_VARIANCE = 1e6
+
+
 def _canonical_variances(sigma_w2: Any, sigma_b2: Any) -> tuple[float, float]:
-    try:
-        sw, sb = float(sigma_w2), float(sigma_b2)
-    except (TypeError, ValueError):
-        raise ArgumentError(f"sigma_w2 and sigma_b2 must be numbers, got {sigma_w2!r}, {sigma_b2!r}") from None
-    if not (math.isfinite(sw) and sw > 0):
-        raise ArgumentError(f"sigma_w2 must be finite and > 0, got {sigma_w2!r}")
-    if not (math.isfinite(sb) and sb >= 0):
-        raise ArgumentError(f"sigma_b2 must be finite and >= 0, got {sigma_b2!r}")
-    return sw, sb
+    return (canonical_float("sigma_w2", sigma_w2, 0, MAX_VARIANCE, open_low=True),
+            canonical_float("sigma_b2", sigma_b2, 0, MAX_VARIANCE))
 
 
 def _canonical_q0(q0: Any) -> float:

@@ -1,0 +1,233 @@
+"""Every public function of :mod:`analytic`, called with wrong types and extreme values, either refuses with an
+:class:`~analytic.AnalyticError` or answers; no bare ``TypeError``, ``OverflowError``, ``AttributeError``...
+
+Each function has one valid, cheap call (``BASE``); the battery replaces one argument at a time by a hostile
+value. A replacement listed in ``ACCEPTED`` is a legitimate input and must be answered; every other one must be
+refused with an ``AnalyticError``. ``test_the_battery_covers_every_public_function`` keeps the table complete.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+
+import numpy as np
+import pytest
+
+import analytic
+from analytic import AnalyticError
+from analytic.figures import QUICK
+
+from hang_guard import guard
+
+HUGE = 10**400
+
+
+class _Hostile:
+    """An object whose every conversion fails the way a hostile caller's object might."""
+
+    def __float__(self):
+        raise RuntimeError("no float")
+
+    def __index__(self):
+        raise RuntimeError("no int")
+
+    def __str__(self):
+        raise RuntimeError("no str")
+
+    __repr__ = __str__
+
+
+NUMBERS = [None, "1", "abc", HUGE, -HUGE, math.nan, math.inf, -math.inf, -1, 2.5, 10**18, True, [], {}, b"1",
+           _Hostile(), np.float64("nan"), 1j]
+TEXTS = [None, 1, 1.5, HUGE, math.nan, "", "   ", "x" * 10**5, b"relu", ["relu"], {}, _Hostile(), "\x00", True]
+MAPPINGS = [1, "a=1", ["a", 1], {"a": "1"}, {"a": HUGE}, {"a": math.nan}, {1: 2.0}, {None: 1.0}, _Hostile()]
+ANY = [1, HUGE, math.nan, "abc", [], {}, _Hostile(), b"x", -1]
+
+
+def _spec(tmp_path):
+    return analytic.load_spec(None, {"activations": "tanh", "sigma_w2": "1", "sigma_b2": "0", "depth": "2",
+                                     "width": "1", "samples": "64"})
+
+
+def _figure():
+    from analytic.figures import new_figure
+
+    fig = new_figure((1, 1))
+    fig.add_subplot().plot([0, 1])
+    return fig
+
+
+#: function name → (valid keyword arguments, {parameter: battery}); ``tmp`` in a value is the test's folder.
+BASE: dict[str, tuple] = {
+    "get": ({"name": "relu"}, {"name": TEXTS}),
+    "names": ({}, {}),
+    "aliases": ({}, {"name": TEXTS[1:]}),
+    "expression_activation": ({"expr": analytic.X ** 2}, {"expr": ANY, "params": MAPPINGS}),
+    "catalogue": ({}, {}),
+    "to_elementary": ({"expr": analytic.X}, {"expr": ANY}),
+    "parse_formula": ({"text": "x"}, {"text": TEXTS, "params": MAPPINGS}),
+    "parse_spec": ({"text": "normal(0, 1)"}, {"text": TEXTS}),
+    "user_activation": ({"text": "a*x", "params": {"a": 1.0}}, {"text": TEXTS, "params": MAPPINGS}),
+    "resolve": ({"name_or_formula": "tanh"}, {"name_or_formula": TEXTS, "params": MAPPINGS}),
+    "derivative": ({"act": "tanh"}, {"act": TEXTS, "order": NUMBERS, "params": MAPPINGS}),
+    "numpy_function": ({"act": "tanh"}, {"act": TEXTS, "order": NUMBERS, "params": MAPPINGS}),
+    "numpy_pair": ({"act": "tanh"}, {"act": TEXTS, "params": MAPPINGS}),
+    "derive": ({"act": "tanh", "at": [0.5]}, {"act": TEXTS, "params": MAPPINGS, "at": ANY + [[HUGE], [math.nan],
+                                                                                          ["a"], [None]]}),
+    "latex": ({"expr": analytic.X}, {"expr": ANY}),
+    "bound": ({"act": "relu"}, {"act": TEXTS, "of": TEXTS, "params": MAPPINGS, "timeout": NUMBERS + [1e-7, 1e10]}),
+    "softmax_jacobian_bounds": ({}, {}),
+    "distribution": ({"spec": "normal(0, 1)"}, {"spec": TEXTS + ["normal(1e400, 1)", "normal(0, 1e308*10)"]}),
+    "gaussian_expectation": ({"act": "tanh", "fn": "dphi2"},
+                             {"act": TEXTS, "fn": TEXTS, "mean": NUMBERS, "std": NUMBERS, "params": MAPPINGS}),
+    "preact_expectations": ({"act": "tanh"}, {"act": TEXTS, "preact": TEXTS, "params": MAPPINGS}),
+    "gradient_product": ({"act": "tanh", "depth": 3, "weights": "normal(0, 1)"},
+                         {"act": TEXTS, "depth": NUMBERS, "weights": TEXTS, "preact": TEXTS, "threshold": NUMBERS,
+                          "params": MAPPINGS}),
+    "mean_field": ({"act": "tanh", "sigma_w2": 1.5}, {"act": TEXTS, "sigma_w2": NUMBERS + [1e308],
+                                                      "sigma_b2": NUMBERS, "params": MAPPINGS}),
+    "critical_sigma_w2": ({"act": "tanh"}, {"act": TEXTS, "sigma_b2": NUMBERS, "params": MAPPINGS}),
+    "initialisation": ({"act": "tanh"}, {"act": TEXTS, "sigma_b2": NUMBERS, "params": MAPPINGS}),
+    "selu_constants": ({}, {}),
+    "gain_table": ({}, {"sigma_b2": NUMBERS}),
+    "simulate_chain": ({"act": "tanh", "depth": 2, "weights": "normal(0, 1)", "samples": 64},
+                       {"act": TEXTS, "depth": NUMBERS, "weights": TEXTS, "samples": NUMBERS, "seed": NUMBERS,
+                        "x": NUMBERS, "bias": TEXTS[1:], "preact": TEXTS[1:], "params": MAPPINGS, "chunk": NUMBERS[1:],
+                        "progress": ANY}),
+    "chain_log_products": ({"act": "tanh", "depth": 2, "weights": "normal(0, 1)", "samples": 64},
+                           {"act": TEXTS, "depth": NUMBERS, "weights": TEXTS, "samples": NUMBERS, "seed": NUMBERS,
+                            "x": NUMBERS, "bias": TEXTS[1:], "preact": TEXTS[1:], "params": MAPPINGS}),
+    "simulate_wide": ({"act": "tanh", "depth": 2, "width": 4, "weights": "he(4)", "batch": 4, "networks": 2},
+                      {"act": TEXTS, "depth": NUMBERS, "width": NUMBERS, "weights": TEXTS, "bias": TEXTS[1:],
+                       "batch": NUMBERS, "seed": NUMBERS, "params": MAPPINGS, "networks": NUMBERS,
+                       "burn_in": NUMBERS[1:]}),
+    "simulate": ({"act": "tanh", "depth": 2, "weights": "normal(0, 1)", "samples": 64, "progress": False},
+                 {"act": TEXTS, "depth": NUMBERS, "weights": TEXTS, "width": NUMBERS, "samples": NUMBERS,
+                  "seed": NUMBERS, "x": NUMBERS, "bias": TEXTS[1:], "preact": TEXTS[1:], "params": MAPPINGS,
+                  "progress": ANY, "batch": NUMBERS, "networks": NUMBERS}),
+    "save": ({"fig": "FIG", "path": "tmp/a.png"}, {"fig": ANY, "path": ANY + ["tmp", "tmp/missing/a.png",
+                                                                             "tmp/" + "n" * 300 + ".png"],
+                                                    "format": TEXTS[1:], "dpi": NUMBERS[1:]}),
+    "write_figures": ({"out": "tmp/f", "only": ["activation_relu"], "budget": QUICK, "jobs": 1},
+                      {"out": ANY + ["", "tmp/" + "n" * 300], "format": TEXTS, "only": ANY + [[None], [1]],
+                       "budget": ANY, "progress": ANY, "dpi": NUMBERS, "jobs": NUMBERS[1:]}),
+    "figure_names": ({}, {}),
+    "build_report": ({"activations": ["NOSUCH"], "budget": QUICK},
+                     {"activations": ANY + [[None], [1]], "budget": ANY, "progress": ANY}),
+    "write_report": ({"out": "tmp/r", "activations": ["NOSUCH"], "budget": QUICK},
+                     {"out": ANY + ["", "tmp/" + "n" * 300], "activations": ANY + [[None], [1]], "budget": ANY,
+                      "progress": ANY}),
+    "load_spec": ({"overrides": {"activations": "tanh", "sigma_w2": "1"}},
+                  {"path": ANY + ["", "/dev/zero", "tmp", "tmp/missing.toml"],
+                   "overrides": MAPPINGS + [{"activations": 1}, {"depth": "1e400"}, {"sigma_w2": "1e308"},
+                                            {"sigma_w2": "nan"}, {"nosuch": "1"}]}),
+    "run_sweep": ({"spec": "SPEC", "out": None, "serial": True},
+                  {"spec": ANY, "out": ANY + ["", "tmp/" + "n" * 300], "scheduler": TEXTS[1:] + [
+                      "ucx://127.0.0.1:1", "tls://127.0.0.1:1", "http://x", "tcp://"],
+                   "serial": ANY, "n_workers": NUMBERS, "progress": ANY}),
+    "sweep_heatmap": ({"table": "TABLE"}, {"table": ANY, "ax": ANY, "activation": TEXTS, "depth": NUMBERS,
+                                           "width": NUMBERS}),
+}
+
+#: (function, parameter, value) triples that are legitimate inputs and must be answered.
+ACCEPTED = {
+    ("simulate_chain", "seed", 10**18), ("chain_log_products", "seed", 10**18), ("simulate_wide", "seed", 10**18),
+    ("simulate", "seed", 10**18), ("simulate_chain", "seed", HUGE), ("chain_log_products", "seed", HUGE),
+    ("simulate_wide", "seed", HUGE), ("simulate", "seed", HUGE),
+    ("simulate_chain", "x", -1), ("chain_log_products", "x", -1), ("simulate", "x", -1),
+    ("simulate_chain", "x", 2.5), ("chain_log_products", "x", 2.5), ("simulate", "x", 2.5),
+    
+    ("gaussian_expectation", "mean", -1), ("gaussian_expectation", "mean", 2.5), ("gaussian_expectation", "std", 2.5),
+    ("gaussian_expectation", "mean", 10**18),
+    ("mean_field", "sigma_w2", 2.5), ("mean_field", "sigma_b2", 2.5), ("critical_sigma_w2", "sigma_b2", 2.5),
+    ("initialisation", "sigma_b2", 2.5), ("gain_table", "sigma_b2", 2.5),
+    ("gradient_product", "threshold", 2.5), ("gradient_product", "depth", 10**18 // 10**12),
+    ("bound", "timeout", 2.5),
+    ("simulate_chain", "x", 10**18), ("chain_log_products", "x", 10**18), ("simulate", "x", 10**18),
+    ("gradient_product", "threshold", 10**18), ("gaussian_expectation", "std", 10**18), ("derive", "at", ()),
+    ("write_figures", "out", "abc"), ("run_sweep", "out", "abc"),
+}
+
+
+#: Parameters whose documented default is None (besides params and progress).
+NONE_OK = {"simulate_chain": {"bias", "preact", "chunk"}, "chain_log_products": {"bias", "preact"},
+           "simulate_wide": {"bias", "burn_in"}, "simulate": {"bias", "preact"}, "save": {"format"},
+           "write_figures": {"only"}, "build_report": {"activations"}, "write_report": {"activations"},
+           "load_spec": {"path", "overrides"}, "run_sweep": {"out", "scheduler"},
+           "sweep_heatmap": {"ax", "activation", "depth", "width"}}
+
+
+def _substitute(value, tmp_path):
+    if isinstance(value, str) and (value == "tmp" or value.startswith("tmp/")):
+        return str(tmp_path) + value[3:]
+    if isinstance(value, str) and value == "FIG":
+        return _figure()
+    if isinstance(value, str) and value == "SPEC":
+        return _spec(tmp_path)
+    if isinstance(value, str) and value == "TABLE":
+        return analytic.run_sweep(_spec(tmp_path), None, serial=True).table()
+    return value
+
+
+def _cases():
+    for name, (base, battery) in BASE.items():
+        for param, values in battery.items():
+            for i, value in enumerate(values):
+                yield pytest.param(name, param, value, id=f"{name}-{param}-{i}")
+
+
+def _call(name, base, param, value, tmp_path):
+    kwargs = {k: _substitute(v, tmp_path) for k, v in base.items()}
+    kwargs[param] = _substitute(value, tmp_path)
+    return getattr(analytic, name)(**kwargs)
+
+
+@pytest.mark.parametrize("name,param,value", list(_cases()))
+def test_hostile_argument_is_refused_or_answered(name, param, value, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a relative output path lands here
+    base, _ = BASE[name]
+    accepted = _accepted(name, param, value)
+    with guard(30):
+        try:
+            _call(name, base, param, value, tmp_path)
+        except AnalyticError as exc:
+            assert not accepted, f"{name}({param}={value!r}) is a legitimate input, refused: {exc}"
+            message = str(exc)
+            assert message and "\n" not in message and len(message) <= 400, message
+            return
+    assert accepted, f"{name}({param}={value!r}) was accepted"
+    leftovers = [p for p in tmp_path.rglob("*.part")]
+    assert not leftovers
+
+
+def _accepted(name, param, value) -> bool:
+    for n, p, v in ACCEPTED:
+        if n == name and p == param and (type(v) is type(value) or (v == () and value == [])) and (
+                v == value or (v != v and value != value) or (v == () and value == [])):
+            return True
+    return value is None and param in set(NONE_OK.get(name, ())) | {"params", "progress"}
+
+
+@pytest.mark.parametrize("name", sorted(BASE))
+def test_the_valid_call_works(name, tmp_path):
+    base, _ = BASE[name]
+    if name in ("build_report", "write_report"):
+        with pytest.raises(analytic.UnknownActivation):
+            getattr(analytic, name)(**{k: _substitute(v, tmp_path) for k, v in base.items()})
+        return
+    with guard(60):
+        getattr(analytic, name)(**{k: _substitute(v, tmp_path) for k, v in base.items()})
+
+
+#: Public functions added after this battery was written, not yet in it (drawing and table helpers): a known gap.
+NOT_YET_COVERED = {"depth_table", "plot_activation", "plot_dying_relu", "plot_gradient_depth", "plot_histogram",
+                   "plot_phase_diagram", "plot_sweep"}
+
+
+def test_the_battery_covers_every_public_function():
+    functions = {n for n in analytic.__all__ if callable(getattr(analytic, n)) and not inspect.isclass(getattr(analytic, n))
+                 and n not in ("sigmoid", "softplus")}
+    assert functions == set(BASE) | NOT_YET_COVERED
+    for name, (base, battery) in BASE.items():
+        params = set(inspect.signature(getattr(analytic, name)).parameters)
+        assert set(battery) <= params and set(base) <= params, name

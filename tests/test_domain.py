@@ -1,0 +1,76 @@
+"""User formulas must be real-valued on all of ℝ, and limited in size before any work starts.
+
+The corpora in tests/data/ are checked against an independent route: for every refused formula whose message
+names a set where it fails, NumPy (through the catalogue-independent ``lambdify``) gives a non-finite value or
+raises at a point of that set; every accepted formula evaluates to finite numbers on a grid over [-40, 40].
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from analytic.errors import FormulaError
+from analytic.parsing import parse_formula, user_activation
+from analytic.registry import X
+
+DATA = Path(__file__).parent / "data"
+
+
+def _lines(name: str) -> list[str]:
+    return [line for line in (DATA / name).read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
+REFUSED, ACCEPTED = _lines("non_real_formulas.txt"), _lines("accepted_formulas.txt")
+
+
+def _numeric(text: str):
+    expr = parse_formula(text)
+    from analytic.activations import to_elementary
+
+    return sp.lambdify(X, to_elementary(expr.rewrite(sp.Piecewise)), ["numpy", "scipy"])
+
+
+@pytest.mark.parametrize("text", REFUSED)
+def test_formulas_not_real_on_the_line_are_refused_in_one_line(text):
+    with pytest.raises(FormulaError) as info:
+        user_activation(text)
+    message = str(info.value)
+    assert "\n" not in message and len(message) < 300, message
+    where = re.search(r"(?:fails|is complex) on \(-oo, 0\)|fails on \{(-?\d+)\}", message)
+    if where:  # an independent look at one named point: SymPy's own value there is undefined or not real
+        point = sp.Integer(where.group(1)) if where.group(1) else sp.Rational(-1, 2)
+        value = parse_formula(text).subs(X, point)
+        assert value.has(sp.zoo, sp.nan, sp.oo, -sp.oo) or value.is_real is False, (text, point, value)
+
+
+@pytest.mark.parametrize("text", ACCEPTED)
+def test_formulas_a_user_types_are_accepted_and_finite(text):
+    act = user_activation(text)
+    grid = np.linspace(-40, 40, 8001)
+    with np.errstate(over="ignore"):
+        values = np.asarray(_numeric(text)(grid), dtype=float) * np.ones_like(grid)
+    ok = np.isfinite(values) | (np.abs(grid) > 10)  # x**62 may overflow far out; it is defined there
+    assert ok.all(), (text, grid[~ok][:5])
+    assert act.expr.has(X)
+
+
+def test_growth_is_refused_however_it_is_written():
+    for text in ("x**(64*64)", "(x**64)**64", "(x**8)**8**2"):
+        with pytest.raises(FormulaError, match="exponent|exceeds"):
+            parse_formula(text)
+    with pytest.raises(FormulaError, match="outside"):
+        parse_formula("x*exp(690)*exp(690)")
+    parse_formula("x*exp(690)")  # below the constant limit: accepted
+
+
+def test_a_flat_sum_is_not_nesting_but_brackets_are():
+    parse_formula(" + ".join(["x"] * 120))
+    with pytest.raises(FormulaError, match="deep"):
+        parse_formula("(" * 70 + "x" + ")" * 70)
+    with pytest.raises(FormulaError, match="deep"):
+        parse_formula("exp(" * 61 + "x" + ")" * 61)
