@@ -27,6 +27,8 @@ _EXPORTS = {
     "bound": "bounds", "Bound": "bounds", "Extremum": "bounds", "BoundError": "errors",
     "softmax_jacobian_bounds": "bounds", "SoftmaxJacobianBounds": "bounds",
     "distribution": "distributions", "Distribution": "distributions", "Moments": "distributions",
+    "exact_chain": "theory.chain", "ChainExpectations": "theory.chain", "gradient": "theory.gradient",
+    "Gradient": "theory.gradient", "LogQuantity": "quantities", "QuantitySeries": "quantities",
     "Estimate": "expectations", "gaussian_expectation": "expectations", "preact_expectations": "expectations",
     "GradientProduct": "expectations", "gradient_product": "expectations",
     "MeanField": "theory.meanfield", "mean_field": "theory.meanfield", "critical_sigma_w2": "theory.criticality",

