@@ -46,7 +46,7 @@ import numpy as np
 import sympy as sp
 
 from .calculus import derivative, numpy_function, resolve
-from .distributions import Constant, Distribution, LogNormal, Normal, Uniform, distribution
+from .distributions import Constant, Distribution, LogNormal, Normal, Uniform, distribution, scalar
 from .display import displayable
 from .errors import ArgumentError, DepthError, canonical_float, canonical_int, canonical_text
 from .registry import X, Activation
@@ -480,7 +480,7 @@ def preact_expectations(act: Activation | str, preact: str | Distribution = "nor
     0.25
     """
     act = resolve(act, params)
-    d = distribution(preact)
+    d = scalar(distribution(preact), "pre-activations")
     key = _params_key(None if act.user_defined else params)
     return {fn: _preact(act, fn, key, d) for fn in ("dphi", "dphi2", "log_abs_dphi")}
 
@@ -710,7 +710,7 @@ def gradient_product(act: Activation | str, depth: int, weights: str | Distribut
     threshold = _canonical_threshold(threshold)
     act = resolve(act, params)
     key = _params_key(None if act.user_defined else params)
-    w, v = distribution(weights), distribution(preact)
+    w, v = scalar(distribution(weights)), scalar(distribution(preact), "pre-activations")
     per, assumptions = _per_layer(act, key, w, v)
     log_bound = _scale(depth, per["bound"]["log"])
     log_mean = _scale(depth, per["mean"]["log"])

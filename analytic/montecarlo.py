@@ -45,7 +45,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .calculus import numpy_kernel, numpy_pair, resolve
-from .distributions import Distribution, distribution
+from .distributions import Distribution, distribution, scalar
 from .display import displayable, html_table
 from .errors import AnalyticError, SimulationError, canonical_float, canonical_int
 
@@ -454,7 +454,9 @@ def _chain_setup(act, depth, weights, samples, seed, x, bias, preact, params, ch
                               f"{MAX_LAYER_SAMPLES:.0e}; use fewer samples")
     chunk = DEFAULT_CHUNK if chunk is None else _int("chunk", chunk, 1, 10**9)
     threads = default_threads() if threads is None else _int("threads", threads, 1, MAX_THREADS)
-    return _ChainSetup(a, a.name, depth, distribution(weights), _canonical_dist(bias), _canonical_dist(preact),
+    law = [None if d is None else scalar(distribution(d), role) for d, role in
+           ((weights, "weights"), (bias, "bias"), (preact, "pre-activations"))]
+    return _ChainSetup(a, a.name, depth, *law,
                        _canonical_float("x", x), samples, _seed_sequence(seed), chunk, dict(params or {}), threads)
 
 
@@ -882,8 +884,9 @@ def simulate_wide(act, depth: int, width: int, weights: str | Distribution, bias
         raise SimulationError(f"depth x batch x width^2 x networks = {depth * batch * width**2 * networks:.3g} "
                               f"exceeds {MAX_WIDE_WORK:.0e} (time); make the network smaller")
     wd, bd = distribution(weights), _canonical_dist(bias)
-    moments = wd.moments().floats()
-    sigma_w2 = width * moments["mean_square"]
+    bd = None if bd is None else scalar(bd, "bias")
+    moments = {"mean": 0.0} if wd.MATRIX else wd.moments().floats()
+    sigma_w2 = wd.sigma_w2() if wd.MATRIX else width * moments["mean_square"]
     sigma_b2 = bd.moments().floats()["mean_square"] if bd is not None else 0.0
     pair = numpy_pair(a, p)
     seq = _seed_sequence(seed)

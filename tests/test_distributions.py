@@ -127,4 +127,59 @@ def test_moments_near_the_refusal_limits_are_finite():
 
 
 def test_the_registry_is_the_only_list():
-    assert set(DISTRIBUTIONS) == {"normal", "uniform", "constant", "lognormal", "glorot", "he"}
+    assert set(DISTRIBUTIONS) == {"normal", "uniform", "constant", "lognormal", "glorot", "he", "orthogonal"}
+
+
+# ---------------------------------------------------------------- orthogonal(gain)
+
+def test_orthogonal_samples_are_orthogonal_times_the_gain():
+    from analytic.distributions import distribution
+
+    w = distribution("orthogonal(1.5)").sample(np.random.default_rng(1), (3, 50, 50))
+    for m in w:
+        assert np.abs(m.T @ m / 2.25 - np.eye(50)).max() < 1e-12
+        assert np.abs(m @ m.T / 2.25 - np.eye(50)).max() < 1e-12
+
+
+def test_orthogonal_entry_has_the_haar_law():
+    """For Haar O in O(n), (O_ij + 1)/2 ~ Beta((n-1)/2, (n-1)/2) (a coordinate of a uniform point on the sphere);
+    without the sign correction of QR the diagonal entries are not symmetric and this fails."""
+    from scipy import stats as sstats
+    from analytic.distributions import haar_orthogonal
+
+    n, rng = 5, np.random.default_rng(2)
+    draws = np.array([haar_orthogonal(rng, n) for _ in range(3000)])
+    for i, j in ((0, 0), (2, 2), (1, 3)):
+        p = sstats.kstest((draws[:, i, j] + 1) / 2, sstats.beta((n - 1) / 2, (n - 1) / 2).cdf).pvalue
+        assert p > 1e-3, (i, j, p)
+
+
+def test_orthogonal_is_invariant_under_a_fixed_rotation():
+    """Haar invariance: R O has the law of O; compare the first column's first entry of R O with O's by KS."""
+    from scipy import stats as sstats
+    from analytic.distributions import haar_orthogonal
+
+    rng = np.random.default_rng(3)
+    R = haar_orthogonal(np.random.default_rng(99), 4)
+    a = np.array([haar_orthogonal(rng, 4)[0, 0] for _ in range(2000)])
+    b = np.array([(R @ haar_orthogonal(rng, 4))[0, 0] for _ in range(2000)])
+    assert sstats.ks_2samp(a, b).pvalue > 1e-3
+
+
+def test_orthogonal_is_refused_for_the_chain_and_for_bad_gains():
+    import analytic
+    from analytic.errors import SpecError
+
+    with pytest.raises(SpecError, match="n x n weight matrices"):
+        analytic.gradient_product("tanh", 3, "orthogonal(1)")
+    with pytest.raises(SpecError, match="n x n weight matrices"):
+        analytic.simulate("tanh", 3, "orthogonal(1)", samples=100)
+    with pytest.raises(SpecError, match="gain must be > 0"):
+        analytic.distribution("orthogonal(0)")
+
+
+def test_wide_simulation_takes_sigma_w2_from_the_gain():
+    import analytic
+
+    s = analytic.simulate_wide("tanh", 4, 16, "orthogonal(1.2)", batch=4, networks=2)
+    assert s.sigma_w2 == pytest.approx(1.44, rel=1e-15) and s.weight_mean == 0.0
