@@ -467,6 +467,64 @@ def _window(args: argparse.Namespace) -> Output:
     return Output("\n".join(lines), win.as_dict())
 
 
+def width_list(text: str) -> list[int]:
+    """argparse type: one width ``400`` or comma-separated widths ``64,32,16`` (n_0, ..., n_L)."""
+    return [positive_int(part.strip()) for part in text.split(",") if part.strip()] or _empty(text)
+
+
+def _configure_spectrum(p: argparse.ArgumentParser) -> None:
+    p.add_argument("act", metavar="ACT", help="catalogue name, or a formula in x")
+    p.add_argument("--depth", type=positive_int, required=True, metavar="L", help="number of layers L")
+    p.add_argument("--sigma-w2", dest="sigma_w2", type=finite_float, required=True, metavar="V",
+                   help="weight variance sigma_w^2 (Gaussian entries N(0, sigma_w^2/n); orthogonal: gain^2)")
+    p.add_argument("--sigma-b2", dest="sigma_b2", type=finite_float, default=0.0, metavar="V",
+                   help="bias variance sigma_b^2 (default 0)")
+    p.add_argument("--weights", default="gaussian", metavar="gaussian|orthogonal",
+                   help="weight ensemble (default gaussian)")
+    p.add_argument("--width", type=width_list, metavar="N[,N...]",
+                   help="finite width n (or n_0,...,n_L): exact finite-width law and a Monte Carlo spectrum")
+    p.add_argument("--networks", type=positive_int, default=8, metavar="K", help="sampled networks (default 8)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--param", action="append", type=key_value, metavar="K=V", help="parameter value (repeatable)")
+
+
+@command("spectrum", "spectrum of J J^T (dynamical isometry): moments, density, exact finite-width laws",
+         _configure_spectrum)
+def _spectrum(args: argparse.Namespace) -> Output:
+    from .theory.spectrum import spectrum
+
+    width = None if args.width is None else (args.width[0] if len(args.width) == 1 else args.width)
+    s = spectrum(args.act, args.depth, args.sigma_w2, args.sigma_b2, args.weights, width, args.networks,
+                 args.seed, params_of(args))
+    m, d = s.moments, s.density
+    lines = [f"{m.act}: depth {m.depth}, sigma_w^2 = {m.sigma_w2:g}, sigma_b^2 = {m.sigma_b2:g}, {m.weights} "
+             f"weights; fixed point q* = {m.q_star:.6g}, chi_1 = {m.chi1:.6g}",
+             f"  mu_1 = E[(sigma_w phi')^2] = {m.mu1:.6g}, mu_2 = E[(sigma_w phi')^4] = {m.mu2:.6g}",
+             f"  large width: m1 = mu_1^L = {m.m1:.6g}, variance of the spectrum of J J^T = {m.variance:.6g}"
+             f" (m1^2 L (mu_2/mu_1^2 - 1{' + 1' if m.weights == 'gaussian' else ''}))"]
+    if d is not None and len(d.grid) > 1:
+        lines.append(f"  density on [{d.grid[0]:.4g}, {d.grid[-1]:.4g}] ({len(d.grid)} points), atom at 0: "
+                     f"{d.atom:.4g}; integrals of the density: mass + atom {d.mass + d.atom:.4f}, m1 {d.m1:.6g}, "
+                     f"variance {d.variance:.6g}")
+    cmp = s.comparison()
+    if cmp:
+        rows = [[k, f"{c['analytic']:.6g}", f"{c['simulated']:.6g}", f"{c['stderr']:.2g}", _zscore(c["z"]),
+                 f"{c['relative_gap']:+.3g}", "yes" if c["agree"] else "NO"] for k, c in cmp.items()]
+        lines += ["", f"Monte Carlo: {s.mc.networks} networks of width {s.mc.width}, seed {s.mc.seed}",
+                  table(rows, ["moment", "large width", "simulated", "stderr", "z", "rel. gap", "agree"])]
+    fw = s.finite_width
+    if fw:
+        rows = [[k, number(fw[k]["exact"]), number(fw[k]["large_width"]), number(fw[k]["mean_field"])]
+                for k in ("mean", "mean_square", "log_mean", "log_variance", "dead_probability", "median")]
+        lines += ["", f"exact finite-width law of ||J u||^2, widths {', '.join(map(str, fw['widths']))}:",
+                  table(rows, ["quantity", "exact", "large width (approx.)", "mean field"])]
+        lines += [f"  - {n}" for n in fw["notes"]]
+    elif s.finite_width_note:
+        lines.append(f"finite width: {s.finite_width_note}")
+    lines += [f"note: {n}" for n in s.notes]
+    return Output("\n".join(lines), s.as_dict())
+
+
 def _configure_simulate(p: argparse.ArgumentParser) -> None:
     p.add_argument("act", metavar="ACT", help="catalogue name, or a formula in x")
     p.add_argument("--depth", type=positive_int, required=True, metavar="R", help="number of layers r")
