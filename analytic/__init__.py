@@ -55,6 +55,9 @@ _EXPORTS = {
     "plot_phase_diagram": "figures", "plot_dying_relu": "figures", "plot_sweep": "figures",
     "depth_table": "tables", "DepthTable": "tables", "aliases": "activations", "expression_activation": "parsing",
     "Step": "proofs",
+    "haar_orthogonal": "distributions", "finite_width": "theory.finite_width", "FiniteWidth": "theory.finite_width",
+    "spectrum": "theory.spectrum", "Spectrum": "theory.spectrum", "spectrum_moments": "theory.spectrum",
+    "spectral_density": "theory.spectrum", "sample_spectrum": "theory.spectrum",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -325,7 +325,30 @@ CASES: dict[str | None, list[Case]] = {
         bad("report", "--bogus"),
         bad("report", "--out", "{WORK}/" + "n" * 300, real=True),
     ],
+    "spectrum": [
+        bad("spectrum", real=True),
+        bad("spectrum", "relu", "--depth", "4", real=True),
+        bad("spectrum", "relu", "--depth", "4", "--sigma-w2", "2", "--weights", "uniform", real=True),
+        bad("spectrum", "relu", "--depth", "4", "--sigma-w2", "-1"),
+        bad("spectrum", "relu", "--depth", "4", "--sigma-w2", "nan"),
+        bad("spectrum", "relu", "--depth", "0", "--sigma-w2", "2"),
+        bad("spectrum", "relu", "--depth", "4", "--sigma-w2", "2", "--width", "8,8"),
+        bad("spectrum", "relu", "--depth", "4", "--sigma-w2", "2", "--width", "0"),
+        bad("spectrum", "relu", "--depth", "4", "--sigma-w2", "2", "--width", ","),
+        bad("spectrum", "relu", "--depth", "4", "--sigma-w2", "2", "--width", "1"),
+        bad("spectrum", "relu", "--depth", "4", "--sigma-w2", "2", "--width", "100000", heavy=True),
+        bad("spectrum", "elu", "--depth", "4", "--sigma-w2", "4"),  # q* = inf
+        bad("spectrum", "nosuch", "--depth", "4", "--sigma-w2", "2"),
+        bad("spectrum", "relu", "--depth", "4", "--sigma-w2", "2", "--bogus"),
+    ],
 }
+CASES["simulate"] += [
+        bad(*_replace(SIMULATE, "--weights", "orthogonal(1)"), real=True),
+        bad(*_replace(GRADIENT, "--weights", "orthogonal(1)")),
+        bad(*_replace(SIMULATE, "--weights", "orthogonal(0)")),
+        bad("simulate", "tanh", "--depth", "3", "--width", "8", "--weights", "normal(0, 1)", "--bias",
+            "orthogonal(1)"),
+]
 
 
 def collected(real: bool) -> list[Case]:

@@ -40,7 +40,7 @@ from ..expectations import mean_field
 
 WEIGHTS = ("gaussian", "orthogonal")
 #: Gauss–Legendre nodes per piece (between kinks) of the law of d^2 over z in [-Z_MAX, Z_MAX].
-NODES, Z_MAX = 96, 12.0
+NODES, Z_MAX = 200, 12.0
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,12 @@ def d2_law(act, sigma_w2: float, sigma_b2: float = 0.0, params: dict | None = No
     a = resolve(act, params)
     mf = mean_field(a, sigma_w2, sigma_b2, params=params)
     q = float(mf.q_star)
+    from .finite_width import relu_family
+
+    if not (math.isfinite(q) and q > 0) and relu_family(a, params) is not None:
+        # positively homogeneous phi: the law of phi'(h), h ~ N(0, q), is the same for every q > 0
+        key = tuple(sorted((params or {}).items())) if not a.user_defined else ()
+        return _d2_law(a, key, float(mf.sigma_w2), 1.0), float(mf.q_star), float(mf.chi1)
     if not math.isfinite(q):
         raise ConvergenceError(f"the length map has no finite fixed point at sigma_w2 = {sigma_w2:g}, "
                                f"sigma_b2 = {sigma_b2:g} (q* = {q:g}): no stationary Jacobian spectrum")
@@ -371,6 +377,10 @@ def sample_spectrum(act, depth: int, sigma_w2: float, width: int, sigma_b2: floa
     a = resolve(act, params)
     mf = mean_field(a, sigma_w2, sigma_b2, params=params)
     q = float(mf.q_star)
+    from .finite_width import relu_family
+
+    if not (math.isfinite(q) and q > 0) and relu_family(a, params) is not None:
+        q = 1.0  # positively homogeneous phi: the law of phi'(h) does not depend on q
     if not math.isfinite(q):
         raise ConvergenceError(f"no finite fixed point q* at sigma_w2 = {sigma_w2:g}, sigma_b2 = {sigma_b2:g}")
     pair = numpy_pair(a, None if a.user_defined else params)
@@ -445,6 +455,9 @@ def spectrum(act, depth: int, sigma_w2: float, sigma_b2: float = 0.0, weights: s
 
     mom = spectrum_moments(act, depth, sigma_w2, sigma_b2, weights, params)
     notes = [f"large width n -> infinity at the fixed point q* = {mom.q_star:.6g}; factors asymptotically free"]
+    if not (math.isfinite(mom.q_star) and mom.q_star > 0):
+        notes.append("phi is positively homogeneous: the law of phi'(h), h ~ N(0, q), is the same at every q > 0, "
+                     "so the spectrum does not need q to settle")
     dens = spectral_density(act, depth, sigma_w2, sigma_b2, weights, params) if density else None
     if dens is not None and len(dens.grid) == 1:
         notes.append(f"every eigenvalue of J J^T equals {dens.grid[0]:.6g} (orthogonal weights, constant phi'^2)"
@@ -454,13 +467,13 @@ def spectrum(act, depth: int, sigma_w2: float, sigma_b2: float = 0.0, weights: s
         fw_note = "give a width (--width n) for the exact finite-width law"
     else:
         ns = canonical_widths(width, mom.depth)
-        fw_note = exact_law_reason(act, sigma_b2, mom.weights, params)
-        if fw_note is None:
-            fw = finite_width(act, mom.depth, sigma_w2, ns, params=params).as_dict()
         if len(set(ns)) == 1:
             mc = sample_spectrum(act, mom.depth, sigma_w2, ns[0], sigma_b2, mom.weights, networks, seed, params)
             notes.append(f"Monte Carlo: {networks} networks of width {ns[0]}; its moments differ from the "
                          "large-width values by O(1/n) besides the sampling error")
         else:
             notes.append("Monte Carlo spectrum: needs one width for every layer")
+        fw_note = exact_law_reason(act, sigma_b2, mom.weights, params)
+        if fw_note is None:
+            fw = finite_width(act, mom.depth, sigma_w2, ns, params=params).as_dict()
     return Spectrum(mom, dens, fw, fw_note, mc, tuple(notes))
