@@ -192,7 +192,8 @@ class WideSimulation:
     Layer :math:`l = 0..L` (0 = input, :math:`L` = output); :math:`g_l = \partial L/\partial y_l` with
     :math:`L = \langle u, y_L\rangle`, :math:`u \sim N(0, I_n)` drawn per input, so :math:`g_L = u`.
     ``log_mean_norm2[l]`` is :math:`\log` of the mean of :math:`\|g_l\|^2` over all inputs and networks;
-    ``mean_log_norm2[l]`` the mean of :math:`\log\|g_l\|^2` with its standard error across networks;
+    ``mean_log_norm2[l]`` the mean of :math:`\log\|g_l\|^2` over the inputs whose gradient reaches the input
+    (:math:`g_0 \ne 0`; ``dead_inputs`` counts the others) with its standard error across networks;
     ``slope`` is the least-squares slope of ``log_mean_norm2`` against the number of layers back-propagated
     through, :math:`d = L - l`, over :math:`l \ge` ``burn_in`` (mean field: :math:`\ln\chi_1`), with a jackknife
     standard error over networks; ``slope_log`` the same for ``mean_log_norm2`` (the typical rate), with the
@@ -223,6 +224,7 @@ class WideSimulation:
     slope: Stat
     slope_log: Stat
     nonfinite: int
+    dead_inputs: int = 0
 
     def as_dict(self) -> dict:
         return {
@@ -237,7 +239,7 @@ class WideSimulation:
             "zero_dphi_fraction": list(self.zero_dphi_fraction),
             "slope": self.slope.value, "slope_stderr": self.slope.stderr,
             "slope_log": self.slope_log.value, "slope_log_stderr": self.slope_log.stderr,
-            "nonfinite": self.nonfinite,
+            "nonfinite": self.nonfinite, "dead_inputs": self.dead_inputs,
         }
 
 
@@ -897,7 +899,7 @@ def simulate_wide(act, depth: int, width: int, weights: str | Distribution, bias
     q = np.zeros(L + 1)
     dead = np.zeros(L + 1)
     zero = np.zeros(L + 1)
-    nonfinite = 0
+    nonfinite = dead_inputs = 0
     # networks run on a thread pool, each with single-threaded BLAS (pinned, so the chain pool and BLAS threads
     # do not oversubscribe the cores, and every product is computed the same way whatever the thread count);
     # the per-network results are merged in network order, so the numbers do not depend on ``threads``
@@ -911,12 +913,13 @@ def simulate_wide(act, depth: int, width: int, weights: str | Distribution, bias
             pool = ThreadPoolExecutor(max_workers=threads)
             results = pool.map(run, seq.spawn(networks))
         try:
-            for k, (sums[k], mlog[k], qk, deadk, zerok, broken) in enumerate(results):
+            for k, (sums[k], mlog[k], qk, deadk, zerok, broken, lost) in enumerate(results):
                 for l in range(L + 1):  # the same additions, in the same order, as one network at a time
                     q[l] += qk[l] / networks
                     dead[l] += deadk[l] / networks
                     zero[l] += zerok[l] / networks
                 nonfinite += broken
+                dead_inputs += lost
         finally:
             if threads > 1:
                 pool.shutdown()
@@ -931,9 +934,12 @@ def simulate_wide(act, depth: int, width: int, weights: str | Distribution, bias
     jack = np.array([_slope(dist_[fit], (_logsumexp(np.delete(sums, j, axis=0), axis=0)
                                          - math.log((networks - 1) * batch))[fit]) for j in range(networks)])
     slope_se = math.sqrt((networks - 1) / networks * float(((jack - jack.mean()) ** 2).sum()))
-    per_net = np.array([_slope(dist_[fit], mlog[j][fit]) for j in range(networks)])
-    mean_log = tuple(Stat(float(m), float(s)) for m, s in
-                     zip(mlog.mean(axis=0), mlog.std(axis=0, ddof=1) / math.sqrt(networks)))
+    ok = np.isfinite(mlog).all(axis=1)  # networks with at least one input alive through every layer
+    per_net = np.array([_slope(dist_[fit], mlog[j][fit]) for j in np.flatnonzero(ok)])
+    k_ok = max(int(ok.sum()), 1)
+    with np.errstate(invalid="ignore"):
+        mean_log = tuple(Stat(float(m), float(s)) for m, s in
+                         zip(mlog[ok].mean(axis=0), mlog[ok].std(axis=0, ddof=1) / math.sqrt(k_ok)))
     return WideSimulation(
         act=a.name, depth=L, width=width, weights=wd.spec, bias=_spec(bd), batch=batch, networks=networks,
         seed=int(seed), params=dict(params or {}), sigma_w2=sigma_w2, sigma_b2=sigma_b2,
@@ -942,14 +948,16 @@ def simulate_wide(act, depth: int, width: int, weights: str | Distribution, bias
         q=tuple(float(v) for v in q), dead_unit_fraction=tuple(float(v) for v in dead),
         zero_dphi_fraction=tuple(float(v) for v in zero),
         slope=Stat(slope, slope_se),
-        slope_log=Stat(float(per_net.mean()), float(per_net.std(ddof=1) / math.sqrt(networks))),
-        nonfinite=nonfinite)
+        slope_log=Stat(float(per_net.mean()) if len(per_net) else math.nan,
+                       float(per_net.std(ddof=1) / math.sqrt(len(per_net))) if len(per_net) > 1 else math.nan),
+        nonfinite=nonfinite, dead_inputs=dead_inputs)
 
 
 def _wide_network(child: np.random.SeedSequence, L: int, batch: int, width: int, wd: Distribution,
                   bd: Distribution | None, pair) -> tuple:
-    """One network of :func:`simulate_wide`: (log sum over the batch of ||g_l||^2, mean over the batch of
-    log ||g_l||^2, q_l, dead-unit and zero-derivative fractions per layer, forward pass non-finite)."""
+    """One network of :func:`simulate_wide`: (log sum over the batch of ||g_l||^2, mean of log ||g_l||^2 over
+    the inputs whose gradient reaches the input layer, q_l, dead-unit and zero-derivative fractions per layer,
+    forward pass non-finite, inputs whose gradient died)."""
     q, dead, zero = [0.0] * (L + 1), [0.0] * (L + 1), [0.0] * (L + 1)
     layer_seeds = child.spawn(L + 1)
     rin = np.random.default_rng(layer_seeds[0])
@@ -986,7 +994,9 @@ def _wide_network(child: np.random.SeedSequence, L: int, batch: int, width: int,
         W = (kept[l - 1] if kept is not None  # or the forward pass's draw again, from its stream
              else wd.sample(np.random.default_rng(layer_seeds[l]), (width, width)))
         g = (D[l - 1] * g) @ W
-    return _logsumexp(lognorm, axis=1), lognorm.mean(axis=1), q, dead, zero, broken
+    alive = np.isfinite(lognorm[0])  # g_0 = 0 exactly when some layer had phi' = 0 on every unit
+    mean_log = lognorm[:, alive].mean(axis=1) if alive.any() else np.full(L + 1, np.nan)
+    return _logsumexp(lognorm, axis=1), mean_log, q, dead, zero, broken, int(batch - alive.sum())
 
 
 def _logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
@@ -1212,4 +1222,39 @@ def _simulate_wide(act, depth, width, weights, bias, batch, seed, params, networ
             extra = (f"q = {q1:.4g} at the last layer, q* = {q_star:.4g}; finite width {width} adds O(1/n) "
                      "corrections to the mean-field rate")
         checks = (dataclasses.replace(checks[0], note=note + "; " + extra),)
+    exact = _finite_width_rates(act, sim, weights, params)
+    if exact is not None:  # the ReLU family with Gaussian weights: exact rates at this width replace mean field
+        a.update(exact)
+        fw = "exact finite-width law (Hanin & Nica 2019) at width " + str(width)
+        checks = (Check.of("slope", exact["finite_width_slope"], sim.slope.value, sim.slope.stderr,
+                           note + f"; {fw}: ln(sigma_w^2 E[phi'^2]) - ln P(a layer is alive)"),
+                  Check.of("slope_log", exact["finite_width_slope_log"], sim.slope_log.value, sim.slope_log.stderr,
+                           f"typical rate: slope of the mean log ||dL/dy_l||^2 (stderr over networks) vs the {fw}: "
+                           "ln(sigma_w^2/n) + E[ln(chi2_k + a^2 chi2_(n-k)) | alive], k ~ Bin(n, 1/2)"))
+    elif chi1 > 0:
+        checks += (Check.of("slope_log", a["log_chi1"], sim.slope_log.value, sim.slope_log.stderr,
+                            "typical rate vs mean field ln chi_1 (n -> infinity; no exact law at finite width for "
+                            "this network, which lowers the typical rate by O(1/n))"),)
     return Simulation(sim.act, width, sim, None, a, checks, tuple(notes), _verdict(checks))
+
+
+def _finite_width_rates(act, sim: WideSimulation, weights, params) -> dict | None:
+    r"""Per-layer rates of :math:`\log E\|g_l\|^2` and of :math:`E\log\|g_l\|^2` from the exact law, or None.
+
+    With :math:`u \sim N(0, I)`, :math:`\|g_l\|^2 \overset{d}{=} \|u'\|^2\,\|J_{l\to L}\hat u\|^2`
+    (:math:`JJ^\top` and :math:`J^\top J` share their nonzero spectrum), and layer l is reached alive with
+    probability :math:`(1 - P_0)^l`, so the mean-square slope is :math:`\ln(c\,E S) - \ln(1 - P_0)`.
+    """
+    from .distributions import Normal
+    from .theory.finite_width import exact_law_reason, finite_width
+
+    wd = distribution(weights)
+    if not isinstance(wd, Normal) or sim.weight_mean != 0 or sim.bias is not None:
+        return None
+    if exact_law_reason(act, 0.0, "gaussian", params) is not None:
+        return None
+    one = finite_width(act, 1, sim.sigma_w2, sim.width, params=params)
+    dead = one.dead_probability.exact
+    return {"finite_width_slope": math.log(one.mean.exact) - math.log1p(-dead),
+            "finite_width_slope_log": one.log_mean.exact,
+            "finite_width_mean_field_gap": one.log_mean.exact - one.log_mean.mean_field}
