@@ -123,13 +123,19 @@ class Budget:
     dead_batch: int = 64
     jacobian_samples: int = 400
     jacobian_sizes: tuple[int, ...] = tuple(range(2, 11))
+    isometry_depths: tuple[int, ...] = (4, 16)
+    isometry_width: int = 200
+    isometry_networks: int = 4
+    fw_widths: tuple[int, ...] = (8, 16, 32, 64)
+    fw_networks: int = 24
     seed: int = 0
 
 
 DEFAULT = Budget()
 QUICK = Budget(grid=201, chains=2_000, max_depth=20, depth_points=(1, 2, 5, 10, 20), hist_chains=5_000,
                hist_depths=(5, 10), phase_points=7, dead_points=5, dead_width=64, dead_batch=16,
-               jacobian_samples=60, jacobian_sizes=(2, 3, 5))
+               jacobian_samples=60, jacobian_sizes=(2, 3, 5), isometry_depths=(2, 6), isometry_width=40,
+               isometry_networks=2, fw_widths=(4, 16), fw_networks=4)
 
 
 # ---------------------------------------------------------------- the save helper
@@ -1070,3 +1076,81 @@ def plot_sweep(table, ax=None, **select):
     axes = _axes(ax, "column", 0.8)
     P.sweep_heatmap(table, ax=axes, **select)
     return axes
+
+# ---------------------------------------------------------------- dynamical isometry and finite width
+
+#: The two activations of the isometry figure at criticality: (name, sigma_b^2).
+ISOMETRY_ACTS = (("tanh", 1e-3), ("relu", 0.0))
+
+
+@functools.lru_cache(maxsize=None)
+def isometry_panels(budget: Budget = DEFAULT) -> tuple[P.SpectrumPanel, ...]:
+    r"""Singular-value densities of J at criticality (:math:`\chi_1 = 1`) for tanh (:math:`\sigma_b^2 = 10^{-3}`)
+    and ReLU, Gaussian and orthogonal weights, at ``budget.isometry_depths``: the S-transform density
+    (:func:`analytic.theory.spectrum.spectral_density`) as a density of :math:`t = \log_{10} s`,
+    :math:`p(t) = 2\ln 10\,\lambda\rho(\lambda)` with :math:`\lambda = s^2`, over histograms of sampled networks
+    (:func:`analytic.theory.spectrum.sample_spectrum`), normalised by the number of eigenvalues (ReLU's atom at 0
+    is left out of both)."""
+    from .expectations import critical_sigma_w2
+    from .theory.spectrum import sample_spectrum, spectral_density
+
+    panels = []
+    for act, sb in ISOMETRY_ACTS:
+        sw = critical_sigma_w2(act, sb)
+        for weights in ("gaussian", "orthogonal"):
+            series = []
+            for L in budget.isometry_depths:
+                d = spectral_density(act, L, sw, sb, weights, points=61)
+                lam, rho = np.array(d.grid), np.array(d.values)
+                mc = sample_spectrum(act, L, sw, budget.isometry_width, sb, weights,
+                                     networks=budget.isometry_networks, seed=budget.seed)
+                ev = np.array(mc.eigenvalues)
+                t = 0.5 * np.log10(ev[ev > lam[0]])
+                edges = np.linspace(0.5 * math.log10(lam[0]), 0.5 * math.log10(lam[-1]), 41)
+                counts, _ = np.histogram(t, edges)
+                series.append(P.SpectrumSeries(f"L = {L}", 0.5 * np.log10(lam), 2 * math.log(10) * lam * rho,
+                                               edges, counts / (len(ev) * np.diff(edges))))
+            note = "atom 1/2 at s = 0 not shown" if act == "relu" else ""
+            panels.append(P.SpectrumPanel(f"{act}, {weights} weights", tuple(series), note))
+    return tuple(panels)
+
+
+@_figure("isometry", "dynamical isometry: singular-value densities of the input-output Jacobian at criticality, "
+                     "tanh vs ReLU, Gaussian vs orthogonal weights, analytic over Monte Carlo")
+def _build_isometry(budget: Budget) -> Figure:
+    fig = new_figure((12, 9))
+    axes = fig.subplots(2, 2)
+    for ax, panel in zip(axes.ravel(), isometry_panels(budget)):
+        P.draw_singular_values(ax, panel)
+    fig.suptitle(f"Jacobian singular values at criticality (width {budget.isometry_width} for the histograms)")
+    return fig
+
+
+@functools.lru_cache(maxsize=None)
+def finite_width_panel(budget: Budget = DEFAULT) -> P.FiniteWidthPanel:
+    r"""ReLU's per-layer :math:`E\ln\|Ju\|^2` against 1/n at :math:`\sigma_w^2 = 2`: the exact law
+    (:func:`analytic.theory.finite_width.finite_width`, depth 1), the large-width value
+    :math:`-5/(2n)`, and the typical slope of real networks (:func:`analytic.montecarlo.simulate_wide`,
+    depth 12, He weights) with 95 % bars."""
+    from .montecarlo import simulate_wide
+    from .theory.finite_width import finite_width
+
+    ns = np.unique(np.round(np.geomspace(2, 1024, 60)).astype(int))
+    exact = np.array([finite_width("relu", 1, 2.0, int(n), median=False).log_mean.exact for n in ns])
+    pts = np.array(budget.fw_widths)
+    sims = [simulate_wide("relu", 12, int(n), f"he({int(n)})", batch=8, networks=budget.fw_networks,
+                          seed=budget.seed) for n in pts]
+    value = np.array([s.slope_log.value for s in sims])
+    se = np.array([s.slope_log.stderr for s in sims])
+    return P.FiniteWidthPanel(
+        "ReLU at σ_w² = 2: typical gradient rate per layer at width n", 1.0 / ns, exact, -2.5 / ns, 0.0,
+        P.Band(1.0 / pts, value, value - Z95 * se, value + Z95 * se),
+        f"Monte Carlo, depth-12 networks, {budget.fw_networks} × 8 inputs, 95 % bars")
+
+
+@_figure("finite_width", "finite width: ReLU's E ln||J u||^2 per layer against 1/n, exact law, large-width "
+                         "approximation and Monte Carlo")
+def _build_finite_width(budget: Budget) -> Figure:
+    fig = new_figure((9.5, 6))
+    P.draw_finite_width(fig.subplots(), finite_width_panel(budget))
+    return fig

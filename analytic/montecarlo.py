@@ -1253,7 +1253,7 @@ def _finite_width_rates(act, sim: WideSimulation, weights, params) -> dict | Non
         return None
     if exact_law_reason(act, 0.0, "gaussian", params) is not None:
         return None
-    one = finite_width(act, 1, sim.sigma_w2, sim.width, params=params)
+    one = finite_width(act, 1, sim.sigma_w2, sim.width, params=params, median=False)
     dead = one.dead_probability.exact
     return {"finite_width_slope": math.log(one.mean.exact) - math.log1p(-dead),
             "finite_width_slope_log": one.log_mean.exact,

@@ -584,3 +584,74 @@ def sweep_heatmap(table, ax=None, *, activation: str | None = None, depth: int |
     if line is not None:
         ax.legend(loc="upper left", framealpha=0.95)
     return fig
+
+
+# ---------------------------------------------------------------- Jacobian spectra and finite width
+
+@dataclass(frozen=True)
+class SpectrumSeries:
+    r"""One depth's singular-value density: analytic curve over :math:`\log_{10} s` and a sampled histogram."""
+
+    label: str
+    x: np.ndarray
+    density: np.ndarray
+    edges: np.ndarray
+    heights: np.ndarray
+
+
+@dataclass(frozen=True)
+class SpectrumPanel:
+    """Singular-value densities of one activation and weight ensemble at several depths."""
+
+    title: str
+    series: tuple[SpectrumSeries, ...]
+    note: str = ""
+
+
+def draw_singular_values(ax, panel: SpectrumPanel) -> dict[str, list]:
+    r"""Analytic densities of :math:`\log_{10} s` (lines) over Monte Carlo histograms (steps, filled lightly)."""
+    out: dict[str, list] = {"curves": [], "hists": []}
+    for color, s in zip(SERIES, panel.series):
+        out["hists"].append(ax.stairs(s.heights, s.edges, color=color, alpha=0.25, fill=True))
+        out["curves"].append(ax.plot(s.x, s.density, color=color, label=s.label)[0])
+    ax.set_xlabel(r"$\log_{10}$ singular value of $J$")
+    ax.set_ylabel("density")
+    ax.set_title(panel.title)
+    if panel.note:
+        ax.text(0.02, 0.97, panel.note, transform=ax.transAxes, va="top", fontsize=10)
+    ax.grid(True, color="0.92")
+    ax.legend(loc="upper right", fontsize=9)
+    return out
+
+
+@dataclass(frozen=True)
+class FiniteWidthPanel:
+    r"""Per-layer :math:`E\ln\|Ju\|^2` against 1/n: exact curve, large-width approximation, sampled points."""
+
+    title: str
+    inv_n: np.ndarray
+    exact: np.ndarray
+    approx: np.ndarray
+    mean_field: float
+    points: Band
+    points_label: str
+
+
+def draw_finite_width(ax, panel: FiniteWidthPanel) -> dict[str, Any]:
+    """Exact finite-width rate (solid), its 1/n approximation (dashed), mean field (dotted), Monte Carlo points."""
+    out = {"exact": ax.plot(panel.inv_n, panel.exact, color=OKABE_ITO["blue"], label="exact (χ² law)")[0],
+           "approx": ax.plot(panel.inv_n, panel.approx, color=OKABE_ITO["green"], linestyle="--",
+                             label=r"large width: $\ln\chi_1 - 5/(2n)$")[0],
+           "mean_field": ax.axhline(panel.mean_field, color=BOUND_COLOR, linestyle=":",
+                                    label=r"mean field $\ln\chi_1$")}
+    p = panel.points
+    out["points"] = ax.errorbar(p.x, p.value, yerr=[p.value - p.lower, p.upper - p.value], linestyle="none",
+                                marker="o", markersize=8, markerfacecolor="white",
+                                markeredgecolor=OKABE_ITO["vermillion"], ecolor=OKABE_ITO["vermillion"],
+                                capsize=3, label=panel.points_label, zorder=3)
+    ax.set_xlabel(r"$1/n$")
+    ax.set_ylabel(r"$E\,\ln\|J u\|^2$ per layer")
+    ax.set_title(panel.title)
+    ax.grid(True, color="0.9")
+    ax.legend(loc="lower left", fontsize=10)
+    return out

@@ -56,6 +56,10 @@ OVERVIEW = (
                       "critical point σ_w² = 2, σ_b² = 0 (He)."),
     ("dying_relu", "Dying ReLU: the fraction of units with negative pre-activation against the bias mean."),
     ("softmax_jacobian", "Softmax Jacobian entries and norms at random logits against the proved bounds."),
+    ("isometry", "Dynamical isometry: singular values of the input-output Jacobian at criticality; orthogonal "
+                 "weights keep tanh's spectrum narrow, ReLU's spreads with depth in both ensembles."),
+    ("finite_width", "Finite width: ReLU's typical gradient rate per layer, exact χ² law against the large-width "
+                     "approximation and real networks."),
 )
 #: LaTeX captions of the overview figures (symbols in math mode); a figure missing here gets its text caption.
 OVERVIEW_TEX = {

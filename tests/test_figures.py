@@ -331,3 +331,24 @@ def test_phase_figure_is_two_panels_drawn_through_the_public_api(monkeypatch):
     assert not any("tanh" in t for t in right_labels), right_labels
     with pytest.raises(ArgumentError):
         F.plot_phase_diagram(activation="sigmoid", budget=F.QUICK)
+
+
+def test_spectrum_figures_carry_the_library_values_and_reproduce_across_thread_counts(tmp_path):
+    """The isometry and finite-width panels draw the library's numbers (histogram mass at most 1, the exact
+    curve is finite_width's), and the bytes agree between processes with 1 and 2 BLAS threads."""
+    from analytic.theory.finite_width import finite_width
+
+    fw = F.finite_width_panel(F.QUICK)
+    k = int(np.argmin(np.abs(fw.inv_n - 1 / 64)))
+    assert fw.exact[k] == finite_width("relu", 1, 2.0, round(1 / fw.inv_n[k]), median=False).log_mean.exact
+    for panel in F.isometry_panels(F.QUICK):
+        for s in panel.series:
+            assert 0.3 < float(np.sum(s.heights * np.diff(s.edges))) <= 1.0 + 1e-12
+    runs = []
+    for i, threads in enumerate(("1", "2")):
+        out = tmp_path / f"run{i}"
+        env = {**os.environ, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        subprocess.run([sys.executable, "-c", _SCRIPT, str(out), "isometry", "finite_width"], check=True, cwd=ROOT,
+                       env=env, timeout=300)
+        runs.append(_digests(out))
+    assert runs[0] == runs[1]

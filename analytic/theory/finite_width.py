@@ -253,13 +253,14 @@ def _log_median(layers, b_pos: float, b_neg: float, mean: float, sd: float, targ
 
 
 def finite_width(act, depth: int, sigma_w2: float, widths: int | Sequence[int], params: dict | None = None,
-                 sigma_b2: float = 0.0, weights: str = "gaussian") -> FiniteWidth:
+                 sigma_b2: float = 0.0, weights: str = "gaussian", median: bool = True) -> FiniteWidth:
     r"""Exact summaries of :math:`\|Ju\|^2` at finite widths, beside the large-width approximation.
 
     Large width (labelled so): per layer :math:`\ln(c S)` treated as normal with the delta-method mean
     :math:`\ln(c\,E S) - V/2` and variance :math:`V = \mathrm{Var}\,S/(E S)^2` (ReLU: :math:`5/n`, Hanin 2018),
     so :math:`E\|Ju\|^4 \approx (E\|Ju\|^2)^2 e^{\sum V_l}` and the median :math:`\approx e^{\text{log mean}}`;
     dead probability :math:`\approx \sum_l 2^{-n_l}`. Mean field: :math:`n \to \infty`, no spread.
+    ``median=False`` skips the median (nan), the one part that needs a numerical inversion.
     Raises :class:`~analytic.errors.ArgumentError` when there is no exact law (:func:`exact_law_reason`).
 
     >>> finite_width("relu", 2, 2.0, 8).dead_probability.exact == 1 - (1 - 2**-8) ** 2
@@ -289,7 +290,9 @@ def finite_width(act, depth: int, sigma_w2: float, widths: int | Sequence[int], 
     dead = -math.expm1(sum(math.log1p(-lay.dead) for lay in lays))
     lw_dead = sum(lay.dead for lay in lays)
     notes = [f"input x_0 != 0, any unit direction u; weights N(0, sigma_w^2/n_(l-1)), no bias"]
-    if dead >= 0.5:
+    if not median:
+        med, med_err = math.nan, math.nan
+    elif dead >= 0.5:
         med, med_err = -math.inf, 0.0
         notes.append("more than half of the networks are dead: the median is 0")
     elif b_neg == 0 or b_neg == b_pos:

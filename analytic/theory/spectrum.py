@@ -178,11 +178,13 @@ class Density:
     m1: float
     variance: float
     residual: float
+    dropped: int = 0
 
     def as_dict(self) -> dict:
         return {"variable": "eigenvalue lambda of J J^T (singular value s = sqrt(lambda): density 2 s rho(s^2))",
                 "grid": list(self.grid), "values": list(self.values), "atom": self.atom, "mass": self.mass,
-                "m1": self.m1, "variance": self.variance, "residual": self.residual}
+                "m1": self.m1, "variance": self.variance, "residual": self.residual,
+                "dropped_near_edges": self.dropped}
 
 
 def _equations(a: np.ndarray, p: np.ndarray, depth: int, gaussian: bool):
@@ -198,7 +200,7 @@ def _equations(a: np.ndarray, p: np.ndarray, depth: int, gaussian: bool):
     return f
 
 
-def _solve_at(f, lam: float, start: np.ndarray | None, steps: int = 24) -> tuple[np.ndarray, float]:
+def _solve_at(f, lam: float, start: np.ndarray | None, steps: int = 16) -> tuple[np.ndarray, float]:
     """Root at x = lam + 0i, reached by lowering eta from 10 (1 + lam) geometrically (each step starting from
     the last root); ``start`` skips the homotopy when it converges to a root on the right branch."""
     from scipy.optimize import root
@@ -218,7 +220,7 @@ def _solve_at(f, lam: float, start: np.ndarray | None, steps: int = 24) -> tuple
     for eta in eta0 * np.geomspace(1, 1e-9, steps):
         v, _ = run(v, complex(lam, eta))
     v, res = run(v, complex(lam, 0.0))
-    if res > 1e-10 and steps < 96:  # near an edge (a branch point) smaller steps reach the root
+    if res > 1e-10 and steps < 64:  # near an edge (a branch point) smaller steps reach the root
         return _solve_at(f, lam, None, steps * 4)
     return v, res
 
@@ -231,14 +233,14 @@ def _rho(v: np.ndarray, lam: float) -> float:
 
 def _edge(inside, factor: float) -> float:
     """The edge of the support beyond 1 in the direction ``factor`` (2: up, 1/2: down): doubling until the
-    density vanishes, then 40 bisections in log; 1e12 or 1e-8 when the support reaches that far."""
+    density vanishes, then 32 bisections in log; 1e12 or 1e-8 when the support reaches that far."""
     lam = 1.0
     while inside(lam * factor):
         lam *= factor
         if not 1e-8 <= lam <= 1e12:
             return lam
     a, b = math.log(lam), math.log(lam * factor)
-    for _ in range(40):
+    for _ in range(32):
         m = (a + b) / 2
         a, b = (m, b) if inside(math.exp(m)) else (a, m)
     return math.exp(a)
@@ -252,7 +254,8 @@ def spectral_density(act, depth: int, sigma_w2: float, sigma_b2: float = 0.0, we
     the edges of the support (found by doubling/halving from 1 until the density vanishes, at most
     :math:`10^{\pm 12}`), then scaled back. The atom at 0 is :math:`P(d^2 = 0)` (rank of a product of free
     factors in general position). Raises :class:`~analytic.errors.ConvergenceError` when the root finder
-    leaves a residual above 1e-8.
+    leaves a residual above 1e-8, except within 1 % of an edge where the density diverges (free projections,
+    as ReLU with orthogonal weights at small depth): those points are left out and counted in ``dropped``.
 
     >>> d = spectral_density("identity", 1, 1.0)   # Marchenko-Pastur on [0, 4]
     >>> round(d.m1, 3), round(d.variance, 3)
@@ -278,17 +281,23 @@ def spectral_density(act, depth: int, sigma_w2: float, sigma_b2: float = 0.0, we
     near = np.geomspace(1e-7, 0.2, 40)
     grid = np.unique(np.concatenate([np.geomspace(lo, hi, points), np.linspace(lo, hi, points), hi - (hi - lo) * near,
                                      lo + (hi - lo) * near]))
-    vals, res, prev = [], 0.0, None
+    kept, vals, res, prev, dropped = [], [], 0.0, None, 0
     edges = {hi} | ({lo} if lo > 1e-8 else set())
     for lam in grid[::-1]:
         if lam in edges:  # an edge of the support is a branch point: the density vanishes there
+            kept.append(lam)
             vals.append(0.0)
             continue
         v, r = _solve_at(f, float(lam), prev)
+        if r > 1e-8 and min(abs(lam - hi), abs(lam - lo)) < 1e-2 * hi:
+            dropped += 1  # a singular edge (the density diverges there, e.g. free projections): left out
+            continue
         prev, res = v, max(res, r)
+        kept.append(lam)
         vals.append(_rho(v, float(lam)))
     if res > 1e-8:
         raise ConvergenceError(f"the S-transform equations left a residual {res:.2g} at some grid point")
+    grid = np.array(kept[::-1])
     rho = np.array(vals[::-1])
     t = np.log(grid)
     mass = np.trapezoid(rho * grid, t)
@@ -302,7 +311,7 @@ def spectral_density(act, depth: int, sigma_w2: float, sigma_b2: float = 0.0, we
             m2 += rho[0] * grid[0] ** 3 / (3 - alpha)
     s = mom.m1
     return Density(tuple((grid * s).tolist()), tuple((rho / s).tolist()), law.zero_mass, float(mass), float(m1 * s),
-                   float((m2 - m1 * m1) * s * s), res)
+                   float((m2 - m1 * m1) * s * s), res, dropped)
 
 
 # ---------------------------------------------------------------- the sampled twin
