@@ -126,6 +126,7 @@ class Budget:
     isometry_depths: tuple[int, ...] = (4, 16)
     isometry_width: int = 200
     isometry_networks: int = 4
+    isometry_points: int = 61
     fw_widths: tuple[int, ...] = (8, 16, 32, 64)
     fw_networks: int = 24
     seed: int = 0
@@ -135,7 +136,7 @@ DEFAULT = Budget()
 QUICK = Budget(grid=201, chains=2_000, max_depth=20, depth_points=(1, 2, 5, 10, 20), hist_chains=5_000,
                hist_depths=(5, 10), phase_points=7, dead_points=5, dead_width=64, dead_batch=16,
                jacobian_samples=60, jacobian_sizes=(2, 3, 5), isometry_depths=(2, 6), isometry_width=40,
-               isometry_networks=2, fw_widths=(4, 16), fw_networks=4)
+               isometry_networks=2, isometry_points=17, fw_widths=(4, 16), fw_networks=4)
 
 
 # ---------------------------------------------------------------- the save helper
@@ -1100,7 +1101,7 @@ def isometry_panels(budget: Budget = DEFAULT) -> tuple[P.SpectrumPanel, ...]:
         for weights in ("gaussian", "orthogonal"):
             series = []
             for L in budget.isometry_depths:
-                d = spectral_density(act, L, sw, sb, weights, points=61)
+                d = spectral_density(act, L, sw, sb, weights, points=budget.isometry_points)
                 lam, rho = np.array(d.grid), np.array(d.values)
                 mc = sample_spectrum(act, L, sw, budget.isometry_width, sb, weights,
                                      networks=budget.isometry_networks, seed=budget.seed)

@@ -233,14 +233,14 @@ def _rho(v: np.ndarray, lam: float) -> float:
 
 def _edge(inside, factor: float) -> float:
     """The edge of the support beyond 1 in the direction ``factor`` (2: up, 1/2: down): doubling until the
-    density vanishes, then 32 bisections in log; 1e12 or 1e-8 when the support reaches that far."""
+    density vanishes, then 20 bisections in log; 1e12 or 1e-8 when the support reaches that far."""
     lam = 1.0
     while inside(lam * factor):
         lam *= factor
         if not 1e-8 <= lam <= 1e12:
             return lam
     a, b = math.log(lam), math.log(lam * factor)
-    for _ in range(32):
+    for _ in range(20):
         m = (a + b) / 2
         a, b = (m, b) if inside(math.exp(m)) else (a, m)
     return math.exp(a)
@@ -278,7 +278,7 @@ def spectral_density(act, depth: int, sigma_w2: float, sigma_b2: float = 0.0, we
     inside = lambda lam: _rho(at(lam)[0], lam) > 0  # noqa: E731
     hi = _edge(inside, 2.0)
     lo = _edge(inside, 0.5)
-    near = np.geomspace(1e-7, 0.2, 40)
+    near = np.geomspace(1e-7, 0.2, max(8, points // 4))
     grid = np.unique(np.concatenate([np.geomspace(lo, hi, points), np.linspace(lo, hi, points), hi - (hi - lo) * near,
                                      lo + (hi - lo) * near]))
     kept, vals, res, prev, dropped = [], [], 0.0, None, 0
