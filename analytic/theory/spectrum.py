@@ -316,6 +316,9 @@ def spectral_density(act, depth: int, sigma_w2: float, sigma_b2: float = 0.0, we
 
 # ---------------------------------------------------------------- the sampled twin
 
+#: Sampled eigenvalues at most this times the largest count as zero (SVD rounds a rank-deficient product's zero
+#: singular values to about 1e-16 times the largest, so their squares fall near 1e-32).
+ZERO_EIGENVALUE = 1e-24
 #: Largest depth × width³ × networks (multiply-adds) accepted by :func:`sample_spectrum`.
 MAX_SPECTRUM_WORK = 4e11
 
@@ -343,7 +346,8 @@ class SampledSpectrum:
 
     def as_dict(self, bins: int = 60) -> dict:
         ev = np.array(self.eigenvalues)
-        pos = ev[ev > 0]
+        zero = ev <= ZERO_EIGENVALUE * ev.max() if len(ev) else ev > 0
+        pos = ev[~zero]
         edges = np.geomspace(pos.min(), pos.max(), bins + 1) if len(pos) > 1 else np.array([0.0, 1.0])
         counts, _ = np.histogram(pos, edges)
         values = counts / (len(ev) * np.diff(edges))
@@ -351,7 +355,9 @@ class SampledSpectrum:
                 "m1": self.m1.value, "m1_stderr": self.m1.stderr,
                 "variance": self.variance.value, "variance_stderr": self.variance.stderr,
                 "density": {"variable": "eigenvalue lambda of J J^T", "edges": edges.tolist(),
-                            "values": values.tolist(), "zero_fraction": float(np.mean(ev <= 1e-300))}}
+                            "values": values.tolist(), "zero_fraction": float(np.mean(zero)),
+                            "zero_threshold": f"lambda <= {ZERO_EIGENVALUE:g} x the largest (rounding of a "
+                                              "rank-deficient product)"}}
 
 
 def _weights_matrix(rng: np.random.Generator, n: int, sigma_w2: float, weights: str) -> np.ndarray:
