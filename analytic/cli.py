@@ -649,7 +649,7 @@ def _report(args: argparse.Namespace) -> Output:
 def _configure_sweep(p: argparse.ArgumentParser) -> None:
     p.add_argument("spec", nargs="?", metavar="SPEC",
                    help="TOML sweep spec (keys: activations, sigma_w2, sigma_b2, depth, width, samples, batch, "
-                        "networks, seed); the options below override its keys")
+                        "networks, seed, weights); the options below override its keys")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDR",
                        help="run on the Dask cluster at tcp://host:port (default: a local cluster of --workers "
@@ -664,11 +664,13 @@ def _configure_sweep(p: argparse.ArgumentParser) -> None:
     for flag, key, meta in (("--act", "activations", "A,B"), ("--sigma-w2", "sigma_w2", "V,V|START:STOP:NUM"),
                             ("--sigma-b2", "sigma_b2", "V,V|START:STOP:NUM"), ("--depth", "depth", "L,L"),
                             ("--width", "width", "N,N"), ("--samples", "samples", "N"), ("--batch", "batch", "B"),
-                            ("--networks", "networks", "K"), ("--seed", "seed", "S")):
+                            ("--networks", "networks", "K"), ("--seed", "seed", "S"),
+                            ("--weights", "weights", "gaussian|orthogonal")):
         p.add_argument(flag, dest=f"spec_{key}", metavar=meta, help=f"sweep key {key}")
 
 
-_SWEEP_KEYS = ("activations", "sigma_w2", "sigma_b2", "depth", "width", "samples", "batch", "networks", "seed")
+_SWEEP_KEYS = ("activations", "sigma_w2", "sigma_b2", "depth", "width", "samples", "batch", "networks", "seed",
+               "weights")
 
 
 @command("sweep", "sweep activation x sigma_w^2 x sigma_b^2 x depth x width (Dask; resumable), table and heatmap",

@@ -85,9 +85,11 @@ PREACT = "normal(0, 1)"
 CHAIN_INPUT = 1.0
 
 _DEFAULTS: dict[str, Any] = {"sigma_b2": [0.0], "depth": [10], "width": [1], "samples": 20_000, "batch": 64,
-                             "networks": 8, "seed": 0}
+                             "networks": 8, "seed": 0, "weights": "gaussian"}
 _REQUIRED = ("activations", "sigma_w2")
-_KEYS = ("activations", "sigma_w2", "sigma_b2", "depth", "width", "samples", "batch", "networks", "seed")
+_KEYS = ("activations", "sigma_w2", "sigma_b2", "depth", "width", "samples", "batch", "networks", "seed", "weights")
+#: Weight ensembles of wide tasks: Gaussian N(0, sigma_w^2/n), or orthogonal(sqrt(sigma_w^2)) (Haar).
+ENSEMBLES = ("gaussian", "orthogonal")
 
 #: Columns of the table, in order (CSV header; keys of every JSON row). Logs are natural logs; ``_stderr`` of a
 #: log is the delta-method standard error (standard error / value).
@@ -173,6 +175,17 @@ def _canonical_int(key: str, value: Any, *, minimum: int, maximum: int | None = 
     return canonical_int(f"sweep spec: {key}", value, minimum, maximum, SweepSpecError)
 
 
+def _canonical_ensemble(value: Any, widths: Any) -> str:
+    """``weights``: ``gaussian`` or ``orthogonal``; orthogonal weights need every width > 1 (matrices)."""
+    if not isinstance(value, str) or value.strip().lower() not in ENSEMBLES:
+        _fail(f"weights must be one of {', '.join(ENSEMBLES)}, got {value!r}")
+    value = value.strip().lower()
+    ws = widths if isinstance(widths, (list, tuple)) else [widths]
+    if value == "orthogonal" and any(w == 1 for w in ws):
+        _fail("weights = orthogonal needs width > 1 (the one-neuron chain has scalar weights)")
+    return value
+
+
 def _distinct(key: str, values: Sequence) -> None:
     seen = set()
     for v in values:
@@ -195,6 +208,7 @@ class Task:
     batch: int
     networks: int
     root_seed: int
+    ensemble: str = "gaussian"
 
     @property
     def seed_sequence(self) -> np.random.SeedSequence:
@@ -211,6 +225,8 @@ class Task:
         r"""Weight spec: :math:`N(0, \sigma_w^2)` for the chain, :math:`N(0, \sigma_w^2/n)` for width :math:`n`."""
         if self.width == 1:
             return f"normal(0, sqrt({self.sigma_w2!r}))"
+        if self.ensemble == "orthogonal":
+            return f"orthogonal(sqrt({self.sigma_w2!r}))"
         return f"normal(0, sqrt({self.sigma_w2!r}/{self.width}))"
 
     @property
@@ -232,6 +248,7 @@ class SweepSpec:
     batch: int = 64
     networks: int = 8
     seed: int = 0
+    weights: str = "gaussian"
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> "SweepSpec":
@@ -265,6 +282,7 @@ class SweepSpec:
             batch=_canonical_int("batch", m["batch"], minimum=1, maximum=10**6),
             networks=_canonical_int("networks", m["networks"], minimum=2, maximum=10**4),
             seed=_canonical_int("seed", m["seed"], minimum=0, maximum=2**63 - 1),
+            weights=_canonical_ensemble(m["weights"], m["width"]),
         )
         if spec.n_tasks > MAX_TASKS:
             _fail(f"{spec.n_tasks} tasks ({' x '.join(str(n) for n in spec.shape)}) exceed the limit of {MAX_TASKS}")
@@ -283,7 +301,8 @@ class SweepSpec:
         """The spec as plain JSON values (every list expanded)."""
         return {"activations": list(self.activations), "sigma_w2": list(self.sigma_w2),
                 "sigma_b2": list(self.sigma_b2), "depth": list(self.depth), "width": list(self.width),
-                "samples": self.samples, "batch": self.batch, "networks": self.networks, "seed": self.seed}
+                "samples": self.samples, "batch": self.batch, "networks": self.networks, "seed": self.seed,
+                **({"weights": self.weights} if self.weights != "gaussian" else {})}
 
     @property
     def hash(self) -> str:
@@ -294,13 +313,15 @@ class SweepSpec:
     def tasks(self) -> list[Task]:
         """The tasks in the fixed order ``product(activations, sigma_w2, sigma_b2, depth, width)``."""
         points = itertools.product(self.activations, self.sigma_w2, self.sigma_b2, self.depth, self.width)
-        return [Task(i, a, sw, sb, d, n, self.samples, self.batch, self.networks, self.seed)
+        return [Task(i, a, sw, sb, d, n, self.samples, self.batch, self.networks, self.seed, self.weights)
                 for i, (a, sw, sb, d, n) in enumerate(points)]
 
 
 def _parse_option(key: str, text: str) -> Any:
     """Command-line text for one key: ``a,b,c`` (a list), ``start:stop:num`` (a range) or one value."""
     text = text.strip()
+    if key == "weights":
+        return text
     if key == "activations":  # split at the commas outside parentheses: 'relu,Max(x, 0.1*x)' is two
         parts, depth, current = [], 0, ""
         for ch in text:

@@ -4,6 +4,7 @@ line; the command line writes the table and the heatmap."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import itertools
 import json
 import math
@@ -346,3 +347,21 @@ def test_cli_bad_sweep_is_one_line(tmp_path, args, message):
     assert proc.returncode == 2 and message in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_orthogonal_weights_in_a_sweep():
+    """weights = orthogonal gives wide tasks orthogonal(sqrt(sigma_w^2)) (sigma_w^2 = gain^2 as simulated), leaves
+    the hash of Gaussian specs as it was, and is refused for the chain."""
+    base = {"activations": "tanh", "sigma_w2": [1.5], "width": [8], "depth": [3]}
+    g, o = S.SweepSpec.from_mapping(base), S.SweepSpec.from_mapping({**base, "weights": "orthogonal"})
+    assert "weights" not in g.as_dict() and g.hash != o.hash
+    task = o.tasks()[0]
+    assert task.weights == "orthogonal(sqrt(1.5))"
+    row = S.run_task(dataclasses.replace(task, batch=4, networks=2))
+    assert row["weights"] == "orthogonal(sqrt(1.5))" and math.isfinite(row["log_grad"])
+    from analytic.distributions import distribution
+    assert distribution(task.weights).sigma_w2() == pytest.approx(1.5, rel=1e-15)
+    with pytest.raises(SweepSpecError, match="needs width > 1"):
+        S.SweepSpec.from_mapping({**base, "width": [1, 8], "weights": "orthogonal"})
+    with pytest.raises(SweepSpecError, match="weights must be one of"):
+        S.SweepSpec.from_mapping({**base, "weights": "uniform"})
