@@ -60,14 +60,21 @@ def test_d2_moments_match_independent_quadrature():
 
 
 @pytest.mark.parametrize("act, sb2, weights", [("relu", 0.0, "gaussian"), ("relu", 0.0, "orthogonal"),
-                                               ("tanh", 0.05, "orthogonal"), ("hardtanh", 0.05, "gaussian")])
+                                               ("tanh", 0.05, "orthogonal"), ("hardtanh", 0.05, "gaussian"),
+                                               ("hardtanh", 1e-3, "orthogonal")])
 def test_density_integrates_to_one_and_reproduces_the_moments(act, sb2, weights):
+    """Integrals of the solved density (plus its atoms) against the moments from mu_1, mu_2 alone; hard-tanh with
+    orthogonal weights at small q* puts most of the mass in an atom at the top (a projection of trace p > 3/4
+    kept by all four layers: mass 4p - 3)."""
     sw = critical_sigma_w2(act, sb2)
     m = spectrum_moments(act, 4, sw, sb2, weights)
     d = spectral_density(act, 4, sw, sb2, weights)
     assert d.mass + d.atom == pytest.approx(1.0, abs=3e-3)
     assert d.m1 == pytest.approx(m.m1, rel=1e-3) and d.variance == pytest.approx(m.variance, rel=2e-3)
     assert d.atom == pytest.approx(m.zero_mass, abs=1e-12)
+    if act == "hardtanh" and weights == "orthogonal" and sb2 < 0.01:
+        law, _, _ = d2_law(act, sw, sb2)
+        assert d.top_atom[1] == pytest.approx(4 * law.weights[-1] - 3, rel=1e-12)
 
 
 def test_relu_orthogonal_variance_is_depth_and_gaussian_doubles_it():

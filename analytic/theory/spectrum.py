@@ -168,8 +168,9 @@ def spectrum_moments(act, depth: int, sigma_w2: float, sigma_b2: float = 0.0, we
 @dataclass(frozen=True)
 class Density:
     r"""Density of the eigenvalues :math:`\lambda` of :math:`JJ^\top` (``atom`` is the mass at 0, not in
-    ``values``); ``mass``, ``m1``, ``variance`` are integrals of the tabulated density (trapezoid in
-    :math:`\ln\lambda`) with the tail below the grid extrapolated as a power law, for checking."""
+    ``values``; ``top_atom`` is (position, mass) of an atom at the top, if any); ``mass``, ``m1``, ``variance`` are
+    integrals of the tabulated density (trapezoid in :math:`\ln\lambda`, the tail below the grid extrapolated as
+    a power law) plus the top atom, for checking."""
 
     grid: tuple[float, ...]
     values: tuple[float, ...]
@@ -179,12 +180,14 @@ class Density:
     variance: float
     residual: float
     dropped: int = 0
+    top_atom: tuple[float, float] | None = None
 
     def as_dict(self) -> dict:
         return {"variable": "eigenvalue lambda of J J^T (singular value s = sqrt(lambda): density 2 s rho(s^2))",
                 "grid": list(self.grid), "values": list(self.values), "atom": self.atom, "mass": self.mass,
                 "m1": self.m1, "variance": self.variance, "residual": self.residual,
-                "dropped_near_edges": self.dropped}
+                "dropped_near_edges": self.dropped,
+                "top_atom": None if self.top_atom is None else {"at": self.top_atom[0], "mass": self.top_atom[1]}}
 
 
 def _equations(a: np.ndarray, p: np.ndarray, depth: int, gaussian: bool):
@@ -193,7 +196,8 @@ def _equations(a: np.ndarray, p: np.ndarray, depth: int, gaussian: bool):
     def f(v: np.ndarray, x: complex) -> np.ndarray:
         w, y = complex(v[0], v[1]), complex(v[2], v[3])
         z = y * w if gaussian else y * w / (1 + w)
-        e1 = np.sum(p * z * a / (1 - z * a)) - w
+        with np.errstate(divide="ignore", invalid="ignore"):  # the root finder may probe a pole z = 1/a
+            e1 = np.sum(p * z * a / (1 - z * a)) - w
         e2 = x * w * y ** depth / (1 + w) - 1
         return np.array([e1.real, e1.imag, e2.real, e2.imag])
 
@@ -231,19 +235,26 @@ def _rho(v: np.ndarray, lam: float) -> float:
     return im / (math.pi * lam) if im > 1e-10 * (1 + abs(complex(v[0], v[1]))) else 0.0
 
 
-def _edge(inside, factor: float) -> float:
-    """The edge of the support beyond 1 in the direction ``factor`` (2: up, 1/2: down): doubling until the
-    density vanishes, then 20 bisections in log; 1e12 or 1e-8 when the support reaches that far."""
-    lam = 1.0
-    while inside(lam * factor):
-        lam *= factor
-        if not 1e-8 <= lam <= 1e12:
-            return lam
-    a, b = math.log(lam), math.log(lam * factor)
+def _bisect(inside, x_in: float, x_out: float) -> float:
+    """The edge between an inside and an outside point: 20 bisections in log; returns the inside end."""
+    a, b = math.log(x_in), math.log(x_out)
     for _ in range(20):
         m = (a + b) / 2
         a, b = (m, b) if inside(math.exp(m)) else (a, m)
     return math.exp(a)
+
+
+def _support(inside, top: float) -> tuple[float, float]:
+    """Lowest and highest edge of the continuous part (normalised scale), scanning [1e-8, 1e4] on a log grid
+    plus the mean 1 and points just below a top atom, then bisecting; 1e-8 when the support reaches that far."""
+    scan = np.unique(np.concatenate([np.geomspace(1e-8, 1e4, 49), [1.0], top * (1 - np.geomspace(1e-4, 0.5, 12))]))
+    hits = [i for i, x in enumerate(scan) if inside(float(x))]
+    if not hits:
+        raise ConvergenceError("no continuous part of the spectrum found on [1e-8, 1e4] times m1")
+    i0, i1 = hits[0], hits[-1]
+    lo = float(scan[0]) if i0 == 0 else _bisect(inside, float(scan[i0]), float(scan[i0 - 1]))
+    hi = float(scan[-1]) if i1 == len(scan) - 1 else _bisect(inside, float(scan[i1]), float(scan[i1 + 1]))
+    return lo, hi
 
 
 def spectral_density(act, depth: int, sigma_w2: float, sigma_b2: float = 0.0, weights: str = "gaussian",
@@ -251,10 +262,11 @@ def spectral_density(act, depth: int, sigma_w2: float, sigma_b2: float = 0.0, we
     r"""Eigenvalue density of :math:`JJ^\top` from the S-transform composition (module docstring).
 
     Solved for the normalised matrix :math:`JJ^\top/m_1` (per layer :math:`d^2/\mu_1`) on a log grid between
-    the edges of the support (found by doubling/halving from 1 until the density vanishes, at most
-    :math:`10^{\pm 12}`), then scaled back. The atom at 0 is :math:`P(d^2 = 0)` (rank of a product of free
-    factors in general position). Raises :class:`~analytic.errors.ConvergenceError` when the root finder
-    leaves a residual above 1e-8, except within 1 % of an edge where the density diverges (free projections,
+    the edges of the continuous part (a log scan of [1e-8, 1e4] refined by bisection), then scaled back. The atom at 0 is :math:`P(d^2 = 0)` (rank of a product of free
+    factors in general position); with orthogonal weights the largest value :math:`d^2_{max}` of mass p gives an
+    atom at :math:`(d^2_{max}/\mu_1)^L m_1` of mass :math:`\max(0, Lp - (L - 1))` (the subspace kept whole by
+    every layer), counted in ``mass`` and the moments. Raises :class:`~analytic.errors.ConvergenceError` when
+    the root finder leaves a residual above 1e-8, except within 1 % of an edge where the density diverges (free projections,
     as ReLU with orthogonal weights at small depth): those points are left out and counted in ``dropped``.
 
     >>> d = spectral_density("identity", 1, 1.0)   # Marchenko-Pastur on [0, 4]
@@ -265,9 +277,15 @@ def spectral_density(act, depth: int, sigma_w2: float, sigma_b2: float = 0.0, we
     law, _, _ = d2_law(act, sigma_w2, sigma_b2, params)
     a, p = np.array(law.values) / law.mu1, np.array(law.weights)
     gaussian = mom.weights == "gaussian"
-    if not gaussian and np.ptp(a) < 1e-12:  # orthogonal with constant d^2: every eigenvalue equals m1
-        return Density((mom.m1,), (math.inf,), law.zero_mass, 1.0 - law.zero_mass, mom.m1, 0.0, 0.0)
-    f = _equations(a, p, mom.depth, gaussian)
+    L, s = mom.depth, mom.m1
+    top_value = float(a.max())
+    top = 0.0 if gaussian else max(0.0, L * float(p[a == a.max()].sum()) - (L - 1))
+    top_atom = (s * top_value ** L, top) if top > 0 else None
+    if top + law.zero_mass >= 1 - 1e-12:  # all mass in atoms (orthogonal weights, d^2 in {0, one value})
+        m1 = s * top_value ** L * top
+        return Density((), (), law.zero_mass, top, m1, s * s * top_value ** (2 * L) * top - m1 * m1, 0.0, 0,
+                       top_atom)
+    f = _equations(a, p, L, gaussian)
     cache: dict[float, tuple[np.ndarray, float]] = {}
 
     def at(lam, start=None):
@@ -276,8 +294,7 @@ def spectral_density(act, depth: int, sigma_w2: float, sigma_b2: float = 0.0, we
         return cache[lam]
 
     inside = lambda lam: _rho(at(lam)[0], lam) > 0  # noqa: E731
-    hi = _edge(inside, 2.0)
-    lo = _edge(inside, 0.5)
+    lo, hi = _support(inside, top_value ** L)
     near = np.geomspace(1e-7, 0.2, max(8, points // 4))
     grid = np.unique(np.concatenate([np.geomspace(lo, hi, points), np.linspace(lo, hi, points), hi - (hi - lo) * near,
                                      lo + (hi - lo) * near]))
@@ -309,9 +326,12 @@ def spectral_density(act, depth: int, sigma_w2: float, sigma_b2: float = 0.0, we
             mass += rho[0] * grid[0] / (1 - alpha)
             m1 += rho[0] * grid[0] ** 2 / (2 - alpha)
             m2 += rho[0] * grid[0] ** 3 / (3 - alpha)
-    s = mom.m1
+    if top_atom:  # the atom at the top joins the moments (not the tabulated values)
+        mass += top
+        m1 += top * top_value ** L
+        m2 += top * top_value ** (2 * L)
     return Density(tuple((grid * s).tolist()), tuple((rho / s).tolist()), law.zero_mass, float(mass), float(m1 * s),
-                   float((m2 - m1 * m1) * s * s), res, dropped)
+                   float((m2 - m1 * m1) * s * s), res, dropped, top_atom)
 
 
 # ---------------------------------------------------------------- the sampled twin
