@@ -126,7 +126,7 @@ class Budget:
     isometry_depths: tuple[int, ...] = (4, 16)
     isometry_width: int = 200
     isometry_networks: int = 4
-    isometry_points: int = 61
+    isometry_points: int = 41
     fw_widths: tuple[int, ...] = (8, 16, 32, 64)
     fw_networks: int = 24
     seed: int = 0
