@@ -240,9 +240,9 @@ def _rho(v: np.ndarray, lam: float) -> float:
 
 
 def _bisect(inside, x_in: float, x_out: float) -> float:
-    """The edge between an inside and an outside point: 20 bisections in log; returns the inside end."""
+    """The edge between an inside and an outside point: 26 bisections in log; returns the inside end."""
     a, b = math.log(x_in), math.log(x_out)
-    for _ in range(20):
+    for _ in range(26):
         m = (a + b) / 2
         a, b = (m, b) if inside(math.exp(m)) else (a, m)
     return math.exp(a)
