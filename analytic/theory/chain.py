@@ -48,7 +48,7 @@ import numpy as np
 import sympy as sp
 
 from ..calculus import resolve
-from ..distributions import Distribution, distribution
+from ..distributions import Distribution, distribution, scalar
 from ..errors import DepthError, SpecError, canonical_float, canonical_int
 from ..expectations import _params_key
 from ..quantities import NAMES, LogQuantity, QuantitySeries
@@ -379,8 +379,8 @@ def exact_chain(act: Activation | str, depth: int, weights: str | Distribution, 
     a = resolve(act, params)
     a.bind(None if a.user_defined else params)  # validates parameter names and values
     key = _params_key(None if a.user_defined else params)
-    w = distribution(weights)
-    b = None if bias is None else distribution(bias)
+    w = scalar(distribution(weights))
+    b = None if bias is None else scalar(distribution(bias), "bias")
     if b is not None and b.is_constant and float(b.args[0]) == 0:
         b = None
     tolerance = canonical_float("tolerance", tolerance, 0, 1, open_low=True)
