@@ -1119,7 +1119,7 @@ def isometry_panels(budget: Budget = DEFAULT) -> tuple[P.SpectrumPanel, ...]:
 @_figure("isometry", "dynamical isometry: singular-value densities of the input-output Jacobian at criticality, "
                      "tanh vs ReLU, Gaussian vs orthogonal weights, analytic over Monte Carlo")
 def _build_isometry(budget: Budget) -> Figure:
-    fig = new_figure((12, 9))
+    fig = new_figure(figure_size("page", 0.8))
     axes = fig.subplots(2, 2)
     for ax, panel in zip(axes.ravel(), isometry_panels(budget)):
         P.draw_singular_values(ax, panel)
@@ -1144,14 +1144,14 @@ def finite_width_panel(budget: Budget = DEFAULT) -> P.FiniteWidthPanel:
     value = np.array([s.slope_log.value for s in sims])
     se = np.array([s.slope_log.stderr for s in sims])
     return P.FiniteWidthPanel(
-        "ReLU at σ_w² = 2: typical gradient rate per layer at width n", 1.0 / ns, exact, -2.5 / ns, 0.0,
+        "ReLU, σ_w² = 2: typical rate per layer", 1.0 / ns, exact, -2.5 / ns, 0.0,
         P.Band(1.0 / pts, value, value - Z95 * se, value + Z95 * se),
-        f"Monte Carlo, depth-12 networks, {budget.fw_networks} × 8 inputs, 95 % bars")
+        f"Monte Carlo, depth 12,\n{budget.fw_networks} × 8 inputs, 95 % bars")
 
 
 @_figure("finite_width", "finite width: ReLU's E ln||J u||^2 per layer against 1/n, exact law, large-width "
                          "approximation and Monte Carlo")
 def _build_finite_width(budget: Budget) -> Figure:
-    fig = new_figure((9.5, 6))
+    fig = new_figure(figure_size("column", 0.95))
     P.draw_finite_width(fig.subplots(), finite_width_panel(budget))
     return fig

@@ -618,9 +618,9 @@ def draw_singular_values(ax, panel: SpectrumPanel) -> dict[str, list]:
     ax.set_ylabel("density")
     ax.set_title(panel.title)
     if panel.note:
-        ax.text(0.02, 0.97, panel.note, transform=ax.transAxes, va="top", fontsize=10)
+        ax.text(0.02, 0.97, panel.note, transform=ax.transAxes, va="top", fontsize="small")
     ax.grid(True, color="0.92")
-    ax.legend(loc="upper right", fontsize=9)
+    ax.legend(loc="upper right", fontsize="small")
     return out
 
 
@@ -653,5 +653,5 @@ def draw_finite_width(ax, panel: FiniteWidthPanel) -> dict[str, Any]:
     ax.set_ylabel(r"$E\,\ln\|J u\|^2$ per layer")
     ax.set_title(panel.title)
     ax.grid(True, color="0.9")
-    ax.legend(loc="lower left", fontsize=10)
+    ax.legend(loc="lower left", fontsize="x-small")
     return out
