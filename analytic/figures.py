@@ -1092,7 +1092,7 @@ def isometry_panels(budget: Budget = DEFAULT) -> tuple[P.SpectrumPanel, ...]:
     :math:`p(t) = 2\ln 10\,\lambda\rho(\lambda)` with :math:`\lambda = s^2`, over histograms of sampled networks
     (:func:`analytic.theory.spectrum.sample_spectrum`), normalised by the number of eigenvalues (ReLU's atom at 0
     is left out of both)."""
-    from .expectations import critical_sigma_w2
+    from .theory.criticality import critical_sigma_w2
     from .theory.spectrum import sample_spectrum, spectral_density
 
     panels = []

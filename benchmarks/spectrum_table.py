@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from analytic.expectations import critical_sigma_w2
+from analytic.theory.criticality import critical_sigma_w2
 from analytic.theory.finite_width import finite_width
 from analytic.theory.spectrum import sample_spectrum, spectrum_moments
 

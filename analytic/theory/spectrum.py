@@ -36,7 +36,7 @@ import numpy as np
 
 from ..calculus import numpy_pair, resolve
 from ..errors import ArgumentError, ConvergenceError, DepthError, canonical_int
-from ..expectations import mean_field
+from .meanfield import mean_field
 
 WEIGHTS = ("gaussian", "orthogonal")
 #: Gauss–Legendre nodes per piece (between kinks) of the law of d^2 over z in [-Z_MAX, Z_MAX].
