@@ -456,8 +456,8 @@ def _chain_setup(act, depth, weights, samples, seed, x, bias, preact, params, ch
                               f"{MAX_LAYER_SAMPLES:.0e}; use fewer samples")
     chunk = DEFAULT_CHUNK if chunk is None else _int("chunk", chunk, 1, 10**9)
     threads = default_threads() if threads is None else _int("threads", threads, 1, MAX_THREADS)
-    law = [None if d is None else scalar(distribution(d), role) for d, role in
-           ((weights, "weights"), (bias, "bias"), (preact, "pre-activations"))]
+    law = [scalar(distribution(weights))] + [None if d is None else scalar(distribution(d), role)
+                                             for d, role in ((bias, "bias"), (preact, "pre-activations"))]
     return _ChainSetup(a, a.name, depth, *law,
                        _canonical_float("x", x), samples, _seed_sequence(seed), chunk, dict(params or {}), threads)
 

@@ -231,7 +231,9 @@ def test_the_valid_call_works(name, tmp_path):
 #: Public functions added after this battery was written, not yet in it (drawing and table helpers): a known gap.
 NOT_YET_COVERED = {"depth_table", "plot_activation", "plot_dying_relu", "plot_gradient_depth", "plot_histogram",
                    "plot_phase_diagram", "plot_sweep", "plot_preactivation_law", "bivariate_expectation",
-                   "correlation_map", "critical_points", "signal_propagation", "widest_window", "window"}
+                   "correlation_map", "critical_points", "signal_propagation", "widest_window", "window",
+                   "finite_width", "spectrum", "spectrum_moments", "spectral_density", "sample_spectrum",
+                   "haar_orthogonal"}
 
 
 def test_the_battery_covers_every_public_function():
