@@ -388,8 +388,6 @@ def _sign_form(e):
         return _sign_form(e.base) ** e.exp
     if isinstance(e, (sp.exp, sp.erfc, sp.cosh, sigmoid, softplus)) or e.is_positive:
         return sp.S.One
-    if e.is_number:
-        return sp.sign(e)
     return sp.sign(e)
 
 
