@@ -202,7 +202,7 @@ def _zscore(z: float) -> str:
 
 @command("list", "the activation catalogue")
 def _list(args: argparse.Namespace) -> Output:
-    from .activations import aliases, catalogue
+    from .core.activations import aliases, catalogue
 
     entries = [{"name": a.name, "params": {p.name: float(p.default) for p in a.params}, "formula": str(a.expr),
                 "vector": a.vector, "aliases": aliases(a.name)} for a in catalogue()]
@@ -219,7 +219,7 @@ def _configure_derive(p: argparse.ArgumentParser) -> None:
 
 @command("derive", "phi, phi', phi'' symbolically, and values at points", _configure_derive)
 def _derive(args: argparse.Namespace) -> Output:
-    from .calculus import derive
+    from .core.calculus import derive
 
     d = derive(args.act, params_of(args), args.at)
     data = d.as_dict()
@@ -550,7 +550,7 @@ def _configure_simulate(p: argparse.ArgumentParser) -> None:
 
 @command("simulate", "Monte Carlo of the gradient product vs the analytic values, with z-scores", _configure_simulate)
 def _simulate(args: argparse.Namespace) -> Output:
-    from .montecarlo import ChainSimulation, simulate
+    from .mc import ChainSimulation, simulate
 
     s = simulate(args.act, args.depth, args.weights, width=args.width, samples=args.samples, seed=args.seed,
                  x=args.x, bias=args.bias, preact=args.preact, params=params_of(args),
@@ -616,7 +616,7 @@ def _configure_figures(p: argparse.ArgumentParser) -> None:
 
 @command("figures", "write every figure into a folder (byte-reproducible PNG, SVG or PDF)", _configure_figures)
 def _figures(args: argparse.Namespace) -> Output:
-    from .figures import write_figures
+    from .output.figures import write_figures
 
     def progress(i: int, total: int, written) -> None:
         print(f"[{i}/{total}] {written.name}: {written.seconds:.1f} s", file=sys.stderr, flush=True)
@@ -637,7 +637,7 @@ def _configure_report(p: argparse.ArgumentParser) -> None:
 @command("report", "write the derivation report (Markdown and LaTeX, with its figures) into a folder",
          _configure_report)
 def _report(args: argparse.Namespace) -> Output:
-    from .report import write_report
+    from .output.report import write_report
 
     def progress(step: str) -> None:
         print(step, file=sys.stderr, flush=True)
@@ -701,8 +701,8 @@ def _sweep(args: argparse.Namespace) -> Output:
     result = run_sweep(spec, args.out, scheduler=args.scheduler, serial=args.serial, n_workers=args.workers,
                        progress=progress)
     seconds = time.perf_counter() - started
-    from .figures import save, style
-    from .plotting import sweep_heatmap
+    from .output.figures import save, style
+    from .output.plotting import sweep_heatmap
 
     depth = max(spec.depth)
     heatmaps = []

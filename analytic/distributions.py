@@ -1,6 +1,6 @@
 r"""Weight, bias and pre-activation distributions: one spec string, one symbolic variable, one sampler.
 
-A spec such as ``normal(1, 0.5)`` is parsed by the whitelist parser (:func:`analytic.parsing.parse_spec`) into one
+A spec such as ``normal(1, 0.5)`` is parsed by the whitelist parser (:func:`analytic.core.parsing.parse_spec`) into one
 of the classes below. Each class declares its argument names and their checks, a ``sympy.stats`` random variable,
 a NumPy sampler drawing from a :class:`numpy.random.Generator` passed in, and the moments the gradient formulas
 need — :math:`E[w]`, :math:`E|w|`, :math:`E[w^2]`, :math:`E\log|w|` — as exact SymPy expressions.
@@ -24,7 +24,7 @@ import sympy as sp
 import sympy.stats as stats
 
 from .errors import SpecError
-from .parsing import parse_spec
+from .core.parsing import parse_spec
 
 
 @dataclass(frozen=True)

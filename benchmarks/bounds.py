@@ -24,7 +24,7 @@ IN_PROCESS = """
 import json, sys, time
 sys.path.insert(0, {root!r})
 t0 = time.perf_counter()
-from analytic.activations import names
+from analytic.core.activations import names
 from analytic.bounds import bound
 imports = time.perf_counter() - t0
 times, cpu = {{}}, {{}}
@@ -38,7 +38,7 @@ print(json.dumps({{"imports": imports, "times": times, "cpu": cpu}}))
 
 
 def names() -> list[str]:
-    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from analytic.activations import names; print(' '.join(names()))"
+    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from analytic.core.activations import names; print(' '.join(names()))"
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
 
 

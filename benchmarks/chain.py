@@ -15,8 +15,8 @@ import time
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from analytic import names  # noqa: E402
-from analytic.expectations import gradient_product  # noqa: E402
-from analytic.montecarlo import simulate_chain  # noqa: E402
+from analytic.theory.gaussian import gradient_product  # noqa: E402
+from analytic.mc import simulate_chain  # noqa: E402
 from analytic.theory import chain, transfer  # noqa: E402
 
 WEIGHTS = "normal(1, 0.5)"

@@ -8,8 +8,8 @@ import pytest
 import sympy as sp
 from scipy import special, stats
 
-from analytic.activations import SELU_ALPHA, SELU_SCALE, catalogue, get, names
-from analytic.calculus import numpy_function
+from analytic.core.activations import SELU_ALPHA, SELU_SCALE, catalogue, get, names
+from analytic.core.calculus import numpy_function
 from analytic.errors import ParameterError, UnknownActivation
 
 DESIGN_NAMES = ["sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "selu", "gelu", "gelu_tanh", "silu",
@@ -48,7 +48,7 @@ def test_catalogue_holds_exactly_the_designed_entries():
 
 
 def test_pytorch_spellings_are_the_same_records():
-    from analytic.activations import get
+    from analytic.core.activations import get
 
     assert get("hardswish") is get("hard_swish")
     assert get("hardsigmoid") is get("hard_sigmoid")
@@ -57,7 +57,7 @@ def test_pytorch_spellings_are_the_same_records():
 
 
 def test_logsigmoid_is_smooth_with_derivative_sigmoid_of_minus_x():
-    from analytic.activations import get
+    from analytic.core.activations import get
 
     act = get("logsigmoid")
     assert act.kinks == ()

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from analytic.activations import SELU_ALPHA, SELU_SCALE, names
+from analytic.core.activations import SELU_ALPHA, SELU_SCALE, names
 from analytic.bounds import bound, softmax_jacobian_bounds
-from analytic.calculus import numpy_function
+from analytic.core.calculus import numpy_function
 from analytic.errors import AnalyticError, BoundError, FormulaError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,9 +7,9 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings, strategies as st
 
-from analytic.activations import catalogue, names, to_elementary
-from analytic.calculus import derivative, derive, numpy_function, resolve
-from analytic.registry import X
+from analytic.core.activations import catalogue, names, to_elementary
+from analytic.core.calculus import derivative, derive, numpy_function, resolve
+from analytic.core.registry import X
 
 NAMES = names()
 # 24 points in [-6, 6] that avoid every catalogue kink (0, ±1, ±3) by at least 0.05
@@ -90,7 +90,7 @@ def test_published_pytorch_kink_values():
 
 
 def test_sigmoid_derivative_is_sigma_times_one_minus_sigma():
-    from analytic.activations import sigmoid
+    from analytic.core.activations import sigmoid
 
     s = sigmoid(X)
     assert sp.simplify(derivative("sigmoid") - s * (1 - s)) == 0
@@ -143,7 +143,7 @@ def test_property_derivative_matches_mpmath_diff(name, x, u):
 def test_catalogue_output_does_not_depend_on_a_clock(monkeypatch):
     """Time budgets apply to user formulas only: with a budget no simplification could meet, a catalogue
     entry still prints its simplified derivative (so what it prints does not depend on machine load)."""
-    from analytic import calculus
+    from analytic.core import calculus
 
     monkeypatch.setattr(calculus, "SIMPLIFY_SECONDS", 1e-4)
     calculus._simplified.cache_clear()

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from analytic.montecarlo import simulate_chain
+from analytic.mc import simulate_chain
 from analytic.quantities import NAMES
 from analytic.theory import chain
 from analytic.theory.chain import _assemble, _iterate, exact_chain
@@ -176,7 +176,7 @@ def test_all_depths_come_from_one_run():
 # ---------------------------------------------------------------- simulate compares like with like
 
 def test_simulate_compares_the_chain_with_the_exact_chain():
-    from analytic.montecarlo import simulate
+    from analytic.mc import simulate
 
     s = simulate("sigmoid", 6, "normal(1, 1)", samples=100_000, seed=3, bias="normal(0, 0.5)", x=0.5)
     assert s.analytic["model"] == "exact chain"
@@ -189,7 +189,7 @@ def test_simulate_compares_the_chain_with_the_exact_chain():
 
 
 def test_relu_issue_chain_is_inconclusive_not_agree_at_the_default_sample_size():
-    from analytic.montecarlo import simulate
+    from analytic.mc import simulate
 
     # E[prod] = 3.267e-3 rests on the ~1e-3 of chains whose every weight is positive: too few effective samples
     s = simulate("relu", 10, "normal(0,1.4142)", samples=100_000, seed=0)
@@ -202,7 +202,7 @@ def test_relu_issue_chain_is_inconclusive_not_agree_at_the_default_sample_size()
 def test_gradient_depth_panel_draws_the_exact_chain_and_labels_the_approximation():
     from scipy.stats import norm
 
-    from analytic import figures as F
+    from analytic.output import figures as F
 
     p = F.gradient_panel("relu", F.QUICK)
     # relu, w ~ N(1, 1/4), x = 1: E[prod] = (E[w 1(w > 0)])^r with E[w 1(w>0)] = mu Phi(mu/s) + s phi(mu/s)
@@ -213,7 +213,7 @@ def test_gradient_depth_panel_draws_the_exact_chain_and_labels_the_approximation
 
 
 def test_preactivation_panel_starts_from_the_input():
-    from analytic import figures as F
+    from analytic.output import figures as F
 
     p = F.preact_panel("sigmoid", F.QUICK)
     # v_1 = w_1 x with x = 1, w ~ N(1, 1/4): mean 1, sd 1/2; v_2 = w_2 sigmoid(v_1): mean E[sigmoid(v_1)]

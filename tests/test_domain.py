@@ -14,8 +14,8 @@ import pytest
 import sympy as sp
 
 from analytic.errors import FormulaError
-from analytic.parsing import parse_formula, user_activation
-from analytic.registry import X
+from analytic.core.parsing import parse_formula, user_activation
+from analytic.core.registry import X
 
 DATA = Path(__file__).parent / "data"
 
@@ -30,7 +30,7 @@ REFUSED, ACCEPTED = _lines("non_real_formulas.txt"), _lines("accepted_formulas.t
 
 def _numeric(text: str):
     expr = parse_formula(text)
-    from analytic.activations import to_elementary
+    from analytic.core.activations import to_elementary
 
     return sp.lambdify(X, to_elementary(expr.rewrite(sp.Piecewise)), ["numpy", "scipy"])
 

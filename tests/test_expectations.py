@@ -18,12 +18,12 @@ import pytest
 import scipy.special
 import sympy as sp
 
-from analytic.activations import SELU_ALPHA, SELU_SCALE, to_elementary
-from analytic.calculus import derivative, numpy_function, resolve
+from analytic.core.activations import SELU_ALPHA, SELU_SCALE, to_elementary
+from analytic.core.calculus import derivative, numpy_function, resolve
 from analytic.errors import AnalyticError, ArgumentError, DepthError, SpecError, UnknownActivation
-from analytic.expectations import (Estimate, first_depth_below, gaussian_expectation, gradient_product,
+from analytic.theory.gaussian import (Estimate, first_depth_below, gaussian_expectation, gradient_product,
                                    preact_expectations)
-from analytic.registry import X
+from analytic.core.registry import X
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Monte Carlo draws and the agreement rule: |analytic - sample mean| <= Z standard errors of the sample mean.

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from analytic.activations import names, to_elementary
-from analytic.calculus import derivative, numpy_kernel, numpy_pair, resolve
-from analytic.fastforms import NAMES as FUSED
-from analytic.registry import X
+from analytic.core.activations import names, to_elementary
+from analytic.core.calculus import derivative, numpy_kernel, numpy_pair, resolve
+from analytic.core.fastforms import NAMES as FUSED
+from analytic.core.registry import X
 
 GRID = np.concatenate([np.linspace(-40, 40, 161), [-1e-8, 1e-8, 0.5, -0.5, 2.9999, -2.9999, 700.0, -700.0]])
 #: Entries whose forms compiled together lose a stable form, so numpy_pair evaluates the two separate functions.

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from analytic import figures as F
-from analytic.activations import catalogue
+from analytic.output import figures as F
+from analytic.core.activations import catalogue
 from analytic.errors import ArgumentError, OutputError, UnknownFigure
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,7 +147,7 @@ def test_phase_diagram_regions_agree_with_simulated_networks():
 _SCRIPT = """
 import sys
 from pathlib import Path
-from analytic import figures as F
+from analytic.output import figures as F
 out = Path(sys.argv[1]); out.mkdir()
 for name in sys.argv[2:]:
     fig = F.build(name, F.QUICK)
@@ -349,7 +349,7 @@ def test_spectrum_figures_carry_the_library_values_and_reproduce_across_thread_c
     for i, threads in enumerate(("1", "2")):
         out = tmp_path / f"run{i}"
         env = {**os.environ, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
-        script = ("import sys; from pathlib import Path; from analytic import figures as F; "
+        script = ("import sys; from pathlib import Path; from analytic.output import figures as F; "
                   "out = Path(sys.argv[1]); out.mkdir(); F.save(F.build('isometry', F.QUICK), out / 'isometry.png')")
         subprocess.run([sys.executable, "-c", script, str(out)], check=True, cwd=ROOT, env=env, timeout=300)
         runs.append(_digests(out))

@@ -22,11 +22,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analytic import cli
-from analytic.calculus import resolve
+from analytic.core.calculus import resolve
 from analytic.distributions import Distribution, distribution
 from analytic.errors import AnalyticError
-from analytic.parsing import parse_formula
-from analytic.registry import X
+from analytic.core.parsing import parse_formula
+from analytic.core.registry import X
 
 from hang_guard import guard
 

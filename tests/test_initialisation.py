@@ -12,7 +12,7 @@ import mpmath
 import pytest
 import sympy as sp
 
-from analytic.activations import SELU_ALPHA, SELU_SCALE, catalogue
+from analytic.core.activations import SELU_ALPHA, SELU_SCALE, catalogue
 from analytic.theory.initialisation import gain_table, initialisation, selu_constants
 
 

@@ -9,11 +9,14 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "analytic"
-ORDER = ["errors", "quantities", "outputs", "display", "registry", "activations", "parsing", "fastforms", "calculus",
-         "proofs", "bounds", "distributions", "expectations",
-         "theory", "theory.transfer", "theory.chain", "theory.gradient",
+ORDER = ["errors", "quantities",
+         "core", "core.files", "core.display", "core.registry", "core.activations", "core.parsing", "core.fastforms",
+         "core.calculus",
+         "bounds.proof", "bounds", "distributions",
+         "theory", "theory.gaussian", "theory.transfer", "theory.chain", "theory.gradient",
          "theory.bivariate", "theory.meanfield", "theory.criticality", "theory.initialisation", "theory.window",
-         "theory.finite_width", "theory.spectrum", "tables", "montecarlo", "sweep", "plotting", "figures", "report",
+         "theory.finite_width", "theory.spectrum", "mc", "sweep",
+         "output", "output.tables", "output.plotting", "output.figures", "output.report",
          "cli", "__main__"]
 
 
@@ -77,11 +80,11 @@ def test_no_module_imports_a_higher_one():
 
 def test_the_check_sees_a_violation(tmp_path):
     bad = tmp_path / "registry.py"
-    bad.write_text("from .cli import main\nfrom analytic.figures import save\n")
-    assert _imports(bad, "registry") == {"cli", "figures"}
+    bad.write_text("from .cli import main\nfrom analytic.output.figures import save\n")
+    assert _imports(bad, "registry") == {"cli", "output.figures"}
 
 
 def test_the_check_resolves_imports_inside_a_subpackage(tmp_path):
     bad = tmp_path / "chain.py"
-    bad.write_text("from ..montecarlo import simulate\nfrom .meanfield import x\nfrom ..calculus import resolve\n")
-    assert _imports(bad, "theory.chain") == {"montecarlo", "theory.meanfield", "calculus"}
+    bad.write_text("from ..mc import simulate\nfrom .meanfield import x\nfrom ..core.calculus import resolve\n")
+    assert _imports(bad, "theory.chain") == {"mc", "theory.meanfield", "core.calculus"}

@@ -3,7 +3,7 @@
 Independent routes: brute-force iteration of the length map (with V by Gauss-Hermite quadrature written here) from
 many q_0; ``scipy.integrate.dblquad`` and ReLU's arc-cosine kernel for the 2-D expectations; the measured decay of
 |c_l - c*| and |q_l - q*| along iterated maps; mpmath quadrature of E[phi'' phi] for xi_q; a wide network simulated
-by ``analytic.montecarlo.simulate_wide`` for chi_1.
+by ``analytic.mc.simulate_wide`` for chi_1.
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from analytic.activations import catalogue
-from analytic.calculus import numpy_function
+from analytic.core.activations import catalogue
+from analytic.core.calculus import numpy_function
 from analytic.errors import ArgumentError, ConvergenceError
 from analytic.theory.bivariate import bivariate_expectation
 from analytic.theory.criticality import critical_points, critical_sigma_w2
@@ -124,7 +124,7 @@ def test_chi1_is_one_at_every_critical_point_of_the_catalogue():
         m = mean_field(act.name, sw, 0.05)
         p = next(p for p in critical_points(act.name, 0.05) if p.sigma_w2 == sw)
         assert p.stable
-        from analytic.expectations import gaussian_expectation
+        from analytic.theory.gaussian import gaussian_expectation
         W = gaussian_expectation(act.name, "dphi2", std=math.sqrt(p.q_star)).value
         V = gaussian_expectation(act.name, "phi2", std=math.sqrt(p.q_star)).value
         assert abs(sw * W - 1) <= 1e-10 and abs(sw * V + 0.05 - p.q_star) <= 1e-10 * p.q_star
@@ -247,7 +247,7 @@ def test_tanh_phase_at_the_textbook_points():
 def test_wide_network_measures_chi1_in_each_phase():
     """log E||g_l||^2 falls by ln chi_1 per layer. The tolerance is 4 standard errors of the simulated slope plus
     0.02 for the O(1/n) finite-width correction at n = 128 (the figure test sees gaps below 0.02 at four points)."""
-    from analytic.montecarlo import simulate_wide
+    from analytic.mc import simulate_wide
 
     n = 128
     for sw, sb in ((1.2, 0.05), (2.5, 0.05)):

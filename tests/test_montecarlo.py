@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 from scipy import integrate, optimize, stats
 
-from analytic.calculus import numpy_function, numpy_pair
-from analytic.activations import names
+from analytic.core.calculus import numpy_function, numpy_pair
+from analytic.core.activations import names
 from analytic.errors import AnalyticError, SimulationError
-from analytic.montecarlo import (Check, ScaledStat, chain_log_products, simulate, simulate_chain,
+from analytic.mc import (Check, ScaledStat, chain_log_products, simulate, simulate_chain,
                                  simulate_wide)
 
 K = 4.0  # standard errors allowed
@@ -230,7 +230,7 @@ def test_simulate_independence_model_agrees_with_the_analytic_formula():
 
 
 def test_simulate_runs_only_the_model_asked_for(monkeypatch):
-    import analytic.montecarlo as mc
+    import analytic.mc as mc
 
     calls = []
     real = mc.simulate_chain

@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from analytic.montecarlo import chain_log_products, simulate, simulate_chain, simulate_wide
+from analytic.mc import chain_log_products, simulate, simulate_chain, simulate_wide
 
 K = 4.0
 RUNS = 400
@@ -164,7 +164,7 @@ def test_wide_networks_are_identical_for_any_thread_count():
 
 
 def test_median_and_its_order_statistics_match_a_full_sort():
-    from analytic.montecarlo import _median
+    from analytic.mc import _median
 
     rng = np.random.default_rng(0)
     for n in (1, 2, 3, 4, 5, 10, 101, 1000, 12345):

@@ -13,8 +13,8 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 import analytic
-from analytic import figures as F
-from analytic.display import REPR_CHARS
+from analytic.output import figures as F
+from analytic.core.display import REPR_CHARS
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -22,12 +22,13 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from analytic import calculus, cli
-from analytic.activations import catalogue, names
-from analytic.calculus import numpy_function
+from analytic import cli
+from analytic.core import calculus
+from analytic.core.activations import catalogue, names
+from analytic.core.calculus import numpy_function
 from analytic.errors import ComputationTimeout
-from analytic.parsing import user_activation
-from analytic.registry import X
+from analytic.core.parsing import user_activation
+from analytic.core.registry import X
 
 from hang_guard import guard
 

@@ -21,10 +21,10 @@ import pytest
 import scipy.special
 import sympy as sp
 
-from analytic import parsing
+from analytic.core import parsing
 from analytic.errors import AnalyticError, FormulaError
-from analytic.parsing import parse_formula, parse_spec, user_activation
-from analytic.registry import X
+from analytic.core.parsing import parse_formula, parse_spec, user_activation
+from analytic.core.registry import X
 
 from hang_guard import guard
 
@@ -112,7 +112,7 @@ def test_every_hostile_formula_is_refused_and_nothing_runs(canary, capfd):
     payloads = PAYLOADS + [p.replace(ENV, ENV + "_READ") for p in PAYLOADS if ENV in p]
     payloads += list(generated().values())
     refused = 0
-    from analytic.calculus import resolve
+    from analytic.core.calculus import resolve
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a warning would be a second line on the CLI's stderr

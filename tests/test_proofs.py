@@ -5,7 +5,7 @@ import pytest
 import sympy as sp
 
 from analytic.bounds import bound
-from analytic.proofs import TexError, math, step, tex_prose
+from analytic.bounds.proof import TexError, math, step, tex_prose
 
 x = sp.Symbol("x", real=True)
 

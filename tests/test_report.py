@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from scipy import integrate, special
 
-from analytic import report as R
+from analytic.output import report as R
 from analytic.bounds import bound
 from analytic.errors import OutputError
-from analytic.expectations import gradient_product
-from analytic.figures import CHAIN_WEIGHTS, PREACT, QUICK
-from analytic.montecarlo import simulate_chain
+from analytic.theory.gaussian import gradient_product
+from analytic.output.figures import CHAIN_WEIGHTS, PREACT, QUICK
+from analytic.mc import simulate_chain
 from analytic.theory.chain import exact_chain
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,8 +13,8 @@ import sys
 
 import pytest
 
-from analytic import report as R
-from analytic.figures import QUICK
+from analytic.output import report as R
+from analytic.output.figures import QUICK
 
 ACTS = ("silu", "sigmoid", "relu")
 MAX_OVERFULL_PT = 5.0

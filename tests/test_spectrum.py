@@ -8,7 +8,7 @@ import pytest
 from scipy import integrate, special
 
 from analytic.errors import AnalyticError
-from analytic.expectations import gaussian_expectation
+from analytic.theory.gaussian import gaussian_expectation
 from analytic.theory.criticality import critical_sigma_w2
 from analytic.theory.meanfield import mean_field
 from analytic.theory.spectrum import (d2_law, sample_spectrum, spectral_density, spectrum, spectrum_moments)

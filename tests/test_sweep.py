@@ -138,7 +138,7 @@ def test_the_example_spec_is_valid():
 def test_rows_are_the_library_functions_at_the_derived_seed(spec, reference):
     """Each row is simulate_chain / simulate_wide / mean_field called directly with the task's seed and specs."""
     from analytic.theory.meanfield import mean_field
-    from analytic.montecarlo import simulate_chain, simulate_wide
+    from analytic.mc import simulate_chain, simulate_wide
 
     rows = json.loads((reference / "results.json").read_text())["rows"]
     assert [r["index"] for r in rows] == list(range(spec.n_tasks))
@@ -305,7 +305,7 @@ def test_heatmap_data_pivots_the_rows(reference):
             i, j = SMALL["sigma_w2"].index(r["sigma_w2"]), SMALL["sigma_b2"].index(r["sigma_b2"])
             v = r["log_grad"]
             assert (data.values[j, i] == v) if isinstance(v, float) else math.isnan(data.values[j, i])
-    from analytic.plotting import sweep_heatmap
+    from analytic.output.plotting import sweep_heatmap
 
     fig = sweep_heatmap(table, activation="relu", width=6)
     assert fig.axes[0].get_title().startswith("relu: depth")

@@ -11,7 +11,7 @@ import pytest
 import sympy as sp
 
 import analytic
-from analytic.calculus import derive, numpy_function, resolve
+from analytic.core.calculus import derive, numpy_function, resolve
 from analytic.errors import AnalyticError, FormulaError
 
 x = sp.Symbol("x")  # what every SymPy user types: no assumptions, not the library's real x

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from analytic.calculus import derivative, numpy_function
+from analytic.core.calculus import derivative, numpy_function
 from analytic.errors import ArgumentError
 from analytic.theory.window import _certified_piece, widest_window, window
 

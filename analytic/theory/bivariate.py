@@ -34,10 +34,10 @@ import math
 
 import numpy as np
 
-from ..calculus import numpy_function, resolve
+from ..core.calculus import numpy_function, resolve
 from ..errors import ArgumentError
-from ..expectations import Estimate, _breakpoints, _params_key
-from ..registry import Activation
+from .gaussian import Estimate, _breakpoints, _params_key
+from ..core.registry import Activation
 
 #: Half-width of the integration range in standard-normal units.
 Z_MAX = 11.0

@@ -47,12 +47,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from ..calculus import resolve
+from ..core.calculus import resolve
 from ..distributions import Distribution, distribution, scalar
 from ..errors import DepthError, SpecError, canonical_float, canonical_int
-from ..expectations import _params_key
+from .gaussian import _params_key
 from ..quantities import NAMES, LogQuantity, QuantitySeries
-from ..registry import X, Activation
+from ..core.registry import X, Activation
 from .transfer import FUNCTIONS, Operator, build_operator
 
 #: Largest depth :func:`exact_chain` accepts.
@@ -254,7 +254,7 @@ def _assemble(fine: dict, coarse: dict | None, tolerance: float, rounding: float
 def _homogeneous_slopes(act: Activation, key: tuple) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:
     r"""(:math:`a_+`, :math:`a_-`, :math:`\varphi'(0)`) when :math:`\varphi(v) = a_\pm v` on :math:`\pm v > 0`
     (the positively homogeneous piecewise-linear activations), else None."""
-    from ..calculus import derivative
+    from ..core.calculus import derivative
 
     params = None if act.user_defined else dict(key)
     phi = act.formula(params)
@@ -352,7 +352,7 @@ def _preact_law(ey, ey2, w: Distribution, bias: Distribution | None) -> tuple[np
 
 def _never_zero(act: Activation, key: tuple, w: Distribution) -> bool:
     """True when a product can be 0 only on a null set: φ′ vanishes on no interval and P(w = 0) = 0."""
-    from ..expectations import _zero_pieces
+    from .gaussian import _zero_pieces
 
     return not _zero_pieces(act, key) and w.partial_moments().zero == 0
 

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..calculus import resolve
+from ..core.calculus import resolve
 from ..errors import ConvergenceError
-from ..expectations import _params_key
-from ..registry import Activation
+from .gaussian import _params_key
+from ..core.registry import Activation
 from .meanfield import (MARGINAL, Q_TINY, VERIFY, _V, _W, _attracts_zero, _canonical_variances, _classify,
                         _dV, _grid, _grid_errors, _grid_rules, _homogeneous, _mean_field, _sign_changes,
                         _zero_is_fixed)

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate, special, stats
 
-from ..calculus import numpy_pair, resolve
+from ..core.calculus import numpy_pair, resolve
 from ..errors import ArgumentError, DepthError, canonical_int
 
 #: Largest width accepted (the binomial sums run over k = 0..n).

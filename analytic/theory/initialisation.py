@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ..calculus import numpy_function, resolve
-from ..expectations import DIGITS, _OO, _gaussian, _kinks, _params_key, _piece_integral, _quad_pieces, _terms
-from ..registry import X, Activation
+from ..core.calculus import numpy_function, resolve
+from .gaussian import DIGITS, _OO, _gaussian, _kinks, _params_key, _piece_integral, _quad_pieces, _terms
+from ..core.registry import X, Activation
 from .criticality import _critical
 from .meanfield import _canonical_variances, _mean_field
 

@@ -43,11 +43,11 @@ from typing import Any
 
 import numpy as np
 
-from ..calculus import numpy_function, resolve
-from ..display import displayable
+from ..core.calculus import numpy_function, resolve
+from ..core.display import displayable
 from ..errors import ArgumentError, ConvergenceError, canonical_float
-from ..expectations import _SQRT2PI, Estimate, _breakpoints, _gaussian, _params_key
-from ..registry import Activation
+from .gaussian import _SQRT2PI, Estimate, _breakpoints, _gaussian, _params_key
+from ..core.registry import Activation
 from .bivariate import ORDER, PANELS, ROUNDING, Z_MAX, _bivariate, _bivariate_value, _panel_nodes
 
 #: Grid on which G(q) - q and chi_1(q) - 1 are scanned for sign changes.
@@ -487,7 +487,7 @@ def _signal(act: Activation, key: tuple, sw: float, sb: float, q0: float) -> Sig
     xi_q = None
     if math.isfinite(m.slope) and 0 <= m.slope < 1 + MARGINAL and m.q_star != math.inf:
         xi_q = 0.0 if m.slope == 0 else _depth_scale(m.slope) if m.slope < 1 - MARGINAL else math.inf
-    method = "length map: closed form or quad (analytic.expectations); correlation map: Gauss-Legendre, two orders"
+    method = "length map: closed form or quad (analytic.theory.gaussian); correlation map: Gauss-Legendre, two orders"
     if m.q_star == math.inf:
         notes.append("q* = inf: the correlation map is not defined")
         return SignalPropagation(act.name, m, None, 0.0, None, 0.0, None, None, "unbounded", depth, method,

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..calculus import numpy_pair, resolve
+from ..core.calculus import numpy_pair, resolve
 from ..errors import ArgumentError, ConvergenceError, DepthError, canonical_int
 from .meanfield import mean_field
 

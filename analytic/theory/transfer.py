@@ -35,10 +35,10 @@ import numpy as np
 import sympy as sp
 from scipy import special
 
-from ..calculus import numpy_function, numpy_pair, resolve
+from ..core.calculus import numpy_function, numpy_pair, resolve
 from ..distributions import Base, Constant, Distribution, Normal, distribution
-from ..expectations import _dphi_zeros, _kinks, _params_key, _zero_pieces
-from ..registry import X, Activation
+from .gaussian import _dphi_zeros, _kinks, _params_key, _zero_pieces
+from ..core.registry import X, Activation
 
 #: Per-layer functions g of u = w phi'(v) the operator is built for.
 FUNCTIONS = ("mean", "mean_abs", "mean_square", "nonzero", "log", "one")
@@ -344,9 +344,9 @@ def _mp_dphi(act: Activation, key: tuple):
     becomes :math:`\operatorname{erfc}(-u)`, exact in the left tail), sigmoid and softplus in exp and log."""
     import sympy as sp
 
-    from ..activations import to_elementary
-    from ..calculus import derivative
-    from ..registry import X
+    from ..core.activations import to_elementary
+    from ..core.calculus import derivative
+    from ..core.registry import X
 
     d = to_elementary(derivative(act, 1).subs(act.bind(None if act.user_defined else dict(key))))
     d = d.replace(sp.erf, lambda u: sp.erfc(-u, evaluate=False) - 1)  # erfc(-u) would fold back to 2 - erfc(u)
@@ -380,7 +380,7 @@ def _np_log_abs_sum(*args):
 
 def _sign_form(e):
     """The sign of e as an expression that does not underflow (positive factors drop out)."""
-    from ..activations import sigmoid, softplus
+    from ..core.activations import sigmoid, softplus
 
     if e.is_Mul:
         return sp.Mul(*[_sign_form(f) for f in e.args])
@@ -395,7 +395,7 @@ def _log_abs_form(e):
     r"""An expression for :math:`\log|e|` that does not underflow where e does: logs of products are sums,
     :math:`\log e^u = u`, :math:`\log\sigma(u) = -\operatorname{softplus}(-u)`, log erfc by erfcx, and a sum by a
     signed log-sum-exp of its terms; anything else stays :math:`\log|\cdot|`."""
-    from ..activations import sigmoid, softplus
+    from ..core.activations import sigmoid, softplus
 
     if isinstance(e, sp.Piecewise):
         return sp.Piecewise(*[(_log_abs_form(piece), cond) for piece, cond in e.args])
@@ -418,7 +418,7 @@ def _log_abs_form(e):
 
 @functools.lru_cache(maxsize=64)
 def _np_log_abs_dphi(act: Activation, key: tuple):
-    from ..calculus import _NUMPY_NAMESPACE, derivative, numeric_form
+    from ..core.calculus import _NUMPY_NAMESPACE, derivative, numeric_form
 
     expr = _log_abs_form(numeric_form(derivative(act, 1).subs(act.bind(None if act.user_defined else dict(key)))))
     extra = {"_log_erfc": _np_log_erfc, "_log_abs_sum": _np_log_abs_sum}

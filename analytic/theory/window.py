@@ -31,12 +31,12 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from ..activations import sigmoid
+from ..core.activations import sigmoid
 from ..bounds import _IV, _hi, _lo, _piece_sets, _point, _tail_sign, compile_interval
-from ..calculus import derivative, numpy_function, resolve
+from ..core.calculus import derivative, numpy_function, resolve
 from ..errors import AnalyticError, ArgumentError, BoundError, ComputationTimeout, time_limit
-from ..expectations import _params_key
-from ..registry import X, Activation
+from .gaussian import _params_key
+from ..core.registry import X, Activation
 
 #: Widest enclosure of a certified endpoint.
 ENDPOINT_WIDTH = 1e-12

@@ -27,7 +27,7 @@ How a one-layer expectation :math:`E[f(v)]`, :math:`v \sim N(m, s^2)`, is comput
   :math:`z = 0` and (for :math:`\log|\varphi'|`) at every zero of :math:`\varphi'`; the error is the sum of quad's
   error estimates.
 
->>> from analytic.expectations import gaussian_expectation, gradient_product
+>>> from analytic.theory.gaussian import gaussian_expectation, gradient_product
 >>> gaussian_expectation("relu", "dphi").value
 0.5
 >>> g = gradient_product("sigmoid", 10, "constant(1)")
@@ -45,11 +45,11 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .calculus import derivative, numpy_function, resolve
-from .distributions import Constant, Distribution, LogNormal, Normal, Uniform, distribution, scalar
-from .display import displayable
-from .errors import ArgumentError, DepthError, canonical_float, canonical_int, canonical_text
-from .registry import X, Activation
+from ..core.calculus import derivative, numpy_function, resolve
+from ..distributions import Constant, Distribution, LogNormal, Normal, Uniform, distribution, scalar
+from ..core.display import displayable
+from ..errors import ArgumentError, DepthError, canonical_float, canonical_int, canonical_text
+from ..core.registry import X, Activation
 
 #: The one-layer functions :func:`gaussian_expectation` knows.
 FUNCTIONS = ("phi", "phi2", "dphi", "dphi2", "log_abs_dphi")
@@ -325,7 +325,7 @@ def _zero_pieces(act: Activation, key: tuple) -> list[tuple[float, float]]:
 @functools.lru_cache(maxsize=None)
 def _mp_dphi(act: Activation, key: tuple):
     """φ′ as an mpmath function (for the tails, where the float φ′ underflows to 0)."""
-    from .activations import to_elementary
+    from ..core.activations import to_elementary
 
     return sp.lambdify(X, to_elementary(_integrand(act, "dphi", key)), "mpmath")
 
@@ -609,7 +609,7 @@ def _sup_abs_dphi(act: Activation, key: tuple) -> tuple[float, str, str]:
     params = dict(key) or None
     reason = ""
     try:
-        from .bounds import bound
+        from ..bounds import bound
     except ImportError as exc:  # pragma: no cover - the package ships bounds
         bound, reason = None, f"the bounds module is unavailable ({exc})"
     if bound is not None:

@@ -10,7 +10,7 @@ Definitions and defaults follow ``torch.nn.functional``; at kinks, the ``Piecewi
 the derivative of the formula equals PyTorch's autograd value (ReLU′(0) = 0, ELU′(0) = α, hardtanh′(±1) = 0,
 hard_swish′(−3) = −1/2, hard_swish′(3) = 3/2), and each record states these values in ``kinks``.
 
->>> from analytic.activations import get
+>>> from analytic.core.activations import get
 >>> get("relu").kinks[0].dphi
 0
 """
@@ -20,7 +20,7 @@ import dataclasses
 
 import sympy as sp
 
-from .errors import ArgumentError
+from ..errors import ArgumentError
 from .registry import X, Activation, Kink, Param, alias, aliases, catalogue, get, names, register
 
 __all__ = ["sigmoid", "softplus", "to_elementary", "get", "names", "aliases", "catalogue", "SELU_ALPHA",

@@ -20,9 +20,9 @@ exponent, so :math:`E[\prod]` is exact even when it is :math:`10^{-500}`. Memory
 chains are cut in blocks of :data:`BLOCK` with their own random streams (``SeedSequence(seed).spawn``), so the
 numbers do not depend on the chunk size; blocks run on a pool of threads and are merged in block order, so
 they do not depend on the number of threads either. :math:`\varphi` and :math:`\varphi'` come from
-:func:`~analytic.calculus.numpy_kernel` (fused forms for the catalogue's entries).
+:func:`~analytic.core.calculus.numpy_kernel` (fused forms for the catalogue's entries).
 
->>> from analytic.montecarlo import simulate_chain
+>>> from analytic.mc import simulate_chain
 >>> s = simulate_chain("relu", depth=1, weights="constant(1)", samples=10_000, preact="normal(0, 1)", seed=0)
 >>> abs(s.mean.value - 0.5) < 4 * s.mean.stderr  # E[relu'(v)] = 1/2 for v ~ N(0, 1)
 True
@@ -44,10 +44,10 @@ from typing import Any, Iterator
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .calculus import numpy_kernel, numpy_pair, resolve
-from .distributions import Distribution, distribution, scalar
-from .display import displayable, html_table
-from .errors import AnalyticError, SimulationError, canonical_float, canonical_int
+from ..core.calculus import numpy_kernel, numpy_pair, resolve
+from ..distributions import Distribution, distribution, scalar
+from ..core.display import displayable, html_table
+from ..errors import AnalyticError, SimulationError, canonical_float, canonical_int
 
 #: Largest batch of inputs and number of independent networks of a wide simulation.
 MAX_BATCH, MAX_NETWORKS, MAX_WIDTH = 10**6, 10**4, 10**6
@@ -1024,7 +1024,7 @@ MIN_BINOMIAL = 10
 
 def _exact_analytic(act, depth, weights, x, bias, params):
     """The exact chain's values (the same network as the simulation), or a sentence saying why there are none."""
-    from .theory.chain import exact_chain
+    from ..theory.chain import exact_chain
 
     try:
         return exact_chain(act, depth, weights, x=x, bias=bias, params=params), None
@@ -1033,7 +1033,7 @@ def _exact_analytic(act, depth, weights, x, bias, params):
 
 
 def _independence_analytic(act, depth, weights, preact, params) -> tuple[Any, str | None]:
-    from .expectations import gradient_product
+    from ..theory.gaussian import gradient_product
 
     try:
         return gradient_product(act, depth, weights, preact=preact, params=params), None
@@ -1179,7 +1179,7 @@ def simulate(act, depth: int, weights: str | Distribution, width: int = 1, sampl
 
 def _log_chi(act, sigma_w2: float, q: float, params) -> float:
     r""":math:`\ln(\sigma_w^2 E[\varphi'(\sqrt q z)^2])` (nan when it cannot be computed)."""
-    from .expectations import gaussian_expectation
+    from ..theory.gaussian import gaussian_expectation
 
     try:
         value = sigma_w2 * gaussian_expectation(act, "dphi2", 0.0, math.sqrt(max(q, 0.0)), params=params).value
@@ -1195,7 +1195,7 @@ def _simulate_wide(act, depth, width, weights, bias, batch, seed, params, networ
         notes.append("--preact and --x apply to the chain only (width 1); the wide network draws its inputs "
                      "from N(0, I)")
     try:
-        from .theory.meanfield import mean_field
+        from ..theory.meanfield import mean_field
     except ImportError:  # pragma: no cover
         return Simulation(sim.act, width, sim, None, {}, (), tuple(notes + ["analytic values unavailable"]))
     try:
@@ -1245,8 +1245,8 @@ def _finite_width_rates(act, sim: WideSimulation, weights, params) -> dict | Non
     (:math:`JJ^\top` and :math:`J^\top J` share their nonzero spectrum), and layer l is reached alive with
     probability :math:`(1 - P_0)^l`, so the mean-square slope is :math:`\ln(c\,E S) - \ln(1 - P_0)`.
     """
-    from .distributions import Normal
-    from .theory.finite_width import exact_law_reason, finite_width
+    from ..distributions import Normal
+    from ..theory.finite_width import exact_law_reason, finite_width
 
     wd = distribution(weights)
     if not isinstance(wd, Normal) or sim.weight_mean != 0 or sim.bias is not None:

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-from .errors import OutputError
+from ..errors import OutputError
 
 
 #: Longest file or folder name (bytes) accepted in an output path: the limit of common filesystems.

@@ -4,7 +4,7 @@ A string is parsed by :func:`ast.parse` (which only builds a syntax tree and run
 is checked against a whitelist and translated into SymPy by hand. ``sympify`` is never applied to user text,
 because SymPy documents that it evaluates its input.
 
->>> from analytic.parsing import parse_formula, parse_spec
+>>> from analytic.core.parsing import parse_formula, parse_spec
 >>> parse_formula("x*tanh(log(1+exp(x)))")
 x*tanh(softplus(x))
 >>> parse_spec("normal(1, 0.5)")
@@ -21,7 +21,7 @@ import warnings
 import sympy as sp
 
 from .activations import sigmoid, softplus
-from .errors import ComputationTimeout, FormulaError, SpecError, canonical_params, time_limit
+from ..errors import ComputationTimeout, FormulaError, SpecError, canonical_params, time_limit
 from .registry import X, Activation, Kink
 
 #: Longest formula or spec accepted, in characters.
@@ -291,7 +291,7 @@ def _parse_formula(text: str, params: dict[str, float] | None) -> sp.Expr:
 
 
 def user_activation(text: str, params: dict[str, float] | None = None) -> Activation:
-    """An :class:`~analytic.registry.Activation` for a user formula; parameters take the values in ``params``."""
+    """An :class:`~analytic.core.registry.Activation` for a user formula; parameters take the values in ``params``."""
     from .registry import Param
 
     params = canonical_params(params, FormulaError)
@@ -321,9 +321,9 @@ def _user_record(expr: sp.Expr, name: str, declared: tuple, doc: str) -> Activat
 
 
 def expression_activation(expr: sp.Basic, params: dict[str, float] | None = None) -> Activation:
-    r"""An :class:`~analytic.registry.Activation` for a SymPy expression in one free symbol, of any name and with
+    r"""An :class:`~analytic.core.registry.Activation` for a SymPy expression in one free symbol, of any name and with
     any assumptions (``Symbol("x")``, ``Symbol("t", positive=True)``): that symbol is replaced by the library's
-    real variable :data:`~analytic.registry.X`, so :math:`\varphi'` is taken with respect to it.
+    real variable :data:`~analytic.core.registry.X`, so :math:`\varphi'` is taken with respect to it.
 
     Symbols named in ``params`` are parameters and take those values. More than one other free symbol, an
     undefined function (``Function("f")(x)``) or anything that is not a SymPy expression raises

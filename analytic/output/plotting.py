@@ -1,5 +1,5 @@
 r"""Axes-level drawing functions: each takes the data to show and a matplotlib ``ax``, draws, and returns the
-artists it drew. No figure is created or saved here (that is :mod:`analytic.figures`), and no mathematics
+artists it drew. No figure is created or saved here (that is :mod:`analytic.output.figures`), and no mathematics
 beyond what is needed to place ink: the numbers arrive computed.
 
 Colours are the Okabe–Ito palette (distinguishable with every common colour-vision deficiency); labels use
@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import ArgumentError
+from ..errors import ArgumentError
 
 #: The Okabe–Ito colour-blind-safe palette.
 OKABE_ITO = {
@@ -541,7 +541,7 @@ def sweep_heatmap(table, ax=None, *, activation: str | None = None, depth: int |
     from matplotlib import patheffects
     from matplotlib.figure import Figure
 
-    from .sweep import heatmap_data
+    from ..sweep import heatmap_data
 
     from matplotlib.axes import Axes
 

@@ -27,7 +27,7 @@ import math
 import numbers
 from typing import Any, Callable, Sequence
 
-from .errors import AnalyticError
+from ..errors import AnalyticError
 
 __all__ = ["displayable", "fmt", "html_table", "REPR_CHARS"]
 

@@ -36,13 +36,13 @@ import sympy as sp
 from mpmath.ctx_iv import MPIntervalContext
 from sympy.calculus.util import continuous_domain
 
-from .activations import sigmoid, softplus, to_elementary
-from .calculus import resolve
-from .display import displayable
-from .errors import AnalyticError, BoundError, ComputationTimeout, canonical_float, canonical_text, time_limit
-from .proofs import Math, Step, step, steps_text, tex_set
-from .proofs import math as part
-from .registry import X, Activation
+from ..core.activations import sigmoid, softplus, to_elementary
+from ..core.calculus import resolve
+from ..core.display import displayable
+from ..errors import AnalyticError, BoundError, ComputationTimeout, canonical_float, canonical_text, time_limit
+from .proof import Math, Step, step, steps_text, tex_set
+from .proof import math as part
+from ..core.registry import X, Activation
 
 __all__ = ["Extremum", "Bound", "SoftmaxJacobianBounds", "bound", "softmax_jacobian_bounds", "TARGET_WIDTH"]
 
@@ -1081,8 +1081,8 @@ def bound(act: Activation | str, of: str = "dphi", params: dict[str, float] | No
           timeout: float = 10.0) -> Bound:
     r"""Proved :math:`\sup` and :math:`\inf` of :math:`\varphi'` (``of="dphi"``) or :math:`\varphi` (``"phi"``).
 
-    ``act`` is a catalogue name, an :class:`~analytic.registry.Activation`, a formula in ``x`` or a SymPy
-    expression in one free symbol (see :func:`~analytic.calculus.resolve`). ``params``
+    ``act`` is a catalogue name, an :class:`~analytic.core.registry.Activation`, a formula in ``x`` or a SymPy
+    expression in one free symbol (see :func:`~analytic.core.calculus.resolve`). ``params``
     override the defaults. SymPy steps run under ``timeout`` seconds each; when one runs out the certified
     interval route takes over and the proof says so. Raises :class:`~analytic.errors.BoundError` when neither
     route can prove a bound.

@@ -1,10 +1,10 @@
 r"""The derivation report: lecture notes, in Markdown and LaTeX, regenerated from scratch by the library.
 
 For every catalogue activation (the list is the registry's) the report gives φ and φ′ (SymPy, via
-:mod:`analytic.calculus`), the proved sup and inf of φ′ with the proof steps (:mod:`analytic.bounds`), the
+:mod:`analytic.core.calculus`), the proved sup and inf of φ′ with the proof steps (:mod:`analytic.bounds`), the
 gradient product across depth — crude bound, :math:`|E\prod|`, :math:`E[\prod^2]`, typical value — for the
-chain with weights :data:`~analytic.figures.CHAIN_WEIGHTS` (:mod:`analytic.expectations`), a Monte Carlo check
-of the mean at depth :data:`MC_DEPTH` with its z-score (:mod:`analytic.montecarlo`), and its figure. The figures
+chain with weights :data:`~analytic.output.figures.CHAIN_WEIGHTS` (:mod:`analytic.theory.gaussian`), a Monte Carlo check
+of the mean at depth :data:`MC_DEPTH` with its z-score (:mod:`analytic.mc`), and its figure. The figures
 the report links are written into its own ``figures/`` folder, so the folder is self-contained.
 
 Every number is printed with :data:`DIGITS` significant digits and comes from one library call, so the report
@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 
-from .activations import catalogue
-from .calculus import derivative, latex, resolve
-from .errors import AnalyticError, ArgumentError, OutputError, canonical_callable
+from ..core.activations import catalogue
+from ..core.calculus import derivative, latex, resolve
+from ..errors import AnalyticError, ArgumentError, OutputError, canonical_callable
 from .figures import CHAIN_WEIGHTS, DEFAULT, PREACT, QUICK, Budget, write_figures
-from .outputs import atomic_write_text, output_folder
-from .proofs import Step, tex_prose
-from .registry import Activation
+from ..core.files import atomic_write_text, output_folder
+from ..bounds.proof import Step, tex_prose
+from ..core.registry import Activation
 
 __all__ = ["build_report", "write_report", "Report", "ActivationSection", "GradientRow", "MonteCarloCheck",
            "ReportFiles", "REPORT_DEPTHS", "MC_DEPTH", "DIGITS", "QUICK"]
@@ -160,10 +160,10 @@ def _extremum(ext) -> dict:
 def section(act: Activation, budget: Budget = DEFAULT, fmt: str = "png") -> ActivationSection:
     """Collect one activation's section from the library (bounds, gradient table, Monte Carlo check); its figure
     is linked as ``fmt``."""
-    from .bounds import bound
-    from .expectations import gradient_product
-    from .montecarlo import Check, simulate_chain
-    from .theory.chain import exact_chain
+    from ..bounds import bound
+    from ..theory.gaussian import gradient_product
+    from ..mc import Check, simulate_chain
+    from ..theory.chain import exact_chain
 
     notes: list[str] = []
     params = tuple((p.name, str(p.default)) for p in act.params)
@@ -426,7 +426,7 @@ def _latex_section(s: ActivationSection, report: Report) -> list[str]:
 
 def tex_text(text: str) -> str:
     """Plain (Unicode) text as LaTeX that compiles with pdflatex: specials escaped, Greek letters and symbols in
-    math mode (:func:`analytic.proofs.tex_prose`; a character without a LaTeX form raises rather than printing a
+    math mode (:func:`analytic.bounds.proof.tex_prose`; a character without a LaTeX form raises rather than printing a
     wrong glyph).
 
     >>> print(tex_text("σ′ ≤ 1/4 at x_0"))

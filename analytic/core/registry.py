@@ -1,8 +1,8 @@
 """The activation record and the registry that holds the catalogue.
 
-This module owns no mathematics: it stores what :mod:`analytic.activations` declares and finds it by name.
+This module owns no mathematics: it stores what :mod:`analytic.core.activations` declares and finds it by name.
 
->>> from analytic.registry import get
+>>> from analytic.core.registry import get
 >>> get("sigmoid").name
 'sigmoid'
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from .errors import ParameterError, UnknownActivation, canonical_params, canonical_text
+from ..errors import ParameterError, UnknownActivation, canonical_params, canonical_text
 
 #: The real variable every activation formula is written in.
 X = sp.Symbol("x", real=True)

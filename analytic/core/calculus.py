@@ -6,7 +6,7 @@ r"""Derivatives, NumPy functions and LaTeX, all derived from the catalogue's Sym
   ``exp(u) - 1`` to ``expm1``; finite and warning-free for :math:`|x| \le 10^4`.
 * :func:`derive` — everything the ``derive`` command prints, as a frozen :class:`Derivation`.
 
->>> from analytic.calculus import derivative, resolve
+>>> from analytic.core.calculus import derivative, resolve
 >>> derivative(resolve("sigmoid"))
 (1 - sigmoid(x))*sigmoid(x)
 """
@@ -24,7 +24,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from .activations import get, sigmoid
 from .display import displayable
-from .errors import (AnalyticError, ArgumentError, ComputationTimeout, FormulaError, canonical_float, canonical_int,
+from ..errors import (AnalyticError, ArgumentError, ComputationTimeout, FormulaError, canonical_float, canonical_int,
                      canonical_params, canonical_text, time_limit)
 from .fastforms import Kernel, fused_kernel
 from .parsing import expression_activation, looks_like_formula, user_activation
@@ -54,8 +54,8 @@ def resolve(name_or_formula: str | Activation | sp.Expr, params: dict[str, float
     This is the one place a user's activation is resolved; every public function calls it. Bare names are
     looked up (an unknown one raises :class:`~analytic.errors.UnknownActivation` naming the closest entries);
     other text is parsed by the whitelist parser. A SymPy expression in one free symbol of any name and
-    assumptions is mapped onto the real variable :data:`~analytic.registry.X`
-    (:func:`~analytic.parsing.expression_activation`; more free symbols raise
+    assumptions is mapped onto the real variable :data:`~analytic.core.registry.X`
+    (:func:`~analytic.core.parsing.expression_activation`; more free symbols raise
     :class:`~analytic.errors.FormulaError`). ``params`` are the values a user formula refers to (catalogue
     entries take theirs at evaluation time).
 
@@ -171,7 +171,7 @@ def numpy_pair(act: Activation | str, params: dict[str, float] | None = None
                ) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
     r"""A vectorised NumPy function returning :math:`(\varphi(x), \varphi'(x))` in one pass.
 
-    Catalogue entries with a fused kernel (:data:`analytic.fastforms.NAMES`: the piecewise ones, sigmoid, tanh,
+    Catalogue entries with a fused kernel (:data:`analytic.core.fastforms.NAMES`: the piecewise ones, sigmoid, tanh,
     softsign, identity) use it. Otherwise: the same expressions as :func:`numpy_function` orders 0 and 1, compiled
     together with common subexpressions shared (sigmoid's :math:`\sigma(x)` is evaluated once for both), for loops
     that need both; such a pair has ``shared = True``. Sharing can undo a stable form (SymPy turns ``erfc(-u)`` back
@@ -190,7 +190,7 @@ def numpy_pair(act: Activation | str, params: dict[str, float] | None = None
 
 def numpy_kernel(act: Activation | str, params: dict[str, float] | None = None) -> Kernel:
     r"""A kernel ``k(v, y, d, t)`` writing :math:`\varphi(v)` into ``y`` and :math:`\varphi'(v)` into ``d``
-    (``t`` is scratch), for loops that reuse their buffers: the fused form of :mod:`analytic.fastforms` for
+    (``t`` is scratch), for loops that reuse their buffers: the fused form of :mod:`analytic.core.fastforms` for
     catalogue entries that have one, otherwise :func:`numpy_pair` copied into the buffers. Call it inside
     ``numpy.errstate(all="ignore")``.
 
@@ -295,7 +295,7 @@ def _allocating(kernel: Kernel, name: str) -> Callable[[np.ndarray], tuple[np.nd
         return y, d
 
     pair.__name__ = f"{name}_pair"
-    pair.__doc__ = f"fused NumPy form of ({name}, its derivative), from analytic.fastforms"
+    pair.__doc__ = f"fused NumPy form of ({name}, its derivative), from analytic.core.fastforms"
     pair.fused = True
     return pair
 

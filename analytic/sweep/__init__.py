@@ -25,13 +25,13 @@ on the spec alone, never on which worker ran which task when.
 **One task** at :math:`(\varphi, \sigma_w^2, \sigma_b^2, L, n)`:
 
 * the chain (:math:`n = 1`): weights :math:`w_t \sim N(0, \sigma_w^2)`, bias :math:`b_t \sim N(0, \sigma_b^2)` (none
-  when :math:`\sigma_b^2 = 0`), input :math:`x = 1`; simulated exactly (:func:`analytic.montecarlo.simulate_chain`);
+  when :math:`\sigma_b^2 = 0`), input :math:`x = 1`; simulated exactly (:func:`analytic.mc.simulate_chain`);
 * the wide network (:math:`n > 1`): :math:`W_{ij} \sim N(0, \sigma_w^2/n)`, the same bias
-  (:func:`analytic.montecarlo.simulate_wide`);
+  (:func:`analytic.mc.simulate_wide`);
 * analytic: the mean-field fixed point :math:`q^*`, :math:`\chi_1 = \sigma_w^2 E[\varphi'(\sqrt{q^*} z)^2]`,
   :math:`L \ln\chi_1` (mean field: :math:`\ln E\|g_0\|^2 - \ln E\|g_L\|^2 \approx L \ln \chi_1`), and the
   independence-approximation logs of the chain's gradient product :math:`\prod_t w_t \varphi'(v_t)` with
-  pre-activations :math:`v \sim N(0, 1)` (:func:`analytic.expectations.gradient_product`).
+  pre-activations :math:`v \sim N(0, 1)` (:func:`analytic.theory.gaussian.gradient_product`).
 
 The heatmap quantity ``log_grad`` is a mean of the natural log of a squared gradient at depth :math:`L`
 (the typical size, not the log of the mean): for the chain
@@ -67,9 +67,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from .errors import (AnalyticError, ClusterError, OutputError, SweepSpecError, canonical_callable, canonical_float,
+from ..errors import (AnalyticError, ClusterError, OutputError, SweepSpecError, canonical_callable, canonical_float,
                      canonical_int, canonical_text, number_from_text, show_value)
-from .outputs import atomic_write_text, canonical_path, output_folder
+from ..core.files import atomic_write_text, canonical_path, output_folder
 
 #: Largest number of tasks one spec may expand into.
 MAX_TASKS = 100_000
@@ -357,7 +357,7 @@ def load_spec(path: str | os.PathLike | None = None, overrides: Mapping[str, str
     """Read a TOML spec file (optional) and apply command-line overrides (key → text, see :func:`_parse_option`).
 
     Raises :class:`~analytic.errors.SweepSpecError` with one line for an unreadable file, invalid TOML or an
-    invalid spec, and checks every activation name or formula with :func:`analytic.calculus.resolve`.
+    invalid spec, and checks every activation name or formula with :func:`analytic.core.calculus.resolve`.
     """
     mapping: dict[str, Any] = {}
     if path is not None:
@@ -382,7 +382,7 @@ def load_spec(path: str | os.PathLike | None = None, overrides: Mapping[str, str
                                      f"{show_value(text)}")
             mapping[key] = _parse_option(key, text)
     spec = SweepSpec.from_mapping(mapping)
-    from .calculus import resolve
+    from ..core.calculus import resolve
 
     for name in spec.activations:
         resolve(name)  # UnknownActivation / FormulaError, before any work starts
@@ -435,11 +435,11 @@ def _finite_or_text(value: Any) -> Any:
 
 
 def _analytic(task: Task) -> dict[str, Any]:
-    """The analytic columns of one task (:mod:`analytic.expectations`). A part that raises an
+    """The analytic columns of one task (:mod:`analytic.theory.gaussian`). A part that raises an
     :class:`~analytic.errors.AnalyticError` (no fixed point, time budget exceeded, …) is left empty and its
     message goes to the ``notes`` column; the simulation still runs."""
-    from .expectations import gradient_product
-    from .theory.meanfield import mean_field
+    from ..theory.gaussian import gradient_product
+    from ..theory.meanfield import mean_field
 
     out: dict[str, Any] = {}
     notes = []
@@ -476,8 +476,8 @@ def _exp_or_inf(x: float) -> float:
 
 
 def _simulated(task: Task) -> dict[str, Any]:
-    """The Monte Carlo columns of one task (:mod:`analytic.montecarlo`)."""
-    from .montecarlo import simulate_chain, simulate_wide
+    """The Monte Carlo columns of one task (:mod:`analytic.mc`)."""
+    from ..mc import simulate_chain, simulate_wide
 
     out: dict[str, Any] = {}
     if task.width == 1:  # one thread per task: the sweep runs tasks in parallel (the numbers do not depend on it)
@@ -574,7 +574,7 @@ def versions() -> dict[str, str | None]:
     """Installed versions of the packages the numbers depend on (``None`` when not installed)."""
     from importlib import metadata
 
-    from . import __version__
+    from .. import __version__
 
     out: dict[str, str | None] = {"analytic": __version__, "python": sys.version.split()[0]}
     for name in ("numpy", "scipy", "sympy", "dask", "distributed"):
@@ -588,7 +588,7 @@ def versions() -> dict[str, str | None]:
 def critical_point(activation: str, sigma_b2: float) -> float | None:
     r"""The :math:`\sigma_w^2` with :math:`\chi_1 = 1` at bias variance ``sigma_b2``
     (:func:`analytic.theory.criticality.critical_sigma_w2`), or ``None`` where there is none."""
-    from .theory.criticality import critical_sigma_w2
+    from ..theory.criticality import critical_sigma_w2
 
     try:
         sw = float(critical_sigma_w2(activation, float(sigma_b2)))
@@ -893,7 +893,7 @@ def load_results(out: str | os.PathLike) -> dict[str, Any]:
         raise OutputError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
-# ---------------------------------------------------------------- heatmap data (drawn by analytic.plotting)
+# ---------------------------------------------------------------- heatmap data (drawn by analytic.output.plotting)
 
 @dataclass(frozen=True)
 class HeatmapData:

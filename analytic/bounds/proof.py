@@ -21,7 +21,7 @@ from typing import Iterable, Union
 
 import sympy as sp
 
-from .errors import AnalyticError
+from ..errors import AnalyticError
 
 __all__ = ["Math", "Step", "math", "step", "steps_text", "tex_prose", "tex_set", "TEX_SYMBOLS"]
 

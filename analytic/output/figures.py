@@ -1,9 +1,9 @@
 r"""Figure assembly and the one save helper: every figure the ``figures`` command writes, byte-reproducible.
 
 Each figure has a name (the ``--only`` value and the file stem) and a builder that computes its data through the
-library — derivatives from :mod:`analytic.calculus`, proved bounds from :mod:`analytic.bounds`, expectations from
-:mod:`analytic.expectations`, simulations from :mod:`analytic.montecarlo` with fixed seeds — and lays out axes
-that :mod:`analytic.plotting` draws on. The list of figures is derived from the activation registry: one
+library — derivatives from :mod:`analytic.core.calculus`, proved bounds from :mod:`analytic.bounds`, expectations from
+:mod:`analytic.theory.gaussian`, simulations from :mod:`analytic.mc` with fixed seeds — and lays out axes
+that :mod:`analytic.output.plotting` draws on. The list of figures is derived from the activation registry: one
 ``activation_<name>`` figure per catalogue entry, plus the catalogue grid and the depth, histogram, phase-diagram,
 dying-ReLU and softmax-Jacobian figures.
 
@@ -37,12 +37,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from . import plotting as P
-from .activations import catalogue
-from .calculus import numpy_function, resolve
-from .errors import (AnalyticError, ArgumentError, OutputError, UnknownFigure, canonical_callable, canonical_int,
+from ..core.activations import catalogue
+from ..core.calculus import numpy_function, resolve
+from ..errors import (AnalyticError, ArgumentError, OutputError, UnknownFigure, canonical_callable, canonical_int,
                      canonical_names, canonical_text, show_value)
-from .outputs import atomic_write, canonical_path, output_folder, remove_temporaries
-from .registry import Activation
+from ..core.files import atomic_write, canonical_path, output_folder, remove_temporaries
+from ..core.registry import Activation
 
 #: Output formats :func:`save` writes, with the metadata that makes their bytes reproducible.
 #: (Each backend accepts only its own keys: PDF would silently ignore SVG's ``Date``.)
@@ -484,7 +484,7 @@ def _bound_label(symbol: str, kind: str, value: sp.Expr | None, number: float, a
 
 def dphi_bounds(act: Activation) -> tuple[P.BoundLine, ...]:
     r"""The proved sup of φ′ (and its inf when negative) as labelled lines, from :func:`analytic.bounds.bound`."""
-    from .bounds import bound
+    from ..bounds import bound
 
     try:
         b = bound(act, of="dphi")
@@ -610,7 +610,7 @@ def softmax_jacobians(sizes: Sequence[int], samples: int, seed: int = 0) -> Soft
 def softmax_bounds() -> dict[str, P.BoundLine]:
     r"""The proved bounds from :func:`analytic.bounds.softmax_jacobian_bounds`: :math:`\partial s_i/\partial z_i
     \le 1/4`, :math:`\partial s_i/\partial z_j \ge -1/4`, :math:`\|J\|_2 \le 1/2`, as labelled lines."""
-    from .bounds import softmax_jacobian_bounds
+    from ..bounds import softmax_jacobian_bounds
 
     b = softmax_jacobian_bounds()
 
@@ -673,9 +673,9 @@ def gradient_panel(name: str, budget: Budget = DEFAULT, weights: str = CHAIN_WEI
     the same chain at ``budget.depth_points``: :math:`|` mean :math:`|` with :math:`\pm 1.96` standard errors
     (flagged when the effective sample size is below 1000) and the median of :math:`|\prod|` with its interval.
     """
-    from .expectations import gradient_product
-    from .montecarlo import simulate_chain
-    from .theory.chain import exact_chain
+    from ..theory.gaussian import gradient_product
+    from ..mc import simulate_chain
+    from ..theory.chain import exact_chain
 
     depth = np.arange(1, budget.max_depth + 1)
     exact = exact_chain(name, budget.max_depth, weights)
@@ -742,9 +742,9 @@ PREACT_ACTIVATIONS = ("sigmoid", "tanh")
 def preact_panel(name: str, budget: Budget = DEFAULT, weights: str = CHAIN_WEIGHTS) -> P.PreactPanel:
     r"""Mean ± sd of :math:`v_t` against t in the exact chain (:func:`analytic.theory.chain.exact_chain`), beside
     the :math:`N(0, 1)` the independence approximation assumes."""
-    from .theory.chain import exact_chain
+    from ..theory.chain import exact_chain
 
-    from .distributions import distribution
+    from ..distributions import distribution
 
     c = exact_chain(name, budget.max_depth, weights)
     m = distribution(PREACT).moments().floats()
@@ -785,7 +785,7 @@ LN10 = math.log(10.0)
 def histogram_panel(name: str, budget: Budget = DEFAULT) -> P.HistogramPanel:
     r"""Samples of :math:`\log_{10}|\prod|` at ``budget.hist_depths`` (independence model, same seed), with the
     Monte Carlo :math:`\log_{10}E|\prod|` and :math:`\log_{10}` median of the same chains."""
-    from .montecarlo import chain_log_products, simulate_chain
+    from ..mc import chain_log_products, simulate_chain
 
     samples, means, medians, zeros = [], [], [], []
     for r in budget.hist_depths:
@@ -853,7 +853,7 @@ def _adaptive_curve(f, t0: float, t1: float, scale: tuple[float, float], tol: fl
 
 
 def _xi_grid(name: str, budget: Budget) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    from .theory.meanfield import signal_propagation
+    from ..theory.meanfield import signal_propagation
 
     # sigma_b^2 = 0 itself is left out: there q* = 0 below the critical point, a different limit
     sw = np.linspace(0.25, PHASE_SIGMA_W2_MAX, 2 * budget.phase_points + 4)
@@ -878,16 +878,16 @@ def phase_panel(budget: Budget = DEFAULT) -> P.PhasePanel:
     The line is the curve of critical fixed points parametrised by :math:`q^*`: :math:`\sigma_w^2 = 1/W(q^*)`,
     :math:`\sigma_b^2 = q^* - V(q^*)/W(q^*)` (:math:`V = E[\varphi(\sqrt q z)^2]`, :math:`W = E[\varphi'(\sqrt q
     z)^2]`), sampled adaptively (:func:`_adaptive_curve`) so it is smooth. Checked by simulation at
-    :data:`PHASE_CHECKS`: a width-128, depth-30 tanh network (:func:`analytic.montecarlo.simulate_wide`) measures
+    :data:`PHASE_CHECKS`: a width-128, depth-30 tanh network (:func:`analytic.mc.simulate_wide`) measures
     :math:`\chi_1 = e^{\text{slope}}` of :math:`\log\|g_l\|^2` per layer, shown beside the mean-field
     :math:`\chi_1`.
     """
     from scipy.optimize import brentq
 
-    from .expectations import gaussian_expectation
-    from .montecarlo import simulate_wide
-    from .theory.criticality import critical_sigma_w2
-    from .theory.meanfield import mean_field
+    from ..theory.gaussian import gaussian_expectation
+    from ..mc import simulate_wide
+    from ..theory.criticality import critical_sigma_w2
+    from ..theory.meanfield import mean_field
 
     def point(r: float) -> tuple[float, float]:  # r = sqrt(q*)
         V = gaussian_expectation("tanh", "phi2", std=r).value
@@ -919,7 +919,7 @@ def relu_phase_panel(budget: Budget = DEFAULT) -> P.PhasePanel:
     :math:`\sigma_w^2 < 2`; at :math:`\sigma_w^2 \ge 2` with :math:`\sigma_b^2 > 0` the length grows without
     bound, and criticality is the single point :math:`(\sigma_w^2, \sigma_b^2) = (2, 0)` (He), from
     :func:`analytic.theory.criticality.critical_sigma_w2`. Contours of :math:`\xi_c = -1/\ln(\sigma_w^2/2)`."""
-    from .theory.criticality import critical_sigma_w2
+    from ..theory.criticality import critical_sigma_w2
 
     relu = critical_sigma_w2("relu", 0.0)
     gw, gb, xi, chaotic = _xi_grid("relu", budget)
@@ -954,14 +954,14 @@ def dead_panel(budget: Budget = DEFAULT) -> P.DeadPanel:
     r"""Fraction of ReLU units with :math:`\varphi'(v) = 0` against the bias mean :math:`\mu`.
 
     Analytic: :math:`P(v < 0) = 1 - E[\operatorname{ReLU}'(v)]` for :math:`v \sim N(\mu, 2)`
-    (:func:`analytic.expectations.gaussian_expectation`). Monte Carlo: the first layer of the chain with
-    :math:`w \sim N(0, 2)`, :math:`x = 1`, bias :math:`\mu` (:func:`analytic.montecarlo.simulate_chain`, zero
+    (:func:`analytic.theory.gaussian.gaussian_expectation`). Monte Carlo: the first layer of the chain with
+    :math:`w \sim N(0, 2)`, :math:`x = 1`, bias :math:`\mu` (:func:`analytic.mc.simulate_chain`, zero
     fraction with its standard error), and the first layer of a width-``budget.dead_width`` network with He
-    weights and unit Gaussian inputs (:func:`analytic.montecarlo.simulate_wide`, fraction of (input, unit) pairs
+    weights and unit Gaussian inputs (:func:`analytic.mc.simulate_wide`, fraction of (input, unit) pairs
     with :math:`\varphi'(v) = 0`), whose pre-activations have the same variance 2.
     """
-    from .expectations import gaussian_expectation
-    from .montecarlo import simulate_chain, simulate_wide
+    from ..theory.gaussian import gaussian_expectation
+    from ..mc import simulate_chain, simulate_wide
 
     curve_x = np.linspace(*DEAD_BIAS_RANGE, 121)
     curve_y = np.array([1.0 - float(gaussian_expectation("relu", "dphi", mean=float(m), std=DEAD_STD))
@@ -1005,7 +1005,7 @@ def _axes(ax, width: str, aspect: float, ncols: int = 1):
 
 def plot_activation(act, ax=None, *, grid: int = DEFAULT.grid, title: str | None = None):
     r"""Draw :math:`\varphi` and :math:`\varphi'` of ``act`` (a catalogue name, formula, SymPy expression or
-    :class:`~analytic.registry.Activation`) on :math:`[-5, 5]` with the proved bounds of :math:`\varphi'`.
+    :class:`~analytic.core.registry.Activation`) on :math:`[-5, 5]` with the proved bounds of :math:`\varphi'`.
 
     ``ax`` is one Axes (φ solid, φ′ dashed, the proved sup dotted, as in the catalogue grid) or a pair of Axes
     (φ and φ′ side by side, kinks marked, bounds labelled, as in ``activation_<name>``); ``ax=None`` makes a
@@ -1073,7 +1073,7 @@ def plot_dying_relu(ax=None, *, budget: Budget = DEFAULT):
 def plot_sweep(table, ax=None, **select):
     r"""Draw a sweep's heatmap of the mean log squared gradient over :math:`\sigma_w^2 \times \sigma_b^2` with the
     critical line (``select``: ``activation``, ``depth``, ``width``; see
-    :func:`analytic.plotting.sweep_heatmap`). Returns the Axes."""
+    :func:`analytic.output.plotting.sweep_heatmap`). Returns the Axes."""
     axes = _axes(ax, "column", 0.8)
     P.sweep_heatmap(table, ax=axes, **select)
     return axes
@@ -1092,8 +1092,8 @@ def isometry_panels(budget: Budget = DEFAULT) -> tuple[P.SpectrumPanel, ...]:
     :math:`p(t) = 2\ln 10\,\lambda\rho(\lambda)` with :math:`\lambda = s^2`, over histograms of sampled networks
     (:func:`analytic.theory.spectrum.sample_spectrum`), normalised by the number of eigenvalues (ReLU's atom at 0
     is left out of both)."""
-    from .theory.criticality import critical_sigma_w2
-    from .theory.spectrum import sample_spectrum, spectral_density
+    from ..theory.criticality import critical_sigma_w2
+    from ..theory.spectrum import sample_spectrum, spectral_density
 
     panels = []
     for act, sb in ISOMETRY_ACTS:
@@ -1131,10 +1131,10 @@ def _build_isometry(budget: Budget) -> Figure:
 def finite_width_panel(budget: Budget = DEFAULT) -> P.FiniteWidthPanel:
     r"""ReLU's per-layer :math:`E\ln\|Ju\|^2` against 1/n at :math:`\sigma_w^2 = 2`: the exact law
     (:func:`analytic.theory.finite_width.finite_width`, depth 1), the large-width value
-    :math:`-5/(2n)`, and the typical slope of real networks (:func:`analytic.montecarlo.simulate_wide`,
+    :math:`-5/(2n)`, and the typical slope of real networks (:func:`analytic.mc.simulate_wide`,
     depth 12, He weights) with 95 % bars."""
-    from .montecarlo import simulate_wide
-    from .theory.finite_width import finite_width
+    from ..mc import simulate_wide
+    from ..theory.finite_width import finite_width
 
     ns = np.unique(np.round(np.geomspace(2, 1024, 60)).astype(int))
     exact = np.array([finite_width("relu", 1, 2.0, int(n), median=False).log_mean.exact for n in ns])

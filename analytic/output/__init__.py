@@ -1,0 +1,2 @@
+"""The top layer below the command line: axes-level plotting, figure assembly and saving, the report and
+tables."""
