@@ -129,7 +129,7 @@ def test_property_derivative_matches_mpmath_diff(name, x, u):
     """At random points and parameters, NumPy φ′ equals mpmath's numerical derivative of φ (30 digits)."""
     act = resolve(name)
     params = {p.name: PARAM_RANGES[p.name][0] + u * (PARAM_RANGES[p.name][1] - PARAM_RANGES[p.name][0])
-              for p in act.params}
+              for p in act.record.params}
     for k in act.kink_points(params):
         if abs(x - float(k.at)) < 1e-3:
             return

@@ -8,7 +8,8 @@ finite for large :math:`|x|`. :func:`to_elementary` rewrites them with ``exp`` a
 
 Definitions and defaults follow ``torch.nn.functional``; at kinks, the ``Piecewise`` conditions are chosen so that
 the derivative of the formula equals PyTorch's autograd value (ReLU′(0) = 0, ELU′(0) = α, hardtanh′(±1) = 0,
-hard_swish′(−3) = −1/2, hard_swish′(3) = 3/2), and each record states these values in ``kinks``.
+hard_swish′(−3) = −1/2, hard_swish′(3) = 3/2); each record's ``kinks`` reads these values off the conditions.
+Where ``torch.nn.init.calculate_gain`` has an entry, the record carries it as PyTorch's table writes it.
 
 >>> from analytic.core.activations import get
 >>> get("relu").kinks[0].dphi
@@ -21,7 +22,7 @@ import dataclasses
 import sympy as sp
 
 from ..errors import ArgumentError
-from .registry import X, Activation, Kink, Param, alias, aliases, catalogue, get, names, register
+from .registry import X, Activation, Param, TorchGain, alias, aliases, catalogue, get, names, register
 
 __all__ = ["sigmoid", "softplus", "to_elementary", "get", "names", "aliases", "catalogue", "SELU_ALPHA",
            "SELU_SCALE"]
@@ -135,25 +136,29 @@ alpha, beta, a, slope, c = (p.symbol for p in (_alpha, _beta, _a, _slope, _c))
 register(Activation(
     "sigmoid", sigmoid(X), symbol=r"\sigma",
     doc=r"Logistic sigmoid :math:`\sigma(x) = \frac{1}{1+e^{-x}}`, with :math:`\sigma' = \sigma(1-\sigma) \le 1/4`.",
-    reference="torch.sigmoid"))
+    reference="torch.sigmoid",
+    torch_gain=TorchGain("1")))
 register(Activation(
     "tanh", sp.tanh(X), symbol=r"\tanh",
     doc=r"Hyperbolic tangent :math:`\tanh x = 2\sigma(2x)-1`, with :math:`\tanh' = 1-\tanh^2 \le 1`.",
-    reference="torch.tanh"))
+    reference="torch.tanh",
+    torch_gain=TorchGain("5/3")))
 register(Activation(
-    "relu", sp.Piecewise((X, X > 0), (0, True)), kinks=(Kink(_zero, _zero),), symbol=r"\operatorname{ReLU}",
+    "relu", sp.Piecewise((X, X > 0), (0, True)), symbol=r"\operatorname{ReLU}",
     doc=r"Rectified linear unit :math:`\max(x, 0)`; :math:`\operatorname{ReLU}'(0) = 0` by convention.",
-    reference="Nair & Hinton 2010; torch.nn.functional.relu"))
+    reference="Nair & Hinton 2010; torch.nn.functional.relu",
+    torch_gain=TorchGain("sqrt(2)")))
 register(Activation(
-    "leaky_relu", sp.Piecewise((X, X > 0), (slope * X, True)), params=(_slope,), kinks=(Kink(_zero, slope),),
+    "leaky_relu", sp.Piecewise((X, X > 0), (slope * X, True)), params=(_slope,),
     doc=r"Leaky ReLU :math:`x` for :math:`x>0`, :math:`s x` otherwise (:math:`s = 0.01`); derivative :math:`s` at 0.",
-    reference="Maas et al. 2013; torch.nn.functional.leaky_relu"))
+    reference="Maas et al. 2013; torch.nn.functional.leaky_relu",
+    torch_gain=TorchGain("sqrt(2/(1 + a^2))", parameter="negative_slope")))
 register(Activation(
-    "prelu", sp.Piecewise((X, X > 0), (a * X, True)), params=(_a,), kinks=(Kink(_zero, a),),
+    "prelu", sp.Piecewise((X, X > 0), (a * X, True)), params=(_a,),
     doc=r"Parametric ReLU :math:`x` for :math:`x>0`, :math:`a x` otherwise (learned :math:`a`, initially 1/4).",
     reference="He et al. 2015; torch.nn.functional.prelu"))
 register(Activation(
-    "elu", sp.Piecewise((X, X > 0), (alpha * (sp.exp(X) - 1), True)), params=(_alpha,), kinks=(Kink(_zero, alpha),),
+    "elu", sp.Piecewise((X, X > 0), (alpha * (sp.exp(X) - 1), True)), params=(_alpha,),
     doc=r"Exponential linear unit :math:`x` for :math:`x>0`, :math:`\alpha(e^{x}-1)` otherwise; "
         r"derivative :math:`\alpha` at 0 (PyTorch).",
     reference="Clevert et al. 2016; torch.nn.functional.elu"))
@@ -162,10 +167,10 @@ _selu_scale = Param("scale", SELU_SCALE, "published SELU lambda", positive=True)
 _sa, _sl = _selu_alpha.symbol, _selu_scale.symbol
 register(Activation(
     "selu", sp.Piecewise((_sl * X, X > 0), (_sl * _sa * (sp.exp(X) - 1), True)), params=(_selu_alpha, _selu_scale),
-    kinks=(Kink(_zero, _sl * _sa),),
     doc=r"Scaled ELU :math:`\lambda x` for :math:`x>0`, :math:`\lambda\alpha(e^{x}-1)` otherwise, with the published "
         r":math:`\alpha \approx 1.6733`, :math:`\lambda \approx 1.0507` that make N(0,1) a fixed point.",
-    reference="Klambauer et al. 2017; torch.nn.functional.selu"))
+    reference="Klambauer et al. 2017; torch.nn.functional.selu",
+    torch_gain=TorchGain("3/4"), self_normalising=True))
 register(Activation(
     "gelu", X / 2 * (1 + sp.erf(X / sp.sqrt(2))), symbol=r"\operatorname{GELU}",
     doc=r"Gaussian error linear unit :math:`x\Phi(x) = \frac{x}{2}\left(1+\operatorname{erf}(x/\sqrt2)\right)`.",
@@ -193,22 +198,19 @@ register(Activation(
         r"but never reaches it. (PyTorch switches to :math:`x` above :math:`\beta x > 20`; we keep the exact formula.)",
     reference="Dugas et al. 2001; torch.nn.functional.softplus"))
 register(Activation(
-    "softsign", sp.Piecewise((X / (1 - X), X < 0), (X / (1 + X), True)), kinks=(Kink(_zero, sp.S.One),),
+    "softsign", sp.Piecewise((X / (1 - X), X < 0), (X / (1 + X), True)),
     doc=r"Softsign :math:`\frac{x}{1+|x|}`, derivative :math:`\frac{1}{(1+|x|)^2}` (continuous at 0).",
     reference="Bergstra et al. 2009; torch.nn.functional.softsign"))
 register(Activation(
     "hardtanh", sp.Piecewise((-1, X <= -1), (1, X >= 1), (X, True)),
-    kinks=(Kink(-sp.S.One, _zero), Kink(sp.S.One, _zero)),
     doc=r"Hard tanh: :math:`x` clipped to :math:`[-1, 1]`; derivative 0 at :math:`\pm1` (PyTorch).",
     reference="torch.nn.functional.hardtanh"))
 register(Activation(
     "hard_sigmoid", sp.Piecewise((0, X <= -3), (1, X >= 3), (X / 6 + _half, True)),
-    kinks=(Kink(sp.Integer(-3), _zero), Kink(sp.Integer(3), _zero)),
     doc=r"Hard sigmoid :math:`\operatorname{relu6}(x+3)/6` (PyTorch's, not Keras's :math:`0.2x+0.5`).",
     reference="Howard et al. 2019; torch.nn.functional.hardsigmoid"))
 register(Activation(
     "hard_swish", sp.Piecewise((0, X < -3), (X * (X + 3) / 6, X <= 3), (X, True)),
-    kinks=(Kink(sp.Integer(-3), -_half), Kink(sp.Integer(3), sp.Rational(3, 2))),
     doc=r"Hard swish :math:`x\,\operatorname{relu6}(x+3)/6`; PyTorch's derivative is :math:`x/3+1/2` on "
         r":math:`[-3, 3]`, so :math:`-1/2` at :math:`-3` and :math:`3/2` at 3.",
     reference="Howard et al. 2019; torch.nn.functional.hardswish"))
@@ -219,13 +221,13 @@ register(Activation(
     reference="torch.nn.functional.logsigmoid"))
 register(Activation(
     "celu", sp.Piecewise((X, X > 0), (alpha * (sp.exp(X / alpha) - 1), True)), params=(_alpha,),
-    kinks=(Kink(_zero, sp.S.One),),
     doc=r"Continuously differentiable ELU :math:`x` for :math:`x>0`, :math:`\alpha(e^{x/\alpha}-1)` otherwise.",
     reference="Barron 2017; torch.nn.functional.celu"))
 register(Activation(
     "identity", X,
     doc=r"Identity :math:`x`, the linear network baseline.",
-    reference="torch.nn.Identity"))
+    reference="torch.nn.Identity",
+    torch_gain=TorchGain("1", note="linear")))
 register(Activation(
     "softmax", sigmoid(X - sp.log(c)), params=(_c,), vector=True, symbol=r"s",
     doc=r"Softmax component :math:`s_i = e^{z_i}/\sum_j e^{z_j}` as a function of its own logit "

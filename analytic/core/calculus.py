@@ -28,7 +28,7 @@ from ..errors import (AnalyticError, ArgumentError, ComputationTimeout, FormulaE
                      canonical_params, canonical_text, time_limit)
 from .fastforms import Kernel, fused_kernel
 from .parsing import expression_activation, looks_like_formula, user_activation
-from .registry import X, Activation
+from .registry import X, Activation, BoundActivation
 
 #: Seconds allowed for simplifying (or rewriting for NumPy) one derivative of a user formula before the plain
 #: form is kept. Catalogue entries have no budget: they are known to finish (the slowest, gelu_tanh's phi'',
@@ -48,37 +48,46 @@ _NUMPY_NAMESPACE = {
 }
 
 
-def resolve(name_or_formula: str | Activation | sp.Expr, params: dict[str, float] | None = None) -> Activation:
-    """A catalogue entry by name, an activation built from a formula in ``x``, or from a SymPy expression.
+def resolve(name_or_formula: str | Activation | BoundActivation | sp.Expr,
+            params: dict[str, float] | None = None) -> BoundActivation:
+    """The one place a user's activation is resolved: a :class:`~analytic.core.registry.BoundActivation` (the
+    record with every parameter given a value) that every layer below takes.
 
-    This is the one place a user's activation is resolved; every public function calls it. Bare names are
-    looked up (an unknown one raises :class:`~analytic.errors.UnknownActivation` naming the closest entries);
-    other text is parsed by the whitelist parser. A SymPy expression in one free symbol of any name and
+    Bare names are looked up (an unknown one raises :class:`~analytic.errors.UnknownActivation` naming the closest
+    entries); other text is parsed by the whitelist parser. A SymPy expression in one free symbol of any name and
     assumptions is mapped onto the real variable :data:`~analytic.core.registry.X`
     (:func:`~analytic.core.parsing.expression_activation`; more free symbols raise
-    :class:`~analytic.errors.FormulaError`). ``params`` are the values a user formula refers to (catalogue
-    entries take theirs at evaluation time).
+    :class:`~analytic.errors.FormulaError`). ``params`` give parameter values (defaults for the rest); a bound
+    activation is returned as it is (``params`` given with it override its values).
 
     >>> import sympy as sp
+    >>> resolve("elu", {"alpha": 2}).params
+    {'alpha': 2}
     >>> derivative(resolve(sp.Symbol("x") ** 2))
     2*x
     """
+    if isinstance(name_or_formula, BoundActivation):
+        return name_or_formula.replace(params)
     if isinstance(name_or_formula, Activation):
-        canonical_params(params)
-        return name_or_formula
+        return BoundActivation.of(name_or_formula, params)
     if isinstance(name_or_formula, sp.Basic):
-        return expression_activation(name_or_formula, params)
+        return BoundActivation.of(expression_activation(name_or_formula, params))
     params = canonical_params(params) or None
     if not isinstance(name_or_formula, str):
         raise FormulaError(f"an activation is a catalogue name, a formula, an Activation or a SymPy expression; "
                            f"got {type(name_or_formula).__name__}")
     name_or_formula = canonical_text("activation", name_or_formula, error=FormulaError)
     if not looks_like_formula(name_or_formula):
-        return get(name_or_formula.strip())
-    return user_activation(name_or_formula, params)
+        return BoundActivation.of(get(name_or_formula.strip()), params)
+    return BoundActivation.of(user_activation(name_or_formula, params))
 
 
-def _budget(act: Activation) -> float | None:
+def _float_subs(b: BoundActivation) -> dict[sp.Symbol, sp.Float]:
+    """The parameter values as floats, for the NumPy forms (a number is compiled as the double it rounds to)."""
+    return {k: sp.Float(float(v)) for k, v in b.subs.items()}
+
+
+def _budget(act: Activation | BoundActivation) -> float | None:
     """The time budget for symbolic clean-up of ``act``: :data:`SIMPLIFY_SECONDS` for user formulas, none for
     catalogue entries."""
     return SIMPLIFY_SECONDS if act.user_defined else None
@@ -107,18 +116,21 @@ def _raw_derivative(act: Activation, order: int) -> sp.Expr:
         return sp.diff(act.expr, X, order) if order else act.expr
 
 
-def derivative(act: Activation | str, order: int = 1, params: dict[str, float] | None = None) -> sp.Expr:
-    r"""The ``order``-th derivative :math:`\varphi^{(k)}(x)`, simplified, in terms of the parameter symbols.
+def derivative(act: Activation | BoundActivation | str, order: int = 1,
+               params: dict[str, float] | None = None) -> sp.Expr:
+    r"""The ``order``-th derivative :math:`\varphi^{(k)}(x)`, simplified.
 
-    With ``params`` (or for user formulas, always) the parameter values are substituted.
+    For a bound activation, a user formula or with ``params``, the parameter values are substituted; for a
+    catalogue name or record alone it is in terms of the parameter symbols.
 
     >>> derivative("gelu", 2)
     sqrt(2)*(2 - x**2)*exp(-x**2/2)/(2*sqrt(pi))
     """
-    act = resolve(act)
+    b = resolve(act, params)
     order = canonical_int("order", order, 0, MAX_ORDER, ArgumentError)
-    expr = _simplified(act, order)
-    return expr.subs(act.bind(params)) if (params or act.user_defined) else expr
+    expr = _simplified(b.record, order)
+    symbolic = not (params or b.user_defined or isinstance(act, BoundActivation))
+    return expr if symbolic else expr.subs(b.subs)
 
 
 @functools.lru_cache(maxsize=None)
@@ -138,15 +150,14 @@ def numpy_function(act: Activation | str, order: int = 0,
     >>> float(numpy_function("sigmoid", 1)(np.array([0.0]))[0])
     0.25
     """
-    act = resolve(act)
+    b = resolve(act, params)
     order = canonical_int("order", order, 0, MAX_ORDER, ArgumentError)
-    key = tuple(sorted((str(k), float(v)) for k, v in act.bind(params).items()))
-    return _numpy_function(act, order, key)
+    return _numpy_function(b, order)
 
 
 @functools.lru_cache(maxsize=None)
-def _numpy_function(act: Activation, order: int, key: tuple) -> Callable[[np.ndarray], np.ndarray]:
-    expr = _raw_derivative(act, order).subs(act.bind(dict(key)))
+def _numpy_function(act: BoundActivation, order: int) -> Callable[[np.ndarray], np.ndarray]:
+    expr = _raw_derivative(act.record, order).subs(_float_subs(act))
     try:
         with time_limit(_budget(act), "rewriting for NumPy"):
             expr = numeric_form(expr)
@@ -183,9 +194,7 @@ def numpy_pair(act: Activation | str, params: dict[str, float] | None = None
     >>> float(y[0]), float(d[0])
     (0.5, 0.25)
     """
-    act = resolve(act)
-    key = tuple(sorted((str(k), float(v)) for k, v in act.bind(params).items()))
-    return _numpy_pair(act, key)
+    return _numpy_pair(resolve(act, params))
 
 
 def numpy_kernel(act: Activation | str, params: dict[str, float] | None = None) -> Kernel:
@@ -200,17 +209,22 @@ def numpy_kernel(act: Activation | str, params: dict[str, float] | None = None) 
     >>> float(y[0]), float(d[0])
     (0.5, 0.25)
     """
-    act = resolve(act)
-    key = tuple(sorted((str(k), float(v)) for k, v in act.bind(params).items()))
-    return _numpy_kernel(act, key)
+    return _numpy_kernel(resolve(act, params))
+
+
+def _fused(act: BoundActivation) -> Kernel | None:
+    """The fused kernel of a catalogue entry, if :mod:`analytic.core.fastforms` has one."""
+    if act.user_defined:
+        return None
+    return fused_kernel(act.name, {str(k): float(v) for k, v in act.subs.items()})
 
 
 @functools.lru_cache(maxsize=None)
-def _numpy_kernel(act: Activation, key: tuple) -> Kernel:
-    fused = None if act.user_defined else fused_kernel(act.name, dict(key))
+def _numpy_kernel(act: BoundActivation) -> Kernel:
+    fused = _fused(act)
     if fused is not None:
         return fused
-    pair = _numpy_pair(act, key)
+    pair = _numpy_pair(act)
     raw = getattr(pair, "raw", pair)  # the compiled pair without its errstate (the caller sets it)
 
     def kernel(v, y, d, t):
@@ -243,11 +257,11 @@ class _WherePrinter(NumPyPrinter):
 
 
 @functools.lru_cache(maxsize=None)
-def _numpy_pair(act: Activation, key: tuple) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    fused = None if act.user_defined else fused_kernel(act.name, dict(key))
+def _numpy_pair(act: BoundActivation) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    fused = _fused(act)
     if fused is not None:
         return _allocating(fused, act.name)
-    separate = [_numpy_function(act, k, key) for k in (0, 1)]
+    separate = [_numpy_function(act, k) for k in (0, 1)]
 
     def both(x):
         return separate[0](x), separate[1](x)
@@ -255,7 +269,7 @@ def _numpy_pair(act: Activation, key: tuple) -> Callable[[np.ndarray], tuple[np.
     both.__name__ = f"{act.name}_pair"
     try:
         with time_limit(_budget(act), "rewriting for NumPy"):
-            exprs = [numeric_form(_raw_derivative(act, k).subs(act.bind(dict(key)))) for k in (0, 1)]
+            exprs = [numeric_form(_raw_derivative(act.record, k).subs(_float_subs(act))) for k in (0, 1)]
     except ComputationTimeout:  # a huge user formula: the separate functions
         return both
     namespace = {**_NUMPY_NAMESPACE, "sigmoid": _fast_sigmoid}
@@ -274,7 +288,7 @@ def _numpy_pair(act: Activation, key: tuple) -> Callable[[np.ndarray], tuple[np.
     pair.__doc__ = f"NumPy form of ({exprs[0]}, {exprs[1]})"
     pair.raw = compiled
     try:
-        kinks = [float(k.at) for k in act.kink_points(dict(key))]
+        kinks = [float(k.at) for k in act.kinks]
     except (TypeError, ValueError):  # a kink location that is not a real number
         kinks = []
     grid = np.concatenate([np.linspace(-50.0, 50.0, 4001), [1e4, -1e4], kinks])
@@ -410,20 +424,18 @@ def derive(act: Activation | str, params: dict[str, float] | None = None,
     (0.0, 0.0, 1.0)
     """
     act = resolve(act, params)
-    bound = act.bind(None if act.user_defined else params)
     if isinstance(at, (str, bytes)) or not isinstance(at, (list, tuple, np.ndarray)):
         raise ArgumentError(f"at must be a list of numbers, got {type(at).__name__}")
     points = np.asarray([canonical_float("--at point", p) for p in at], dtype=float)
-    key_params = None if act.user_defined else params
-    phi_v = numpy_function(act, 0, key_params)(points) if len(points) else np.array([])
-    dphi_v = numpy_function(act, 1, key_params)(points) if len(points) else np.array([])
+    phi_v = numpy_function(act, 0)(points) if len(points) else np.array([])
+    dphi_v = numpy_function(act, 1)(points) if len(points) else np.array([])
     return Derivation(
         name=act.name,
-        params={str(k): v for k, v in bound.items()},
-        phi=act.expr.subs(bound),
-        dphi=derivative(act, 1).subs(bound),
-        d2phi=derivative(act, 2).subs(bound),
-        kinks=act.kink_points(None if act.user_defined else params),
+        params=act.params,
+        phi=act.expr,
+        dphi=derivative(act, 1),
+        d2phi=derivative(act, 2),
+        kinks=act.kinks,
         at=tuple(float(p) for p in points),
         phi_values=tuple(float(v) for v in phi_v),
         dphi_values=tuple(float(v) for v in dphi_v),

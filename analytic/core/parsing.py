@@ -22,7 +22,7 @@ import sympy as sp
 
 from .activations import sigmoid, softplus
 from ..errors import ComputationTimeout, FormulaError, SpecError, canonical_params, time_limit
-from .registry import X, Activation, Kink
+from .registry import X, Activation
 
 #: Longest formula or spec accepted, in characters.
 MAX_LENGTH = 500
@@ -311,13 +311,13 @@ def _user_record(expr: sp.Expr, name: str, declared: tuple, doc: str) -> Activat
     if problem:
         raise FormulaError(f"formula: with {values}, {problem}")
     real_on_line(bound)
+    record = Activation(name, expr, params=declared, doc=doc, user_defined=True)
     try:
         with time_limit(PARSE_SECONDS, "locating the kinks"):
-            slope = sp.diff(expr, X)
-            kinks = tuple(Kink(point, slope.subs(X, point)) for point in _boundaries(expr))
+            record.kinks  # read off the Piecewise now, within the budget (the record keeps them)
     except ComputationTimeout:
         raise FormulaError(f"formula: too complex, locating its kinks took longer than {PARSE_SECONDS:g} s") from None
-    return Activation(name, expr, params=declared, kinks=kinks, doc=doc, user_defined=True)
+    return record
 
 
 def expression_activation(expr: sp.Basic, params: dict[str, float] | None = None) -> Activation:
@@ -471,18 +471,6 @@ def _parameter_value(name: str, value: object) -> sp.Expr:
     if isinstance(value, numbers.Integral):
         return sp.Integer(int(value))
     return sp.nsimplify(float(value), rational=True)
-
-
-def _boundaries(expr: sp.Expr) -> list[sp.Expr]:
-    """Points in x where a Piecewise condition changes (solved when the condition is linear in x)."""
-    points = set()
-    for pw in expr.atoms(sp.Piecewise):
-        for _, cond in pw.args:
-            for rel in ([cond] if isinstance(cond, sp.core.relational.Relational) else cond.atoms(sp.core.relational.Relational)):
-                diff = sp.expand(rel.lhs - rel.rhs)
-                if diff.is_polynomial(X) and sp.degree(diff, X) == 1:
-                    points.add(sp.solve(diff, X)[0])
-    return sorted(points, key=lambda p: float(p) if p.is_number else 0.0)
 
 
 def looks_like_formula(text: str) -> bool:

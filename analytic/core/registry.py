@@ -1,6 +1,10 @@
-"""The activation record and the registry that holds the catalogue.
+"""The activation record, the bound activation every layer takes, and the registry that holds the catalogue.
 
-This module owns no mathematics: it stores what :mod:`analytic.core.activations` declares and finds it by name.
+An :class:`Activation` is what :mod:`analytic.core.activations` declares (or a user formula): φ in :data:`X` and
+its parameters' symbols, with what is specific to the entry (display symbol, reference, PyTorch's gain). Its kinks
+are read off its ``Piecewise`` conditions, for catalogue and user formulas alike. A :class:`BoundActivation` is a
+record with every parameter given a value: the one object :func:`analytic.core.calculus.resolve` returns and every
+layer below the command line takes.
 
 >>> from analytic.core.registry import get
 >>> get("sigmoid").name
@@ -9,6 +13,7 @@ This module owns no mathematics: it stores what :mod:`analytic.core.activations`
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -48,23 +53,70 @@ class Kink:
 
 
 @dataclass(frozen=True)
+class TorchGain:
+    """PyTorch's ``torch.nn.init.calculate_gain`` entry for an activation, written as PyTorch's table writes it.
+
+    ``formula`` is in the whitelist syntax of :func:`~analytic.core.parsing.parse_formula`, with ``a`` standing for
+    the record's parameter ``parameter`` (leaky ReLU's slope); ``note`` is shown beside it.
+    """
+
+    formula: str
+    parameter: str | None = None
+    note: str = ""
+
+    @property
+    def entry(self) -> str:
+        """The entry as shown: ``"sqrt(2/(1 + a^2))"``, ``"1 (linear)"``."""
+        return f"{self.formula} ({self.note})" if self.note else self.formula
+
+
+def piecewise_boundaries(expr: sp.Expr) -> list[sp.Expr]:
+    """Points in :data:`X` where a ``Piecewise`` condition of ``expr`` changes (conditions linear in x).
+
+    >>> piecewise_boundaries(sp.Piecewise((X, X > 1), (0, True)))
+    [1]
+    """
+    points = set()
+    for pw in expr.atoms(sp.Piecewise):
+        for _, cond in pw.args:
+            relations = [cond] if isinstance(cond, sp.core.relational.Relational) else \
+                cond.atoms(sp.core.relational.Relational)
+            for rel in relations:
+                diff = sp.expand(rel.lhs - rel.rhs)
+                if diff.is_polynomial(X) and sp.degree(diff, X) == 1:
+                    points.add(sp.solve(diff, X)[0])
+    return sorted(points, key=lambda p: float(p) if p.is_number else 0.0)
+
+
+@dataclass(frozen=True)
 class Activation:
     """One activation, declared once.
 
     ``expr`` is φ as a SymPy expression in :data:`X` and the symbols of ``params``. Non-smooth activations are
-    ``Piecewise`` whose conditions encode the kink convention; ``kinks`` states it so tests can pin it.
+    ``Piecewise`` whose conditions encode the kink convention; :attr:`kinks` reads it off the conditions.
     ``vector`` marks softmax, whose scalar formula is one component as a function of its own logit.
+    ``torch_gain`` is PyTorch's ``calculate_gain`` entry, if it has one; ``self_normalising`` marks an entry whose
+    published parameters are meant to make N(0, 1) a fixed point (SELU), which the initialisation checks;
+    ``figures`` names the figures the entry is drawn in.
     """
 
     name: str
     expr: sp.Expr
     params: tuple[Param, ...] = ()
-    kinks: tuple[Kink, ...] = ()
     doc: str = ""
     reference: str = ""
     symbol: str = r"\varphi"
     vector: bool = False
+    torch_gain: TorchGain | None = None
+    self_normalising: bool = False
     user_defined: bool = field(default=False, compare=False)
+
+    @functools.cached_property
+    def kinks(self) -> tuple[Kink, ...]:
+        """Each ``Piecewise`` boundary with φ′ there as the conditions give it (PyTorch's autograd value: the
+        conditions are written so), in terms of the parameter symbols."""
+        slope = sp.diff(self.expr, X)
+        return tuple(Kink(point, slope.subs(X, point)) for point in piecewise_boundaries(self.expr))
 
     @property
     def defaults(self) -> dict[str, sp.Expr]:
@@ -101,6 +153,86 @@ class Activation:
         """The kinks with parameters replaced by values."""
         b = self.bind(values)
         return tuple(Kink(sp.sympify(k.at).subs(b), sp.sympify(k.dphi).subs(b)) for k in self.kinks)
+
+
+@dataclass(frozen=True)
+class BoundActivation:
+    r"""An activation with every parameter given a value: the object every layer below the command line takes.
+
+    ``values`` holds each of the record's parameters, in declaration order, with its value (the default where the
+    user gave none). Frozen and hashable, so results are cached on it; built by
+    :func:`~analytic.core.calculus.resolve` (or :meth:`of`), never by hand.
+
+    >>> b = BoundActivation.of(get("elu"), {"alpha": 2})
+    >>> b.expr
+    Piecewise((x, x > 0), (2*exp(x) - 2, True))
+    >>> b.kinks[0].dphi
+    2
+    """
+
+    record: Activation
+    values: tuple[tuple[str, sp.Expr], ...] = ()
+
+    @classmethod
+    def of(cls, record: Activation, values: dict[str, float] | None = None) -> "BoundActivation":
+        """``record`` with ``values`` (defaults for the rest); :class:`ParameterError` for an unknown name or a
+        value out of its range."""
+        bound = record.bind(values)
+        return cls(record, tuple((p.name, bound[p.symbol]) for p in record.params))
+
+    # what is specific to the entry, from its record
+    name = property(lambda self: self.record.name)
+    doc = property(lambda self: self.record.doc)
+    reference = property(lambda self: self.record.reference)
+    symbol = property(lambda self: self.record.symbol)
+    vector = property(lambda self: self.record.vector)
+    user_defined = property(lambda self: self.record.user_defined)
+
+    @functools.cached_property
+    def subs(self) -> dict[sp.Symbol, sp.Expr]:
+        """Parameter symbol → value, for ``expr.subs``."""
+        return {p.symbol: v for p, (_, v) in zip(self.record.params, self.values)}
+
+    @property
+    def params(self) -> dict[str, sp.Expr]:
+        """Parameter name → value, in declaration order."""
+        return dict(self.values)
+
+    @functools.cached_property
+    def expr(self) -> sp.Expr:
+        """φ with the values substituted."""
+        return self.record.expr.subs(self.subs)
+
+    @functools.cached_property
+    def kinks(self) -> tuple[Kink, ...]:
+        """The record's kinks with the values substituted."""
+        return tuple(Kink(sp.sympify(k.at).subs(self.subs), sp.sympify(k.dphi).subs(self.subs))
+                     for k in self.record.kinks)
+
+    def value(self, name: str) -> float:
+        """The value of parameter ``name`` as a float."""
+        return float(dict(self.values)[name])
+
+    def replace(self, values: dict[str, float] | None = None) -> "BoundActivation":
+        """The same record with the parameters named in ``values`` changed (the others keep their values)."""
+        values = canonical_params(values)
+        if not values:
+            return self
+        given = self.record.bind(values)  # validates names and ranges
+        return BoundActivation(self.record, tuple((p.name, given[p.symbol] if p.name in values else v)
+                                                  for p, (_, v) in zip(self.record.params, self.values)))
+
+    # record-style access with explicit values (values override the bound ones)
+    def bind(self, values: dict[str, float] | None = None) -> dict[sp.Symbol, sp.Expr]:
+        return dict(self.replace(values).subs)
+
+    def kink_points(self, values: dict[str, float] | None = None) -> tuple[Kink, ...]:
+        return self.replace(values).kinks
+
+    def formula(self, values: dict[str, float] | None = None) -> sp.Expr:
+        return self.replace(values).expr
+
+    defaults = property(lambda self: self.params)
 
 
 _REGISTRY: dict[str, Activation] = {}
