@@ -36,8 +36,8 @@ import numpy as np
 
 from ..core.calculus import numpy_function, resolve
 from ..errors import ArgumentError
-from .gaussian import Estimate, _breakpoints, _params_key
-from ..core.registry import Activation
+from .gaussian import Estimate, _breakpoints
+from ..core.registry import Activation, BoundActivation
 
 #: Half-width of the integration range in standard-normal units.
 Z_MAX = 11.0
@@ -110,21 +110,19 @@ def _rule(f, g, kinks: tuple[float, ...], q: float, c: float, n: int) -> tuple[f
 
 
 @functools.lru_cache(maxsize=65536)
-def _bivariate_value(act: Activation, f: str, g: str, key: tuple, q: float, c: float) -> float:
+def _bivariate_value(act: BoundActivation, f: str, g: str, q: float, c: float) -> float:
     """The fine rule only, without its error estimate (inside root searches)."""
-    params = None if act.user_defined else dict(key)
-    ff = numpy_function(act, _FUNCTIONS.index(f), params)
-    gg = numpy_function(act, _FUNCTIONS.index(g), params)
+    ff = numpy_function(act, _FUNCTIONS.index(f))
+    gg = numpy_function(act, _FUNCTIONS.index(g))
     with np.errstate(over="ignore", invalid="ignore"):
-        return _rule(ff, gg, _breakpoints(act, "dphi", key), q, c, 2 * ORDER)[0]
+        return _rule(ff, gg, _breakpoints(act, "dphi"), q, c, 2 * ORDER)[0]
 
 
 @functools.lru_cache(maxsize=65536)
-def _bivariate(act: Activation, f: str, g: str, key: tuple, q: float, c: float) -> Estimate:
-    params = None if act.user_defined else dict(key)
-    ff = numpy_function(act, _FUNCTIONS.index(f), params)
-    gg = numpy_function(act, _FUNCTIONS.index(g), params)
-    kinks = _breakpoints(act, "dphi", key)
+def _bivariate(act: BoundActivation, f: str, g: str, q: float, c: float) -> Estimate:
+    ff = numpy_function(act, _FUNCTIONS.index(f))
+    gg = numpy_function(act, _FUNCTIONS.index(g))
+    kinks = _breakpoints(act, "dphi")
     with np.errstate(over="ignore", invalid="ignore"):
         coarse, _ = _rule(ff, gg, kinks, q, c, ORDER)
         fine, size = _rule(ff, gg, kinks, q, c, 2 * ORDER)
@@ -150,4 +148,4 @@ def bivariate_expectation(act: Activation | str, f: str, g: str, q: float, c: fl
     if not (-1.0 <= c <= 1.0):
         raise ArgumentError(f"the correlation c must lie in [-1, 1], got {c!r}")
     act = resolve(act, params)
-    return _bivariate(act, f, g, _params_key(None if act.user_defined else params), q, c)
+    return _bivariate(act, f, g, q, c)

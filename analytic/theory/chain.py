@@ -50,9 +50,8 @@ import sympy as sp
 from ..core.calculus import resolve
 from ..distributions import Distribution, distribution, scalar
 from ..errors import DepthError, SpecError, canonical_float, canonical_int
-from .gaussian import _params_key
 from ..quantities import NAMES, LogQuantity, QuantitySeries
-from ..core.registry import X, Activation
+from ..core.registry import X, Activation, BoundActivation
 from .transfer import FUNCTIONS, Operator, build_operator
 
 #: Largest depth :func:`exact_chain` accepts.
@@ -251,20 +250,19 @@ def _assemble(fine: dict, coarse: dict | None, tolerance: float, rounding: float
 
 # ---------------------------------------------------------------- closed form: the sign chain
 
-def _homogeneous_slopes(act: Activation, key: tuple) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:
+def _homogeneous_slopes(act: BoundActivation) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:
     r"""(:math:`a_+`, :math:`a_-`, :math:`\varphi'(0)`) when :math:`\varphi(v) = a_\pm v` on :math:`\pm v > 0`
     (the positively homogeneous piecewise-linear activations), else None."""
     from ..core.calculus import derivative
 
-    params = None if act.user_defined else dict(key)
-    phi = act.formula(params)
+    phi = act.expr
     p, n = sp.Symbol("p", positive=True), sp.Symbol("n", negative=True)
     try:
         a_pos = sp.simplify(phi.subs(X, p) / p)
         a_neg = sp.simplify(phi.subs(X, n) / n)
         if a_pos.free_symbols or a_neg.free_symbols:
             return None
-        d0 = sp.sympify(derivative(act, 1).subs(act.bind(params)).subs(X, 0))
+        d0 = sp.sympify(derivative(act, 1).subs(X, 0))
     except (TypeError, ValueError, NotImplementedError, ZeroDivisionError, AttributeError):
         return None
     if not all(v.is_real and v.is_finite for v in (a_pos, a_neg, d0)):
@@ -304,9 +302,9 @@ def _sign_chain(slopes, w: Distribution) -> dict[str, np.ndarray]:
     return T
 
 
-def _closed_form(act: Activation, key: tuple, depth: int, w: Distribution, x: float,
+def _closed_form(act: BoundActivation, depth: int, w: Distribution, x: float,
                  tolerance: float) -> ChainExpectations | None:
-    slopes = _homogeneous_slopes(act, key)
+    slopes = _homogeneous_slopes(act)
     if slopes is None:
         return None
     T = _sign_chain(slopes, w)
@@ -350,11 +348,11 @@ def _preact_law(ey, ey2, w: Distribution, bias: Distribution | None) -> tuple[np
 
 # ---------------------------------------------------------------- the public function
 
-def _never_zero(act: Activation, key: tuple, w: Distribution) -> bool:
+def _never_zero(act: BoundActivation, w: Distribution) -> bool:
     """True when a product can be 0 only on a null set: φ′ vanishes on no interval and P(w = 0) = 0."""
     from .gaussian import _zero_pieces
 
-    return not _zero_pieces(act, key) and w.partial_moments().zero == 0
+    return not _zero_pieces(act) and w.partial_moments().zero == 0
 
 
 def _canonical_x(x) -> float:
@@ -377,26 +375,23 @@ def exact_chain(act: Activation | str, depth: int, weights: str | Distribution, 
     """
     depth = canonical_int("depth", depth, 1, MAX_DEPTH, DepthError)
     a = resolve(act, params)
-    a.bind(None if a.user_defined else params)  # validates parameter names and values
-    key = _params_key(None if a.user_defined else params)
     w = scalar(distribution(weights))
     b = None if bias is None else scalar(distribution(bias), "bias")
     if b is not None and b.is_constant and float(b.args[0]) == 0:
         b = None
     tolerance = canonical_float("tolerance", tolerance, 0, 1, open_low=True)
-    return _exact_chain(a, key, depth, w, b, _canonical_x(x), tolerance)
+    return _exact_chain(a, depth, w, b, _canonical_x(x), tolerance)
 
 
 @functools.lru_cache(maxsize=64)
-def _exact_chain(act: Activation, key: tuple, depth: int, w: Distribution, b: Distribution | None, x: float,
+def _exact_chain(act: BoundActivation, depth: int, w: Distribution, b: Distribution | None, x: float,
                  tolerance: float) -> ChainExpectations:
     if b is None:
-        closed = _closed_form(act, key, depth, w, x, tolerance)
+        closed = _closed_form(act, depth, w, x, tolerance)
         if closed is not None:
             return closed
-    params = None if act.user_defined else dict(key)
-    runs = [_iterate(build_operator(act, w, b, x, n, h, params), depth) for n, h in RESOLUTIONS]
-    if _never_zero(act, key, w):  # no interval where phi' = 0 and no atom of w at 0: P(prod = 0) = 0 exactly
+    runs = [_iterate(build_operator(act, w, b, x, n, h), depth) for n, h in RESOLUTIONS]
+    if _never_zero(act, w):  # no interval where phi' = 0 and no atom of w at 0: P(prod = 0) = 0 exactly
         for run in runs:
             run["nonzero_log"][:] = 0.0
     by = _assemble(runs[1], runs[0], tolerance)

@@ -21,8 +21,7 @@ import numpy as np
 
 from ..core.calculus import resolve
 from ..errors import ConvergenceError
-from .gaussian import _params_key
-from ..core.registry import Activation
+from ..core.registry import Activation, BoundActivation
 from .meanfield import (MARGINAL, Q_TINY, VERIFY, _V, _W, _attracts_zero, _canonical_variances, _classify,
                         _dV, _grid, _grid_errors, _grid_rules, _homogeneous, _mean_field, _sign_changes,
                         _zero_is_fixed)
@@ -48,11 +47,11 @@ class CriticalPoint:
 
 
 @functools.lru_cache(maxsize=1024)
-def _critical_points(act: Activation, key: tuple, sb: float) -> tuple[tuple[CriticalPoint, ...], str]:
+def _critical_points(act: BoundActivation, sb: float) -> tuple[tuple[CriticalPoint, ...], str]:
     """All critical points at sigma_b^2 = sb, and a sentence on how they were found."""
     from scipy.optimize import brentq
 
-    a = _homogeneous(act, key)
+    a = _homogeneous(act)
     if a is not None:
         if sb > 0:
             return (), (f"phi is positively homogeneous (E[phi'^2] = {a:.15g} for every q): chi_1 = 1 needs "
@@ -60,23 +59,23 @@ def _critical_points(act: Activation, key: tuple, sb: float) -> tuple[tuple[Crit
         return ((CriticalPoint(1.0 / a, 1.0, 1.0, 1.0, "neutral", True),),
                 f"chi_1 = sigma_w^2 E[phi'(z)^2] for every q, so sigma_w^2 = 1/E[phi'(z)^2] = 1/{a:.15g}; every q "
                 "is then a fixed point (q* = q_0 = 1)")
-    q, V, W = _grid(act, key)
+    q, V, W = _grid(act)
     out = []
-    if _zero_is_fixed(act, key, sb):
-        w0 = _W(act, key, Q_TINY)
+    if _zero_is_fixed(act, sb):
+        w0 = _W(act, Q_TINY)
         sw = 1.0 / w0
         # G(q) - q = sigma_w^2 V(q) - q beside 0 decides whether q = 0 attracts at slope 1
-        out.append(CriticalPoint(sw, 0.0, 1.0, 1.0, *_classify(1.0, attracting=_attracts_zero(act, key, sw)), True))
+        out.append(CriticalPoint(sw, 0.0, 1.0, 1.0, *_classify(1.0, attracting=_attracts_zero(act, sw)), True))
     ok = (q > sb) & (V > 0)
     chi = np.where(ok, (q - sb) * W / np.where(V > 0, V, 1.0), np.nan) - 1
-    eV, eW = _grid_errors(act, key)
+    eV, eW = _grid_errors(act)
     chi_err = np.abs(chi + 1) * (eV / np.where(V > 0, V, 1.0) + eW / np.where(W > 0, W, 1.0)) + 4e-16
-    g = lambda x: (x - sb) * _W(act, key, x) / _V(act, key, x) - 1  # noqa: E731
+    g = lambda x: (x - sb) * _W(act, x) / _V(act, x) - 1  # noqa: E731
     for i in _sign_changes(chi, chi_err):
         qs = float(q[i]) if chi[i] == 0 else brentq(g, q[i], q[i + 1], xtol=1e-300, rtol=1e-15)
-        sw = (qs - sb) / _V(act, key, qs)
-        slope = sw * _dV(act, key, qs).value
-        p = CriticalPoint(sw, qs, sw * _W(act, key, qs), slope, *_classify(slope))
+        sw = (qs - sb) / _V(act, qs)
+        slope = sw * _dV(act, qs).value
+        p = CriticalPoint(sw, qs, sw * _W(act, qs), slope, *_classify(slope))
         if abs(p.chi1 - 1) <= VERIFY:  # a sign change across a jump of the quadrature is not a root
             out.append(p)
     method = ("roots in q of chi_1(q) = (q - sigma_b^2) W(q)/V(q) = 1 along the curve of fixed points (sign changes "
@@ -88,26 +87,26 @@ def _critical_points(act: Activation, key: tuple, sb: float) -> tuple[tuple[Crit
     return tuple(out), method
 
 
-def _verify(act: Activation, key: tuple, sb: float, p: CriticalPoint) -> None:
+def _verify(act: BoundActivation, sb: float, p: CriticalPoint) -> None:
     if p.edge or p.kind == "neutral":
         return  # chi_1 = 1 there by construction: sigma_w^2 = 1/lim W, or 1/E[phi'^2] exactly
-    chi1 = p.sigma_w2 * _W(act, key, p.q_star)
-    residual = abs(p.sigma_w2 * _V(act, key, p.q_star) + sb - p.q_star) / p.q_star
+    chi1 = p.sigma_w2 * _W(act, p.q_star)
+    residual = abs(p.sigma_w2 * _V(act, p.q_star) + sb - p.q_star) / p.q_star
     if not (abs(chi1 - 1) <= VERIFY and residual <= VERIFY):
         raise ConvergenceError(f"{act.name}: the critical point sigma_w^2 = {p.sigma_w2:.12g}, q* = {p.q_star:.12g} "
                                f"fails its check (chi_1 - 1 = {chi1 - 1:.3g}, fixed-point residual {residual:.3g})")
 
 
 @functools.lru_cache(maxsize=1024)
-def _critical(act: Activation, key: tuple, sb: float) -> tuple[CriticalPoint | None, tuple, str]:
+def _critical(act: BoundActivation, sb: float) -> tuple[CriticalPoint | None, tuple, str]:
     """(the critical point used, all of them, the method or the reason there is none)."""
-    points, method = _critical_points(act, key, sb)
+    points, method = _critical_points(act, sb)
     stable = [p for p in points if p.stable]
     for p in stable:
-        _verify(act, key, sb, p)
+        _verify(act, sb, p)
     interior = [p for p in stable if not p.edge]
     if interior:
-        reached = [p for p in interior if _mean_field(act, key, p.sigma_w2, sb, 1.0).q_star == p.q_star]
+        reached = [p for p in interior if _mean_field(act, p.sigma_w2, sb, 1.0).q_star == p.q_star]
         return (reached or sorted(interior, key=lambda p: p.sigma_w2))[0], points, method
     if stable:
         return stable[0], points, (method + "; the only stable one is the q* -> 0 edge: chi_1 = 1 in the limit "
@@ -116,13 +115,13 @@ def _critical(act: Activation, key: tuple, sb: float) -> tuple[CriticalPoint | N
         return None, points, f"no sigma_w^2 gives chi_1 = 1 at a fixed point: {method}"
     shown = ", ".join(f"sigma_w^2 = {p.sigma_w2:.6g} at q* = {p.q_star:.6g} (slope {p.slope:.4g}, {p.kind})"
                       for p in points)
-    return None, points, f"chi_1 = 1 only at unstable fixed points: {shown}; {_stable_chi_range(act, key, sb)}"
+    return None, points, f"chi_1 = 1 only at unstable fixed points: {shown}; {_stable_chi_range(act, sb)}"
 
 
-def _stable_chi_range(act: Activation, key: tuple, sb: float) -> str:
+def _stable_chi_range(act: BoundActivation, sb: float) -> str:
     """Why: the range of chi_1 over the stable fixed points along the curve sigma_w^2(q) = (q - sb)/V(q)."""
-    q, V, W = _grid(act, key)
-    dV = _grid_rules(act, key)[2]
+    q, V, W = _grid(act)
+    dV = _grid_rules(act)[2]
     chis = []
     for x, v, w, dv in zip(q, V, W, dV):
         if x > sb and v > 0:
@@ -130,8 +129,8 @@ def _stable_chi_range(act: Activation, key: tuple, sb: float) -> str:
             if abs(sw * dv) < 1 - MARGINAL:
                 chis.append((sw * w, x))
     edge = ""
-    if _zero_is_fixed(act, key, sb):
-        w0 = _W(act, key, Q_TINY)
+    if _zero_is_fixed(act, sb):
+        w0 = _W(act, Q_TINY)
         edge = (f"q* = 0 is stable for sigma_w^2 < {1 / w0:.6g}, where chi_1 = sigma_w^2 * {w0:.6g} < 1 (the signal "
                 "dies); ")
     if not chis:
@@ -151,7 +150,7 @@ def critical_points(act: Activation | str, sigma_b2: float = 0.0, params: dict |
     """
     _, sb = _canonical_variances(1.0, sigma_b2)
     act = resolve(act, params)
-    return _critical_points(act, _params_key(None if act.user_defined else params), sb)[0]
+    return _critical_points(act, sb)[0]
 
 
 def critical_sigma_w2(act: Activation | str, sigma_b2: float = 0.0, params: dict | None = None) -> float:
@@ -163,7 +162,7 @@ def critical_sigma_w2(act: Activation | str, sigma_b2: float = 0.0, params: dict
     """
     _, sb = _canonical_variances(1.0, sigma_b2)
     act = resolve(act, params)
-    point, _, why = _critical(act, _params_key(None if act.user_defined else params), sb)
+    point, _, why = _critical(act, sb)
     if point is None:
         raise ConvergenceError(f"{act.name}: no critical initialisation at sigma_b^2 = {sb:g}: {why}")
     return point.sigma_w2

@@ -94,7 +94,7 @@ def relu_family(act, params: dict | None = None) -> tuple[float, float] | None:
     a = resolve(act, params)
     x = np.concatenate([np.geomspace(1e-3, 1e3, 13), -np.geomspace(1e-3, 1e3, 13)])
     try:
-        y, d = numpy_pair(a, None if a.user_defined else params)(x)
+        y, d = numpy_pair(a)(x)
     except Exception:  # noqa: BLE001 -- an activation NumPy cannot evaluate has no law here
         return None
     y, d = np.broadcast_to(y, x.shape), np.broadcast_to(d, x.shape)
@@ -108,7 +108,8 @@ def relu_family(act, params: dict | None = None) -> tuple[float, float] | None:
 
 def exact_law_reason(act, sigma_b2: float = 0.0, weights: str = "gaussian", params: dict | None = None) -> str | None:
     """Why there is no exact finite-width law for this network (None when there is one)."""
-    if relu_family(act, params) is None:
+    act = resolve(act, params)
+    if relu_family(act) is None:
         return ("no exact finite-width law: it is known for positively homogeneous piecewise-linear activations "
                 "(ReLU, leaky ReLU, linear), where each unit's derivative is one of two constants")
     if weights != "gaussian":
@@ -267,14 +268,15 @@ def finite_width(act, depth: int, sigma_w2: float, widths: int | Sequence[int], 
     True
     """
     depth = canonical_int("depth", depth, 1, 10**4, DepthError)
-    reason = exact_law_reason(act, sigma_b2, weights, params)
+    act = resolve(act, params)
+    reason = exact_law_reason(act, sigma_b2, weights)
     if reason:
         raise ArgumentError(reason)
     sw = float(sigma_w2)
     if not (math.isfinite(sw) and sw > 0):
         raise ArgumentError(f"sigma_w2 must be a finite number > 0, got {sigma_w2!r}")
     ns = canonical_widths(widths, depth)
-    b_pos, b_neg = relu_family(act, params)
+    b_pos, b_neg = relu_family(act)
     cs = [sw / ns[l - 1] for l in range(1, depth + 1)]
     lays = [_layer(ns[l], b_pos, b_neg) for l in range(1, depth + 1)]
     log_mean_field = [math.log(c * ns[l + 1] * (b_pos + b_neg) / 2) for l, c in enumerate(cs)]
@@ -306,7 +308,7 @@ def finite_width(act, depth: int, sigma_w2: float, widths: int | Sequence[int], 
         notes.append("median: not computed for 0 < |a| != 1 (its law is a chi-square-times-beta mixture)")
     rel = 1e-14 * depth
     return FiniteWidth(
-        act=resolve(act, params).name, widths=ns, sigma_w2=sw, slopes2=(b_pos, b_neg),
+        act=act.name, widths=ns, sigma_w2=sw, slopes2=(b_pos, b_neg),
         mean=Value(mean, rel * mean, mf, mf),
         mean_square=Value(msq, rel * msq, mf ** 2 * math.exp(sum(V)), mf ** 2),
         log_mean=Value(log_mean, log_err + rel * abs(log_mean), lw_log_mean, math.log(mf)),

@@ -49,7 +49,7 @@ from ..core.calculus import derivative, numpy_function, resolve
 from ..distributions import Constant, Distribution, LogNormal, Normal, Uniform, distribution, scalar
 from ..core.display import displayable
 from ..errors import ArgumentError, DepthError, canonical_float, canonical_int, canonical_text
-from ..core.registry import X, Activation
+from ..core.registry import X, Activation, BoundActivation
 
 #: The one-layer functions :func:`gaussian_expectation` knows.
 FUNCTIONS = ("phi", "phi2", "dphi", "dphi2", "log_abs_dphi")
@@ -87,10 +87,6 @@ class Estimate:
         return {"value": self.value, "error": self.error, "method": self.method, "formula": self.formula}
 
 
-def _params_key(params: dict | None) -> tuple:
-    return tuple(sorted((str(k), float(v)) for k, v in (params or {}).items()))
-
-
 def _rational(value: float) -> sp.Rational:
     """A float as the exact rational it denotes in decimal (``0.1`` → 1/10)."""
     return sp.Rational(repr(float(value)))
@@ -101,13 +97,13 @@ def _ulp(value: float) -> float:
 
 
 @functools.lru_cache(maxsize=None)
-def _integrand(act: Activation, fn: str, key: tuple) -> sp.Expr:
+def _integrand(act: BoundActivation, fn: str) -> sp.Expr:
     """f(x) for ``fn`` with parameters bound (``log_abs_dphi`` returns φ′; the log is taken piece by piece)."""
-    bind = act.bind(None if act.user_defined else dict(key))
+    bind = act.subs
     if fn in ("phi", "phi2"):
         f = act.expr.subs(bind)
     else:
-        f = derivative(act, 1).subs(bind)
+        f = derivative(act, 1)
     if fn in ("phi2", "dphi2"):
         f = sp.piecewise_fold(f**2)
     return sp.piecewise_fold(f)
@@ -236,9 +232,9 @@ def _log_abs_piece(e: sp.Expr) -> sp.Expr | None:
 
 
 @functools.lru_cache(maxsize=None)
-def _closed_pieces(act: Activation, fn: str, key: tuple):
+def _closed_pieces(act: BoundActivation, fn: str):
     """Pieces with their :math:`c x^n e^{kx}` terms, or None when some piece is outside that class."""
-    pieces = _pieces(_integrand(act, fn, key))
+    pieces = _pieces(_integrand(act, fn))
     if pieces is None:
         return None
     out = []
@@ -261,10 +257,10 @@ _M, _S = sp.Symbol("m", real=True), sp.Symbol("s", positive=True)
 
 
 @functools.lru_cache(maxsize=None)
-def _closed_symbolic(act: Activation, fn: str, key: tuple):
+def _closed_symbolic(act: BoundActivation, fn: str):
     """(closed form in the symbols m, s, its mpmath evaluator) or None; ``-oo`` for log|φ′| with φ′ ≡ 0 on an
     interval."""
-    pieces = _closed_pieces(act, fn, key)
+    pieces = _closed_pieces(act, fn)
     if pieces is None:
         return None
     if any(terms is None for terms, _, _ in pieces):  # log|φ′| with φ′ ≡ 0 on an interval: probability > 0
@@ -274,8 +270,8 @@ def _closed_symbolic(act: Activation, fn: str, key: tuple):
     return expr, evaluate
 
 
-def _closed_form(act: Activation, fn: str, key: tuple, mean: float, std: float) -> Estimate | None:
-    got = _closed_symbolic(act, fn, key)
+def _closed_form(act: BoundActivation, fn: str, mean: float, std: float) -> Estimate | None:
+    got = _closed_symbolic(act, fn)
     if got is None:
         return None
     expr, evaluate = got
@@ -295,9 +291,9 @@ def _closed_form(act: Activation, fn: str, key: tuple, mean: float, std: float) 
 
 # ---- quadrature
 
-def _kinks(act: Activation, key: tuple) -> list[float]:
+def _kinks(act: BoundActivation) -> list[float]:
     pts = []
-    for k in act.kink_points(None if act.user_defined else dict(key)):
+    for k in act.kinks:
         try:
             pts.append(float(k.at))
         except TypeError:
@@ -306,9 +302,9 @@ def _kinks(act: Activation, key: tuple) -> list[float]:
 
 
 @functools.lru_cache(maxsize=None)
-def _breakpoints(act: Activation, fn: str, key: tuple) -> tuple[float, ...]:
-    pts = set(_kinks(act, key))
-    pieces = _pieces(_integrand(act, fn, key))
+def _breakpoints(act: BoundActivation, fn: str) -> tuple[float, ...]:
+    pts = set(_kinks(act))
+    pieces = _pieces(_integrand(act, fn))
     for _, a, b in pieces or ():
         for p in (a, b):
             if p.is_finite:
@@ -316,25 +312,25 @@ def _breakpoints(act: Activation, fn: str, key: tuple) -> tuple[float, ...]:
     return tuple(sorted(pts))
 
 
-def _zero_pieces(act: Activation, key: tuple) -> list[tuple[float, float]]:
+def _zero_pieces(act: BoundActivation) -> list[tuple[float, float]]:
     """Intervals where φ′ ≡ 0 (so log|φ′| = −∞ there)."""
-    pieces = _pieces(_integrand(act, "dphi", key))
+    pieces = _pieces(_integrand(act, "dphi"))
     return [(float(a), float(b)) for e, a, b in (pieces or ()) if e == 0]
 
 
 @functools.lru_cache(maxsize=None)
-def _mp_dphi(act: Activation, key: tuple):
+def _mp_dphi(act: BoundActivation):
     """φ′ as an mpmath function (for the tails, where the float φ′ underflows to 0)."""
     from ..core.activations import to_elementary
 
-    return sp.lambdify(X, to_elementary(_integrand(act, "dphi", key)), "mpmath")
+    return sp.lambdify(X, to_elementary(_integrand(act, "dphi")), "mpmath")
 
 
-def _mp_log_abs_dphi(act: Activation, key: tuple, x: float) -> float:
+def _mp_log_abs_dphi(act: BoundActivation, x: float) -> float:
     """log|φ′(x)| in mpmath, raising the precision until φ′ is resolved (1 − tanh² at x = 400 needs ~350 digits)."""
     import mpmath
 
-    f = _mp_dphi(act, key)
+    f = _mp_dphi(act)
     for dps in (30, 120, 500):
         with mpmath.workdps(dps):
             v = f(mpmath.mpf(x))
@@ -345,10 +341,10 @@ def _mp_log_abs_dphi(act: Activation, key: tuple, x: float) -> float:
     return math.log(5e-324)
 
 
-def _scalar(act: Activation, fn: str, key: tuple):
+def _scalar(act: BoundActivation, fn: str):
     """A scalar Python function x ↦ f(x) for quadrature."""
     order = 0 if fn in ("phi", "phi2") else 1
-    g = numpy_function(act, order, None if act.user_defined else dict(key))
+    g = numpy_function(act, order)
     if fn in ("phi", "dphi"):
         return lambda x: float(g(np.array(x)))
     if fn in ("phi2", "dphi2"):
@@ -358,16 +354,16 @@ def _scalar(act: Activation, fn: str, key: tuple):
         d = abs(float(g(np.array(x))))
         if d > 1e-290 and math.isfinite(d):
             return math.log(d)
-        return _mp_log_abs_dphi(act, key, x)  # underflow: evaluate in mpmath
+        return _mp_log_abs_dphi(act, x)  # underflow: evaluate in mpmath
 
     return log_abs
 
 
-def _dphi_zeros(act: Activation, key: tuple, lo: float, hi: float) -> list[float]:
+def _dphi_zeros(act: BoundActivation, lo: float, hi: float) -> list[float]:
     """Zeros of φ′ in [lo, hi]: sign changes on a grid, refined by brentq."""
     from scipy.optimize import brentq
 
-    g = numpy_function(act, 1, None if act.user_defined else dict(key))
+    g = numpy_function(act, 1)
     xs = np.linspace(lo, hi, 4001)
     ys = g(xs)
     zeros = [float(x) for x, y in zip(xs, ys) if y == 0]
@@ -399,11 +395,11 @@ def _quad_pieces(f, points: list[float], lo: float = -math.inf, hi: float = math
     return total, error
 
 
-def _gauss_quad(act: Activation, fn: str, key: tuple, mean: float, std: float) -> Estimate:
-    pts_x = list(_breakpoints(act, fn, key)) + [0.0]
+def _gauss_quad(act: BoundActivation, fn: str, mean: float, std: float) -> Estimate:
+    pts_x = list(_breakpoints(act, fn)) + [0.0]
     if fn == "log_abs_dphi":
-        pts_x += _dphi_zeros(act, key, mean - 12 * std, mean + 12 * std)
-    f = _scalar(act, fn, key)
+        pts_x += _dphi_zeros(act, mean - 12 * std, mean + 12 * std)
+    f = _scalar(act, fn)
     pts_z = [(p - mean) / std for p in pts_x] + [0.0]
 
     def integrand(z):
@@ -415,24 +411,24 @@ def _gauss_quad(act: Activation, fn: str, key: tuple, mean: float, std: float) -
 
 
 @functools.lru_cache(maxsize=4096)
-def _gaussian(act: Activation, fn: str, key: tuple, mean: float, std: float) -> Estimate:
+def _gaussian(act: BoundActivation, fn: str, mean: float, std: float) -> Estimate:
     if std == 0:
-        return _at_point(act, fn, key, mean)
-    if fn == "log_abs_dphi" and _prob_zero_piece(act, key, lambda a, b: b > a):
+        return _at_point(act, fn, mean)
+    if fn == "log_abs_dphi" and _prob_zero_piece(act, lambda a, b: b > a):
         return Estimate(-math.inf, 0.0, "exact", "-oo (phi' = 0 on an interval of positive probability)")
-    est = _closed_form(act, fn, key, mean, std)
+    est = _closed_form(act, fn, mean, std)
     if est is None:
-        est = _gauss_quad(act, fn, key, mean, std)
+        est = _gauss_quad(act, fn, mean, std)
     return est
 
 
-def _prob_zero_piece(act: Activation, key: tuple, positive_mass) -> bool:
-    return any(positive_mass(a, b) for a, b in _zero_pieces(act, key))
+def _prob_zero_piece(act: BoundActivation, positive_mass) -> bool:
+    return any(positive_mass(a, b) for a, b in _zero_pieces(act))
 
 
-def _at_point(act: Activation, fn: str, key: tuple, x: float) -> Estimate:
+def _at_point(act: BoundActivation, fn: str, x: float) -> Estimate:
     """f(x) exactly (a constant pre-activation); at a kink φ′ takes the declared convention value."""
-    f = _integrand(act, "phi" if fn in ("phi", "phi2") else "dphi", key)
+    f = _integrand(act, "phi" if fn in ("phi", "phi2") else "dphi")
     v = sp.N(f.subs(X, _rational(x)), DIGITS)
     if fn in ("phi2", "dphi2"):
         v = v**2
@@ -465,7 +461,7 @@ def gaussian_expectation(act: Activation | str, fn: str, mean: float = 0.0, std:
     _check_fn(fn)
     act = resolve(act, params)
     mean, std = canonical_float("mean", mean), canonical_float("std", std, 0)
-    return _gaussian(act, fn, _params_key(None if act.user_defined else params), mean, std)
+    return _gaussian(act, fn, mean, std)
 
 
 def preact_expectations(act: Activation | str, preact: str | Distribution = "normal(0, 1)",
@@ -481,32 +477,31 @@ def preact_expectations(act: Activation | str, preact: str | Distribution = "nor
     """
     act = resolve(act, params)
     d = scalar(distribution(preact), "pre-activations")
-    key = _params_key(None if act.user_defined else params)
-    return {fn: _preact(act, fn, key, d) for fn in ("dphi", "dphi2", "log_abs_dphi")}
+    return {fn: _preact(act, fn, d) for fn in ("dphi", "dphi2", "log_abs_dphi")}
 
 
 @functools.lru_cache(maxsize=1024)
-def _preact(act: Activation, fn: str, key: tuple, d: Distribution) -> Estimate:
+def _preact(act: BoundActivation, fn: str, d: Distribution) -> Estimate:
     if isinstance(d, Normal):
-        return _gaussian(act, fn, key, float(d.mu), float(d.sigma))
+        return _gaussian(act, fn, float(d.mu), float(d.sigma))
     if isinstance(d, Constant):
-        return _at_point(act, fn, key, float(d.args[0]))
+        return _at_point(act, fn, float(d.args[0]))
     if isinstance(d, Uniform):
         lo, hi = map(float, d.args)
     elif isinstance(d, LogNormal):  # the density beyond exp(mu + 40 sigma) is below e^-800
         lo, hi = 0.0, math.exp(float(d.args[0]) + 40 * float(d.args[1]))
     else:  # a distribution added later: integrate against its density over the real line
         lo, hi = -math.inf, math.inf
-    if fn == "log_abs_dphi" and _prob_zero_piece(act, key, lambda a, b: min(b, hi) > max(a, lo)):
+    if fn == "log_abs_dphi" and _prob_zero_piece(act, lambda a, b: min(b, hi) > max(a, lo)):
         return Estimate(-math.inf, 0.0, "exact", "-oo (phi' = 0 on an interval of positive probability)")
-    pts = list(_breakpoints(act, fn, key))
+    pts = list(_breakpoints(act, fn))
     if isinstance(d, LogNormal):
         mu, sg = map(float, d.args)
         pts += [math.exp(mu + j * sg) for j in (-8, -4, -2, -1, 0, 1, 2, 4, 8)]
     if fn == "log_abs_dphi":
         a, b = (lo, hi) if math.isfinite(hi) else (0.0, math.exp(float(d.args[0]) + 12 * float(d.args[1])))
-        pts += _dphi_zeros(act, key, a, b)
-    f = _scalar(act, fn, key)
+        pts += _dphi_zeros(act, a, b)
+    f = _scalar(act, fn)
     value, error = _quad_pieces(f, pts, lo, hi, weight=lambda t: float(d.pdf(np.array(t))))
     return Estimate(value, error, "quad")
 
@@ -604,9 +599,8 @@ def _canonical_threshold(threshold: Any) -> float:
 
 
 @functools.lru_cache(maxsize=256)
-def _sup_abs_dphi(act: Activation, key: tuple) -> tuple[float, str, str]:
+def _sup_abs_dphi(act: BoundActivation) -> tuple[float, str, str]:
     """(an upper bound on sup|φ′|, the method, a sentence saying where it comes from)."""
-    params = dict(key) or None
     reason = ""
     try:
         from ..bounds import bound
@@ -614,7 +608,7 @@ def _sup_abs_dphi(act: Activation, key: tuple) -> tuple[float, str, str]:
         bound, reason = None, f"the bounds module is unavailable ({exc})"
     if bound is not None:
         try:
-            b = bound(act, of="dphi", params=params)
+            b = bound(act, of="dphi")
             ends = [float(v) for e in (b.sup, b.inf) for v in (e.lower, e.upper)]
             M = max(abs(v) for v in ends)
 
@@ -626,14 +620,14 @@ def _sup_abs_dphi(act: Activation, key: tuple) -> tuple[float, str, str]:
                                  f"the bound uses the upper end of the enclosure")
         except Exception as exc:  # noqa: BLE001 - any failure of the prover falls back, and says so
             reason = f"the prover gave no bound ({type(exc).__name__}: {exc})"
-    M = _grid_sup_abs_dphi(act, key)
+    M = _grid_sup_abs_dphi(act)
     return M, "not proved", (f"sup|phi'| ~ {M:.12g} estimated on a grid over [-60, 60] and at +-1e6, NOT proved: "
                              f"{reason}")
 
 
-def _grid_sup_abs_dphi(act: Activation, key: tuple) -> float:
-    g = numpy_function(act, 1, None if act.user_defined else dict(key))
-    kinks = set(_kinks(act, key))
+def _grid_sup_abs_dphi(act: BoundActivation) -> float:
+    g = numpy_function(act, 1)
+    kinks = set(_kinks(act))
     xs = np.concatenate([np.linspace(-60, 60, 240001), [-1e6, 1e6]])
     xs = xs[[x not in kinks for x in xs]]
     ys = np.abs(g(xs))
@@ -646,14 +640,14 @@ def _float_moment(value: sp.Expr) -> tuple[float, str]:
 
 
 @functools.lru_cache(maxsize=1024)
-def _per_layer(act: Activation, key: tuple, weights: Distribution, preact: Distribution) -> tuple[dict, tuple]:
+def _per_layer(act: BoundActivation, weights: Distribution, preact: Distribution) -> tuple[dict, tuple]:
     mo = weights.moments()
     Ew, mw = _float_moment(mo.mean)
     Eaw, maw = _float_moment(mo.mean_abs)
     Ew2, mw2 = _float_moment(mo.mean_square)
     Elw, mlw = _float_moment(mo.mean_log_abs)
-    pe = {fn: _preact(act, fn, key, preact) for fn in ("dphi", "dphi2", "log_abs_dphi")}
-    M, sup_method, sup_text = _sup_abs_dphi(act, key)
+    pe = {fn: _preact(act, fn, preact) for fn in ("dphi", "dphi2", "log_abs_dphi")}
+    M, sup_method, sup_text = _sup_abs_dphi(act)
     b = Eaw * M if Eaw != 0 else 0.0
     m = Ew * pe["dphi"].value
     ms = Ew2 * pe["dphi2"].value
@@ -709,9 +703,8 @@ def gradient_product(act: Activation | str, depth: int, weights: str | Distribut
     depth = canonical_int("depth", depth, 1, MAX_DEPTH, DepthError)
     threshold = _canonical_threshold(threshold)
     act = resolve(act, params)
-    key = _params_key(None if act.user_defined else params)
     w, v = scalar(distribution(weights)), scalar(distribution(preact), "pre-activations")
-    per, assumptions = _per_layer(act, key, w, v)
+    per, assumptions = _per_layer(act, w, v)
     log_bound = _scale(depth, per["bound"]["log"])
     log_mean = _scale(depth, per["mean"]["log"])
     m1 = per["mean"]["value"]

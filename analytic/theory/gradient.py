@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..core.calculus import resolve
 from ..distributions import Distribution
 from .gaussian import GradientProduct, gradient_product
 from ..core.registry import Activation
@@ -98,8 +99,9 @@ def gradient(act: Activation | str, depth: int, weights: str | Distribution, x: 
 
     Raises :class:`~analytic.errors.DepthError` unless ``1 <= depth <= 10**6``.
     """
-    ind = gradient_product(act, depth, weights, preact=preact, threshold=threshold, params=params)
-    exact = exact_chain(act, depth, weights, x=x, bias=bias, params=params)
+    act = resolve(act, params)
+    ind = gradient_product(act, depth, weights, preact=preact, threshold=threshold)
+    exact = exact_chain(act, depth, weights, x=x, bias=bias)
     t = ind.threshold
     reach = {"exact_chain": {"mean": _first_below(exact.by_depth["mean"], t),
                              "mean_abs": _first_below(exact.by_depth["mean_abs"], t),

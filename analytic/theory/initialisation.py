@@ -28,25 +28,29 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from ..core.activations import catalogue
 from ..core.calculus import numpy_function, resolve
-from .gaussian import DIGITS, _OO, _gaussian, _kinks, _params_key, _piece_integral, _quad_pieces, _terms
-from ..core.registry import X, Activation
+from ..core.parsing import parse_formula
+from .gaussian import DIGITS, _OO, _gaussian, _kinks, _piece_integral, _quad_pieces, _terms
+from ..core.registry import X, Activation, BoundActivation
 from .criticality import _critical
 from .meanfield import _canonical_variances, _mean_field
 
-#: PyTorch's ``torch.nn.init.calculate_gain`` table (leaky_relu uses the activation's own slope).
-TORCH_GAINS = {"sigmoid": "1", "tanh": "5/3", "relu": "sqrt(2)", "leaky_relu": "sqrt(2/(1 + a^2))", "selu": "3/4",
-               "identity": "1 (linear)"}
 #: Relative differences for the verdicts "reproduces" and "approximates".
 REPRODUCES, APPROXIMATES = 1e-9, 0.05
 CONVENTIONS = ("criticality", "variance_preserving", "linearised")
 
 
-def _torch_gain(act: Activation, key: tuple) -> float | None:
-    if act.name == "leaky_relu":
-        a = dict(key).get("negative_slope", float(act.defaults["negative_slope"]))
-        return math.sqrt(2.0 / (1 + a * a))
-    return {"sigmoid": 1.0, "tanh": 5 / 3, "relu": math.sqrt(2), "selu": 0.75, "identity": 1.0}.get(act.name)
+def _torch_gain(act: BoundActivation) -> float | None:
+    """The value of PyTorch's ``calculate_gain`` entry in the activation's record (its ``a`` is the record's
+    parameter it names, with the bound value), or None when the record has none."""
+    gain = act.record.torch_gain
+    if gain is None:
+        return None
+    expr = parse_formula(gain.formula, {"a": 0.0} if gain.parameter else None)  # (only the name is used)
+    if gain.parameter:
+        expr = expr.subs(sp.Symbol("a", real=True), act.params[gain.parameter])
+    return float(sp.N(expr, 30))
 
 
 @dataclass(frozen=True)
@@ -144,13 +148,13 @@ def selu_constants() -> dict:
             "conditions": "E[selu(z)] = 0 and E[selu(z)^2] = 1 for z ~ N(0, 1)"}
 
 
-def _z_moment(act: Activation, key: tuple, fn) -> tuple[float, float]:
+def _z_moment(act: BoundActivation, fn) -> tuple[float, float]:
     r""":math:`E[z\,fn(z)]` by quad split at the kinks (the ν-derivatives of SELU's moment map)."""
-    pts = [0.0] + list(_kinks(act, key))
+    pts = [0.0] + list(_kinks(act))
     return _quad_pieces(lambda z: z * fn(z) * math.exp(-z * z / 2) / math.sqrt(2 * math.pi), pts)
 
 
-def self_normalising(act: Activation, key: tuple) -> dict:
+def self_normalising(act: BoundActivation) -> dict:
     r"""SELU's fixed point :math:`(\mu, \nu) = (0, 1)` at :math:`\omega = 0, \tau = 1` and the Jacobian there.
 
     With :math:`x \sim N(\mu\omega, \nu\tau)`: :math:`\partial\tilde\mu/\partial\mu = \omega E[\mathrm{selu}'(x)] = 0`,
@@ -158,12 +162,11 @@ def self_normalising(act: Activation, key: tuple) -> dict:
     = 0`, :math:`\partial\tilde\nu/\partial\nu = \tau E[z\,\mathrm{selu}(z)\mathrm{selu}'(z)] - 2\tilde\mu\,
     \partial\tilde\mu/\partial\nu` (differentiation of :math:`E[f(\sqrt{\nu\tau} z)]` under the integral, at ν = 1).
     """
-    params = dict(key) or None
-    f, d = numpy_function(act, 0, params), numpy_function(act, 1, params)
-    mu = _gaussian(act, "phi", key, 0.0, 1.0).value
-    nu = _gaussian(act, "phi2", key, 0.0, 1.0).value - mu * mu
-    dmu, e1 = _z_moment(act, key, lambda z: float(d(z)))
-    dnu, e2 = _z_moment(act, key, lambda z: float(f(z)) * float(d(z)))
+    f, d = numpy_function(act, 0), numpy_function(act, 1)
+    mu = _gaussian(act, "phi", 0.0, 1.0).value
+    nu = _gaussian(act, "phi2", 0.0, 1.0).value - mu * mu
+    dmu, e1 = _z_moment(act, lambda z: float(d(z)))
+    dnu, e2 = _z_moment(act, lambda z: float(f(z)) * float(d(z)))
     j = [[0.0, dmu / 2], [0.0, dnu - 2 * mu * dmu / 2]]
     import numpy as np
 
@@ -176,42 +179,43 @@ def self_normalising(act: Activation, key: tuple) -> dict:
                     f"spectral norm {norm:.6g} < 1, so (0, 1) attracts (Klambauer et al. 2017)"}
 
 
-def _conventions(act: Activation, key: tuple, crit_gain: float | None, crit_note: str) -> tuple[Convention, ...]:
-    torch = _torch_gain(act, key)
+def _conventions(act: BoundActivation, crit_gain: float | None, crit_note: str) -> tuple[Convention, ...]:
+    torch = _torch_gain(act)
     out = [Convention("criticality", crit_gain, "chi_1 = sigma_w^2 E[phi'(sqrt(q*) z)^2] = 1 at a stable q*",
                       crit_note, *_verdict(crit_gain, torch))]
-    var = _gaussian(act, "phi2", key, 0.0, 1.0).value - _gaussian(act, "phi", key, 0.0, 1.0).value ** 2
+    var = _gaussian(act, "phi2", 0.0, 1.0).value - _gaussian(act, "phi", 0.0, 1.0).value ** 2
     g = 1 / math.sqrt(var) if var > 0 else None
     out.append(Convention("variance_preserving", g, "gain = 1/sqrt(Var phi(z)), z ~ N(0, 1)",
                           f"Var phi(z) = {var:.12g}" if g else "Var phi(z) = 0", *_verdict(g, torch)))
-    d = numpy_function(act, 1, dict(key) or None)
+    d = numpy_function(act, 1)
     left, right = float(d(-1e-12)), float(d(1e-12))
-    if 0.0 in _kinks(act, key) and abs(left - right) > 1e-9 * max(abs(left), abs(right), 1.0):
+    if 0.0 in _kinks(act) and abs(left - right) > 1e-9 * max(abs(left), abs(right), 1.0):
         g, note = None, f"phi has a corner at 0 (phi'(0-) = {left:.6g}, phi'(0+) = {right:.6g}): no tangent"
     else:
-        d0 = right if 0.0 in _kinks(act, key) else _gaussian(act, "dphi", key, 0.0, 0.0).value
+        d0 = right if 0.0 in _kinks(act) else _gaussian(act, "dphi", 0.0, 0.0).value
         g, note = (1 / abs(d0), f"phi'(0) = {d0:.12g}") if d0 != 0 else (None, "phi'(0) = 0")
     out.append(Convention("linearised", g, "gain = 1/|phi'(0)|", note, *_verdict(g, torch)))
     return tuple(out)
 
 
 @functools.lru_cache(maxsize=256)
-def _initialisation(act: Activation, key: tuple, sb: float) -> Initialisation:
-    point, points, method = _critical(act, key, sb)
-    tg, entry = _torch_gain(act, key), TORCH_GAINS.get(act.name)
+def _initialisation(act: BoundActivation, sb: float) -> Initialisation:
+    point, points, method = _critical(act, sb)
+    tg = _torch_gain(act)
+    entry = None if act.record.torch_gain is None else act.record.torch_gain.entry
     assumptions = []
     if point is None:
         sw = q_star = chi1 = gain = None
         assumptions.append(f"no critical initialisation: {method}")
     else:
-        mf = _mean_field(act, key, point.sigma_w2, sb, 1.0)
+        mf = _mean_field(act, point.sigma_w2, sb, 1.0)
         sw, q_star, chi1, gain = point.sigma_w2, point.q_star, point.chi1, math.sqrt(point.sigma_w2)
         assumptions += list(mf.assumptions) + [
             f"critical initialisation: chi_1 = 1 at the {point.kind} fixed point q* = {q_star:.12g} ({method}); "
             "re-checked: chi_1 = 1 and G(q*) = q* to 1e-10"]
         if mf.q_star != q_star and not point.edge:
             assumptions.append(f"the orbit from q_0 = 1 does not reach this q* (it ends at {mf.q_star:.6g})")
-    conventions = _conventions(act, key, gain, method if point is None else f"q* = {q_star:.12g}, {point.kind}")
+    conventions = _conventions(act, gain, method if point is None else f"q* = {q_star:.12g}, {point.kind}")
     if tg is None:
         reproduces, comparison = None, f"calculate_gain has no entry for {act.name}"
     elif gain is None:
@@ -223,16 +227,14 @@ def _initialisation(act: Activation, key: tuple, sb: float) -> Initialisation:
                       f"calculate_gain({act.name}) = {entry} = {tg:.12g} is a convention: chi_1 = 1 gives gain "
                       f"{gain:.12g} at sigma_b^2 = {sb:g}")
     alpha = lam = selu = None
-    if act.name == "selu":
+    if act.record.self_normalising:
         selu = dict(selu_constants())
         alpha, lam = selu["alpha"], selu["lambda"]
-        key_d = dict(key)
-        pa = key_d.get("alpha", float(act.defaults["alpha"]))
-        pl = key_d.get("scale", float(act.defaults["scale"]))
-        fixed = _mean_field(act, key, 1.0, 0.0, 1.0)
+        pa, pl = act.value("alpha"), act.value("scale")
+        fixed = _mean_field(act, 1.0, 0.0, 1.0)
         selu.update(published_alpha=pa, published_lambda=pl, alpha_difference=alpha - pa,
                     lambda_difference=lam - pl, q_star_at_sigma_w2_1=fixed.q_star, chi1_at_sigma_w2_1=fixed.chi1,
-                    self_normalising=self_normalising(act, key))
+                    self_normalising=self_normalising(act))
         if point is not None and point.edge:
             assumptions.append("chi_1 = 1 only as q* -> 0: the signal dies there; SELU's own fixed point is the "
                                "self-normalising one at sigma_w^2 = 1")
@@ -251,9 +253,10 @@ def initialisation(act: Activation | str, sigma_b2: float = 0.0, params: dict | 
     """
     _, sb = _canonical_variances(1.0, sigma_b2)
     act = resolve(act, params)
-    return _initialisation(act, _params_key(None if act.user_defined else params), sb)
+    return _initialisation(act, sb)
 
 
 def gain_table(sigma_b2: float = 0.0, names=None) -> tuple[Initialisation, ...]:
     """:func:`initialisation` for every activation in PyTorch's ``calculate_gain`` table (or for ``names``)."""
-    return tuple(initialisation(name, sigma_b2) for name in (names or TORCH_GAINS))
+    names = names or [a.name for a in catalogue() if a.torch_gain is not None]
+    return tuple(initialisation(name, sigma_b2) for name in names)

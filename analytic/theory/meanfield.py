@@ -46,8 +46,8 @@ import numpy as np
 from ..core.calculus import numpy_function, resolve
 from ..core.display import displayable
 from ..errors import ArgumentError, ConvergenceError, canonical_float
-from .gaussian import _SQRT2PI, Estimate, _breakpoints, _gaussian, _params_key
-from ..core.registry import Activation
+from .gaussian import _SQRT2PI, Estimate, _breakpoints, _gaussian
+from ..core.registry import Activation, BoundActivation
 from .bivariate import ORDER, PANELS, ROUNDING, Z_MAX, _bivariate, _bivariate_value, _panel_nodes
 
 #: Grid on which G(q) - q and chi_1(q) - 1 are scanned for sign changes.
@@ -89,32 +89,31 @@ def _canonical_q0(q0: Any) -> float:
     return q
 
 
-def _V(act: Activation, key: tuple, q: float) -> float:
+def _V(act: BoundActivation, q: float) -> float:
     r""":math:`V(q) = E[\varphi(\sqrt q z)^2]`."""
-    return _gaussian(act, "phi2", key, 0.0, math.sqrt(q)).value
+    return _gaussian(act, "phi2", 0.0, math.sqrt(q)).value
 
 
-def _W(act: Activation, key: tuple, q: float) -> float:
+def _W(act: BoundActivation, q: float) -> float:
     r""":math:`W(q) = E[\varphi'(\sqrt q z)^2]`."""
-    return _gaussian(act, "dphi2", key, 0.0, math.sqrt(q)).value
+    return _gaussian(act, "dphi2", 0.0, math.sqrt(q)).value
 
 
 @functools.lru_cache(maxsize=65536)
-def _dV(act: Activation, key: tuple, q: float) -> Estimate:
+def _dV(act: BoundActivation, q: float) -> Estimate:
     r""":math:`V'(q) = E[z\,\varphi(\sqrt q z)\varphi'(\sqrt q z)]/\sqrt q` by the Gauss–Legendre rule of
     :func:`_rules_at` (split at the kinks; error from two orders)."""
-    g = _rules_at(act, key, np.array([q]))
+    g = _rules_at(act, np.array([q]))
     return Estimate(float(g[2][0]), float(g[5][0]), "gauss-legendre")
 
 
-def _rules_at(act: Activation, key: tuple, q: np.ndarray) -> tuple[np.ndarray, ...]:
+def _rules_at(act: BoundActivation, q: np.ndarray) -> tuple[np.ndarray, ...]:
     r"""V, W and V' at the lengths ``q`` by composite Gauss–Legendre rules in z split at the kinks
     (:mod:`analytic.theory.bivariate`'s panels), with errors from two orders: (V, W, V', eV, eW, eV')."""
-    params = None if act.user_defined else dict(key)
-    f, d = numpy_function(act, 0, params), numpy_function(act, 1, params)
+    f, d = numpy_function(act, 0), numpy_function(act, 1)
     r = np.sqrt(q)
     base = np.linspace(-Z_MAX, Z_MAX, PANELS + 1)
-    cuts = [np.clip(k / r, -Z_MAX, Z_MAX)[:, None] for k in _breakpoints(act, "dphi", key)]
+    cuts = [np.clip(k / r, -Z_MAX, Z_MAX)[:, None] for k in _breakpoints(act, "dphi")]
     edges = np.sort(np.concatenate([np.broadcast_to(base, (len(q), len(base)))] + cuts, axis=1), axis=1)
     sums = []
     for n in (ORDER, 2 * ORDER):
@@ -131,26 +130,26 @@ def _rules_at(act: Activation, key: tuple, q: np.ndarray) -> tuple[np.ndarray, .
 
 
 @functools.lru_cache(maxsize=None)
-def _grid_rules(act: Activation, key: tuple) -> tuple[np.ndarray, ...]:
+def _grid_rules(act: BoundActivation) -> tuple[np.ndarray, ...]:
     """:func:`_rules_at` on :data:`Q_GRID`."""
-    return _rules_at(act, key, np.array(Q_GRID))
+    return _rules_at(act, np.array(Q_GRID))
 
 
 @functools.lru_cache(maxsize=65536)
-def _V_rule(act: Activation, key: tuple, q: float) -> float:
+def _V_rule(act: BoundActivation, q: float) -> float:
     """V(q) by the Gauss–Legendre rule (the fast twin of :func:`_V`, used inside root searches)."""
-    return float(_rules_at(act, key, np.array([q]))[0][0])
+    return float(_rules_at(act, np.array([q]))[0][0])
 
 
-def _grid(act: Activation, key: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _grid(act: BoundActivation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(q, V, W) on the grid."""
-    g = _grid_rules(act, key)
+    g = _grid_rules(act)
     return np.array(Q_GRID), g[0], g[1]
 
 
-def _grid_errors(act: Activation, key: tuple) -> tuple[np.ndarray, np.ndarray]:
+def _grid_errors(act: BoundActivation) -> tuple[np.ndarray, np.ndarray]:
     """Error estimates of V and W on the grid."""
-    g = _grid_rules(act, key)
+    g = _grid_rules(act)
     return g[3], g[4]
 
 
@@ -167,27 +166,27 @@ def _sign_changes(values: np.ndarray, errors: np.ndarray) -> list[int]:
 
 
 @functools.lru_cache(maxsize=None)
-def _homogeneous(act: Activation, key: tuple) -> float | None:
+def _homogeneous(act: BoundActivation) -> float | None:
     """a with V(q) = a q and W(q) = a for every q (positively homogeneous φ of degree 1: ReLU, leaky ReLU, PReLU,
     identity), else None. Checked on the whole grid by the Gauss–Legendre rule; a itself is E[phi'(z)^2] from
     :func:`_W` (a closed form for these)."""
-    q, V, W = _grid(act, key)
+    q, V, W = _grid(act)
     a = W[0]
     if a > 0 and np.all(np.abs(V / q - a) <= 1e-12 * a) and np.all(np.abs(W - a) <= 1e-12 * a):
-        return _W(act, key, 1.0)  # the closed form (or quad) value, not the rule's
+        return _W(act, 1.0)  # the closed form (or quad) value, not the rule's
     return None
 
 
-def _zero_is_fixed(act: Activation, key: tuple, sb: float) -> bool:
-    return sb == 0 and _gaussian(act, "phi2", key, 0.0, 0.0).value == 0
+def _zero_is_fixed(act: BoundActivation, sb: float) -> bool:
+    return sb == 0 and _gaussian(act, "phi2", 0.0, 0.0).value == 0
 
 
-def _attracts_zero(act: Activation, key: tuple, sw: float) -> bool:
+def _attracts_zero(act: BoundActivation, sw: float) -> bool:
     """Whether G(q) < q just above q = 0 (decides a fixed point 0 of slope 1): the sign of G(q) - q at the first
     grid point where it exceeds ten times its error (G(q) - q keeps one sign below the first positive fixed point)."""
-    q, V, _ = _grid(act, key)
+    q, V, _ = _grid(act)
     h = sw * V - q
-    err = sw * _grid_errors(act, key)[0] + 4e-16 * q
+    err = sw * _grid_errors(act)[0] + 4e-16 * q
     significant = np.nonzero(np.abs(h) > 10 * err)[0]
     return bool(significant.size and h[significant[0]] < 0)
 
@@ -225,19 +224,19 @@ def _classify(slope: float, attracting: bool | None = None) -> tuple[str, bool]:
     return ("marginal, attracting", True) if attracting else ("marginal, repelling", False)
 
 
-def _fixed_points(act: Activation, key: tuple, sw: float, sb: float) -> list[FixedPoint]:
+def _fixed_points(act: BoundActivation, sw: float, sb: float) -> list[FixedPoint]:
     from scipy.optimize import brentq
 
-    q, V, _ = _grid(act, key)
+    q, V, _ = _grid(act)
     h = sw * V + sb - q
     out = []
-    if _zero_is_fixed(act, key, sb):
-        slope = sw * _W(act, key, Q_TINY)  # G(q)/q -> sigma_w^2 lim W as q -> 0
-        out.append(FixedPoint(0.0, slope, *_classify(slope, attracting=_attracts_zero(act, key, sw))))
-    hq = lambda x: sw * _V_rule(act, key, x) + sb - x  # noqa: E731
-    for i in _sign_changes(h, sw * _grid_errors(act, key)[0] + 4e-16 * q):
+    if _zero_is_fixed(act, sb):
+        slope = sw * _W(act, Q_TINY)  # G(q)/q -> sigma_w^2 lim W as q -> 0
+        out.append(FixedPoint(0.0, slope, *_classify(slope, attracting=_attracts_zero(act, sw))))
+    hq = lambda x: sw * _V_rule(act, x) + sb - x  # noqa: E731
+    for i in _sign_changes(h, sw * _grid_errors(act)[0] + 4e-16 * q):
         root = float(q[i]) if h[i] == 0 else brentq(hq, q[i], q[i + 1], xtol=1e-300, rtol=1e-15)
-        slope = sw * _dV(act, key, root).value
+        slope = sw * _dV(act, root).value
         out.append(FixedPoint(root, slope, *_classify(slope)))
     return out
 
@@ -284,8 +283,8 @@ def _depth_scale(chi: float) -> float:
     return -1.0 / math.log(chi)
 
 
-def _monotone_between(act: Activation, key: tuple, a: float, b: float) -> bool:
-    q, V, _ = _grid(act, key)
+def _monotone_between(act: BoundActivation, a: float, b: float) -> bool:
+    q, V, _ = _grid(act)
     lo, hi = min(a, b), max(a, b)
     inside = V[(q >= lo) & (q <= hi)]
     return bool(np.all(np.diff(inside) >= 0))
@@ -300,13 +299,13 @@ def _target(fps: list[FixedPoint], h0: float, q0: float) -> FixedPoint | None:
     return max(below, key=lambda f: f.q) if below else None
 
 
-def _iterate(act: Activation, key: tuple, sw: float, sb: float, q0: float) -> tuple[float, int]:
+def _iterate(act: BoundActivation, sw: float, sb: float, q0: float) -> tuple[float, int]:
     q = q0
     for it in range(1, MF_ITERATIONS + 1):
-        prev, q = q, sw * _V(act, key, q) + sb
+        prev, q = q, sw * _V(act, q) + sb
         if not math.isfinite(q) or q > Q_GRID[-1]:
             return math.inf, it
-        if q < Q_GRID[0] and _zero_is_fixed(act, key, sb):
+        if q < Q_GRID[0] and _zero_is_fixed(act, sb):
             return 0.0, it
         if abs(q - prev) <= 1e-13 * max(q, prev):
             return q, it
@@ -315,20 +314,20 @@ def _iterate(act: Activation, key: tuple, sw: float, sb: float, q0: float) -> tu
 
 
 @functools.lru_cache(maxsize=4096)
-def _mean_field(act: Activation, key: tuple, sw: float, sb: float, q0: float = 1.0) -> MeanField:
+def _mean_field(act: BoundActivation, sw: float, sb: float, q0: float = 1.0) -> MeanField:
     notes = [_ASSUMPTION, f"the length map starts at q_0 = {q0:g} (inputs with |x|^2/n = q_0)"]
-    a = _homogeneous(act, key)
+    a = _homogeneous(act)
     if a is not None:  # G(q) = sigma_w^2 a q + sigma_b^2: every answer in closed form
         return _homogeneous_mean_field(act, sw, sb, q0, a, notes)
-    fps = _fixed_points(act, key, sw, sb)
-    h0 = sw * _V(act, key, q0) + sb - q0
+    fps = _fixed_points(act, sw, sb)
+    h0 = sw * _V(act, q0) + sb - q0
     iterations = 0
     at = [f for f in fps if abs(f.q - q0) <= 1e-12 * q0]
     if abs(h0) <= 1e-14 * q0 or at:
         target = at[0] if at else None
         status = "at a fixed point" if target is None or target.stable else "at an unstable fixed point"
         if target is None:
-            slope = sw * _dV(act, key, q0).value
+            slope = sw * _dV(act, q0).value
             target = FixedPoint(q0, slope, *_classify(slope))
             fps = sorted(fps + [target], key=lambda f: f.q)
         if not target.stable:
@@ -337,8 +336,8 @@ def _mean_field(act: Activation, key: tuple, sw: float, sb: float, q0: float = 1
     else:
         target = _target(fps, h0, q0)
         end = math.inf if target is None else target.q
-        if end != math.inf and not _monotone_between(act, key, q0, end):  # G not increasing there: iterate
-            q_end, iterations = _iterate(act, key, sw, sb, q0)
+        if end != math.inf and not _monotone_between(act, q0, end):  # G not increasing there: iterate
+            q_end, iterations = _iterate(act, sw, sb, q0)
             near = [f for f in fps if abs(f.q - q_end) <= 1e-8 * max(q_end, 1e-300)]
             target = near[0] if near else None
         status = "diverges" if target is None else ("to zero" if target.q == 0 else "converged")
@@ -346,12 +345,12 @@ def _mean_field(act: Activation, key: tuple, sw: float, sb: float, q0: float = 1
                      "to the first fixed point in the direction of G(q_0) - q_0" if not iterations else
                      f"V(q) is not monotone between q_0 and q*: the map was iterated ({iterations} steps)")
     if target is None:
-        q_star, w, slope = math.inf, _W(act, key, Q_HUGE), math.nan
+        q_star, w, slope = math.inf, _W(act, Q_HUGE), math.nan
         notes.append("q_l grows without bound (q* = inf); chi_1 is the limit of sigma_w^2 E[phi'(sqrt(q) z)^2] "
                      "as q -> inf (evaluated at q = 1e30)")
     else:
         q_star, slope = target.q, target.slope
-        w = _W(act, key, q_star if q_star > 0 else Q_TINY)
+        w = _W(act, q_star if q_star > 0 else Q_TINY)
         if q_star == 0:
             notes.append("q_l -> 0 (q* = 0: the signal dies); chi_1 is the limit as q -> 0 (at q = 1e-300)")
     fps = [replace(f, reached=f is target) for f in fps]
@@ -360,7 +359,7 @@ def _mean_field(act: Activation, key: tuple, sw: float, sb: float, q0: float = 1
                      slope)
 
 
-def _homogeneous_mean_field(act: Activation, sw: float, sb: float, q0: float, a: float, notes: list) -> MeanField:
+def _homogeneous_mean_field(act: BoundActivation, sw: float, sb: float, q0: float, a: float, notes: list) -> MeanField:
     g = sw * a
     notes.append(f"phi is positively homogeneous: V(q) = {a:.15g} q, so G(q) = {g:.15g} q + {sb:g}")
     chi1 = g
@@ -392,7 +391,7 @@ def mean_field(act: Activation | str, sigma_w2: float, sigma_b2: float = 0.0, pa
     """
     sw, sb = _canonical_variances(sigma_w2, sigma_b2)
     act = resolve(act, params)
-    return _mean_field(act, _params_key(None if act.user_defined else params), sw, sb, _canonical_q0(q0))
+    return _mean_field(act, sw, sb, _canonical_q0(q0))
 
 
 # ---------------------------------------------------------------- the correlation map and depth scales
@@ -441,26 +440,25 @@ def correlation_map(act: Activation | str, c: float, sigma_w2: float, sigma_b2: 
     """
     sw, sb = _canonical_variances(sigma_w2, sigma_b2)
     act = resolve(act, params)
-    key = _params_key(None if act.user_defined else params)
     if not (-1 <= float(c) <= 1):
         raise ArgumentError(f"the correlation c must lie in [-1, 1], got {c!r}")
-    return _F(act, key, sw, sb, _canonical_q0(q_star), float(c))
+    return _F(act, sw, sb, _canonical_q0(q_star), float(c))
 
 
-def _F(act: Activation, key: tuple, sw: float, sb: float, q: float, c: float) -> Estimate:
-    e = _bivariate(act, "phi", "phi", key, q, c)
+def _F(act: BoundActivation, sw: float, sb: float, q: float, c: float) -> Estimate:
+    e = _bivariate(act, "phi", "phi", q, c)
     return Estimate((sw * e.value + sb) / q, sw * e.error / q, e.method)
 
 
-def _chaotic_c_star(act: Activation, key: tuple, sw: float, sb: float, q: float) -> tuple[float, float]:
+def _chaotic_c_star(act: BoundActivation, sw: float, sb: float, q: float) -> tuple[float, float]:
     """The fixed point of F in [0, 1) when F'(1) = chi_1 > 1, with an error estimate."""
     from scipy.optimize import brentq
 
-    f0 = _F(act, key, sw, sb, q, 0.0)
+    f0 = _F(act, sw, sb, q, 0.0)
     if f0.value <= f0.error:  # F(0) = (sigma_w^2 E[phi]^2 + sigma_b^2)/q* = 0: c* = 0
         return 0.0, max(f0.error, abs(f0.value))
     def F(c: float) -> float:  # the fine rule only, inside the search
-        return (sw * _bivariate_value(act, "phi", "phi", key, q, c) + sb) / q
+        return (sw * _bivariate_value(act, "phi", "phi", q, c) + sb) / q
 
     lo, hi = 0.0, None
     for k in range(1, 50):  # F(c) - c < 0 just below 1, where F(c) ~ 1 - chi_1 (1 - c)
@@ -473,14 +471,14 @@ def _chaotic_c_star(act: Activation, key: tuple, sw: float, sb: float, q: float)
         raise ConvergenceError(f"{act.name}: no fixed point of the correlation map below c = 1 - 2^-49 at "
                                f"sigma_w^2 = {sw:g}, sigma_b^2 = {sb:g}")
     c_star = brentq(lambda c: F(c) - c, lo, hi, xtol=1e-15, rtol=1e-15)
-    chi_c = sw * _bivariate(act, "dphi", "dphi", key, q, c_star).value
-    err = _F(act, key, sw, sb, q, c_star).error / max(abs(1 - chi_c), 1e-12)
+    chi_c = sw * _bivariate(act, "dphi", "dphi", q, c_star).value
+    err = _F(act, sw, sb, q, c_star).error / max(abs(1 - chi_c), 1e-12)
     return c_star, err
 
 
 @functools.lru_cache(maxsize=4096)
-def _signal(act: Activation, key: tuple, sw: float, sb: float, q0: float) -> SignalPropagation:
-    m = _mean_field(act, key, sw, sb, q0)
+def _signal(act: BoundActivation, sw: float, sb: float, q0: float) -> SignalPropagation:
+    m = _mean_field(act, sw, sb, q0)
     notes = list(m.assumptions)
     chi1 = m.chi1
     depth = None if abs(chi1 - 1) <= VERIFY or chi1 == 0 else math.log(DEPTH_FACTOR) / abs(math.log(chi1))
@@ -500,10 +498,10 @@ def _signal(act: Activation, key: tuple, sw: float, sb: float, q0: float) -> Sig
                                                                "length vanishes)" if m.q_star == 0 else ""))
     else:
         phase = "chaotic"
-        c_star, c_err = _chaotic_c_star(act, key, sw, sb, m.q_star)
-        e = _bivariate(act, "dphi", "dphi", key, m.q_star, c_star)
+        c_star, c_err = _chaotic_c_star(act, sw, sb, m.q_star)
+        e = _bivariate(act, "dphi", "dphi", m.q_star, c_star)
         chi_c = sw * e.value
-        chi_err = sw * e.error + abs(chi_c - sw * _bivariate(act, "dphi", "dphi", key, m.q_star,
+        chi_err = sw * e.error + abs(chi_c - sw * _bivariate(act, "dphi", "dphi", m.q_star,
                                                              min(1.0, c_star + c_err)).value)
         notes.append("chaotic phase: c = 1 is unstable (F'(1) = chi_1 > 1); c* < 1 is the root of F(c) - c in "
                      "[0, 1) (brentq), chi_c = sigma_w^2 E[phi'(u1) phi'(u2)] there")
@@ -523,4 +521,4 @@ def signal_propagation(act: Activation | str, sigma_w2: float, sigma_b2: float =
     """
     sw, sb = _canonical_variances(sigma_w2, sigma_b2)
     act = resolve(act, params)
-    return _signal(act, _params_key(None if act.user_defined else params), sw, sb, _canonical_q0(q0))
+    return _signal(act, sw, sb, _canonical_q0(q0))

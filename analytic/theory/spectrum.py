@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.calculus import numpy_pair, resolve
+from ..core.registry import BoundActivation
 from ..errors import ArgumentError, ConvergenceError, DepthError, canonical_int
 from .meanfield import mean_field
 
@@ -88,10 +89,9 @@ def _canonical_weights(weights: str) -> str:
     return w
 
 
-def _kinks_in_z(act, params, scale: float) -> list[float]:
-    a = resolve(act, params)
+def _kinks_in_z(a: BoundActivation, scale: float) -> list[float]:
     pts = []
-    for k in a.kink_points(None if a.user_defined else params):
+    for k in a.kinks:
         try:
             pts.append(float(k.at) / scale)
         except TypeError:
@@ -99,10 +99,10 @@ def _kinks_in_z(act, params, scale: float) -> list[float]:
     return sorted(p for p in set(pts) if -Z_MAX < p < Z_MAX)
 
 
-def _d2_nodes(act, params, sigma_w2: float, q: float, nodes: int) -> tuple[np.ndarray, np.ndarray]:
+def _d2_nodes(act: BoundActivation, sigma_w2: float, q: float, nodes: int) -> tuple[np.ndarray, np.ndarray]:
     r"""Nodes of :math:`d^2` and Gaussian weights: Gauss–Legendre on each piece of [-Z, Z] between kinks."""
     scale = math.sqrt(q)
-    cuts = [-Z_MAX] + _kinks_in_z(act, params, scale) + [Z_MAX]
+    cuts = [-Z_MAX] + _kinks_in_z(act, scale) + [Z_MAX]
     x, w = np.polynomial.legendre.leggauss(nodes)
     zs, ws = [], []
     for a, b in zip(cuts, cuts[1:]):
@@ -111,15 +111,14 @@ def _d2_nodes(act, params, sigma_w2: float, q: float, nodes: int) -> tuple[np.nd
     z, wt = np.concatenate(zs), np.concatenate(ws)
     wt = wt * np.exp(-z * z / 2)
     wt = wt / wt.sum()  # the mass outside |z| < 8.5 is 2e-17
-    _, d = numpy_pair(resolve(act, params), params)(scale * z)
+    _, d = numpy_pair(act)(scale * z)
     return sigma_w2 * np.broadcast_to(d, z.shape) ** 2, wt
 
 
 @functools.lru_cache(maxsize=256)
-def _d2_law(act, key: tuple, sigma_w2: float, q: float, nodes: int = NODES) -> D2Law:
-    params = dict(key) or None
-    vals, wts = _d2_nodes(act, params, sigma_w2, q, nodes)
-    vals2, wts2 = _d2_nodes(act, params, sigma_w2, q, nodes // 2)
+def _d2_law(act: BoundActivation, sigma_w2: float, q: float, nodes: int = NODES) -> D2Law:
+    vals, wts = _d2_nodes(act, sigma_w2, q, nodes)
+    vals2, wts2 = _d2_nodes(act, sigma_w2, q, nodes // 2)
     mu = [float(wts @ vals), float(wts @ vals ** 2)]
     mu_c = [float(wts2 @ vals2), float(wts2 @ vals2 ** 2)]
     err = max(abs(a - b) / max(abs(a), 1e-300) for a, b in zip(mu, mu_c)) + 1e-14
@@ -134,23 +133,21 @@ def d2_law(act, sigma_w2: float, sigma_b2: float = 0.0, params: dict | None = No
            nodes: int = NODES) -> tuple[D2Law, float, float]:
     """The law of :math:`d^2` at the mean-field fixed point, with :math:`q^*` and :math:`\\chi_1`."""
     a = resolve(act, params)
-    mf = mean_field(a, sigma_w2, sigma_b2, params=params)
+    mf = mean_field(a, sigma_w2, sigma_b2)
     q = float(mf.q_star)
     from .finite_width import relu_family
 
-    if not (math.isfinite(q) and q > 0) and relu_family(a, params) is not None:
+    if not (math.isfinite(q) and q > 0) and relu_family(a) is not None:
         # positively homogeneous phi: the law of phi'(h), h ~ N(0, q), is the same for every q > 0
-        key = tuple(sorted((params or {}).items())) if not a.user_defined else ()
-        return _d2_law(a, key, float(mf.sigma_w2), 1.0, nodes), float(mf.q_star), float(mf.chi1)
+        return _d2_law(a, float(mf.sigma_w2), 1.0, nodes), float(mf.q_star), float(mf.chi1)
     if not math.isfinite(q):
         raise ConvergenceError(f"the length map has no finite fixed point at sigma_w2 = {sigma_w2:g}, "
                                f"sigma_b2 = {sigma_b2:g} (q* = {q:g}): no stationary Jacobian spectrum")
-    key = tuple(sorted((params or {}).items())) if not a.user_defined else ()
     if q == 0:  # every pre-activation is 0: d^2 = sigma_w^2 phi'(0)^2 (the kink convention where there is one)
-        _, d0 = numpy_pair(a, None if a.user_defined else params)(np.zeros(1))
+        _, d0 = numpy_pair(a)(np.zeros(1))
         v = float(mf.sigma_w2) * float(np.ravel(d0)[0]) ** 2
         return D2Law((v,), (1.0,), v, v * v, 0.0, 1.0 if v == 0 else 0.0), q, float(mf.chi1)
-    return _d2_law(a, key, float(mf.sigma_w2), q, nodes), q, float(mf.chi1)
+    return _d2_law(a, float(mf.sigma_w2), q, nodes), q, float(mf.chi1)
 
 
 def spectrum_moments(act, depth: int, sigma_w2: float, sigma_b2: float = 0.0, weights: str = "gaussian",
@@ -162,10 +159,11 @@ def spectrum_moments(act, depth: int, sigma_w2: float, sigma_b2: float = 0.0, we
     """
     depth = canonical_int("depth", depth, 1, 10**4, DepthError)
     weights = _canonical_weights(weights)
-    law, q, chi1 = d2_law(act, sigma_w2, sigma_b2, params)
+    act = resolve(act, params)
+    law, q, chi1 = d2_law(act, sigma_w2, sigma_b2)
     ratio = law.mu2 / law.mu1 ** 2 - 1 + (1.0 if weights == "gaussian" else 0.0)
     m1 = law.mu1 ** depth
-    return SpectrumMoments(resolve(act, params).name, depth, float(sigma_w2), float(sigma_b2), weights, q, chi1,
+    return SpectrumMoments(act.name, depth, float(sigma_w2), float(sigma_b2), weights, q, chi1,
                            law.mu1, law.mu2, m1, m1 * m1 * depth * ratio, law.error * 2 * depth, law.zero_mass)
 
 
@@ -277,8 +275,9 @@ def spectral_density(act, depth: int, sigma_w2: float, sigma_b2: float = 0.0, we
     >>> round(d.m1, 3), round(d.variance, 3)
     (1.0, 1.0)
     """
-    mom = spectrum_moments(act, depth, sigma_w2, sigma_b2, weights, params)
-    law, _, _ = d2_law(act, sigma_w2, sigma_b2, params, nodes=DENSITY_NODES)
+    act = resolve(act, params)
+    mom = spectrum_moments(act, depth, sigma_w2, sigma_b2, weights)
+    law, _, _ = d2_law(act, sigma_w2, sigma_b2, nodes=DENSITY_NODES)
     a, p = np.array(law.values) / law.mu1, np.array(law.weights)
     gaussian = mom.weights == "gaussian"
     L, s = mom.depth, mom.m1
@@ -414,15 +413,15 @@ def sample_spectrum(act, depth: int, sigma_w2: float, width: int, sigma_b2: floa
         raise ArgumentError(f"depth x width^3 x networks = {depth * width ** 3 * networks:.3g} exceeds "
                             f"{MAX_SPECTRUM_WORK:.0e} (time); use a smaller width or fewer networks")
     a = resolve(act, params)
-    mf = mean_field(a, sigma_w2, sigma_b2, params=params)
+    mf = mean_field(a, sigma_w2, sigma_b2)
     q = float(mf.q_star)
     from .finite_width import relu_family
 
-    if not (math.isfinite(q) and q > 0) and relu_family(a, params) is not None:
+    if not (math.isfinite(q) and q > 0) and relu_family(a) is not None:
         q = 1.0  # positively homogeneous phi: the law of phi'(h) does not depend on q
     if not math.isfinite(q):
         raise ConvergenceError(f"no finite fixed point q* at sigma_w2 = {sigma_w2:g}, sigma_b2 = {sigma_b2:g}")
-    pair = numpy_pair(a, None if a.user_defined else params)
+    pair = numpy_pair(a)
     sw, sb = float(mf.sigma_w2), float(mf.sigma_b2)
     m1s, vs, evs = [], [], []
     for child in np.random.SeedSequence(int(seed)).spawn(networks):
@@ -492,12 +491,13 @@ def spectrum(act, depth: int, sigma_w2: float, sigma_b2: float = 0.0, weights: s
     """
     from .finite_width import canonical_widths, exact_law_reason, finite_width
 
-    mom = spectrum_moments(act, depth, sigma_w2, sigma_b2, weights, params)
+    act = resolve(act, params)
+    mom = spectrum_moments(act, depth, sigma_w2, sigma_b2, weights)
     notes = [f"large width n -> infinity at the fixed point q* = {mom.q_star:.6g}; factors asymptotically free"]
     if not (math.isfinite(mom.q_star) and mom.q_star > 0):
         notes.append("phi is positively homogeneous: the law of phi'(h), h ~ N(0, q), is the same at every q > 0, "
                      "so the spectrum does not need q to settle")
-    dens = spectral_density(act, depth, sigma_w2, sigma_b2, weights, params) if density else None
+    dens = spectral_density(act, depth, sigma_w2, sigma_b2, weights) if density else None
     if dens is not None and len(dens.grid) == 1:
         notes.append(f"every eigenvalue of J J^T equals {dens.grid[0]:.6g} (orthogonal weights, constant phi'^2)"
                      + (f", apart from an atom {dens.atom:.6g} at 0" if dens.atom else ""))
@@ -507,12 +507,12 @@ def spectrum(act, depth: int, sigma_w2: float, sigma_b2: float = 0.0, weights: s
     else:
         ns = canonical_widths(width, mom.depth)
         if len(set(ns)) == 1:
-            mc = sample_spectrum(act, mom.depth, sigma_w2, ns[0], sigma_b2, mom.weights, networks, seed, params)
+            mc = sample_spectrum(act, mom.depth, sigma_w2, ns[0], sigma_b2, mom.weights, networks, seed)
             notes.append(f"Monte Carlo: {networks} networks of width {ns[0]}; its moments differ from the "
                          "large-width values by O(1/n) besides the sampling error")
         else:
             notes.append("Monte Carlo spectrum: needs one width for every layer")
-        fw_note = exact_law_reason(act, sigma_b2, mom.weights, params)
+        fw_note = exact_law_reason(act, sigma_b2, mom.weights)
         if fw_note is None:
-            fw = finite_width(act, mom.depth, sigma_w2, ns, params=params).as_dict()
+            fw = finite_width(act, mom.depth, sigma_w2, ns).as_dict()
     return Spectrum(mom, dens, fw, fw_note, mc, tuple(notes))

@@ -37,8 +37,8 @@ from scipy import special
 
 from ..core.calculus import numpy_function, numpy_pair, resolve
 from ..distributions import Base, Constant, Distribution, Normal, distribution
-from .gaussian import _dphi_zeros, _kinks, _params_key, _zero_pieces
-from ..core.registry import X, Activation
+from .gaussian import _dphi_zeros, _kinks, _zero_pieces
+from ..core.registry import X, Activation, BoundActivation
 
 #: Per-layer functions g of u = w phi'(v) the operator is built for.
 FUNCTIONS = ("mean", "mean_abs", "mean_square", "nonzero", "log", "one")
@@ -210,11 +210,11 @@ def _graded(lo: float, hi: float) -> list[tuple[float, float]]:
     return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
-def y_pieces(act: Activation, params: dict | None) -> tuple:
+def y_pieces(act: BoundActivation) -> tuple:
     """The closure of the range of φ (proved bounds of φ), split at 0 and graded towards it."""
     from ..bounds import bound
 
-    b = bound(act, of="phi", params=params)
+    b = bound(act, of="phi")
     lo, hi = float(b.inf.lower), float(b.sup.upper)
     if not hi > lo:
         return ((lo, lo),)
@@ -338,7 +338,7 @@ _LOG_TINY = math.log(5e-324)
 
 
 @functools.lru_cache(maxsize=64)
-def _mp_dphi(act: Activation, key: tuple):
+def _mp_dphi(act: BoundActivation):
     r"""φ′ as an mpmath function for the points where the float φ′ underflows, written so that it does not cancel
     there: :math:`\operatorname{erf}(u) = \operatorname{erfc}(-u) - 1` (so :math:`1 + \operatorname{erf}(u)`
     becomes :math:`\operatorname{erfc}(-u)`, exact in the left tail), sigmoid and softplus in exp and log."""
@@ -348,7 +348,7 @@ def _mp_dphi(act: Activation, key: tuple):
     from ..core.calculus import derivative
     from ..core.registry import X
 
-    d = to_elementary(derivative(act, 1).subs(act.bind(None if act.user_defined else dict(key))))
+    d = to_elementary(derivative(act, 1))
     d = d.replace(sp.erf, lambda u: sp.erfc(-u, evaluate=False) - 1)  # erfc(-u) would fold back to 2 - erfc(u)
     return sp.lambdify(X, d, "mpmath")
 
@@ -417,24 +417,24 @@ def _log_abs_form(e):
 
 
 @functools.lru_cache(maxsize=64)
-def _np_log_abs_dphi(act: Activation, key: tuple):
+def _np_log_abs_dphi(act: BoundActivation):
     from ..core.calculus import _NUMPY_NAMESPACE, derivative, numeric_form
 
-    expr = _log_abs_form(numeric_form(derivative(act, 1).subs(act.bind(None if act.user_defined else dict(key)))))
+    expr = _log_abs_form(numeric_form(derivative(act, 1)))
     extra = {"_log_erfc": _np_log_erfc, "_log_abs_sum": _np_log_abs_sum}
     return sp.lambdify([X], expr, modules=[extra, _NUMPY_NAMESPACE, "numpy"])
 
 
-def _log_abs_underflow(act: Activation, key: tuple, v: np.ndarray) -> np.ndarray:
+def _log_abs_underflow(act: BoundActivation, v: np.ndarray) -> np.ndarray:
     """log|φ′(v)| where the float φ′ underflowed: a log form first (:func:`_log_abs_form`), then mpmath (30
     digits) where that underflows too; the log of the smallest float if even that gives 0."""
     import mpmath
 
     with np.errstate(all="ignore"):
-        out = np.asarray(_np_log_abs_dphi(act, key)(v), dtype=float) * np.ones(v.size)
+        out = np.asarray(_np_log_abs_dphi(act)(v), dtype=float) * np.ones(v.size)
     bad = np.flatnonzero(~np.isfinite(out))
     if bad.size:
-        f = _mp_dphi(act, key)
+        f = _mp_dphi(act)
         with mpmath.workdps(30):
             for i in bad:
                 try:
@@ -471,36 +471,34 @@ def _in_any(v: np.ndarray, intervals: tuple) -> np.ndarray:
     return out
 
 
-def _kink_and_zero_points(act: Activation, key: tuple) -> tuple:
+def _kink_and_zero_points(act: BoundActivation) -> tuple:
     """Kinks of φ and isolated zeros of φ′ in [-60, 60] (points inside an interval where φ′ ≡ 0 are not zeros
     to split at: the kinks bound such intervals)."""
-    zero = [z for z in _dphi_zeros(act, key, -60.0, 60.0)]
-    g = numpy_function(act, 1, None if act.user_defined else dict(key))
+    zero = [z for z in _dphi_zeros(act, -60.0, 60.0)]
+    g = numpy_function(act, 1)
     isolated = [z for z in zero if g(np.array([z - 1e-6, z + 1e-6])).any()]
-    return tuple(sorted(set(_kinks(act, key)) | set(isolated)))
+    return tuple(sorted(set(_kinks(act)) | set(isolated)))
 
 
 def build_operator(act: Activation | str, weights: str | Distribution, bias: str | Distribution | None,
                    x: float, n: int, h: float, params: dict | None = None) -> Operator:
     r"""The operator at resolution (``n`` Chebyshev points per piece of the y-range, tanh–sinh step ``h``)."""
     act = resolve(act, params)
-    key = _params_key(None if act.user_defined else params)
     w = distribution(weights)
     b = None if bias is None else distribution(bias)
-    return _build(act, key, w, b, float(x), int(n), float(h))
+    return _build(act, w, b, float(x), int(n), float(h))
 
 
 @functools.lru_cache(maxsize=64)
-def _build(act: Activation, key: tuple, w: Distribution, b: Distribution | None, x: float, n: int,
+def _build(act: BoundActivation, w: Distribution, b: Distribution | None, x: float, n: int,
            h: float) -> Operator:
-    params = None if act.user_defined else dict(key)
-    pair = numpy_pair(act, params)
-    grid = Grid(y_pieces(act, params), n)
-    ks = _kink_and_zero_points(act, key)
-    dead = tuple(_zero_pieces(act, key))
+    pair = numpy_pair(act)
+    grid = Grid(y_pieces(act), n)
+    ks = _kink_and_zero_points(act)
+    dead = tuple(_zero_pieces(act))
     nodes = grid.nodes
     names = FUNCTIONS + ("one_rho", "nonzero_rho")
-    logfix = functools.partial(_log_abs_underflow, act, key)
+    logfix = functools.partial(_log_abs_underflow, act)
     T = np.empty((len(names), nodes.size, nodes.size))
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         for i, y in enumerate(nodes):

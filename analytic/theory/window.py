@@ -35,8 +35,7 @@ from ..core.activations import sigmoid
 from ..bounds import _IV, _hi, _lo, _piece_sets, _point, _tail_sign, compile_interval
 from ..core.calculus import derivative, numpy_function, resolve
 from ..errors import AnalyticError, ArgumentError, BoundError, ComputationTimeout, time_limit
-from .gaussian import _params_key
-from ..core.registry import X, Activation
+from ..core.registry import X, Activation, BoundActivation
 
 #: Widest enclosure of a certified endpoint.
 ENDPOINT_WIDTH = 1e-12
@@ -276,8 +275,8 @@ def _merge(parts: list) -> list:
 
 
 @functools.lru_cache(maxsize=1024)
-def _level_set(act: Activation, key: tuple, w_abs: float) -> tuple[tuple, str, tuple[str, ...]]:
-    d = derivative(act, 1).subs(act.bind(None if act.user_defined else dict(key)))
+def _level_set(act: BoundActivation, w_abs: float) -> tuple[tuple, str, tuple[str, ...]]:
+    d = derivative(act, 1)
     t = 1 / sp.Rational(repr(w_abs))
     tf = float(t)
     shown = str(t) if len(str(t)) <= 30 else f"{tf:.12g}"
@@ -331,8 +330,7 @@ def window(act: Activation | str, w: float, b: float = 0.0, params: dict | None 
     if not (math.isfinite(w) and math.isfinite(b)) or w == 0:
         raise ArgumentError(f"w must be finite and non-zero and b finite, got w = {w!r}, b = {b!r}")
     act = resolve(act, params)
-    key = _params_key(None if act.user_defined else params)
-    xs, method, proof = _level_set(act, key, abs(w))
+    xs, method, proof = _level_set(act, abs(w))
     mapped = [(lo.mapped(w, b), hi.mapped(w, b)) if w > 0 else (hi.mapped(w, b), lo.mapped(w, b)) for lo, hi in xs]
     mid, lower, upper = _width(mapped)
     proof = (f"x = w a + b: |w phi'(x)| >= 1 iff |phi'(x)| >= 1/|w| = {1 / abs(w):.12g}; a = (x - b)/w",) + proof
@@ -357,9 +355,9 @@ class WidestWindow:
                 "window": None if self.window is None else self.window.as_dict(), "note": self.note}
 
 
-def _float_width(act: Activation, key: tuple, w: float) -> float:
+def _float_width(act: BoundActivation, w: float) -> float:
     """Width of the window at w from a float scan of |phi'| on [-80, 80] (for the search only)."""
-    d = numpy_function(act, 1, None if act.user_defined else dict(key))
+    d = numpy_function(act, 1)
     xs = np.linspace(-80, 80, 160001)
     inside = np.abs(d(xs)) * w >= 1
     if inside[0] or inside[-1]:
@@ -376,9 +374,8 @@ def widest_window(act: Activation | str, params: dict | None = None) -> WidestWi
     from scipy.optimize import minimize_scalar
 
     act = resolve(act, params)
-    key = _params_key(None if act.user_defined else params)
     ws = np.logspace(-3, 4, 141)
-    widths = np.array([_float_width(act, key, float(w)) for w in ws])
+    widths = np.array([_float_width(act, float(w)) for w in ws])
     if np.any(np.isinf(widths)):
         w0 = float(ws[np.argmax(np.isinf(widths))])
         return WidestWindow(act.name, w0, math.inf, None, f"the window is unbounded from |w| = {w0:.4g} on "
@@ -387,18 +384,18 @@ def widest_window(act: Activation | str, params: dict | None = None) -> WidestWi
         return WidestWindow(act.name, math.nan, 0.0, None, "|w phi'| < 1 everywhere for every w on the scan")
     i = int(np.argmax(widths))
     lo, hi = math.log(ws[max(i - 1, 0)]), math.log(ws[min(i + 1, len(ws) - 1)])
-    res = minimize_scalar(lambda s: -_smooth_width(act, key, math.exp(s)), bounds=(lo, hi), method="bounded",
+    res = minimize_scalar(lambda s: -_smooth_width(act, math.exp(s)), bounds=(lo, hi), method="bounded",
                           options={"xatol": 1e-10})
     w = float(math.exp(res.x))
-    win = window(act, w, 0.0, params)
+    win = window(act, w, 0.0)
     return WidestWindow(act.name, w, win.width, win,
                         "w is a numerical maximiser (bounded scalar search on the width); the width at that w is "
                         f"{win.method} ({', '.join(win.proof[:1])})")
 
 
-def _smooth_width(act: Activation, key: tuple, w: float) -> float:
+def _smooth_width(act: BoundActivation, w: float) -> float:
     try:
-        xs, _, _ = _level_set(act, key, w)
+        xs, _, _ = _level_set(act, w)
     except AnalyticError:
-        return _float_width(act, key, w)
+        return _float_width(act, w)
     return _width(xs)[0] / w
