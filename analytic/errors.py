@@ -14,11 +14,9 @@ import contextlib
 import math
 import numbers
 import re
-import signal
-import sys
-import threading
-import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
+
+from .budget import Limit
 
 
 class AnalyticError(ValueError):
@@ -250,71 +248,23 @@ def show_value(value: object) -> str:
     return text
 
 
-class _Alarm(BaseException):
-    """Raised by the timer inside a :func:`time_limit` block.
-
-    A ``BaseException``, so that library code which catches ``ValueError`` or ``Exception`` on its own (SymPy's
-    integrator does) cannot swallow it; the block that owns the limit turns it into :class:`ComputationTimeout`.
-    """
-
-    def __init__(self, owner: object):
-        super().__init__()
-        self.owner = owner
-
-
-#: After a limit runs out, its alarm repeats at this interval (seconds) until the block has unwound: an alarm
-#: that lands in a finaliser or a weakref callback is swallowed by Python ("Exception ignored in ..."), and a
-#: one-shot timer would then let the block run on forever.
-REPEAT_SECONDS = 0.05
-#: Range of a time limit (seconds): shorter ones are raised to ``MIN_SECONDS`` (the timer's useful resolution);
-#: longer ones, and zero, negative or NaN ones, are refused with :class:`ArgumentError`.
+#: Range of a time limit (seconds): shorter ones are raised to ``MIN_SECONDS`` (the watchdog's useful
+#: resolution); longer ones, and zero, negative or NaN ones, are refused with :class:`ArgumentError`.
 MIN_SECONDS, MAX_SECONDS = 1e-3, 86400.0
 
 
-@contextlib.contextmanager
-def time_limit(seconds: float, what: str = "symbolic computation") -> Iterator[None]:
-    """Raise :class:`ComputationTimeout` if the block runs longer than ``seconds``.
+def time_limit(seconds: float | None, what: str = "symbolic computation") -> contextlib.AbstractContextManager[None]:
+    """A context manager raising :class:`ComputationTimeout` if its block runs longer than ``seconds``
+    (``None``: unlimited).
 
-    Uses ``SIGALRM``, so the limit applies only in the main thread of a POSIX process; elsewhere the block
-    runs unlimited. Nested limits keep the tighter outer deadline, and an outer limit running out inside an
-    inner block surfaces at the outer block: a fallback written for the inner limit never absorbs it.
+    Holds in any thread (the main thread, a thread pool, a Dask worker): a watchdog thread raises the timeout in
+    the thread running the block (:mod:`analytic.budget`). Nested limits keep the tighter outer deadline, and an
+    outer limit running out inside an inner block surfaces at the outer block: a fallback written for the inner
+    limit never absorbs it. Pure-Python work is stopped wherever it is; a single long C call is stopped when it
+    returns.
     """
-    if seconds is not None:
-        seconds = max(canonical_float("time limit", seconds, 0, MAX_SECONDS, open_low=True), MIN_SECONDS)
-    if seconds is None or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        yield
-        return
-    owner = object()
-    closing = False
-
-    def _raise(signum, frame):  # pragma: no cover - timing dependent
-        if not closing:
-            raise _Alarm(owner)
-
-    remaining, interval = signal.getitimer(signal.ITIMER_REAL)
-    if remaining and remaining < seconds:
-        yield  # an outer, tighter limit is already running
-        return
-    def _quiet(unraisable):  # an alarm swallowed in a finaliser is expected: not worth a traceback on stderr
-        if not isinstance(unraisable.exc_value, _Alarm):
-            previous_hook(unraisable)
-
-    previous_hook = sys.unraisablehook
-    sys.unraisablehook = _quiet
-    previous = signal.signal(signal.SIGALRM, _raise)
-    started = time.monotonic()
-    try:  # armed inside the try: an alarm that fires at once is still this block's
-        signal.setitimer(signal.ITIMER_REAL, seconds, REPEAT_SECONDS)
-        yield
-    except _Alarm as alarm:
-        closing = True
-        if alarm.owner is not owner:
-            raise
-        raise ComputationTimeout(f"{what} did not finish within {seconds:g} s") from None
-    finally:
-        closing = True
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        sys.unraisablehook = previous_hook
-        if remaining:  # give the outer limit back what is left of it
-            signal.setitimer(signal.ITIMER_REAL, max(remaining - (time.monotonic() - started), 1e-3), interval)
+    if seconds is None:
+        return contextlib.nullcontext()
+    seconds = max(canonical_float("time limit", seconds, 0, MAX_SECONDS, open_low=True), MIN_SECONDS)
+    message = f"{what} did not finish within {seconds:g} s"
+    return Limit(seconds, lambda: ComputationTimeout(message))

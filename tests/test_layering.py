@@ -9,7 +9,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "analytic"
-ORDER = ["errors", "quantities",
+ORDER = ["budget", "errors", "quantities",
          "core", "core.files", "core.display", "core.registry", "core.activations", "core.parsing", "core.fastforms",
          "core.calculus",
          "bounds.proof", "bounds", "distributions",
