@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 
 # public name -> submodule that defines it
 _EXPORTS = {
-    "Activation": "core.registry", "Param": "core.registry", "Kink": "core.registry", "X": "core.registry",
+    "Activation": "core.registry", "BoundActivation": "core.registry", "TorchGain": "core.registry", "Param": "core.registry", "Kink": "core.registry", "X": "core.registry",
     "get": "core.activations", "names": "core.activations", "catalogue": "core.activations",
     "sigmoid": "core.activations", "softplus": "core.activations", "to_elementary": "core.activations",
     "SELU_ALPHA": "core.activations", "SELU_SCALE": "core.activations",
