@@ -86,15 +86,15 @@ class OutputError(AnalyticError):
 
 
 def canonical_int(name: str, value: object, low: int, high: int | None = None,
-                  error: type[AnalyticError] = AnalyticError) -> int:
-    """``value`` as an ``int`` in ``[low, high]`` (an integral float such as ``2.0`` is accepted, a bool is not);
-    otherwise ``error`` with a one-line message naming ``name``.
+                  error: type[AnalyticError] = AnalyticError, *, allow_float: bool = True) -> int:
+    """``value`` as an ``int`` in ``[low, high]`` (an integral float such as ``2.0`` is accepted unless
+    ``allow_float`` is False, a bool never); otherwise ``error`` with a one-line message naming ``name``.
 
     >>> canonical_int("depth", 10.0, 1)
     10
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        if isinstance(value, float) and value.is_integer():
+        if allow_float and isinstance(value, float) and value.is_integer():
             value = int(value)
         else:
             raise error(f"{name} must be an integer, got {show_value(value)}")

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 #: The named quantities of a gradient product: E[∏], E|∏|, E[∏²], E[log|∏| | ∏ ≠ 0], P(∏ = 0).
 NAMES = ("mean", "mean_abs", "mean_square", "log_mean", "zero_probability")
+#: The standard normal law :math:`N(0, 1)` as a distribution spec: the pre-activation law of the independence
+#: approximation unless another is given.
+STANDARD_NORMAL = "normal(0, 1)"
 #: Quantities that are plain numbers (never huge or tiny), stored with ``log_abs`` = log|value| all the same.
 LINEAR = ("log_mean", "zero_probability")
 

@@ -93,3 +93,13 @@ def test_an_alarm_swallowed_by_a_finaliser_does_not_end_the_limit(monkeypatch):
                 _spin(5)
     assert time.monotonic() - started < 2
     assert reported == []
+
+
+def test_an_integral_float_is_an_integer_unless_refused():
+    from analytic.errors import ArgumentError, canonical_int
+
+    assert canonical_int("depth", 3.0, 1) == 3 and type(canonical_int("depth", 3.0, 1)) is int
+    with pytest.raises(ArgumentError, match="depth must be an integer, got 3.0"):
+        canonical_int("depth", 3.0, 1, error=ArgumentError, allow_float=False)
+    with pytest.raises(ArgumentError, match="must be an integer"):
+        canonical_int("depth", True, 0, error=ArgumentError)

@@ -15,9 +15,11 @@ ORDER = ["budget", "errors", "quantities",
          "bounds.proof", "bounds", "distributions",
          "theory", "theory.gaussian", "theory.transfer", "theory.chain", "theory.gradient",
          "theory.bivariate", "theory.meanfield", "theory.criticality", "theory.initialisation", "theory.window",
-         "theory.finite_width", "theory.spectrum", "mc", "sweep",
+         "theory.finite_width", "theory.spectrum", "mc",
+         "sweep.spec", "sweep.tasks", "sweep.store", "sweep.heatmap", "sweep.executors", "sweep",
          "output", "output.tables", "output.plotting", "output.figures", "output.report",
-         "cli", "__main__"]
+         "cli.command", "cli.options", "cli.text", "cli.catalogue", "cli.theory", "cli.simulation", "cli.documents",
+         "cli.sweep", "cli", "__main__"]
 
 
 def _module_name(path: Path) -> str:

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from analytic import sweep as S
+from analytic.sweep import executors
 from analytic.errors import AnalyticError, ClusterError, SweepSpecError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,6 +95,9 @@ BAD = [
     ({**SMALL, "sigma_w2": [1.0, float("inf")]}, "must be a finite number"),
     ({**SMALL, "depth": [0]}, "depth must be between 1 and"),
     ({**SMALL, "depth": [2.5]}, "must be an integer"),
+    ({**SMALL, "depth": [10.0]}, "depth must be an integer, got 10.0"),
+    ({**SMALL, "samples": 100.0}, "samples must be an integer, got 100.0"),
+    ({**SMALL, "sigma_w2": {"start": 1.0, "stop": 2.0, "num": 3.0}}, "num must be an integer"),
     ({**SMALL, "width": [1, 1]}, "lists 1 twice"),
     ({**SMALL, "seed": True}, "seed must be an integer"),
     ({**SMALL, "samples": 1}, "samples must be"),
@@ -207,10 +211,10 @@ def test_workers_with_other_versions_are_refused():
             return self.answer
 
     with pytest.raises(ClusterError, match="numpy 0.0"):
-        S._check_worker_versions(Workers({"tcp://w:1": {**S.versions(), "numpy": "0.0"}}), "tcp://s:1")
+        executors.check_worker_versions(Workers({"tcp://w:1": {**S.versions(), "numpy": "0.0"}}), "tcp://s:1")
     with pytest.raises(ClusterError, match="no workers"):
-        S._check_worker_versions(Workers({}), "tcp://s:1")
-    S._check_worker_versions(Workers({"tcp://w:1": S.versions()}), "tcp://s:1")
+        executors.check_worker_versions(Workers({}), "tcp://s:1")
+    executors.check_worker_versions(Workers({"tcp://w:1": S.versions()}), "tcp://s:1")
 
 
 class Killed(Exception):

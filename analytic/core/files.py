@@ -1,4 +1,4 @@
-"""Writing results to disk: output folders checked up front, files replaced atomically.
+"""Writing results to disk: output folders checked up front, files replaced atomically, values made JSON-safe.
 
 A file is written to a temporary name in its own folder and renamed over the target with :func:`os.replace`,
 so a reader sees the old file or the new one, never half of one, and an interrupted write leaves no trace.
@@ -11,6 +11,8 @@ so a reader sees the old file or the new one, never half of one, and an interrup
 from __future__ import annotations
 
 import contextlib
+import math
+import numbers
 import os
 import tempfile
 from pathlib import Path
@@ -122,3 +124,26 @@ def _remove(tmp: str) -> None:
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` (UTF-8, newlines as given) to ``path`` atomically."""
     return atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+
+
+def json_safe(value: object) -> object:
+    """``value`` with every non-finite float spelled as strict JSON allows: NaN → ``None``, ±inf → ``"inf"`` /
+    ``"-inf"``; NumPy integers and floats become Python ones, tuples lists, mapping keys text (recursively).
+
+    >>> json_safe({"a": float("nan"), "b": (1, float("-inf")), 2: 0.5})
+    {'a': None, 'b': [1, '-inf'], '2': 0.5}
+    """
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        if math.isnan(value):
+            return None
+        return value if math.isfinite(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value

@@ -43,6 +43,7 @@ from ..errors import (AnalyticError, ArgumentError, OutputError, UnknownFigure, 
                      canonical_names, canonical_text, show_value)
 from ..core.files import atomic_write, canonical_path, output_folder, remove_temporaries
 from ..core.registry import Activation
+from ..quantities import STANDARD_NORMAL
 
 #: Output formats :func:`save` writes, with the metadata that makes their bytes reproducible.
 #: (Each backend accepts only its own keys: PDF would silently ignore SVG's ``Date``.)
@@ -654,7 +655,7 @@ def _build_softmax(budget: Budget) -> Figure:
 # ---------------------------------------------------------------- gradient across depth
 
 #: Pre-activation distribution of the independence model drawn in the depth and histogram figures.
-PREACT = "normal(0, 1)"
+PREACT = STANDARD_NORMAL
 #: Two-sided 95 % normal quantile.
 Z95 = 1.959963984540054
 

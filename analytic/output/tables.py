@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 from ..core.display import displayable, html_table
 from ..errors import ArgumentError
+from ..quantities import STANDARD_NORMAL
 from ..theory.gaussian import GradientProduct, gradient_product
 
 __all__ = ["DepthTable", "depth_table", "COLUMNS"]
@@ -54,7 +55,7 @@ class DepthTable:
                 "rows": [g.as_dict() for g in self.rows]}
 
 
-def depth_table(act: Any, depths: Sequence[int], weights: str, preact: str | None = "normal(0, 1)",
+def depth_table(act: Any, depths: Sequence[int], weights: str, preact: str | None = STANDARD_NORMAL,
                 **kwargs) -> DepthTable:
     r"""The gradient product of ``act`` at each depth in ``depths`` (keyword arguments go to
     :func:`~analytic.theory.gaussian.gradient_product`); ``to_frame()`` gives a DataFrame with :data:`COLUMNS`."""

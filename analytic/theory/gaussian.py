@@ -50,6 +50,7 @@ from ..distributions import Constant, Distribution, LogNormal, Normal, Uniform, 
 from ..core.display import displayable
 from ..errors import ArgumentError, DepthError, canonical_float, canonical_int, canonical_text
 from ..core.registry import X, Activation, BoundActivation
+from ..quantities import STANDARD_NORMAL, exp_or_inf, log_or_minus_inf
 
 #: The one-layer functions :func:`gaussian_expectation` knows.
 FUNCTIONS = ("phi", "phi2", "dphi", "dphi2", "log_abs_dphi")
@@ -464,7 +465,7 @@ def gaussian_expectation(act: Activation | str, fn: str, mean: float = 0.0, std:
     return _gaussian(act, fn, mean, std)
 
 
-def preact_expectations(act: Activation | str, preact: str | Distribution = "normal(0, 1)",
+def preact_expectations(act: Activation | str, preact: str | Distribution = STANDARD_NORMAL,
                         params: dict | None = None) -> dict[str, Estimate]:
     r""":math:`E[\varphi'(v)]`, :math:`E[\varphi'(v)^2]`, :math:`E\log|\varphi'(v)|` for v drawn from ``preact``.
 
@@ -561,16 +562,6 @@ FORMULAS = {
 }
 
 
-def _log(x: float) -> float:
-    return -math.inf if x == 0 else math.log(x)
-
-
-def _exp(x: float) -> float:
-    if x == -math.inf:
-        return 0.0
-    return math.exp(x) if x < 709.78 else math.inf
-
-
 def _scale(r: int, log_f: float) -> float:
     return -math.inf if log_f == -math.inf else r * log_f
 
@@ -653,14 +644,14 @@ def _per_layer(act: BoundActivation, weights: Distribution, preact: Distribution
     ms = Ew2 * pe["dphi2"].value
     t = Elw + pe["log_abs_dphi"].value if -math.inf not in (Elw, pe["log_abs_dphi"].value) else -math.inf
     per = {
-        "bound": {"value": b, "log": _log(b), "E|w|": Eaw, "sup|phi'|": M,
+        "bound": {"value": b, "log": log_or_minus_inf(b), "E|w|": Eaw, "sup|phi'|": M,
                   "method": f"E|w|: {maw}; sup|phi'|: {sup_method}"},
-        "mean": {"value": m, "log": _log(abs(m)), "E[w]": Ew, "E[phi'(v)]": pe["dphi"].value,
+        "mean": {"value": m, "log": log_or_minus_inf(abs(m)), "E[w]": Ew, "E[phi'(v)]": pe["dphi"].value,
                  "error": abs(Ew) * pe["dphi"].error, "method": f"E[w]: {mw}; E[phi'(v)]: {pe['dphi'].method}"},
-        "mean_square": {"value": ms, "log": _log(ms), "E[w^2]": Ew2, "E[phi'(v)^2]": pe["dphi2"].value,
+        "mean_square": {"value": ms, "log": log_or_minus_inf(ms), "E[w^2]": Ew2, "E[phi'(v)^2]": pe["dphi2"].value,
                         "error": Ew2 * pe["dphi2"].error,
                         "method": f"E[w^2]: {mw2}; E[phi'(v)^2]: {pe['dphi2'].method}"},
-        "typical": {"value": _exp(t), "log": t, "E log|w|": Elw, "E log|phi'(v)|": pe["log_abs_dphi"].value,
+        "typical": {"value": exp_or_inf(t), "log": t, "E log|w|": Elw, "E log|phi'(v)|": pe["log_abs_dphi"].value,
                     "error": pe["log_abs_dphi"].error,
                     "method": f"E log|w|: {mlw}; E log|phi'(v)|: {pe['log_abs_dphi'].method}"},
     }
@@ -684,7 +675,7 @@ def _per_layer(act: BoundActivation, weights: Distribution, preact: Distribution
 
 
 def gradient_product(act: Activation | str, depth: int, weights: str | Distribution,
-                     preact: str | Distribution = "normal(0, 1)", threshold: float = 1e-6,
+                     preact: str | Distribution = STANDARD_NORMAL, threshold: float = 1e-6,
                      params: dict | None = None) -> GradientProduct:
     r"""Bound, mean, mean square and typical value of :math:`\prod_{t=1}^r w_t \varphi'(v_t)` at depth r.
 
@@ -717,6 +708,6 @@ def gradient_product(act: Activation | str, depth: int, weights: str | Distribut
         f"E[prod^2] itself for the mean square)",)
     return GradientProduct(
         depth=depth, log_bound=log_bound, log_mean_abs=log_mean, mean_sign=sign, log_mean_square=log_ms,
-        log_typical=log_typ, bound=_exp(log_bound), mean=sign * _exp(log_mean), mean_square=_exp(log_ms),
-        typical=_exp(log_typ), depth_to_threshold=to_threshold, threshold=threshold, per_layer=per,
+        log_typical=log_typ, bound=exp_or_inf(log_bound), mean=sign * exp_or_inf(log_mean), mean_square=exp_or_inf(log_ms),
+        typical=exp_or_inf(log_typ), depth_to_threshold=to_threshold, threshold=threshold, per_layer=per,
         assumptions=assumptions, activation=act.name, weights=w.spec, preact=v.spec, formulas=dict(FORMULAS))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from ..core.calculus import resolve
 from ..distributions import Distribution
+from ..quantities import STANDARD_NORMAL
 from .gaussian import GradientProduct, gradient_product
 from ..core.registry import Activation
 from .chain import ChainExpectations, exact_chain
@@ -93,7 +94,7 @@ def _ratios(exact: ChainExpectations, ind: GradientProduct) -> dict:
 
 
 def gradient(act: Activation | str, depth: int, weights: str | Distribution, x: float = 1.0,
-             bias: str | Distribution | None = None, preact: str | Distribution = "normal(0, 1)",
+             bias: str | Distribution | None = None, preact: str | Distribution = STANDARD_NORMAL,
              threshold: float = 1e-6, params: dict | None = None) -> Gradient:
     r"""The gradient product :math:`\prod_t w_t\varphi'(v_t)` of the chain at depth r: exact, bounded, approximated.
 

@@ -1,0 +1,50 @@
+"""Commands that write documents into a folder: every figure, and the derivation report."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .command import Output, command
+from .options import folder
+
+
+def _configure_figures(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default="figures", type=folder, metavar="DIR",
+                   help="output folder, created if missing (default: figures)")
+    p.add_argument("--format", default="png", choices=["png", "svg", "pdf"], help="file format (default: png)")
+    p.add_argument("--only", nargs="+", metavar="NAME",
+                   help="write only these figures (names or patterns such as 'activation_*'; default: all)")
+    p.add_argument("--style", default="paper", choices=["paper", "slides"],
+                   help="paper (default): 3.4 or 7 in wide, 8-9 pt text; slides: 6.5 or 13.3 in wide, 12-16 pt")
+
+
+@command("figures", "write every figure into a folder (byte-reproducible PNG, SVG or PDF)", _configure_figures)
+def _figures(args: argparse.Namespace) -> Output:
+    from ..output.figures import write_figures
+
+    def progress(i: int, total: int, written) -> None:
+        print(f"[{i}/{total}] {written.name}: {written.seconds:.1f} s", file=sys.stderr, flush=True)
+
+    files = write_figures(args.out, args.format, args.only, progress=progress, style_name=args.style)
+    return Output("\n".join(str(path) for path in files.paths), files.as_dict())
+
+
+def _configure_report(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default="report", type=folder, metavar="DIR",
+                   help="output folder, created if missing (default: report)")
+    p.add_argument("--act", nargs="+", default=None, metavar="NAME",
+                   help="only these activations (catalogue names or formulas; default: the whole catalogue)")
+    p.add_argument("--format", default="png", choices=("png", "pdf"),
+                   help="figure format; pdf writes vector figures and, with pdflatex on the PATH, report.pdf")
+
+
+@command("report", "write the derivation report (Markdown and LaTeX, with its figures) into a folder",
+         _configure_report)
+def _report(args: argparse.Namespace) -> Output:
+    from ..output.report import write_report
+
+    def progress(step: str) -> None:
+        print(step, file=sys.stderr, flush=True)
+
+    report = write_report(args.out, activations=args.act, progress=progress, format=args.format)
+    return Output("\n".join(str(path) for path in report.paths), report.as_dict())

@@ -1,0 +1,90 @@
+"""Argument types and shared options: values are parsed here (ASCII digits, finite numbers), their ranges are
+the library's to check."""
+from __future__ import annotations
+
+import argparse
+import math
+
+from .command import PROG, UsageError
+
+
+def _number(text: str, integer: bool) -> int | float:
+    from ..errors import AnalyticError, number_from_text
+
+    try:
+        return number_from_text("value", text, integer=integer)
+    except AnalyticError:
+        shown = text if len(text) <= 40 else text[:39] + "…"
+        raise argparse.ArgumentTypeError(f"{shown!r} is not {'an integer' if integer else 'a number'} "
+                                         "(digits 0-9)") from None
+
+
+def finite_float(text: str) -> float:
+    """argparse type: a finite float written with ASCII digits (ranges are the library's to check)."""
+    value = _number(text, integer=False)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def integer(text: str) -> int:
+    """argparse type: an integer written with ASCII digits (ranges are the library's to check)."""
+    return _number(text, integer=True)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (upper limits are the library's to check)."""
+    value = integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def folder(text: str) -> str:
+    """argparse type: an output folder; an empty or blank path (which would mean the current folder) is refused."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a folder name")
+    return text
+
+
+def float_list(text: str) -> list[float]:
+    """argparse type: comma-separated finite floats, e.g. ``-1,0.5``."""
+    return [finite_float(part.strip()) for part in text.split(",") if part.strip()] or _empty(text)
+
+
+def _empty(text: str):
+    raise argparse.ArgumentTypeError(f"{text!r} holds no numbers")
+
+
+def key_value(text: str) -> tuple[str, float]:
+    """argparse type: ``name=value`` with a finite float value."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not of the form name=value")
+    return name.strip(), finite_float(value.strip())
+
+
+def width_list(text: str) -> list[int]:
+    """argparse type: one width ``400`` or comma-separated widths ``64,32,16`` (n_0, ..., n_L)."""
+    return [positive_int(part.strip()) for part in text.split(",") if part.strip()] or _empty(text)
+
+
+def params_of(args: argparse.Namespace) -> dict[str, float]:
+    """The ``--param`` values as a mapping; a name given twice is a usage error."""
+    params: dict[str, float] = {}
+    for name, value in getattr(args, "param", None) or []:
+        if name in params:
+            raise UsageError(f"{PROG}: --param {name} given twice")
+        params[name] = value
+    return params
+
+
+def add_activation(p: argparse.ArgumentParser, example: bool = False) -> None:
+    """The positional ``ACT``: a catalogue name or a formula (with an example formula in the help if asked)."""
+    more = " such as 'x*tanh(log(1+exp(x)))'" if example else ""
+    p.add_argument("act", metavar="ACT", help=f"catalogue name, or a formula in x{more}")
+
+
+def add_params(p: argparse.ArgumentParser) -> None:
+    """``--param K=V`` (repeatable): a parameter of the activation; read back with :func:`params_of`."""
+    p.add_argument("--param", action="append", type=key_value, metavar="K=V", help="parameter value (repeatable)")

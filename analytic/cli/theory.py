@@ -1,0 +1,248 @@
+"""Commands on the theory of deep gradient products: the gradient across depth, initialisation, mean field,
+the window of inputs that keep a gradient alive, and the spectrum of the input-output Jacobian."""
+from __future__ import annotations
+
+import argparse
+import math
+
+from ..quantities import STANDARD_NORMAL, exp_or_inf
+from .command import PROG, Output, UsageError, command
+from .options import add_activation, add_params, finite_float, integer, params_of, positive_int, width_list
+from .text import number, opt, sci, table, zscore
+
+
+def _configure_gradient(p: argparse.ArgumentParser) -> None:
+    add_activation(p)
+    p.add_argument("--depth", type=integer, required=True, metavar="R", help="number of layers r (1 to 10**6)")
+    p.add_argument("--weights", required=True, metavar="SPEC", help="weight distribution, e.g. 'normal(1, 0.5)'")
+    p.add_argument("--x", type=finite_float, default=1.0, metavar="X", help="chain input y_0 (default 1)")
+    p.add_argument("--bias", metavar="SPEC", help="bias distribution (default: no bias)")
+    p.add_argument("--preact", default=STANDARD_NORMAL, metavar="SPEC",
+                   help=f"pre-activation distribution of the independence approximation (default {STANDARD_NORMAL})")
+    p.add_argument("--threshold", type=finite_float, default=1e-6, metavar="T",
+                   help="report the first depth at which each quantity falls below T (default 1e-6)")
+    add_params(p)
+
+
+def _reach(depth: int | None, threshold: float, within: int | None = None) -> str:
+    if depth is not None:
+        return f"below {threshold:g} from r = {depth}"
+    return f"not below {threshold:g} by r = {within}" if within else f"never below {threshold:g}"
+
+
+@command("gradient", "the gradient product across depth: exact chain, crude bound, independence approximation",
+         _configure_gradient)
+def _gradient(args: argparse.Namespace) -> Output:
+    from ..theory.gradient import gradient
+
+    g = gradient(args.act, args.depth, args.weights, x=args.x, bias=args.bias, preact=args.preact,
+                 threshold=args.threshold, params=params_of(args))
+    c, ind, r, t = g.exact_chain, g.independence, g.depth, g.threshold
+    per = ind.per_layer
+    b, m, ms, ty = per["bound"], per["mean"], per["mean_square"], per["typical"]
+    reach, er = g.depth_to_threshold, g.depth_to_threshold["exact_chain"]
+
+    def q(name: str) -> str:
+        v = c[name]
+        flag = "" if v.converged else "  NOT CONVERGED"
+        return f"{sci(v.value, v.log_abs if v.sign else -math.inf, 10)} ± {sci(v.error, v.log_error, 2)}{flag}"
+
+    def ratio(key: str) -> str:
+        v = g.ratios.get(key)
+        return "-" if v is None else f"{v:.4g}"
+
+    lm = c["log_mean"].value
+    sup, edphi, edphi2, elog = b["sup|phi'|"], m["E[phi'(v)]"], ms["E[phi'(v)^2]"], ty["E log|phi'(v)|"]
+    lines = [f"{g.activation}: gradient prod_t w_t phi'(v_t) over r = {r} layers, weights {g.weights}, x = {g.x:g}, "
+             + (f"bias {g.bias}" if g.bias else "no bias"),
+             f"exact chain ({c.method}):",
+             f"  E[prod]          = {q('mean')}  [{_reach(er['mean'], t, r)}]",
+             f"  E|prod|          = {q('mean_abs')}  [{_reach(er['mean_abs'], t, r)}]",
+             f"  E[prod^2]        = {q('mean_square')}  [{_reach(er['mean_square'], t, r)}]",
+             f"  E log|prod|      = {lm:.10g} ± {c['log_mean'].error:.2g} over non-zero products; typical "
+             f"exp(E log) = {sci(exp_or_inf(lm), lm)}  [{_reach(er['typical'], t, r)}]",
+             f"  P(prod = 0)      = {c['zero_probability'].value:.10g} ± {c['zero_probability'].error:.2g}",
+             f"crude bound  {ind.formulas['bound']} = ({b['E|w|']:.6g} * {sup:.6g})^{r} = "
+             f"{sci(g.bound, ind.log_bound)}  [{_reach(reach['bound'], t)}]",
+             f"independence approximation (v_t ~ {ind.preact}, independent of w_t; NOT this network), "
+             "ratio to the exact chain:",
+             f"  mean         {ind.formulas['mean']} = ({m['E[w]']:.6g} * {edphi:.6g})^{r} = "
+             f"{sci(ind.mean, ind.log_mean_abs)}  (x {ratio('mean')})",
+             f"  mean square  {ind.formulas['mean_square']} = ({ms['E[w^2]']:.6g} * {edphi2:.6g})^{r}"
+             f" = {sci(ind.mean_square, ind.log_mean_square)}  (x {ratio('mean_square')})",
+             f"  typical      {ind.formulas['typical']} = exp({r} * ({ty['E log|w|']:.6g} + "
+             f"{elog:.6g})) = {sci(ind.typical, ind.log_typical)}  (x {ratio('typical')})",
+             "assumptions:"]
+    lines += [f"  - {a}" for a in g.assumptions]
+    return Output("\n".join(lines), g.as_dict())
+
+
+def _configure_init(p: argparse.ArgumentParser) -> None:
+    add_activation(p)
+    p.add_argument("--sigma-b2", dest="sigma_b2", type=finite_float, default=0.0, metavar="V",
+                   help="bias variance sigma_b^2 (default 0)")
+    add_params(p)
+
+
+@command("init", "initialisation: chi_1 = 1 at a stable fixed point, variance preserving and linearised gains, "
+                 "compared with calculate_gain", _configure_init)
+def _init(args: argparse.Namespace) -> Output:
+    from ..theory.initialisation import initialisation
+
+    i = initialisation(args.act, args.sigma_b2, params=params_of(args))
+    lines = [f"{i.activation}: initialisation at sigma_b^2 = {i.sigma_b2:g}",
+             "  criticality  chi_1 = sigma_w^2 E[phi'(sqrt(q*) z)^2] = 1 at a stable fixed point q* = sigma_w^2 "
+             "E[phi(sqrt(q*) z)^2] + sigma_b^2"]
+    if i.sigma_w2 is None:
+        lines.append(f"  NONE         {i.method}")
+    else:
+        lines += [f"  sigma_w^2    {i.sigma_w2:.12g}  ({i.method})", f"  q*           {i.q_star:.12g}",
+                  f"  chi_1        {i.chi1:.12g}", f"  gain         sqrt(sigma_w^2) = {i.gain:.12g}"]
+    lines.append(f"  PyTorch      {i.comparison}")
+    rows = [[c.name, "-" if c.gain is None else f"{c.gain:.10g}", c.formula,
+             "-" if c.verdict is None else f"{c.verdict} ({c.relative_difference:.2%})", c.note]
+            for c in i.conventions]
+    lines += ["", table(rows, ["convention", "gain", "formula", f"vs calculate_gain ({i.torch_entry or 'none'})",
+                               "note"]), ""]
+    if i.alpha is not None:
+        sl = i.selu
+        sn = sl["self_normalising"]
+        j = sn["jacobian"]
+        lines += [f"  SELU         from {sl['conditions']}:",
+                  f"    alpha  = {sl['alpha_exact']} = {sl['alpha_30']} (published {sl['published_alpha']!r}, "
+                  f"difference {sl['alpha_difference']:.3g})",
+                  f"    lambda = {sl['lambda_30']} (published {sl['published_lambda']!r}, "
+                  f"difference {sl['lambda_difference']:.3g})",
+                  f"    self-normalising fixed point (mu, nu) = ({sn['mu']:.3g}, {sn['nu']:.12g}) at sigma_w^2 = 1; "
+                  f"Jacobian [[{j[0][0]:.6g}, {j[0][1]:.6g}], [{j[1][0]:.6g}, {j[1][1]:.6g}]], spectral norm "
+                  f"{sn['spectral_norm']:.6g}"]
+    lines.append("assumptions:")
+    lines += [f"  - {a}" for a in i.assumptions]
+    return Output("\n".join(lines), i.as_dict())
+
+
+def _configure_meanfield(p: argparse.ArgumentParser) -> None:
+    add_activation(p)
+    p.add_argument("--sigma-w2", dest="sigma_w2", type=finite_float, required=True, metavar="V",
+                   help="weight variance sigma_w^2 (W_ij ~ N(0, sigma_w^2/n))")
+    p.add_argument("--sigma-b2", dest="sigma_b2", type=finite_float, required=True, metavar="V",
+                   help="bias variance sigma_b^2")
+    p.add_argument("--q0", type=finite_float, default=1.0, metavar="V", help="input length q_0 = |x|^2/n (default 1)")
+    add_params(p)
+
+
+@command("meanfield", "mean field: fixed points with stability, chi_1, correlation map c*, chi_c, depth scales, "
+                      "phase", _configure_meanfield)
+def _meanfield(args: argparse.Namespace) -> Output:
+    from ..theory.meanfield import signal_propagation
+
+    s = signal_propagation(args.act, args.sigma_w2, args.sigma_b2, params=params_of(args), q0=args.q0)
+    m = s.mean_field
+    rows = [[f"{f.q:.12g}", f"{f.slope:.10g}", f.kind, "yes" if f.reached else ""] for f in m.fixed_points]
+    lines = [f"{s.activation}: mean field at sigma_w^2 = {m.sigma_w2:g}, sigma_b^2 = {m.sigma_b2:g}, q_0 = {m.q0:g}",
+             "fixed points of q_l = sigma_w^2 E[phi(sqrt(q_(l-1)) z)^2] + sigma_b^2:",
+             table(rows, ["q*", "slope dq_(l+1)/dq_l", "stability", "reached from q_0"]) if rows else "  none",
+             f"  q*       {m.q_star:.12g}  ({m.status})",
+             f"  chi_1    {m.chi1:.12g}  (gradient norm^2 per layer)",
+             f"  c*       {opt(s.c_star, 12)} ± {s.c_star_error:.2g}",
+             f"  chi_c    {opt(s.chi_c, 12)} ± {s.chi_c_error:.2g}",
+             f"  xi_q     {opt(s.xi_q)}  (layers over which q_l settles: -1/ln slope at q*)",
+             f"  xi_c     {opt(s.xi_c)}  (depth over which correlations propagate: -1/ln chi_c)",
+             f"  phase    {s.phase}",
+             "  depth    " + ("chi_1 = 0: gradients vanish" if m.chi1 == 0 else
+                             "gradients neither shrink nor grow (chi_1 = 1)" if s.depth_1e6 is None else
+                             f"gradients {'shrink' if m.chi1 < 1 else 'grow'} by 1e6 over {s.depth_1e6:.6g} layers"),
+             "assumptions:"]
+    lines += [f"  - {a}" for a in s.assumptions]
+    return Output("\n".join(lines), s.as_dict())
+
+
+def _configure_window(p: argparse.ArgumentParser) -> None:
+    add_activation(p)
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--w", type=finite_float, metavar="W", help="the weight w")
+    which.add_argument("--widest", action="store_true", help="the |w| whose window is widest, and its width")
+    p.add_argument("--b", type=finite_float, default=0.0, metavar="B", help="the bias b (default 0)")
+    add_params(p)
+
+
+def _endpoint(e) -> str:
+    if e.exact is not None:
+        return e.exact if len(e.exact) <= 60 else f"{e.value:.15g} (exact, {len(e.exact)} characters)"
+    return f"[{e.lower:.15g}, {e.upper:.15g}]"
+
+
+@command("window", "the inputs a with |w phi'(w a + b)| >= 1, proved (or the |w| with the widest such set)",
+         _configure_window)
+def _window(args: argparse.Namespace) -> Output:
+    from ..theory.window import widest_window, window
+
+    if args.widest:
+        ww = widest_window(args.act, params=params_of(args))
+        lines = [f"{ww.activation}: widest window of |w phi'(w a)| >= 1", f"  w      {ww.w:.10g}",
+                 f"  width  {ww.width:.12g}", f"  note   {ww.note}"]
+        if ww.window is not None:
+            lines += [f"  a in   [{_endpoint(lo)}, {_endpoint(hi)}]" for lo, hi in ww.window.intervals]
+        return Output("\n".join(lines), ww.as_dict())
+    if args.w == 0:
+        raise UsageError(f"{PROG} window: --w must be non-zero")
+    win = window(args.act, args.w, args.b, params=params_of(args))
+    lines = [f"{win.activation}: inputs a with |w phi'(w a + b)| >= 1 at w = {win.w:g}, b = {win.b:g} ({win.method})"]
+    lines += [f"  a in [{_endpoint(lo)}, {_endpoint(hi)}]" for lo, hi in win.intervals] or ["  no such input"]
+    lines += [f"  width {win.width:.15g}" + ("" if win.method == "exact" or math.isinf(win.width) else
+                                             f" in [{win.width_lower:.15g}, {win.width_upper:.15g}]"), "proof:"]
+    lines += [f"  - {step}" for step in win.proof]
+    return Output("\n".join(lines), win.as_dict())
+
+
+def _configure_spectrum(p: argparse.ArgumentParser) -> None:
+    add_activation(p)
+    p.add_argument("--depth", type=positive_int, required=True, metavar="L", help="number of layers L")
+    p.add_argument("--sigma-w2", dest="sigma_w2", type=finite_float, required=True, metavar="V",
+                   help="weight variance sigma_w^2 (Gaussian entries N(0, sigma_w^2/n); orthogonal: gain^2)")
+    p.add_argument("--sigma-b2", dest="sigma_b2", type=finite_float, default=0.0, metavar="V",
+                   help="bias variance sigma_b^2 (default 0)")
+    p.add_argument("--weights", default="gaussian", metavar="gaussian|orthogonal",
+                   help="weight ensemble (default gaussian)")
+    p.add_argument("--width", type=width_list, metavar="N[,N...]",
+                   help="finite width n (or n_0,...,n_L): exact finite-width law and a Monte Carlo spectrum")
+    p.add_argument("--networks", type=positive_int, default=8, metavar="K", help="sampled networks (default 8)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_params(p)
+
+
+@command("spectrum", "spectrum of J J^T (dynamical isometry): moments, density, exact finite-width laws",
+         _configure_spectrum)
+def _spectrum(args: argparse.Namespace) -> Output:
+    from ..theory.spectrum import spectrum
+
+    width = None if args.width is None else (args.width[0] if len(args.width) == 1 else args.width)
+    s = spectrum(args.act, args.depth, args.sigma_w2, args.sigma_b2, args.weights, width, args.networks,
+                 args.seed, params_of(args))
+    m, d = s.moments, s.density
+    lines = [f"{m.act}: depth {m.depth}, sigma_w^2 = {m.sigma_w2:g}, sigma_b^2 = {m.sigma_b2:g}, {m.weights} "
+             f"weights; fixed point q* = {m.q_star:.6g}, chi_1 = {m.chi1:.6g}",
+             f"  mu_1 = E[(sigma_w phi')^2] = {m.mu1:.6g}, mu_2 = E[(sigma_w phi')^4] = {m.mu2:.6g}",
+             f"  large width: m1 = mu_1^L = {m.m1:.6g}, variance of the spectrum of J J^T = {m.variance:.6g}"
+             f" (m1^2 L (mu_2/mu_1^2 - 1{' + 1' if m.weights == 'gaussian' else ''}))"]
+    if d is not None and len(d.grid) > 1:
+        lines.append(f"  density on [{d.grid[0]:.4g}, {d.grid[-1]:.4g}] ({len(d.grid)} points), atom at 0: "
+                     f"{d.atom:.4g}; integrals of the density: mass + atom {d.mass + d.atom:.4f}, m1 {d.m1:.6g}, "
+                     f"variance {d.variance:.6g}")
+    cmp = s.comparison()
+    if cmp:
+        rows = [[k, f"{c['analytic']:.6g}", f"{c['simulated']:.6g}", f"{c['stderr']:.2g}", zscore(c["z"]),
+                 f"{c['relative_gap']:+.3g}", "yes" if c["agree"] else "NO"] for k, c in cmp.items()]
+        lines += ["", f"Monte Carlo: {s.mc.networks} networks of width {s.mc.width}, seed {s.mc.seed}",
+                  table(rows, ["moment", "large width", "simulated", "stderr", "z", "rel. gap", "agree"])]
+    fw = s.finite_width
+    if fw:
+        rows = [[k, number(fw[k]["exact"]), number(fw[k]["large_width"]), number(fw[k]["mean_field"])]
+                for k in ("mean", "mean_square", "log_mean", "log_variance", "dead_probability", "median")]
+        lines += ["", f"exact finite-width law of ||J u||^2, widths {', '.join(map(str, fw['widths']))}:",
+                  table(rows, ["quantity", "exact", "large width (approx.)", "mean field"])]
+        lines += [f"  - {n}" for n in fw["notes"]]
+    elif s.finite_width_note:
+        lines.append(f"finite width: {s.finite_width_note}")
+    lines += [f"note: {n}" for n in s.notes]
+    return Output("\n".join(lines), s.as_dict())
