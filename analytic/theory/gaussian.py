@@ -50,6 +50,7 @@ from ..distributions import Constant, Distribution, LogNormal, Normal, Uniform, 
 from ..core.display import displayable
 from ..errors import ArgumentError, DepthError, canonical_float, canonical_int, canonical_text
 from ..core.registry import X, Activation
+from ..quantities import LogQuantity, exp_or_inf, log_or_minus_inf
 
 #: The one-layer functions :func:`gaussian_expectation` knows.
 FUNCTIONS = ("phi", "phi2", "dphi", "dphi2", "log_abs_dphi")
@@ -544,6 +545,19 @@ class GradientProduct:
     preact: str = ""
     formulas: dict = field(default_factory=dict)
 
+    def __getitem__(self, name: str) -> LogQuantity | Estimate:
+        r"""The quantity ``name`` of :data:`analytic.quantities.NAMES` under the independence formulas: a
+        :class:`~analytic.quantities.LogQuantity` for ``mean`` and ``mean_square``, an :class:`Estimate` for the
+        plain number ``log_mean`` (:math:`E\log|\prod|`, the log of ``typical``); errors are not propagated
+        (``nan``). The formulas give no ``mean_abs`` (only its ``bound``) and no ``zero_probability``."""
+        if name == "mean":
+            return LogQuantity(self.log_mean_abs, int(np.sign(self.mean_sign)), math.nan)
+        if name == "mean_square":
+            return LogQuantity(self.log_mean_square, 0 if self.log_mean_square == -math.inf else 1, math.nan)
+        if name == "log_mean":
+            return Estimate(self.log_typical, math.nan, "independence formula", FORMULAS["typical"])
+        raise KeyError(f"the independence formulas give no {name!r}; they give mean, mean_square and log_mean")
+
     def as_dict(self) -> dict:
         """JSON-ready form: ``bound``, ``mean``, ``mean_square``, ``typical``, ``depth_to_threshold``,
         ``assumptions``, the ``log_*`` values, ``mean_sign``, ``depth``, ``threshold``, ``per_layer``,
@@ -564,16 +578,6 @@ FORMULAS = {
     "mean_square": "E[prod^2] = (E[w^2] * E[phi'(v)^2])^r",
     "typical": "median|prod| = exp(r * (E log|w| + E log|phi'(v)|))",
 }
-
-
-def _log(x: float) -> float:
-    return -math.inf if x == 0 else math.log(x)
-
-
-def _exp(x: float) -> float:
-    if x == -math.inf:
-        return 0.0
-    return math.exp(x) if x < 709.78 else math.inf
 
 
 def _scale(r: int, log_f: float) -> float:
@@ -659,14 +663,14 @@ def _per_layer(act: Activation, key: tuple, weights: Distribution, preact: Distr
     ms = Ew2 * pe["dphi2"].value
     t = Elw + pe["log_abs_dphi"].value if -math.inf not in (Elw, pe["log_abs_dphi"].value) else -math.inf
     per = {
-        "bound": {"value": b, "log": _log(b), "E|w|": Eaw, "sup|phi'|": M,
+        "bound": {"value": b, "log": log_or_minus_inf(b), "E|w|": Eaw, "sup|phi'|": M,
                   "method": f"E|w|: {maw}; sup|phi'|: {sup_method}"},
-        "mean": {"value": m, "log": _log(abs(m)), "E[w]": Ew, "E[phi'(v)]": pe["dphi"].value,
+        "mean": {"value": m, "log": log_or_minus_inf(abs(m)), "E[w]": Ew, "E[phi'(v)]": pe["dphi"].value,
                  "error": abs(Ew) * pe["dphi"].error, "method": f"E[w]: {mw}; E[phi'(v)]: {pe['dphi'].method}"},
-        "mean_square": {"value": ms, "log": _log(ms), "E[w^2]": Ew2, "E[phi'(v)^2]": pe["dphi2"].value,
+        "mean_square": {"value": ms, "log": log_or_minus_inf(ms), "E[w^2]": Ew2, "E[phi'(v)^2]": pe["dphi2"].value,
                         "error": Ew2 * pe["dphi2"].error,
                         "method": f"E[w^2]: {mw2}; E[phi'(v)^2]: {pe['dphi2'].method}"},
-        "typical": {"value": _exp(t), "log": t, "E log|w|": Elw, "E log|phi'(v)|": pe["log_abs_dphi"].value,
+        "typical": {"value": exp_or_inf(t), "log": t, "E log|w|": Elw, "E log|phi'(v)|": pe["log_abs_dphi"].value,
                     "error": pe["log_abs_dphi"].error,
                     "method": f"E log|w|: {mlw}; E log|phi'(v)|: {pe['log_abs_dphi'].method}"},
     }
@@ -724,6 +728,7 @@ def gradient_product(act: Activation | str, depth: int, weights: str | Distribut
         f"E[prod^2] itself for the mean square)",)
     return GradientProduct(
         depth=depth, log_bound=log_bound, log_mean_abs=log_mean, mean_sign=sign, log_mean_square=log_ms,
-        log_typical=log_typ, bound=_exp(log_bound), mean=sign * _exp(log_mean), mean_square=_exp(log_ms),
-        typical=_exp(log_typ), depth_to_threshold=to_threshold, threshold=threshold, per_layer=per,
-        assumptions=assumptions, activation=act.name, weights=w.spec, preact=v.spec, formulas=dict(FORMULAS))
+        log_typical=log_typ, bound=exp_or_inf(log_bound), mean=sign * exp_or_inf(log_mean),
+        mean_square=exp_or_inf(log_ms), typical=exp_or_inf(log_typ), depth_to_threshold=to_threshold,
+        threshold=threshold, per_layer=per, assumptions=assumptions, activation=act.name, weights=w.spec,
+        preact=v.spec, formulas=dict(FORMULAS))
