@@ -15,7 +15,8 @@ ORDER = ["errors", "quantities",
          "bounds.proof", "bounds", "distributions",
          "theory", "theory.gaussian", "theory.transfer", "theory.chain", "theory.gradient",
          "theory.bivariate", "theory.meanfield", "theory.criticality", "theory.initialisation", "theory.window",
-         "theory.finite_width", "theory.spectrum", "mc", "sweep",
+         "theory.finite_width", "theory.spectrum",
+         "mc.stats", "mc.results", "mc.chain", "mc.wide", "mc", "compare", "sweep",
          "output", "output.tables", "output.plotting", "output.figures", "output.report",
          "cli", "__main__"]
 
