@@ -42,9 +42,9 @@ _EXPORTS = {
     "window": "theory.window", "widest_window": "theory.window", "Window": "theory.window",
     "WidestWindow": "theory.window", "Endpoint": "theory.window",
     "ArgumentError": "errors", "DepthError": "errors", "ConvergenceError": "errors",  # expectations
-    "Stat": "mc", "ScaledStat": "mc", "Check": "mc", "ChainSimulation": "mc",
-    "WideSimulation": "mc", "Simulation": "mc", "simulate_chain": "mc",
-    "chain_log_products": "mc", "simulate_wide": "mc", "simulate": "mc",
+    "Stat": "mc", "ScaledStat": "mc", "Check": "compare", "ChainSimulation": "mc",
+    "WideSimulation": "mc", "Simulation": "compare", "simulate_chain": "mc",
+    "chain_log_products": "mc", "simulate_wide": "mc", "simulate": "compare",
     "SimulationError": "errors",  # montecarlo
     "save": "output.figures", "write_figures": "output.figures", "figure_names": "output.figures", "FigureFiles": "output.figures",
     "Budget": "output.figures", "write_report": "output.report", "build_report": "output.report", "Report": "output.report",

@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from analytic.distributions import distribution  # noqa: E402
-from analytic.mc import BLOCK, ROWS, simulate_chain, simulate_wide  # noqa: E402
+from analytic.mc import simulate_chain, simulate_wide  # noqa: E402
+from analytic.mc.chain import BLOCK, ROWS  # noqa: E402
 
 GOALS = {"a2": 1.0, "a1": 1.6, "b": 2.0, "c": 2.0, "d": 300.0}
 ACTS = ["sigmoid", "tanh", "relu", "x/(1+exp(-x))"]

@@ -176,7 +176,7 @@ def test_all_depths_come_from_one_run():
 # ---------------------------------------------------------------- simulate compares like with like
 
 def test_simulate_compares_the_chain_with_the_exact_chain():
-    from analytic.mc import simulate
+    from analytic.compare import simulate
 
     s = simulate("sigmoid", 6, "normal(1, 1)", samples=100_000, seed=3, bias="normal(0, 0.5)", x=0.5)
     assert s.analytic["model"] == "exact chain"
@@ -189,7 +189,7 @@ def test_simulate_compares_the_chain_with_the_exact_chain():
 
 
 def test_relu_issue_chain_is_inconclusive_not_agree_at_the_default_sample_size():
-    from analytic.mc import simulate
+    from analytic.compare import simulate
 
     # E[prod] = 3.267e-3 rests on the ~1e-3 of chains whose every weight is positive: too few effective samples
     s = simulate("relu", 10, "normal(0,1.4142)", samples=100_000, seed=0)

@@ -5,16 +5,17 @@ Exact values (no code under test involved): with x = 1 and no bias,
 * ReLU, w ~ N(0, σ²): y_t > 0 iff every w_s > 0 (s ≤ t), so ∏ = ∏_t w_t 1[w_t > 0], a product of independent
   factors: E[∏] = E|∏| = (σ/√(2π))^r, E[∏²] = (σ²/2)^r, P(∏ = 0) = 1 − 2^{−r},
   E[log|∏| | ∏ ≠ 0] = r (log σ − (γ + log 2)/2);
-* identity, w ~ N(μ, σ²): E[∏] = μ^r, E[∏²] = (μ² + σ²)^r, E|∏| = (E|w|)^r;
+* identity, w ~ N(μ, σ²): E[∏] = μ^r, E[∏²] = (μ² + σ²)^r, E|∏| = (E|w|)^r, E log|∏| = r E log|w| (quadrature);
 * leaky ReLU (slope s), w ~ N(0, σ²): the sign of y_t is a two-state chain; with c = σ/√(2π) its transfer
-  matrices give E[∏] = c^r (1 − s)(1 + s)^{r−1}, E|∏| = (c(1 + s))^r, E[∏²] = (σ²(1 + s²)/2)^r;
+  matrices give E[∏] = c^r (1 − s)(1 + s)^{r−1}, E|∏| = (c(1 + s))^r, E[∏²] = (σ²(1 + s²)/2)^r; every v_t is
+  negative with probability 1/2, so E log|∏| = r (log σ − (γ + log 2)/2 + (log s)/2);
 * sigmoid with constant(c) weights: one deterministic product, computed here with math.exp.
 
 Calibration: over RUNS seeds, the nominal 95 % interval value ± 1.96 se must cover the exact value in
-95 % ± 3 binomial standard deviations of the runs, for mean, mean_abs and mean_square (a standard error off by a
-factor 2 either way fails: it covers 99.99 % or 68 %). The cases are shallow (r = 2, 3) so that the products'
-fourth moments stay moderate and 20 000 chains are in the normal regime of the central limit theorem: there the
-nominal level is what a correct standard error must give.
+95 % ± 3 binomial standard deviations of the runs, for mean, mean_abs, mean_square, log_mean and (ReLU)
+zero_probability (a standard error off by a factor 2 either way fails: it covers 99.99 % or 68 %). The cases are
+shallow (r = 2, 3) so that the products' fourth moments stay moderate and 20 000 chains are in the normal regime
+of the central limit theorem: there the nominal level is what a correct standard error must give.
 """
 from __future__ import annotations
 
@@ -23,9 +24,11 @@ import math
 
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import integrate, stats
 
-from analytic.mc import chain_log_products, simulate, simulate_chain, simulate_wide
+from analytic.compare import simulate
+from analytic.mc import chain_log_products, simulate_chain, simulate_wide
+from analytic.mc.stats import median_of_logs
 
 K = 4.0
 RUNS = 400
@@ -33,21 +36,30 @@ COVER = 0.95
 MARGIN = 3 * math.sqrt(RUNS * COVER * (1 - COVER))  # 3 binomial standard deviations of the count
 
 
+def elog_half_normal(sigma):
+    """E log|w| for w ~ N(0, sigma^2)."""
+    return math.log(sigma) - (np.euler_gamma + math.log(2)) / 2
+
+
 def relu_exact(r, sigma):
     c = sigma / math.sqrt(2 * math.pi)
-    return {"mean": c**r, "mean_abs": c**r, "mean_square": (sigma**2 / 2) ** r}
+    return {"mean": c**r, "mean_abs": c**r, "mean_square": (sigma**2 / 2) ** r,
+            "log_mean": r * elog_half_normal(sigma), "zero_probability": 1 - 2.0**-r}
 
 
 def identity_exact(r, mu, sigma):
     abs_w = (sigma * math.sqrt(2 / math.pi) * math.exp(-mu**2 / (2 * sigma**2))
              + mu * (1 - 2 * stats.norm.cdf(-mu / sigma)))  # E|w|, folded normal
-    return {"mean": mu**r, "mean_abs": abs_w**r, "mean_square": (mu**2 + sigma**2) ** r}
+    density = lambda w: math.log(abs(w)) * stats.norm.pdf(w, mu, sigma)  # noqa: E731
+    elog = sum(integrate.quad(density, a, b, limit=200)[0] for a, b in ((mu - 12 * sigma, 0), (0, mu + 12 * sigma)))
+    return {"mean": mu**r, "mean_abs": abs_w**r, "mean_square": (mu**2 + sigma**2) ** r, "log_mean": r * elog}
 
 
 def leaky_exact(r, sigma, s):
     c = sigma / math.sqrt(2 * math.pi)
     return {"mean": c**r * (1 - s) * (1 + s) ** (r - 1), "mean_abs": (c * (1 + s)) ** r,
-            "mean_square": (sigma**2 * (1 + s**2) / 2) ** r}
+            "mean_square": (sigma**2 * (1 + s**2) / 2) ** r,
+            "log_mean": r * (elog_half_normal(sigma) + math.log(s) / 2)}
 
 
 CASES = {
@@ -68,18 +80,16 @@ def test_relu_chain_exact_values():
     r, sigma = 6, 1.4142
     s = simulate_chain("relu", r, f"normal(0, {sigma})", samples=400_000, seed=11)
     exact = relu_exact(r, sigma)
-    for key in ("mean", "mean_abs", "mean_square"):
-        assert within(getattr(s, key), exact[key]), key
-    assert within(s.zero_fraction, 1 - 2.0**-r)
-    assert within(s.log_mean, r * (math.log(sigma) - (np.euler_gamma + math.log(2)) / 2))
+    for key, value in exact.items():
+        assert within(s[key], value), key
 
 
 def test_identity_chain_exact_values():
     r, mu, sigma = 5, 0.9, 0.6
     s = simulate_chain("identity", r, f"normal({mu}, {sigma})", samples=300_000, seed=12)
     exact = identity_exact(r, mu, sigma)
-    for key in ("mean", "mean_abs", "mean_square"):
-        assert within(getattr(s, key), exact[key]), key
+    for key, value in exact.items():
+        assert within(s[key], value), key
 
 
 def test_leaky_relu_chain_exact_values():
@@ -87,8 +97,8 @@ def test_leaky_relu_chain_exact_values():
     s = simulate_chain("leaky_relu", r, f"normal(0, {sigma})", samples=300_000, seed=13,
                        params={"negative_slope": slope})
     exact = leaky_exact(r, sigma, slope)
-    for key in ("mean", "mean_abs", "mean_square"):
-        assert within(getattr(s, key), exact[key]), key
+    for key, value in exact.items():
+        assert within(s[key], value), key
     assert s.zero_fraction.value == 0.0
 
 
@@ -138,8 +148,7 @@ def test_nominal_95_percent_intervals_cover_the_exact_value(case):
     for seed in range(RUNS):
         s = simulate_chain(**kwargs, samples=20_000, seed=seed, threads=1)
         for key, value in exact.items():
-            stat = getattr(s, key)
-            covered[key] += abs(stat.value - value) <= 1.96 * stat.stderr
+            covered[key] += abs(s[key].value - value) <= 1.96 * s[key].stderr
     for key, count in covered.items():
         assert abs(count - COVER * RUNS) <= MARGIN, (case, key, count / RUNS)
 
@@ -164,8 +173,6 @@ def test_wide_networks_are_identical_for_any_thread_count():
 
 
 def test_median_and_its_order_statistics_match_a_full_sort():
-    from analytic.mc import _median
-
     rng = np.random.default_rng(0)
     for n in (1, 2, 3, 4, 5, 10, 101, 1000, 12345):
         x = rng.standard_normal(n)
@@ -173,7 +180,7 @@ def test_median_and_its_order_statistics_match_a_full_sort():
         z = np.sort(x)
         half = math.sqrt(n) / 2
         lo, hi = max(0, math.floor((n - 1) / 2 - half)), min(n - 1, math.ceil((n - 1) / 2 + half))
-        _, log_median = _median(x.copy())
+        _, log_median = median_of_logs(x.copy())
         expected = np.logaddexp(z[(n - 1) // 2], z[n // 2]) - math.log(2)
         assert log_median.value == expected or (expected == -np.inf and log_median.value == -np.inf), n
         if np.isfinite(z[lo]):

@@ -33,7 +33,8 @@ def _configure_simulate(p: argparse.ArgumentParser) -> None:
 
 @command("simulate", "Monte Carlo of the gradient product vs the analytic values, with z-scores", _configure_simulate)
 def _simulate(args: argparse.Namespace) -> Output:
-    from ..mc import ChainSimulation, simulate
+    from ..compare import simulate
+    from ..mc import ChainSimulation
 
     s = simulate(args.act, args.depth, args.weights, width=args.width, samples=args.samples, seed=args.seed,
                  x=args.x, bias=args.bias, preact=args.preact, params=params_of(args),

@@ -162,7 +162,8 @@ def section(act: Activation, budget: Budget = DEFAULT, fmt: str = "png") -> Acti
     is linked as ``fmt``."""
     from ..bounds import bound
     from ..theory.gaussian import gradient_product
-    from ..mc import Check, simulate_chain
+    from ..compare import Check
+    from ..mc import simulate_chain
     from ..theory.chain import exact_chain
 
     notes: list[str] = []

@@ -50,7 +50,7 @@ from ..distributions import Constant, Distribution, LogNormal, Normal, Uniform, 
 from ..core.display import displayable
 from ..errors import ArgumentError, DepthError, canonical_float, canonical_int, canonical_text
 from ..core.registry import X, Activation, BoundActivation
-from ..quantities import STANDARD_NORMAL, exp_or_inf, log_or_minus_inf
+from ..quantities import STANDARD_NORMAL, LogQuantity, exp_or_inf, log_or_minus_inf
 
 #: The one-layer functions :func:`gaussian_expectation` knows.
 FUNCTIONS = ("phi", "phi2", "dphi", "dphi2", "log_abs_dphi")
@@ -540,6 +540,19 @@ class GradientProduct:
     preact: str = ""
     formulas: dict = field(default_factory=dict)
 
+    def __getitem__(self, name: str) -> LogQuantity | Estimate:
+        r"""The quantity ``name`` of :data:`analytic.quantities.NAMES` under the independence formulas: a
+        :class:`~analytic.quantities.LogQuantity` for ``mean`` and ``mean_square``, an :class:`Estimate` for the
+        plain number ``log_mean`` (:math:`E\log|\prod|`, the log of ``typical``); errors are not propagated
+        (``nan``). The formulas give no ``mean_abs`` (only its ``bound``) and no ``zero_probability``."""
+        if name == "mean":
+            return LogQuantity(self.log_mean_abs, int(np.sign(self.mean_sign)), math.nan)
+        if name == "mean_square":
+            return LogQuantity(self.log_mean_square, 0 if self.log_mean_square == -math.inf else 1, math.nan)
+        if name == "log_mean":
+            return Estimate(self.log_typical, math.nan, "independence formula", FORMULAS["typical"])
+        raise KeyError(f"the independence formulas give no {name!r}; they give mean, mean_square and log_mean")
+
     def as_dict(self) -> dict:
         """JSON-ready form: ``bound``, ``mean``, ``mean_square``, ``typical``, ``depth_to_threshold``,
         ``assumptions``, the ``log_*`` values, ``mean_sign``, ``depth``, ``threshold``, ``per_layer``,
@@ -708,6 +721,7 @@ def gradient_product(act: Activation | str, depth: int, weights: str | Distribut
         f"E[prod^2] itself for the mean square)",)
     return GradientProduct(
         depth=depth, log_bound=log_bound, log_mean_abs=log_mean, mean_sign=sign, log_mean_square=log_ms,
-        log_typical=log_typ, bound=exp_or_inf(log_bound), mean=sign * exp_or_inf(log_mean), mean_square=exp_or_inf(log_ms),
-        typical=exp_or_inf(log_typ), depth_to_threshold=to_threshold, threshold=threshold, per_layer=per,
-        assumptions=assumptions, activation=act.name, weights=w.spec, preact=v.spec, formulas=dict(FORMULAS))
+        log_typical=log_typ, bound=exp_or_inf(log_bound), mean=sign * exp_or_inf(log_mean),
+        mean_square=exp_or_inf(log_ms), typical=exp_or_inf(log_typ), depth_to_threshold=to_threshold,
+        threshold=threshold, per_layer=per, assumptions=assumptions, activation=act.name, weights=w.spec,
+        preact=v.spec, formulas=dict(FORMULAS))

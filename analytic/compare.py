@@ -1,0 +1,450 @@
+r"""Analytic values against Monte Carlo: one :class:`Check` (a z-score) per quantity, and a verdict.
+
+:func:`simulate` (what the ``simulate`` command prints) runs the one model asked for and compares like with like,
+reading every quantity by name through the shared vocabulary of :mod:`analytic.quantities`: ``analytic[q]``
+against ``mc[q]`` for ``q`` in :data:`~analytic.quantities.NAMES`.
+
+* exact chain (width 1, no ``preact``): against :func:`analytic.theory.chain.exact_chain`, the same network;
+* independence model (``preact``): against :func:`analytic.theory.gaussian.gradient_product`, the formulas;
+* width > 1: the slope of :math:`\log E\|g_l\|^2` per layer against :math:`\ln\chi_1` of mean-field theory, or
+  against the exact finite-width law where there is one.
+
+A check agrees when :math:`|z| \le 4` (:data:`Z_AGREE`); the verdict is "agree" only when every check agrees and
+every standard error is reliable, "DISAGREE" on a reliable disagreement, "inconclusive" otherwise.
+
+>>> s = simulate("relu", 3, "constant(1)", samples=20_000, preact="normal(0, 1)")
+>>> s.check("mean").agree
+True
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from .core.display import displayable, html_table
+from .distributions import Distribution, Normal, distribution
+from .errors import AnalyticError, SimulationError, canonical_int
+from .mc import ChainSimulation, ScaledStat, Stat, WideSimulation, simulate_chain, simulate_wide
+from .mc.chain import check_progress
+from .mc.wide import MAX_BATCH, MAX_NETWORKS, MAX_WIDTH
+from .quantities import exp_or_inf
+
+#: |z| above which a simulated and an analytic value disagree.
+Z_AGREE = 4.0
+#: Effective sample size below which a mean's standard error is flagged as unreliable.
+ESS_WARN = 1000.0
+#: Smallest number of non-zero products for the log_mean check to decide, and of expected zeros (or non-zeros)
+#: for the zero_probability check: below, the normal approximation behind the z-score is not to be trusted.
+MIN_DECIDING = 1000
+MIN_BINOMIAL = 10
+#: The moments, compared in log space (the others of :data:`analytic.quantities.NAMES` are plain numbers).
+MOMENTS = ("mean", "mean_abs", "mean_square")
+
+
+@dataclass(frozen=True)
+class Check:
+    r"""One simulated statistic against its analytic value: :math:`z = (\text{analytic} - \text{simulated}) /
+    \text{stderr}`, ``agree`` when :math:`|z| \le 4` (for a one-sided bound: when :math:`z \ge -4`).
+    ``reliable`` is False when the simulated mean rests on few effective samples (heavy tails), where the
+    standard error itself is unreliable.
+
+    ``analytic``/``simulated``/``stderr`` are floats (possibly 0 after underflow); :meth:`of_logs` computes ``z``
+    from natural logs, so it is exact on the linear scale even where the floats underflow.
+
+    >>> Check.of("mean", 1.0, 0.9, 0.01).agree
+    False
+    """
+
+    statistic: str
+    analytic: float
+    simulated: float
+    stderr: float
+    z: float
+    agree: bool
+    note: str = ""
+    one_sided: bool = False
+    log_analytic: float = math.nan
+    log_simulated: float = math.nan
+    reliable: bool = True
+    log_stderr: float = math.nan
+
+    @classmethod
+    def of(cls, statistic: str, analytic: float, simulated: float, stderr: float, note: str = "",
+           one_sided: bool = False) -> "Check":
+        """A check from linear-scale values."""
+        diff = analytic - simulated
+        if stderr > 0:
+            z = diff / stderr
+        else:
+            z = 0.0 if diff == 0 else math.copysign(math.inf, diff)
+        return cls._make(statistic, analytic, simulated, stderr, z, note, one_sided)
+
+    @classmethod
+    def of_logs(cls, statistic: str, log_analytic: float, sign_analytic: int, simulated: ScaledStat,
+                note: str = "", one_sided: bool = False) -> "Check":
+        r"""A check from :math:`\log|a|`, sign of :math:`a`, and a :class:`ScaledStat`; ``z`` is the linear-scale
+        z-score computed as :math:`\mathrm{sign}_a e^{\log|a| - \log se} - \mathrm{sign}_s e^{\log|s| - \log se}`
+        (no delta method needed: nothing is transformed, only rescaled)."""
+        ls = simulated.log_stderr
+        a = sign_analytic * exp_or_inf(log_analytic) if sign_analytic else 0.0
+        if not math.isfinite(ls):  # zero spread: exact agreement or infinitely many stderrs apart
+            return cls.of(statistic, a, simulated.value, simulated.stderr, note, one_sided)
+        za = sign_analytic * exp_or_inf(log_analytic - ls) if sign_analytic else 0.0
+        zs = simulated.sign * exp_or_inf(simulated.log_abs - ls) if simulated.sign else 0.0
+        z = za - zs if not (math.isinf(za) and math.isinf(zs) and za == zs) else 0.0
+        if math.isnan(log_analytic) and sign_analytic:  # no analytic value: no z-score
+            z = math.nan
+        return dataclasses.replace(
+            cls._make(statistic, a, simulated.value, simulated.stderr, z, note, one_sided,
+                      log_analytic if sign_analytic else -math.inf, simulated.log_abs), log_stderr=ls)
+
+    @classmethod
+    def _make(cls, statistic, analytic, simulated, stderr, z, note, one_sided, log_a=math.nan,
+              log_s=math.nan) -> "Check":
+        agree = (z >= -Z_AGREE) if one_sided else (abs(z) <= Z_AGREE)
+        return cls(statistic, float(analytic), float(simulated), float(stderr), float(z), bool(agree), note,
+                   one_sided, float(log_a), float(log_s))
+
+    def as_dict(self) -> dict:
+        return {"statistic": self.statistic, "analytic": self.analytic, "simulated": self.simulated,
+                "stderr": self.stderr, "z": self.z, "agree": self.agree, "note": self.note,
+                "one_sided": self.one_sided, "log_abs_analytic": self.log_analytic,
+                "log_abs_simulated": self.log_simulated, "reliable": self.reliable, "log_stderr": self.log_stderr}
+
+
+def _checks_html(s: "Simulation") -> str:
+    rows = [(c.statistic, c.analytic, c.simulated, c.stderr, c.z, "yes" if c.agree else "no") for c in s.checks]
+    return html_table(rows, ("statistic", "analytic", "simulated", "stderr", "z", "agree"),
+                      f"verdict: {s.verdict}")
+
+
+@displayable(title=lambda s: f"simulate {s.act} (width {s.width})", headline=("act", "width", "agree", "verdict"),
+             extra_html=_checks_html, rows=lambda s: [c.as_dict() for c in s.checks])
+@dataclass(frozen=True)
+class Simulation:
+    """What the ``simulate`` command shows: the simulation, the analytic values and one :class:`Check` each.
+
+    ``result`` is a :class:`ChainSimulation` (width 1) or a :class:`WideSimulation`, the one model asked for;
+    ``independent`` is None (no second model is simulated; the field keeps the JSON key).
+    """
+
+    act: str
+    width: int
+    result: ChainSimulation | WideSimulation
+    independent: ChainSimulation | None
+    analytic: dict
+    checks: tuple[Check, ...]
+    notes: tuple[str, ...] = ()
+    verdict: str = "no analytic value to compare with"
+
+    @property
+    def agree(self) -> bool:
+        """Every check agrees and every standard error is reliable (a check resting on few effective samples
+        makes the verdict "inconclusive", never "agree"); false without analytic values to compare with."""
+        return bool(self.checks) and all(c.agree and c.reliable for c in self.checks)
+
+    def check(self, statistic: str) -> Check | None:
+        return next((c for c in self.checks if c.statistic == statistic), None)
+
+    def as_dict(self) -> dict:
+        """JSON form. The top-level ``mean``/``stderr`` are the simulated :math:`E[\\prod]` for a chain; for a wide
+        network (``width`` > 1) they hold the fitted ``slope`` and its standard error, keys kept as they are for
+        the scripts that read them (``simulation`` has the slope under its own name)."""
+        r = self.result
+        head = self.checks[0] if self.checks else None
+        if isinstance(r, ChainSimulation):
+            top = {"mean": r.mean.value, "stderr": r.mean.stderr, "median_abs": r.median_abs.value,
+                   "log_mean": r.log_mean.value}
+        else:
+            top = {"mean": r.slope.value, "stderr": r.slope.stderr, "median_abs": None, "log_mean": None}
+        return {
+            **top,
+            "statistic": head.statistic if head else None,
+            "analytic": head.analytic if head else None,
+            "z": head.z if head else None,
+            "agree": self.agree,
+            "width": self.width,
+            "checks": [c.as_dict() for c in self.checks],
+            "analytic_values": self.analytic,
+            "simulation": r.as_dict(),
+            "independent": self.independent.as_dict() if self.independent else None,
+            "notes": list(self.notes),
+            "verdict": self.verdict,
+        }
+
+
+
+
+# ---------------------------------------------------------------- checks of the chain
+
+def _analytic(route, *args, **kwargs) -> tuple[Any, str | None]:
+    """``route(*args, **kwargs)``, or None and a sentence saying why there is no analytic value."""
+    try:
+        return route(*args, **kwargs), None
+    except AnalyticError as exc:
+        return None, f"no analytic value: {exc}"
+
+
+def _with_error(sim: ScaledStat, log_error: float) -> ScaledStat:
+    """``sim`` with the analytic value's error added in quadrature to its standard error (in log space)."""
+    if not math.isfinite(log_error):
+        return sim
+    if not math.isfinite(sim.log_stderr):
+        return dataclasses.replace(sim, log_stderr=log_error)
+    top = max(sim.log_stderr, log_error)
+    both = top + 0.5 * math.log(math.exp(2 * (sim.log_stderr - top)) + math.exp(2 * (log_error - top)))
+    return dataclasses.replace(sim, log_stderr=both)
+
+
+def _ess_note(ess: float, n: int) -> str:
+    return "" if ess >= ESS_WARN else (f"effective sample size {ess:.3g} of {n}: heavy tails make this standard "
+                                       "error unreliable")
+
+
+def _moment_check(q: str, analytic, simulated: ScaledStat, ess: float, n: int) -> Check:
+    r"""A moment ``q`` in log space: ``analytic`` is a :class:`~analytic.quantities.LogQuantity` whose error (when
+    known) is combined with the simulation's; unreliable when the effective sample size is below
+    :data:`ESS_WARN`."""
+    chk = Check.of_logs(q, analytic.log_abs, analytic.sign, _with_error(simulated, analytic.log_error))
+    return dataclasses.replace(chk, reliable=ess >= ESS_WARN, note=_ess_note(ess, n))
+
+
+def _plain_check(q: str, analytic: float, error: float, simulated: Stat) -> Check:
+    """A plain number ``q``: ``analytic`` ± ``error`` against ``simulated``, the errors combined in quadrature
+    (an unknown, ``nan``, error gives no z-score)."""
+    return Check.of(q, analytic, simulated.value, math.hypot(simulated.stderr, error))
+
+
+def _ess(sim: ChainSimulation) -> dict[str, float]:
+    """The effective sample size behind each moment's standard error."""
+    return {"mean": sim.ess, "mean_abs": sim.ess, "mean_square": sim.ess_square}
+
+
+def _exact_checks(sim: ChainSimulation, exact) -> list[Check]:
+    r"""The simulated chain against the exact chain, quantity by quantity: ``z`` uses the standard error of the
+    simulation combined with the analytic error; a check whose standard error rests on too few effective samples
+    (:data:`ESS_WARN`, :data:`MIN_DECIDING`, :data:`MIN_BINOMIAL`) is marked unreliable and cannot make the
+    verdict "agree"."""
+    n = sim.samples - sim.nonfinite
+    ess = _ess(sim)
+    checks = [_moment_check(q, exact[q], sim[q], ess[q], n) for q in MOMENTS]
+    p = exact["zero_probability"]
+    p0 = p.value
+    se0 = math.sqrt(max(p0 * (1 - p0), 0.0) / n)  # the binomial standard error under the exact value
+    chk = _plain_check("zero_probability", p0, p.error, Stat(sim["zero_probability"].value, se0))
+    binom_ok = p0 == 0 or min(n * p0, n * (1 - p0)) >= MIN_BINOMIAL
+    checks.append(dataclasses.replace(chk, reliable=binom_ok, note="" if binom_ok else
+                                      f"expected number of zero (or non-zero) products below {MIN_BINOMIAL}"))
+    lm, slm = exact["log_mean"], sim["log_mean"]
+    nonzero = n - int(round(sim["zero_probability"].value * n))
+    if math.isfinite(lm.value) and math.isfinite(slm.value):
+        ok = nonzero >= MIN_DECIDING
+        chk = _plain_check("log_mean", lm.value, lm.error, slm)
+        checks.append(dataclasses.replace(chk, reliable=ok, note="" if ok else
+                                          f"only {nonzero} non-zero products: too few to decide"))
+    return [ch for ch in checks if not math.isnan(ch.z)]
+
+
+def _independence_checks(sim: ChainSimulation, formulas) -> list[Check]:
+    """The independence-model simulation against the independence formulas (the formulas, not the network)."""
+    n = sim.samples - sim.nonfinite
+    ess = _ess(sim)
+    checks = [_moment_check(q, formulas[q], sim[q], ess[q], n) for q in ("mean", "mean_square")]
+    typical = formulas["log_mean"]
+    if math.isfinite(typical.value):  # (the quadrature errors behind the formulas are not propagated)
+        checks.append(_plain_check("log_mean", typical.value, 0.0, sim["log_mean"]))
+    return [c for c in checks if not math.isnan(c.z)]
+
+
+def _bound_check(sim: ChainSimulation, formulas) -> Check:
+    return Check.of_logs("bound", formulas.log_bound, 1, sim["mean_abs"], one_sided=True,
+                         note="one-sided: the crude bound must not lie below the simulated E|prod|")
+
+
+def _verdict(checks) -> str:
+    """"agree" only when every check agrees and every standard error is reliable; a reliable disagreement is
+    "DISAGREE"; otherwise "inconclusive"."""
+    if not checks:
+        return "no analytic value to compare with"
+    wrong = [c for c in checks if c.reliable and not c.agree]
+    loose = [c for c in checks if not c.reliable]
+    if wrong:
+        return "DISAGREE: " + ", ".join(f"{c.statistic} (z = {c.z:.3g})" for c in wrong)
+    if loose:
+        return ("inconclusive: every reliable check agrees, but the standard errors of "
+                + ", ".join(c.statistic for c in loose) + " rest on too few effective samples (heavy tails); "
+                "simulate more chains")
+    return f"agree: every check within {Z_AGREE:g} standard errors"
+
+
+# ---------------------------------------------------------------- simulate
+
+def simulate(act, depth: int, weights: str | Distribution, width: int = 1, samples: int = 100_000, seed: int = 0,
+             x: float = 1.0, bias: str | Distribution | None = None, preact: str | Distribution | None = None,
+             params: dict[str, float] | None = None, progress: bool | None = None, batch: int = 64,
+             networks: int = 8, threads: int | None = None) -> Simulation:
+    r"""Simulate and compare like with like; what the ``simulate`` command prints.
+
+    Width 1, exact chain (``preact=None``): the simulated chain against the exact chain's values
+    (:func:`analytic.theory.chain.exact_chain`, the same network) for ``mean``, ``mean_abs``, ``mean_square``,
+    ``zero_probability`` and ``log_mean``, plus the one-sided crude ``bound``. Independence model (``preact``
+    given): its simulation against the independence formulas, which checks the formulas only. Only the model asked
+    for is simulated. ``z`` combines the simulation's standard error with the analytic error; "agree" needs every
+    check within 4 standard errors **and** reliable standard errors, else the verdict is "inconclusive".
+
+    Width > 1: :func:`~analytic.mc.simulate_wide` (``samples``, ``x``, ``preact`` unused); check ``slope`` of
+    :math:`\log E\|g_l\|^2` per layer vs :math:`\ln\chi_1` at :math:`\sigma_w^2 = n E[w^2]`,
+    :math:`\sigma_b^2 = E[b^2]`.
+
+    >>> s = simulate("sigmoid", 10, "normal(1, 0.5)", samples=20_000, seed=1)
+    >>> s.analytic["model"], s.check("mean").agree
+    ('exact chain', True)
+    """
+    width = canonical_int("width", width, 1, MAX_WIDTH, SimulationError)
+    canonical_int("batch", batch, 1, MAX_BATCH, SimulationError)
+    canonical_int("networks", networks, 2, MAX_NETWORKS, SimulationError)
+    check_progress(progress)
+    if width > 1:
+        return _compare_wide(act, depth, width, weights, bias, batch, seed, params, networks, preact, x, threads)
+    sim = simulate_chain(act, depth, weights, samples, seed, x, bias, preact, params, progress=progress,
+                         threads=threads)
+    return _compare_chain(sim, act, depth, weights, bias, params)
+
+
+def _compare_chain(sim: ChainSimulation, act, depth, weights, bias, params) -> Simulation:
+    """The chain simulation ``sim`` against the analytic values of its model."""
+    from .theory.chain import exact_chain
+    from .theory.gaussian import gradient_product
+
+    formulas, problem = _analytic(gradient_product, act, depth, weights, preact=sim.preact or "normal(0, 1)",
+                                  params=params)
+    if problem:
+        return Simulation(sim.act, 1, sim, None, {}, (), (problem,))
+    notes: list[str] = []
+    if sim.preact is None:
+        exact, problem = _analytic(exact_chain, act, depth, weights, x=sim.x, bias=bias, params=params)
+        if problem:
+            return Simulation(sim.act, 1, sim, None, {}, (), (problem,))
+        analytic = {"model": "exact chain", "method": exact.method, **exact.as_dict()}
+        checks = _exact_checks(sim, exact)
+        notes.append(f"analytic values: the exact chain (x = {sim.x:g}" + (f", bias {sim.bias}" if sim.bias else "")
+                     + f"), by {exact.method}, the same network as simulated")
+        if exact["zero_probability"].value == 0 and sim["zero_probability"].value > 0:
+            notes.append("some simulated products are exactly 0 although the exact chain has none: phi' underflowed "
+                         "to 0.0 in floating point for very large |v|")
+    else:
+        analytic = {"model": "independence approximation", **formulas.as_dict()}
+        checks = _independence_checks(sim, formulas)
+        notes.append(f"independence model: v_t ~ {sim.preact} drawn independently of w_t, compared with the "
+                     "independence formulas; this checks the formulas, not a network")
+    checks.append(_bound_check(sim, formulas))
+    if sim.nonfinite:
+        notes.append(f"{sim.nonfinite} chains overflowed in the forward pass and are left out")
+    return Simulation(sim.act, 1, sim, None, analytic, tuple(checks), tuple(notes), _verdict(checks))
+
+
+# ---------------------------------------------------------------- wide networks
+
+def _log_chi(act, sigma_w2: float, q: float, params) -> float:
+    r""":math:`\ln(\sigma_w^2 E[\varphi'(\sqrt q z)^2])` (nan when it cannot be computed)."""
+    from .theory.gaussian import gaussian_expectation
+
+    try:
+        value = sigma_w2 * gaussian_expectation(act, "dphi2", 0.0, math.sqrt(max(q, 0.0)), params=params).value
+    except AnalyticError:
+        return math.nan
+    return math.log(value) if value > 0 else -math.inf
+
+
+def _float(v) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _compare_wide(act, depth, width, weights, bias, batch, seed, params, networks, preact, x,
+                  threads) -> Simulation:
+    r"""A wide simulation against mean field (:math:`\ln\chi_1`), or against the exact finite-width law where
+    there is one (the ReLU family with zero-mean Gaussian weights and no bias)."""
+    from .theory.meanfield import mean_field
+
+    sim = simulate_wide(act, depth, width, weights, bias, batch, seed, params, networks, threads=threads)
+    notes = []
+    if preact is not None or x != 1.0:
+        notes.append("--preact and --x apply to the chain only (width 1); the wide network draws its inputs "
+                     "from N(0, I)")
+    try:
+        mf = mean_field(act, sim.sigma_w2, sim.sigma_b2, params=params)
+    except AnalyticError as exc:
+        return Simulation(sim.act, width, sim, None, {}, (), tuple(notes + [f"no analytic value: {exc}"]))
+    chi1, q_star = _float(mf.chi1), _float(mf.q_star)
+    a = {"sigma_w2": sim.sigma_w2, "sigma_b2": sim.sigma_b2, "q_star": q_star, "chi1": chi1,
+         "log_chi1": math.log(chi1) if chi1 > 0 else -math.inf, "depth_scale": _float(mf.depth_scale)}
+    note = "slope of log E||dL/dy_l||^2 per layer back-propagated (jackknife stderr over networks) vs ln chi_1"
+    if sim.weight_mean != 0:
+        note += f"; mean field assumes zero-mean weights, these have mean {sim.weight_mean:g}"
+    exact = _finite_width_rates(act, sim, weights, params)
+    if exact is not None:  # the ReLU family with Gaussian weights: exact rates at this width replace mean field
+        a.update(exact)
+        checks = _finite_width_checks(sim, exact, note)
+    elif chi1 > 0:
+        checks = _mean_field_checks(act, sim, a["log_chi1"], q_star, note, params)
+    else:
+        checks = ()
+    return Simulation(sim.act, width, sim, None, a, checks, tuple(notes), _verdict(checks))
+
+
+def _mean_field_checks(act, sim: WideSimulation, log_chi1: float, q_star: float, note: str, params) -> tuple:
+    """``slope`` and ``slope_log`` against :math:`\\ln\\chi_1`; a disagreeing slope says whether the forward pass
+    had reached the fixed point :math:`q^*` over the fitted layers."""
+    slope = Check.of("slope", log_chi1, sim.slope.value, sim.slope.stderr, note)
+    if not slope.agree:
+        q0, q1 = sim.q[sim.burn_in], sim.q[-1]
+        off = not (math.isfinite(q_star) and q_star > 0) or max(abs(q0 - q_star), abs(q1 - q_star)) > 0.05 * q_star
+        if off:
+            rates = [_log_chi(act, sim.sigma_w2, q, params) for q in (q0, q1)]
+            extra = (f"the forward pass has not reached the fixed point: q = {q0:.4g} .. {q1:.4g} over the fitted "
+                     f"layers, q* = {q_star:.4g}; there ln(sigma_w^2 E[phi'(sqrt(q) z)^2]) = {rates[0]:.4g} .. "
+                     f"{rates[1]:.4g}, so the rate ln chi_1 at q* does not apply to these layers")
+        else:
+            extra = (f"q = {q1:.4g} at the last layer, q* = {q_star:.4g}; finite width {sim.width} adds O(1/n) "
+                     "corrections to the mean-field rate")
+        slope = dataclasses.replace(slope, note=note + "; " + extra)
+    typical = Check.of("slope_log", log_chi1, sim.slope_log.value, sim.slope_log.stderr,
+                       "typical rate vs mean field ln chi_1 (n -> infinity; no exact law at finite width for "
+                       "this network, which lowers the typical rate by O(1/n))")
+    return slope, typical
+
+
+def _finite_width_checks(sim: WideSimulation, exact: dict, note: str) -> tuple:
+    """``slope`` and ``slope_log`` against the exact finite-width rates."""
+    fw = "exact finite-width law (Hanin & Nica 2019) at width " + str(sim.width)
+    return (Check.of("slope", exact["finite_width_slope"], sim.slope.value, sim.slope.stderr,
+                     note + f"; {fw}: ln(sigma_w^2 E[phi'^2]) - ln P(a layer is alive)"),
+            Check.of("slope_log", exact["finite_width_slope_log"], sim.slope_log.value, sim.slope_log.stderr,
+                     f"typical rate: slope of the mean log ||dL/dy_l||^2 (stderr over networks) vs the {fw}: "
+                     "ln(sigma_w^2/n) + E[ln(chi2_k + a^2 chi2_(n-k)) | alive], k ~ Bin(n, 1/2)"))
+
+
+def _finite_width_rates(act, sim: WideSimulation, weights, params) -> dict | None:
+    r"""Per-layer rates of :math:`\log E\|g_l\|^2` and of :math:`E\log\|g_l\|^2` from the exact law, or None.
+
+    With :math:`u \sim N(0, I)`, :math:`\|g_l\|^2 \overset{d}{=} \|u'\|^2\,\|J_{l\to L}\hat u\|^2`
+    (:math:`JJ^\top` and :math:`J^\top J` share their nonzero spectrum), and layer l is reached alive with
+    probability :math:`(1 - P_0)^l`, so the mean-square slope is :math:`\ln(c\,E S) - \ln(1 - P_0)`.
+    """
+    from .theory.finite_width import exact_law_reason, finite_width
+
+    wd = distribution(weights)
+    if not isinstance(wd, Normal) or sim.weight_mean != 0 or sim.bias is not None:
+        return None
+    if exact_law_reason(act, 0.0, "gaussian", params) is not None:
+        return None
+    one = finite_width(act, 1, sim.sigma_w2, sim.width, params=params, median=False)
+    dead = one.dead_probability.exact
+    return {"finite_width_slope": math.log(one.mean.exact) - math.log1p(-dead),
+            "finite_width_slope_log": one.log_mean.exact,
+            "finite_width_mean_field_gap": one.log_mean.exact - one.log_mean.mean_field}

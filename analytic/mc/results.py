@@ -1,0 +1,154 @@
+r"""What the simulations return: :class:`ChainSimulation` (the chain, width 1) and :class:`WideSimulation` (a
+width-:math:`n` network), frozen, with ``as_dict`` for JSON.
+
+A chain simulation speaks the shared vocabulary of :mod:`analytic.quantities`: ``sim[q]`` for ``q`` in
+:data:`~analytic.quantities.NAMES` is the simulated estimate of that quantity, so a comparison reads
+``analytic[q]`` against ``sim[q]``.
+
+>>> from analytic.mc import simulate_chain
+>>> s = simulate_chain("identity", 2, "constant(-2)", samples=4)
+>>> round(s["mean"].value, 12), s["zero_probability"].value
+(4.0, 0.0)
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..core.display import displayable
+from .stats import ScaledStat, Stat
+
+@displayable(title=lambda s: f"Monte Carlo of {s.act}: {s.model}, depth {s.depth}, {s.samples} chains",
+             headline=("act", "depth", "samples", ("mean", lambda s: s.mean.value),
+                       ("stderr", lambda s: s.mean.stderr)))
+@dataclass(frozen=True)
+class ChainSimulation:
+    r"""Statistics of :math:`\prod_{t=1}^r w_t\varphi'(v_t)` over ``samples`` chains.
+
+    ``mean``, ``mean_abs``, ``mean_square`` are sample means over all finite chains (zeros included);
+    ``log_mean`` is :math:`E[\log|\prod|]` over the non-zero products, ``log_std`` the standard deviation of
+    :math:`\log|\prod|` there; ``median_abs`` is the sample median of :math:`|\prod|` (zeros included) over the
+    finite ones (``median_samples`` of them) among the first :data:`MEDIAN_KEEP` chains, with the standard error
+    from the distribution-free order-statistic interval (ranks :math:`n/2 \pm \sqrt n/2`, about 68 %, halved);
+    ``zero_fraction`` counts exactly-zero products (dead ReLU paths, :math:`w_t = 0`); ``ess`` is the effective
+    sample size :math:`(\sum|g|)^2/\sum g^2` of the mean (and ``ess_square`` :math:`(\sum g^2)^2/\sum g^4` of the
+    mean square) — far below ``samples``, a few chains carry the mean and its standard error is unreliable;
+    ``nonfinite`` counts chains whose forward pass overflowed (left out of every statistic).
+    """
+
+    act: str
+    depth: int
+    weights: str
+    bias: str | None
+    preact: str | None
+    x: float
+    samples: int
+    seed: int
+    params: dict
+    mean: ScaledStat
+    mean_abs: ScaledStat
+    mean_square: ScaledStat
+    log_mean: Stat
+    log_std: float
+    median_abs: Stat
+    log_median_abs: Stat
+    median_samples: int
+    zero_fraction: Stat
+    ess: float
+    nonfinite: int
+    ess_square: float = math.nan
+
+    @property
+    def model(self) -> str:
+        return "independence" if self.preact else "exact chain"
+
+    def __getitem__(self, name: str) -> ScaledStat | Stat:
+        r"""The estimate of the quantity ``name`` (:data:`analytic.quantities.NAMES`): a :class:`ScaledStat` for
+        the moments, a :class:`Stat` for ``log_mean`` and ``zero_probability`` (:math:`P(\prod = 0)`, the
+        fraction of exact zeros)."""
+        return self.quantities()[name]
+
+    def quantities(self) -> dict[str, ScaledStat | Stat]:
+        """Every quantity of :data:`analytic.quantities.NAMES`, by name."""
+        return {"mean": self.mean, "mean_abs": self.mean_abs, "mean_square": self.mean_square,
+                "log_mean": self.log_mean, "zero_probability": self.zero_fraction}
+
+    def as_dict(self) -> dict:
+        return {
+            "act": self.act, "depth": self.depth, "weights": self.weights, "bias": self.bias,
+            "preact": self.preact, "x": self.x, "samples": self.samples, "seed": self.seed, "params": self.params,
+            "model": self.model,
+            "mean": self.mean.value, "stderr": self.mean.stderr,
+            "mean_abs": self.mean_abs.value, "mean_abs_stderr": self.mean_abs.stderr,
+            "mean_square": self.mean_square.value, "mean_square_stderr": self.mean_square.stderr,
+            "log_abs_mean": self.mean.log_abs, "mean_sign": self.mean.sign, "log_stderr": self.mean.log_stderr,
+            "log_mean_abs": self.mean_abs.log_abs, "log_mean_abs_stderr": self.mean_abs.log_stderr,
+            "log_mean_square": self.mean_square.log_abs, "log_mean_square_stderr": self.mean_square.log_stderr,
+            "log_mean": self.log_mean.value, "log_mean_stderr": self.log_mean.stderr, "log_std": self.log_std,
+            "median_abs": self.median_abs.value, "median_abs_stderr": self.median_abs.stderr,
+            "log_median_abs": self.log_median_abs.value, "log_median_abs_stderr": self.log_median_abs.stderr,
+            "median_samples": self.median_samples,
+            "zero_fraction": self.zero_fraction.value, "zero_fraction_stderr": self.zero_fraction.stderr,
+            "ess": self.ess, "ess_square": self.ess_square, "nonfinite": self.nonfinite,
+        }
+
+
+@displayable(title=lambda s: f"Monte Carlo of a width-{s.width} {s.act} network, depth {s.depth}",
+             headline=("act", "depth", "width"))
+@dataclass(frozen=True)
+class WideSimulation:
+    r"""Per-layer gradient norms of a width-:math:`n` MLP, over ``networks`` independent weight draws.
+
+    Layer :math:`l = 0..L` (0 = input, :math:`L` = output); :math:`g_l = \partial L/\partial y_l` with
+    :math:`L = \langle u, y_L\rangle`, :math:`u \sim N(0, I_n)` drawn per input, so :math:`g_L = u`.
+    ``log_mean_norm2[l]`` is :math:`\log` of the mean of :math:`\|g_l\|^2` over all inputs and networks;
+    ``mean_log_norm2[l]`` the mean of :math:`\log\|g_l\|^2` over the inputs whose gradient reaches the input
+    (:math:`g_0 \ne 0`; ``dead_inputs`` counts the others) with its standard error across networks;
+    ``slope`` is the least-squares slope of ``log_mean_norm2`` against the number of layers back-propagated
+    through, :math:`d = L - l`, over :math:`l \ge` ``burn_in`` (mean field: :math:`\ln\chi_1`), with a jackknife
+    standard error over networks; ``slope_log`` the same for ``mean_log_norm2`` (the typical rate), with the
+    standard error of the per-network slopes. ``q[l]`` is the mean :math:`v_l^2` (the length map);
+    ``dead_unit_fraction[l]`` the fraction of units with :math:`\varphi'(v) = 0` for every input of the batch,
+    ``zero_dphi_fraction[l]`` the fraction of (input, unit) pairs with :math:`\varphi'(v) = 0` (both averaged
+    over networks; index 0 is unused and 0).
+    """
+
+    act: str
+    depth: int
+    width: int
+    weights: str
+    bias: str | None
+    batch: int
+    networks: int
+    seed: int
+    params: dict
+    sigma_w2: float
+    sigma_b2: float
+    weight_mean: float
+    burn_in: int
+    log_mean_norm2: tuple[float, ...]
+    mean_log_norm2: tuple[Stat, ...]
+    q: tuple[float, ...]
+    dead_unit_fraction: tuple[float, ...]
+    zero_dphi_fraction: tuple[float, ...]
+    slope: Stat
+    slope_log: Stat
+    nonfinite: int
+    dead_inputs: int = 0
+
+    def as_dict(self) -> dict:
+        return {
+            "act": self.act, "depth": self.depth, "width": self.width, "weights": self.weights, "bias": self.bias,
+            "batch": self.batch, "networks": self.networks, "seed": self.seed, "params": self.params,
+            "sigma_w2": self.sigma_w2, "sigma_b2": self.sigma_b2, "weight_mean": self.weight_mean,
+            "burn_in": self.burn_in,
+            "log_mean_norm2": list(self.log_mean_norm2),
+            "mean_log_norm2": [s.value for s in self.mean_log_norm2],
+            "mean_log_norm2_stderr": [s.stderr for s in self.mean_log_norm2],
+            "q": list(self.q), "dead_unit_fraction": list(self.dead_unit_fraction),
+            "zero_dphi_fraction": list(self.zero_dphi_fraction),
+            "slope": self.slope.value, "slope_stderr": self.slope.stderr,
+            "slope_log": self.slope_log.value, "slope_log_stderr": self.slope_log.stderr,
+            "nonfinite": self.nonfinite, "dead_inputs": self.dead_inputs,
+        }
+
