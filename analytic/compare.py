@@ -23,13 +23,15 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from .core.calculus import resolve
 from .core.display import displayable, html_table
+from .core.registry import BoundActivation
 from .distributions import Distribution, Normal, distribution
 from .errors import AnalyticError, SimulationError, canonical_int
 from .mc import ChainSimulation, ScaledStat, Stat, WideSimulation, simulate_chain, simulate_wide
 from .mc.chain import check_progress
 from .mc.wide import MAX_BATCH, MAX_NETWORKS, MAX_WIDTH
-from .quantities import exp_or_inf
+from .quantities import STANDARD_NORMAL, exp_or_inf
 
 #: |z| above which a simulated and an analytic value disagree.
 Z_AGREE = 4.0
@@ -306,25 +308,24 @@ def simulate(act, depth: int, weights: str | Distribution, width: int = 1, sampl
     canonical_int("batch", batch, 1, MAX_BATCH, SimulationError)
     canonical_int("networks", networks, 2, MAX_NETWORKS, SimulationError)
     check_progress(progress)
+    act = resolve(act, params)
     if width > 1:
-        return _compare_wide(act, depth, width, weights, bias, batch, seed, params, networks, preact, x, threads)
-    sim = simulate_chain(act, depth, weights, samples, seed, x, bias, preact, params, progress=progress,
-                         threads=threads)
-    return _compare_chain(sim, act, depth, weights, bias, params)
+        return _compare_wide(act, depth, width, weights, bias, batch, seed, networks, preact, x, threads)
+    sim = simulate_chain(act, depth, weights, samples, seed, x, bias, preact, progress=progress, threads=threads)
+    return _compare_chain(sim, act, depth, weights, bias)
 
 
-def _compare_chain(sim: ChainSimulation, act, depth, weights, bias, params) -> Simulation:
+def _compare_chain(sim: ChainSimulation, act: BoundActivation, depth, weights, bias) -> Simulation:
     """The chain simulation ``sim`` against the analytic values of its model."""
     from .theory.chain import exact_chain
     from .theory.gaussian import gradient_product
 
-    formulas, problem = _analytic(gradient_product, act, depth, weights, preact=sim.preact or "normal(0, 1)",
-                                  params=params)
+    formulas, problem = _analytic(gradient_product, act, depth, weights, preact=sim.preact or STANDARD_NORMAL)
     if problem:
         return Simulation(sim.act, 1, sim, None, {}, (), (problem,))
     notes: list[str] = []
     if sim.preact is None:
-        exact, problem = _analytic(exact_chain, act, depth, weights, x=sim.x, bias=bias, params=params)
+        exact, problem = _analytic(exact_chain, act, depth, weights, x=sim.x, bias=bias)
         if problem:
             return Simulation(sim.act, 1, sim, None, {}, (), (problem,))
         analytic = {"model": "exact chain", "method": exact.method, **exact.as_dict()}
@@ -347,12 +348,12 @@ def _compare_chain(sim: ChainSimulation, act, depth, weights, bias, params) -> S
 
 # ---------------------------------------------------------------- wide networks
 
-def _log_chi(act, sigma_w2: float, q: float, params) -> float:
+def _log_chi(act: BoundActivation, sigma_w2: float, q: float) -> float:
     r""":math:`\ln(\sigma_w^2 E[\varphi'(\sqrt q z)^2])` (nan when it cannot be computed)."""
     from .theory.gaussian import gaussian_expectation
 
     try:
-        value = sigma_w2 * gaussian_expectation(act, "dphi2", 0.0, math.sqrt(max(q, 0.0)), params=params).value
+        value = sigma_w2 * gaussian_expectation(act, "dphi2", 0.0, math.sqrt(max(q, 0.0))).value
     except AnalyticError:
         return math.nan
     return math.log(value) if value > 0 else -math.inf
@@ -365,19 +366,19 @@ def _float(v) -> float:
         return math.nan
 
 
-def _compare_wide(act, depth, width, weights, bias, batch, seed, params, networks, preact, x,
+def _compare_wide(act: BoundActivation, depth, width, weights, bias, batch, seed, networks, preact, x,
                   threads) -> Simulation:
     r"""A wide simulation against mean field (:math:`\ln\chi_1`), or against the exact finite-width law where
     there is one (the ReLU family with zero-mean Gaussian weights and no bias)."""
     from .theory.meanfield import mean_field
 
-    sim = simulate_wide(act, depth, width, weights, bias, batch, seed, params, networks, threads=threads)
+    sim = simulate_wide(act, depth, width, weights, bias, batch, seed, networks=networks, threads=threads)
     notes = []
     if preact is not None or x != 1.0:
         notes.append("--preact and --x apply to the chain only (width 1); the wide network draws its inputs "
                      "from N(0, I)")
     try:
-        mf = mean_field(act, sim.sigma_w2, sim.sigma_b2, params=params)
+        mf = mean_field(act, sim.sigma_w2, sim.sigma_b2)
     except AnalyticError as exc:
         return Simulation(sim.act, width, sim, None, {}, (), tuple(notes + [f"no analytic value: {exc}"]))
     chi1, q_star = _float(mf.chi1), _float(mf.q_star)
@@ -386,18 +387,19 @@ def _compare_wide(act, depth, width, weights, bias, batch, seed, params, network
     note = "slope of log E||dL/dy_l||^2 per layer back-propagated (jackknife stderr over networks) vs ln chi_1"
     if sim.weight_mean != 0:
         note += f"; mean field assumes zero-mean weights, these have mean {sim.weight_mean:g}"
-    exact = _finite_width_rates(act, sim, weights, params)
+    exact = _finite_width_rates(act, sim, weights)
     if exact is not None:  # the ReLU family with Gaussian weights: exact rates at this width replace mean field
         a.update(exact)
         checks = _finite_width_checks(sim, exact, note)
     elif chi1 > 0:
-        checks = _mean_field_checks(act, sim, a["log_chi1"], q_star, note, params)
+        checks = _mean_field_checks(act, sim, a["log_chi1"], q_star, note)
     else:
         checks = ()
     return Simulation(sim.act, width, sim, None, a, checks, tuple(notes), _verdict(checks))
 
 
-def _mean_field_checks(act, sim: WideSimulation, log_chi1: float, q_star: float, note: str, params) -> tuple:
+def _mean_field_checks(act: BoundActivation, sim: WideSimulation, log_chi1: float, q_star: float,
+                       note: str) -> tuple:
     """``slope`` and ``slope_log`` against :math:`\\ln\\chi_1`; a disagreeing slope says whether the forward pass
     had reached the fixed point :math:`q^*` over the fitted layers."""
     slope = Check.of("slope", log_chi1, sim.slope.value, sim.slope.stderr, note)
@@ -405,7 +407,7 @@ def _mean_field_checks(act, sim: WideSimulation, log_chi1: float, q_star: float,
         q0, q1 = sim.q[sim.burn_in], sim.q[-1]
         off = not (math.isfinite(q_star) and q_star > 0) or max(abs(q0 - q_star), abs(q1 - q_star)) > 0.05 * q_star
         if off:
-            rates = [_log_chi(act, sim.sigma_w2, q, params) for q in (q0, q1)]
+            rates = [_log_chi(act, sim.sigma_w2, q) for q in (q0, q1)]
             extra = (f"the forward pass has not reached the fixed point: q = {q0:.4g} .. {q1:.4g} over the fitted "
                      f"layers, q* = {q_star:.4g}; there ln(sigma_w^2 E[phi'(sqrt(q) z)^2]) = {rates[0]:.4g} .. "
                      f"{rates[1]:.4g}, so the rate ln chi_1 at q* does not apply to these layers")
@@ -429,7 +431,7 @@ def _finite_width_checks(sim: WideSimulation, exact: dict, note: str) -> tuple:
                      "ln(sigma_w^2/n) + E[ln(chi2_k + a^2 chi2_(n-k)) | alive], k ~ Bin(n, 1/2)"))
 
 
-def _finite_width_rates(act, sim: WideSimulation, weights, params) -> dict | None:
+def _finite_width_rates(act: BoundActivation, sim: WideSimulation, weights) -> dict | None:
     r"""Per-layer rates of :math:`\log E\|g_l\|^2` and of :math:`E\log\|g_l\|^2` from the exact law, or None.
 
     With :math:`u \sim N(0, I)`, :math:`\|g_l\|^2 \overset{d}{=} \|u'\|^2\,\|J_{l\to L}\hat u\|^2`
@@ -441,9 +443,9 @@ def _finite_width_rates(act, sim: WideSimulation, weights, params) -> dict | Non
     wd = distribution(weights)
     if not isinstance(wd, Normal) or sim.weight_mean != 0 or sim.bias is not None:
         return None
-    if exact_law_reason(act, 0.0, "gaussian", params) is not None:
+    if exact_law_reason(act, 0.0, "gaussian") is not None:
         return None
-    one = finite_width(act, 1, sim.sigma_w2, sim.width, params=params, median=False)
+    one = finite_width(act, 1, sim.sigma_w2, sim.width, median=False)
     dead = one.dead_probability.exact
     return {"finite_width_slope": math.log(one.mean.exact) - math.log1p(-dead),
             "finite_width_slope_log": one.log_mean.exact,

@@ -209,6 +209,13 @@ class BoundActivation:
         return tuple(Kink(sp.sympify(k.at).subs(self.subs), sp.sympify(k.dphi).subs(self.subs))
                      for k in self.record.kinks)
 
+    @property
+    def given(self) -> dict[str, float]:
+        """The values set by the user, as floats: for a catalogue entry those that differ from its defaults, for a
+        user formula all its parameters (what results report under ``params``)."""
+        defaults = {p.name: p.default for p in self.record.params}
+        return {k: float(v) for k, v in self.values if self.user_defined or v != defaults[k]}
+
     def value(self, name: str) -> float:
         """The value of parameter ``name`` as a float."""
         return float(dict(self.values)[name])

@@ -30,6 +30,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..core.calculus import numpy_kernel, resolve
+from ..core.registry import BoundActivation
 from ..distributions import Distribution, distribution, scalar
 from ..errors import SimulationError, canonical_float, canonical_int
 from ..quantities import exp_or_inf
@@ -110,7 +111,7 @@ def spec(d: Distribution | None) -> str | None:
 
 @dataclass(frozen=True)
 class _ChainSetup:
-    act: Any
+    act: BoundActivation
     name: str
     depth: int
     weights: Distribution
@@ -120,13 +121,11 @@ class _ChainSetup:
     samples: int
     seq: np.random.SeedSequence
     chunk: int
-    params: dict
     threads: int
 
 
 def _chain_setup(act, depth, weights, samples, seed, x, bias, preact, params, chunk, threads) -> _ChainSetup:
     a = resolve(act, params)
-    a.bind(None if a.user_defined else params)  # validates the parameter names and values
     depth = canonical_int("depth", depth, 1, MAX_DEPTH, SimulationError)
     samples = canonical_int("samples", samples, 2, MAX_LAYER_SAMPLES, SimulationError)
     if depth * samples > MAX_LAYER_SAMPLES:
@@ -137,7 +136,7 @@ def _chain_setup(act, depth, weights, samples, seed, x, bias, preact, params, ch
     law = [scalar(distribution(weights))] + [None if d is None else scalar(distribution(d), role)
                                              for d, role in ((bias, "bias"), (preact, "pre-activations"))]
     x = canonical_float("x", x, error=SimulationError)
-    return _ChainSetup(a, a.name, depth, *law, x, samples, seed_sequence(seed), chunk, dict(params or {}), threads)
+    return _ChainSetup(a, a.name, depth, *law, x, samples, seed_sequence(seed), chunk, threads)
 
 
 @dataclass(frozen=True)
@@ -280,7 +279,7 @@ def _chain_blocks(s: _ChainSetup, bar=None, kept: np.ndarray | None = None) -> I
     ``kept``: block ``i`` also writes its log|∏| into ``kept[i * BLOCK:]``, as far as ``kept`` reaches.
     """
     nblocks = -(-s.samples // BLOCK)
-    kernel = numpy_kernel(s.act, None if s.act.user_defined else s.params)
+    kernel = numpy_kernel(s.act)
     lock = threading.Lock()
 
     def step(n: int) -> None:
@@ -367,7 +366,7 @@ def simulate_chain(act, depth: int, weights: str | Distribution, samples: int = 
            if m_abs.sign and math.isfinite(m_sq.log_abs) else 0.0)
     return ChainSimulation(
         act=s.name, depth=s.depth, weights=s.weights.spec, bias=spec(s.bias), preact=spec(s.preact), x=s.x,
-        samples=s.samples, seed=int(seed), params=s.params,
+        samples=s.samples, seed=int(seed), params=s.act.given,
         mean=mean.stat(), mean_abs=m_abs, mean_square=m_sq,
         log_mean=log_mean, log_std=log_std, median_abs=median, log_median_abs=log_median, median_samples=nkept,
         zero_fraction=Stat(p0, math.sqrt(p0 * (1 - p0) / n)), ess=ess, nonfinite=nonfinite,

@@ -21,6 +21,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..core.calculus import numpy_pair, resolve
+from ..core.registry import BoundActivation
 from ..distributions import Distribution, distribution, scalar
 from ..errors import SimulationError, canonical_int
 from .chain import MAX_DEPTH, seed_sequence, spec, thread_count
@@ -41,6 +42,7 @@ MAX_WIDE_WORK = 2 * 10**11
 class _WideSetup:
     """A validated wide simulation: the network's shape, its laws, :math:`\\sigma_w^2`, :math:`\\sigma_b^2`."""
 
+    act: BoundActivation
     name: str
     depth: int
     width: int
@@ -60,8 +62,6 @@ class _WideSetup:
 def _wide_setup(act, depth, width, weights, bias, batch, seed, params, networks, burn_in, threads) -> _WideSetup:
     """Validate the request (sizes, memory and time limits) and resolve the activation and the laws."""
     a = resolve(act, params)
-    p = None if a.user_defined else params
-    a.bind(p)
     depth = canonical_int("depth", depth, 1, MAX_DEPTH, SimulationError)
     width = canonical_int("width", width, 1, MAX_WIDTH, SimulationError)
     batch = canonical_int("batch", batch, 1, MAX_BATCH, SimulationError)
@@ -82,10 +82,10 @@ def _wide_setup(act, depth, width, weights, bias, batch, seed, params, networks,
     moments = {"mean": 0.0} if wd.MATRIX else wd.moments().floats()
     sigma_w2 = wd.sigma_w2() if wd.MATRIX else width * moments["mean_square"]
     sigma_b2 = bd.moments().floats()["mean_square"] if bd is not None else 0.0
-    pair = numpy_pair(a, p)
+    pair = numpy_pair(a)
     seq = seed_sequence(seed)
     threads = max(1, min(thread_count(threads), networks, MAX_WIDE_ELEMENTS // (depth * batch * width)))
-    return _WideSetup(a.name, depth, width, batch, networks, burn_in, wd, bd, moments["mean"], sigma_w2, sigma_b2,
+    return _WideSetup(a, a.name, depth, width, batch, networks, burn_in, wd, bd, moments["mean"], sigma_w2, sigma_b2,
                       pair, seq, threads)
 
 
@@ -112,7 +112,7 @@ def simulate_wide(act, depth: int, width: int, weights: str | Distribution, bias
     log_mean, slope, slope_log, mean_log = _fit(s, sums, mlog)
     return WideSimulation(
         act=s.name, depth=s.depth, width=s.width, weights=s.weights.spec, bias=spec(s.bias), batch=s.batch,
-        networks=s.networks, seed=int(seed), params=dict(params or {}), sigma_w2=s.sigma_w2, sigma_b2=s.sigma_b2,
+        networks=s.networks, seed=int(seed), params=s.act.given, sigma_w2=s.sigma_w2, sigma_b2=s.sigma_b2,
         weight_mean=s.weight_mean, burn_in=s.burn_in,
         log_mean_norm2=tuple(float(v) for v in log_mean), mean_log_norm2=mean_log,
         q=tuple(float(v) for v in q), dead_unit_fraction=tuple(float(v) for v in dead),
