@@ -36,7 +36,7 @@ import sympy as sp
 from mpmath.ctx_iv import MPIntervalContext
 from sympy.calculus.util import continuous_domain
 
-from ..core.activations import sigmoid, softplus, to_elementary
+from ..core.special import sigmoid, softplus, to_elementary
 from ..core.calculus import resolve
 from ..core.display import displayable
 from ..errors import AnalyticError, BoundError, ComputationTimeout, canonical_float, canonical_text, time_limit

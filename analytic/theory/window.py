@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from ..core.activations import sigmoid
+from ..core.special import sigmoid
 from ..bounds import _IV, _hi, _lo, _piece_sets, _point, _tail_sign, compile_interval
 from ..core.calculus import derivative, numpy_function, resolve
 from ..errors import AnalyticError, ArgumentError, BoundError, ComputationTimeout, time_limit
