@@ -46,20 +46,45 @@ def _softplus_elementary(u: sp.Expr) -> sp.Expr:
     return sp.log(1 + sp.exp(u))
 
 
-class sigmoid(sp.Function):
-    r"""The logistic function :math:`\sigma(u) = 1/(1+e^{-u})`."""
+class _PositiveFunction(sp.Function):
+    """A function of one argument, positive on the real line, evaluated numerically through its rewrite in
+    ``exp``; ``_tex`` is its LaTeX name, ``_values`` its values at 0, ∞ and −∞ (kept exact by SymPy)."""
 
     nargs = 1
+    _tex = ""
+    _values: tuple = ()
 
     @classmethod
     def eval(cls, u):
+        at_zero, at_oo, at_minus_oo = cls._values
         if u.is_zero:
-            return sp.S.Half
+            return at_zero
         if u is sp.oo:
-            return sp.S.One
+            return at_oo
         if u is sp.S.NegativeInfinity:
-            return sp.S.Zero
+            return at_minus_oo
         return None
+
+    def _eval_evalf(self, prec):
+        return self._eval_rewrite_as_exp(self.args[0])._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_is_positive(self):
+        return True if self.args[0].is_real else None
+
+    def _latex(self, printer, exp=None):
+        s = r"%s\left(%s\right)" % (self._tex, printer._print(self.args[0]))
+        return s if exp is None else r"%s^{%s}" % (s, exp)
+
+
+class sigmoid(_PositiveFunction):
+    r"""The logistic function :math:`\sigma(u) = 1/(1+e^{-u})`."""
+
+    _tex = r"\sigma"
+
+    _values = (sp.S.Half, sp.S.One, sp.S.Zero)
 
     def fdiff(self, argindex=1):
         s = sigmoid(self.args[0])
@@ -68,34 +93,13 @@ class sigmoid(sp.Function):
     def _eval_rewrite_as_exp(self, u, **kwargs):
         return _sigmoid_elementary(u)
 
-    def _eval_evalf(self, prec):
-        return self._eval_rewrite_as_exp(self.args[0])._eval_evalf(prec)
 
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _eval_is_positive(self):
-        return True if self.args[0].is_real else None
-
-    def _latex(self, printer, exp=None):
-        s = r"\sigma\left(%s\right)" % printer._print(self.args[0])
-        return s if exp is None else r"%s^{%s}" % (s, exp)
-
-
-class softplus(sp.Function):
+class softplus(_PositiveFunction):
     r"""The softplus function :math:`\log(1+e^{u})`."""
 
-    nargs = 1
+    _tex = r"\operatorname{softplus}"
 
-    @classmethod
-    def eval(cls, u):
-        if u.is_zero:
-            return sp.log(2)
-        if u is sp.oo:
-            return sp.oo
-        if u is sp.S.NegativeInfinity:
-            return sp.S.Zero
-        return None
+    _values = (sp.log(2), sp.oo, sp.S.Zero)
 
     def fdiff(self, argindex=1):
         return sigmoid(self.args[0])
@@ -104,19 +108,6 @@ class softplus(sp.Function):
         return _softplus_elementary(u)
 
     _eval_rewrite_as_log = _eval_rewrite_as_exp
-
-    def _eval_evalf(self, prec):
-        return self._eval_rewrite_as_exp(self.args[0])._eval_evalf(prec)
-
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _eval_is_positive(self):
-        return True if self.args[0].is_real else None
-
-    def _latex(self, printer, exp=None):
-        s = r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
-        return s if exp is None else r"%s^{%s}" % (s, exp)
 
 
 @dataclass(frozen=True)
