@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "Activation": "core.registry", "BoundActivation": "core.registry", "TorchGain": "core.registry", "Param": "core.registry", "Kink": "core.registry", "X": "core.registry",
     "get": "core.activations", "names": "core.activations", "catalogue": "core.activations",
-    "sigmoid": "core.activations", "softplus": "core.activations", "to_elementary": "core.activations",
+    "sigmoid": "core.special", "softplus": "core.special", "to_elementary": "core.special",
     "SELU_ALPHA": "core.activations", "SELU_SCALE": "core.activations",
     "parse_formula": "core.parsing", "parse_spec": "core.parsing", "user_activation": "core.parsing",
     "resolve": "core.calculus", "derivative": "core.calculus", "numpy_function": "core.calculus", "numpy_pair": "core.calculus",

@@ -15,6 +15,8 @@ import sympy as sp
 from analytic.core.activations import SELU_ALPHA, SELU_SCALE, names
 from analytic.bounds import bound, softmax_jacobian_bounds
 from analytic.core.calculus import numpy_function
+from analytic.core.registry import X
+from analytic.core.special import sigmoid
 from analytic.errors import AnalyticError, BoundError, FormulaError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,10 +153,13 @@ def test_silu_closed_form_argmax_condition(bounds):
     assert bounds["silu"].inf.at_lower <= -root <= bounds["silu"].inf.at_upper
 
 
-def test_sigmoid_proof_text(bounds):
-    steps = bounds["sigmoid"].proof
-    assert ("σ′ = σ(1−σ); with s = σ(x) ∈ (0,1), s(1−s) = 1/4 − (s−1/2)² ≤ 1/4, equality iff s = 1/2 iff x = 0."
-            in steps)
+def test_sigmoid_proof_steps_hold_the_substitution_and_its_maximiser(bounds):
+    # by hand: sigma' = s(1 - s) with s = sigma(x), maximal at s = 1/2, i.e. x = 0
+    b = bounds["sigmoid"]
+    objects = [p.value for st in b.steps for p in st.parts if not isinstance(p, str) and p.value is not None]
+    assert sigmoid(X) in objects
+    assert sp.Integer(0) in objects and sp.Rational(1, 4) in objects
+    assert b.method == "exact: monotone substitution"
 
 
 def test_kink_conventions_are_reported_not_counted(bounds):
@@ -269,7 +274,7 @@ def test_cli_bound_sigmoid_json():
     assert data["sup"]["exact"] == "1/4" and data["sup"]["attained"] is True and data["sup"]["at"] == "0"
     assert data["inf"]["exact"] == "0" and data["inf"]["attained"] is False
     assert data["sup"]["lower"] == 0.25 == data["sup"]["upper"]
-    assert any("1/4 − (s−1/2)²" in step for step in data["proof"])
+    assert data["proof"] and all(isinstance(step, str) for step in data["proof"]) and "1/4" in data["proof"][-1]
 
 
 def test_cli_bound_bad_input_exits_2():

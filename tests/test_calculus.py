@@ -7,7 +7,8 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings, strategies as st
 
-from analytic.core.activations import catalogue, names, to_elementary
+from analytic.core.activations import catalogue, names
+from analytic.core.special import to_elementary
 from analytic.core.calculus import derivative, derive, numpy_function, resolve
 from analytic.core.registry import X
 
@@ -90,7 +91,7 @@ def test_published_pytorch_kink_values():
 
 
 def test_sigmoid_derivative_is_sigma_times_one_minus_sigma():
-    from analytic.core.activations import sigmoid
+    from analytic.core.special import sigmoid
 
     s = sigmoid(X)
     assert sp.simplify(derivative("sigmoid") - s * (1 - s)) == 0

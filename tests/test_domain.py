@@ -30,7 +30,7 @@ REFUSED, ACCEPTED = _lines("non_real_formulas.txt"), _lines("accepted_formulas.t
 
 def _numeric(text: str):
     expr = parse_formula(text)
-    from analytic.core.activations import to_elementary
+    from analytic.core.special import to_elementary
 
     return sp.lambdify(X, to_elementary(expr.rewrite(sp.Piecewise)), ["numpy", "scipy"])
 

@@ -18,7 +18,8 @@ import pytest
 import scipy.special
 import sympy as sp
 
-from analytic.core.activations import SELU_ALPHA, SELU_SCALE, to_elementary
+from analytic.core.activations import SELU_ALPHA, SELU_SCALE
+from analytic.core.special import to_elementary
 from analytic.core.calculus import derivative, numpy_function, resolve
 from analytic.errors import AnalyticError, ArgumentError, DepthError, SpecError, UnknownActivation
 from analytic.theory.gaussian import (Estimate, first_depth_below, gaussian_expectation, gradient_product,

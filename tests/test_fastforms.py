@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from analytic.core.activations import names, to_elementary
+from analytic.core.activations import names
+from analytic.core.special import to_elementary
 from analytic.core.calculus import derivative, numpy_kernel, numpy_pair, resolve
 from analytic.core.fastforms import NAMES as FUSED
 from analytic.core.registry import X

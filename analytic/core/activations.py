@@ -1,10 +1,9 @@
 r"""The activation catalogue: each activation declared once, as a SymPy formula.
 
 Everything else (derivatives, NumPy functions, bounds, figures, the docs table) is derived from these records.
-Formulas use two special functions, :class:`sigmoid` and :class:`softplus`, whose derivatives SymPy knows
-(:math:`\sigma' = \sigma(1-\sigma)`, :math:`\operatorname{softplus}' = \sigma`) and whose NumPy forms are the
-stable ones (``scipy.special.expit``, ``numpy.logaddexp(x, 0)``), so derived expressions stay readable and
-finite for large :math:`|x|`. :func:`to_elementary` rewrites them with ``exp`` and ``log`` for proofs.
+Formulas use the library's two special functions, :class:`~analytic.core.special.sigmoid` and
+:class:`~analytic.core.special.softplus` (declared with the others in :mod:`analytic.core.special`), so derived
+expressions stay readable and their NumPy forms finite for large :math:`|x|`.
 
 Definitions and defaults follow ``torch.nn.functional``; at kinks, the ``Piecewise`` conditions are chosen so that
 the derivative of the formula equals PyTorch's autograd value (ReLU′(0) = 0, ELU′(0) = α, hardtanh′(±1) = 0,
@@ -21,95 +20,10 @@ import dataclasses
 
 import sympy as sp
 
-from ..errors import ArgumentError
 from .registry import X, Activation, Param, TorchGain, alias, aliases, catalogue, get, names, register
+from .special import sigmoid, softplus
 
-__all__ = ["sigmoid", "softplus", "to_elementary", "get", "names", "aliases", "catalogue", "SELU_ALPHA",
-           "SELU_SCALE"]
-
-
-class sigmoid(sp.Function):
-    r"""The logistic function :math:`\sigma(u) = 1/(1+e^{-u})`."""
-
-    nargs = 1
-
-    @classmethod
-    def eval(cls, u):
-        if u.is_zero:
-            return sp.S.Half
-        if u is sp.oo:
-            return sp.S.One
-        if u is sp.S.NegativeInfinity:
-            return sp.S.Zero
-        return None
-
-    def fdiff(self, argindex=1):
-        s = sigmoid(self.args[0])
-        return s * (1 - s)
-
-    def _eval_rewrite_as_exp(self, u, **kwargs):
-        return 1 / (1 + sp.exp(-u))
-
-    def _eval_evalf(self, prec):
-        return self._eval_rewrite_as_exp(self.args[0])._eval_evalf(prec)
-
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _eval_is_positive(self):
-        return True if self.args[0].is_real else None
-
-    def _latex(self, printer, exp=None):
-        s = r"\sigma\left(%s\right)" % printer._print(self.args[0])
-        return s if exp is None else r"%s^{%s}" % (s, exp)
-
-
-class softplus(sp.Function):
-    r"""The softplus function :math:`\log(1+e^{u})`."""
-
-    nargs = 1
-
-    @classmethod
-    def eval(cls, u):
-        if u.is_zero:
-            return sp.log(2)
-        if u is sp.oo:
-            return sp.oo
-        if u is sp.S.NegativeInfinity:
-            return sp.S.Zero
-        return None
-
-    def fdiff(self, argindex=1):
-        return sigmoid(self.args[0])
-
-    def _eval_rewrite_as_exp(self, u, **kwargs):
-        return sp.log(1 + sp.exp(u))
-
-    _eval_rewrite_as_log = _eval_rewrite_as_exp
-
-    def _eval_evalf(self, prec):
-        return self._eval_rewrite_as_exp(self.args[0])._eval_evalf(prec)
-
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _eval_is_positive(self):
-        return True if self.args[0].is_real else None
-
-    def _latex(self, printer, exp=None):
-        s = r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
-        return s if exp is None else r"%s^{%s}" % (s, exp)
-
-
-def to_elementary(expr: sp.Expr) -> sp.Expr:
-    """Rewrite :class:`sigmoid` and :class:`softplus` in ``exp`` and ``log`` (for solvers, limits, mpmath).
-
-    >>> to_elementary(sigmoid(X))
-    1/(1 + exp(-x))
-    """
-    if not isinstance(expr, sp.Basic):
-        raise ArgumentError(f"to_elementary needs a SymPy expression, got {type(expr).__name__}")
-    return expr.replace(sigmoid, lambda u: 1 / (1 + sp.exp(-u))).replace(softplus, lambda u: sp.log(1 + sp.exp(u)))
+__all__ = ["get", "names", "aliases", "catalogue", "SELU_ALPHA", "SELU_SCALE"]
 
 
 # Published SELU constants (Klambauer et al. 2017), to the digits of the paper's supplementary code.

@@ -17,18 +17,18 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-import scipy.special
 import sympy as sp
 from sympy.codegen.rewriting import expm1_opt, optimize
 from sympy.printing.numpy import NumPyPrinter
 
-from .activations import get, sigmoid
+from .activations import get
 from .display import displayable
 from ..errors import (AnalyticError, ArgumentError, ComputationTimeout, FormulaError, canonical_float, canonical_int,
                      canonical_params, canonical_text, time_limit)
 from .fastforms import Kernel, fused_kernel
 from .parsing import expression_activation, looks_like_formula, user_activation
 from .registry import X, Activation, BoundActivation
+from .special import numpy_namespace, sigmoid
 
 #: Seconds allowed for simplifying (or rewriting for NumPy) one derivative of a user formula before the plain
 #: form is kept. Catalogue entries have no budget: they are known to finish (the slowest, gelu_tanh's phi'',
@@ -39,13 +39,8 @@ DIFF_SECONDS = 10.0
 #: Highest derivative order :func:`derivative` and :func:`numpy_function` compute.
 MAX_ORDER = 8
 
-_NUMPY_NAMESPACE = {
-    "sigmoid": scipy.special.expit,
-    "erfc": scipy.special.erfc,
-    "softplus": lambda u: np.logaddexp(u, 0.0),
-    "erf": scipy.special.erf,
-    "expm1": np.expm1,
-}
+#: ``lambdify``'s namespace: each special function's stable NumPy form (:mod:`analytic.core.special`).
+_NUMPY_NAMESPACE = numpy_namespace()
 
 
 def resolve(name_or_formula: str | Activation | BoundActivation | sp.Expr,

@@ -20,9 +20,9 @@ import warnings
 
 import sympy as sp
 
-from .activations import sigmoid, softplus
 from ..errors import ComputationTimeout, FormulaError, SpecError, canonical_params, time_limit
 from .registry import X, Activation
+from .special import ENTIRE, parser_functions, sigmoid, softplus, to_elementary
 
 #: Longest formula or spec accepted, in characters.
 MAX_LENGTH = 500
@@ -36,11 +36,10 @@ MAX_CONSTANT = 1e300
 #: Seconds allowed for turning one formula into SymPy (``Abs``/``Max`` folding can grow exponentially).
 PARSE_SECONDS = 3.0
 
-_FUNCTIONS = {
-    "exp": sp.exp, "log": sp.log, "tanh": sp.tanh, "sinh": sp.sinh, "cosh": sp.cosh, "erf": sp.erf,
-    "sqrt": sp.sqrt, "Abs": sp.Abs, "abs": sp.Abs, "Max": sp.Max, "Min": sp.Min, "sigmoid": sigmoid,
-    "softplus": softplus, "atan": sp.atan, "sin": sp.sin, "cos": sp.cos,
-}
+#: Functions a formula may call: the special functions' parser names (:mod:`analytic.core.special`) and three
+#: constructions that are not functions of one argument with a class of their own (``sqrt`` is a power; ``Max``
+#: and ``Min`` take several arguments and become ``Piecewise``).
+_FUNCTIONS = {**parser_functions(), "sqrt": sp.sqrt, "Max": sp.Max, "Min": sp.Min}
 _ARITY = {"Max": (2, 8), "Min": (2, 8)}
 _CONSTANTS = {"pi": sp.pi, "E": sp.E}
 _BINOPS = {
@@ -367,10 +366,6 @@ def expression_activation(expr: sp.Basic, params: dict[str, float] | None = None
     return _user_record(expr, name, declared, f"User expression {name}")
 
 
-#: Functions defined, real and continuous on all of ℝ (with a real, continuous argument).
-_ENTIRE = (sp.exp, sp.erf, sp.tanh, sp.sinh, sp.cosh, sp.sin, sp.cos, sp.atan, sp.Abs, sigmoid, softplus)
-
-
 def _defined_everywhere(e: sp.Expr) -> bool:
     """A quick sufficient test that ``e`` is real and continuous at every real x (by its structure and SymPy's
     sign assumptions: ``log(1 + x**2)``, ``sqrt(exp(x))``, ``1/(1 + x**2)`` pass)."""
@@ -389,7 +384,7 @@ def _defined_everywhere(e: sp.Expr) -> bool:
         return bool(b.is_positive or (b.is_nonnegative and k.is_positive))
     if isinstance(e, sp.log):
         return bool(e.args[0].is_positive and _defined_everywhere(e.args[0]))
-    return isinstance(e, _ENTIRE) and all(_defined_everywhere(a) for a in e.args)
+    return isinstance(e, ENTIRE) and all(_defined_everywhere(a) for a in e.args)
 
 
 def _check_roots(piece: sp.Expr, where: sp.Set) -> None:
@@ -428,8 +423,6 @@ def real_on_line(expr: sp.Expr) -> None:
     analytic.errors.FormulaError: formula: φ = log(x) is not real-valued on all of ℝ: it fails on (-oo, 0]
     """
     from sympy.calculus.util import continuous_domain
-
-    from .activations import to_elementary
 
     try:
         with time_limit(PARSE_SECONDS, "checking the domain"):

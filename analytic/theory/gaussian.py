@@ -322,7 +322,7 @@ def _zero_pieces(act: BoundActivation) -> list[tuple[float, float]]:
 @functools.lru_cache(maxsize=None)
 def _mp_dphi(act: BoundActivation):
     """φ′ as an mpmath function (for the tails, where the float φ′ underflows to 0)."""
-    from ..core.activations import to_elementary
+    from ..core.special import to_elementary
 
     return sp.lambdify(X, to_elementary(_integrand(act, "dphi")), "mpmath")
 

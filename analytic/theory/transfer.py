@@ -344,7 +344,7 @@ def _mp_dphi(act: BoundActivation):
     becomes :math:`\operatorname{erfc}(-u)`, exact in the left tail), sigmoid and softplus in exp and log."""
     import sympy as sp
 
-    from ..core.activations import to_elementary
+    from ..core.special import to_elementary
     from ..core.calculus import derivative
     from ..core.registry import X
 
@@ -380,7 +380,7 @@ def _np_log_abs_sum(*args):
 
 def _sign_form(e):
     """The sign of e as an expression that does not underflow (positive factors drop out)."""
-    from ..core.activations import sigmoid, softplus
+    from ..core.special import sigmoid, softplus
 
     if e.is_Mul:
         return sp.Mul(*[_sign_form(f) for f in e.args])
@@ -395,7 +395,7 @@ def _log_abs_form(e):
     r"""An expression for :math:`\log|e|` that does not underflow where e does: logs of products are sums,
     :math:`\log e^u = u`, :math:`\log\sigma(u) = -\operatorname{softplus}(-u)`, log erfc by erfcx, and a sum by a
     signed log-sum-exp of its terms; anything else stays :math:`\log|\cdot|`."""
-    from ..core.activations import sigmoid, softplus
+    from ..core.special import sigmoid, softplus
 
     if isinstance(e, sp.Piecewise):
         return sp.Piecewise(*[(_log_abs_form(piece), cond) for piece, cond in e.args])

@@ -31,8 +31,10 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from ..core.activations import sigmoid
-from ..bounds import _IV, _hi, _lo, _piece_sets, _point, _tail_sign, compile_interval
+from ..bounds.interval import _IV, _hi, _lo, _point, compile_interval
+from ..bounds.pieces import _piece_sets
+from ..bounds.tails import _tail_sign
+from ..core.special import sigmoid
 from ..core.calculus import derivative, numpy_function, resolve
 from ..errors import AnalyticError, ArgumentError, BoundError, ComputationTimeout, time_limit
 from ..core.registry import X, Activation, BoundActivation

@@ -1,0 +1,153 @@
+r"""What SymPy proves about a formula piece by piece: the split at its kinks (:func:`_piece_sets`), limits at
+the ends of a piece (Gruntz's algorithm), continuity on it, and the complete set of critical points
+(``solveset``), with a witness check that catches an incomplete answer."""
+from __future__ import annotations
+
+import mpmath
+import sympy as sp
+from sympy.calculus.util import continuous_domain
+
+from ..core.registry import X
+from ..core.special import ENTIRE, to_elementary
+from ..errors import BoundError, ComputationTimeout, time_limit
+from .candidates import _Candidate, _exact_candidate
+from .interval import _hi, _lo, _point, compile_interval
+from .notation import _fmt_set, _short
+from .proof import Math
+
+#: Seconds allowed for one limit (Gruntz's algorithm).
+LIMIT_SECONDS = 10.0
+
+
+def _piece_sets(expr: sp.Expr) -> list[tuple[sp.Expr, sp.Set]]:
+    expr = sp.piecewise_fold(expr)
+    if not isinstance(expr, sp.Piecewise):
+        return [(expr, sp.S.Reals)]
+    remaining: sp.Set = sp.S.Reals
+    out = []
+    for e, cond in expr.args:
+        s = remaining if cond is sp.true else cond.as_set().intersect(remaining)
+        remaining = remaining - s
+        if s is not sp.S.EmptySet:
+            parts = s.args if isinstance(s, sp.Union) else (s,)
+            out += [(e, p) for p in parts]
+    return out
+
+
+
+def _limit(expr: sp.Expr, direction, timeout: float) -> sp.Expr:
+    """Limit of ``expr`` as x → ±∞ by Gruntz's algorithm (``sympy.limit`` mishandles some sigmoid forms),
+    cross-checked against ``limit`` of the ``together`` form when the two disagree."""
+    e = to_elementary(expr)
+    try:
+        with time_limit(timeout, "limit"):
+            value = sp.gruntz(e, X, direction)
+    except (ComputationTimeout, NotImplementedError, ValueError, TypeError, RecursionError) as exc:
+        raise BoundError(f"cannot find the limit of {expr} as x -> {direction}: {type(exc).__name__}") from None
+    if value.has(sp.AccumBounds, sp.Limit, sp.nan, sp.zoo) or value.has(X) or not (value.is_real or value.is_infinite):
+        raise BoundError(f"{expr} has no limit as x -> {direction} (got {value})")
+    return value
+
+
+
+def _one_sided(expr: sp.Expr, point: sp.Expr, side: str, timeout: float) -> sp.Expr:
+    """One-sided limit at a finite point: the value when the expression is finite there, else ``sympy.limit``."""
+    value = expr.subs(X, point)
+    if value.is_finite and value.is_real and not value.has(sp.nan, sp.zoo):
+        return value
+    try:
+        with time_limit(timeout, "limit"):
+            value = sp.limit(to_elementary(expr), X, point, side)
+    except (ComputationTimeout, NotImplementedError, ValueError) as exc:
+        raise BoundError(f"cannot find the limit of {expr} at {point}{side}: {type(exc).__name__}") from None
+    if value.has(sp.AccumBounds, sp.Limit, sp.nan, sp.zoo):
+        raise BoundError(f"{expr} has no limit at {point}{side}")
+    return value
+
+
+
+def _check_continuous(g: sp.Expr, interval: sp.Interval, what: str) -> None:
+    """Raise :class:`BoundError` unless g is real and continuous on the open interval.
+
+    Sums, products and non-negative integer powers of functions continuous on ℝ (exp, erf, tanh, σ, softplus, …)
+    pass at once; anything else goes to SymPy's ``continuous_domain``."""
+    def entire(e):
+        if e == X:
+            return True
+        if not e.has(X):
+            return bool(e.is_real and e.is_finite)
+        if e.is_Add or e.is_Mul:
+            return all(entire(a) for a in e.args)
+        if e.is_Pow:
+            return e.exp.is_Integer and e.exp >= 0 and entire(e.base)
+        return isinstance(e, ENTIRE) and all(entire(a) for a in e.args)
+
+    if entire(g):
+        return
+    inside = sp.Interval.open(interval.start, interval.end)
+    try:
+        with time_limit(LIMIT_SECONDS, "continuity check"):
+            domain = continuous_domain(to_elementary(g), X, inside)
+    except (ComputationTimeout, NotImplementedError, ValueError, TypeError) as exc:
+        raise BoundError(f"cannot establish that {what} = {_short(g)} is continuous on {_fmt_set(inside)} "
+                         f"({type(exc).__name__})") from None
+    missing = inside - domain
+    if missing is not sp.S.EmptySet:
+        raise BoundError(f"{what} = {_short(g)} is not real and continuous on all of {_fmt_set(inside)}: "
+                         f"it fails on {_fmt_set(missing)}")
+
+
+
+def _witnessed(g: sp.Expr, interval: sp.Interval, crit, ends: list[_Candidate], name: str):
+    """``crit`` if the values at the critical points and the ends enclose g at a few witness points of the piece;
+    otherwise the reason why not (SymPy's solveset then missed a zero: σ(x)σ(2x) has φ″ = 0 somewhere, yet
+    solveset answers ∅), so that the certified route takes over. A check of the proof, never a proof."""
+    try:
+        values = [_exact_candidate(_tidy(g.subs(X, p)), True, None) for p in crit] + ends
+        lo, hi = min(c.lo for c in values), max(c.hi for c in values)
+        f = compile_interval(g)
+        a = max(float(interval.start), -8.0) if interval.start.is_finite or interval.start is sp.S.NegativeInfinity \
+            else -8.0
+        b = min(float(interval.end), 8.0)
+    except (BoundError, TypeError, ValueError, ZeroDivisionError):
+        return crit
+    for k in range(1, 40):
+        w = a + (b - a) * k / 40
+        try:
+            r = f(_point(w))
+        except (BoundError, ZeroDivisionError, ValueError):
+            continue
+        if _lo(r) > hi or _hi(r) < lo:
+            return (f"the solution set SymPy's solveset gives for the zeros of the derivative is incomplete "
+                    f"({name}({mpmath.nstr(w, 6)}) lies outside the values at its points and ends)",)
+    return crit
+
+
+
+def _critical_points(g: sp.Expr, interval: sp.Interval, timeout: float):
+    """The complete finite set of zeros of g' in the open interval, or proof parts (a tuple) saying why not."""
+    dg = to_elementary(sp.diff(g, X))
+    try:
+        with time_limit(timeout, "solveset"):
+            sol = sp.solveset(dg, X, sp.Interval.open(interval.start, interval.end))
+    except ComputationTimeout:
+        return (f"SymPy could not settle the critical points within {timeout:g} s",)
+    except (NotImplementedError, ValueError, TypeError, RecursionError) as exc:
+        return (f"solveset failed ({type(exc).__name__})",)
+    if isinstance(sol, sp.FiniteSet) and all(p.is_real and p.is_finite for p in sol):
+        return sol
+    if sol is sp.S.EmptySet:
+        return sp.S.EmptySet
+    return ("solveset returned ", Math(sol, _short(sol), r"\text{a " + type(sol).__name__ + "}"),
+            ", not a complete finite set")
+
+
+
+def _tidy(value: sp.Expr, seconds: float = 2.0) -> sp.Expr:
+    """``simplify`` under a time budget (the unsimplified value is just as exact)."""
+    try:
+        with time_limit(seconds, "simplification"):
+            return sp.simplify(value)
+    except ComputationTimeout:
+        return value
+
