@@ -50,15 +50,12 @@ def bound(act: Activation | str, of: str = "dphi", params: dict[str, float] | No
     canonical_text("of", of, ("dphi", "phi"))
     timeout = canonical_float("timeout", timeout, MIN_TIMEOUT, MAX_TIMEOUT)
     act = resolve(act, params)
-    values = None if act.user_defined else params
-    binding = act.bind(values)
-    phi = act.formula(values)
-    kinks = act.kink_points(values) if of == "dphi" else ()
-    sup, inf, proof, method = _bound_formula(phi, of, kinks, float(timeout))
+    kinks = act.kinks if of == "dphi" else ()
+    sup, inf, proof, method = _bound_formula(act.expr, of, kinks, float(timeout))
     jac = softmax_jacobian_bounds() if act.vector else None
     if jac is not None:
         proof = proof + (step("Full softmax Jacobian ", _J, ", for every n:"),) + jac.steps
-    return Bound(act.name, of, sup, inf, proof, method, tuple(kinks), {str(k): v for k, v in binding.items()}, jac)
+    return Bound(act.name, of, sup, inf, proof, method, tuple(kinks), act.params, jac)
 
 
 
