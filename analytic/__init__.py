@@ -30,7 +30,7 @@ _EXPORTS = {
     "exact_chain": "theory.chain", "ChainExpectations": "theory.chain", "gradient": "theory.gradient",
     "Gradient": "theory.gradient", "LogQuantity": "quantities", "QuantitySeries": "quantities",
     "Estimate": "theory.gaussian", "gaussian_expectation": "theory.gaussian", "preact_expectations": "theory.gaussian",
-    "GradientProduct": "theory.gaussian", "gradient_product": "theory.gaussian",
+    "GradientProduct": "theory.independence", "gradient_product": "theory.independence",
     "MeanField": "theory.meanfield", "mean_field": "theory.meanfield", "critical_sigma_w2": "theory.criticality",
     "FixedPoint": "theory.meanfield", "SignalPropagation": "theory.meanfield",
     "signal_propagation": "theory.meanfield", "correlation_map": "theory.meanfield",

@@ -15,7 +15,7 @@ import time
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from analytic import names  # noqa: E402
-from analytic.theory.gaussian import gradient_product  # noqa: E402
+from analytic.theory.independence import gradient_product  # noqa: E402
 from analytic.mc import simulate_chain  # noqa: E402
 from analytic.theory import chain, transfer  # noqa: E402
 

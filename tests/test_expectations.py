@@ -22,8 +22,8 @@ from analytic.core.activations import SELU_ALPHA, SELU_SCALE
 from analytic.core.special import to_elementary
 from analytic.core.calculus import derivative, numpy_function, resolve
 from analytic.errors import AnalyticError, ArgumentError, DepthError, SpecError, UnknownActivation
-from analytic.theory.gaussian import (Estimate, first_depth_below, gaussian_expectation, gradient_product,
-                                   preact_expectations)
+from analytic.theory.gaussian import Estimate, gaussian_expectation, preact_expectations
+from analytic.theory.independence import first_depth_below, gradient_product
 from analytic.core.registry import X
 
 ROOT = Path(__file__).resolve().parents[1]

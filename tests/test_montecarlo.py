@@ -28,7 +28,7 @@ from analytic.core.registry import X
 from analytic.errors import AnalyticError, SimulationError
 from analytic.mc import ScaledStat, chain_log_products, simulate_chain, simulate_wide
 from analytic.quantities import NAMES, LogQuantity
-from analytic.theory.gaussian import gradient_product
+from analytic.theory.independence import gradient_product
 
 K = 4.0  # standard errors allowed
 ROOT = Path(__file__).resolve().parents[1]

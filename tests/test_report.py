@@ -15,7 +15,7 @@ from scipy import integrate, special
 from analytic.output import report as R
 from analytic.bounds import bound
 from analytic.errors import OutputError
-from analytic.theory.gaussian import gradient_product
+from analytic.theory.independence import gradient_product
 from analytic.output.figures import CHAIN_WEIGHTS, PREACT, QUICK
 from analytic.mc import simulate_chain
 from analytic.theory.chain import exact_chain

@@ -674,7 +674,7 @@ def gradient_panel(name: str, budget: Budget = DEFAULT, weights: str = CHAIN_WEI
     the same chain at ``budget.depth_points``: :math:`|` mean :math:`|` with :math:`\pm 1.96` standard errors
     (flagged when the effective sample size is below 1000) and the median of :math:`|\prod|` with its interval.
     """
-    from ..theory.gaussian import gradient_product
+    from ..theory.independence import gradient_product
     from ..mc import simulate_chain
     from ..theory.chain import exact_chain
 

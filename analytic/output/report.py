@@ -161,7 +161,7 @@ def section(act: Activation, budget: Budget = DEFAULT, fmt: str = "png") -> Acti
     """Collect one activation's section from the library (bounds, gradient table, Monte Carlo check); its figure
     is linked as ``fmt``."""
     from ..bounds import bound
-    from ..theory.gaussian import gradient_product
+    from ..theory.independence import gradient_product
     from ..compare import Check
     from ..mc import simulate_chain
     from ..theory.chain import exact_chain

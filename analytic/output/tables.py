@@ -1,4 +1,4 @@
-r"""Tables across depth: :func:`depth_table` collects :func:`~analytic.theory.gaussian.gradient_product` at several
+r"""Tables across depth: :func:`depth_table` collects :func:`~analytic.theory.independence.gradient_product` at several
 depths into one object that prints, shows as HTML in a notebook, and turns into a DataFrame.
 
 Each row is the chain model's gradient product at depth :math:`r` (the crude bound
@@ -17,7 +17,7 @@ from typing import Any, Sequence
 from ..core.display import displayable, html_table
 from ..errors import ArgumentError
 from ..quantities import STANDARD_NORMAL
-from ..theory.gaussian import GradientProduct, gradient_product
+from ..theory.independence import GradientProduct, gradient_product
 
 __all__ = ["DepthTable", "depth_table", "COLUMNS"]
 
@@ -38,7 +38,7 @@ def _html(t: "DepthTable") -> str:
              headline=("activation", "weights", "depths"), summary=lambda t: {}, extra_html=_html, rows=_rows)
 @dataclass(frozen=True)
 class DepthTable:
-    """:class:`~analytic.theory.gaussian.GradientProduct` rows, one per depth, for one activation and weight law."""
+    """:class:`~analytic.theory.independence.GradientProduct` rows, one per depth, for one activation and weight law."""
 
     activation: str
     weights: str
@@ -58,7 +58,7 @@ class DepthTable:
 def depth_table(act: Any, depths: Sequence[int], weights: str, preact: str | None = STANDARD_NORMAL,
                 **kwargs) -> DepthTable:
     r"""The gradient product of ``act`` at each depth in ``depths`` (keyword arguments go to
-    :func:`~analytic.theory.gaussian.gradient_product`); ``to_frame()`` gives a DataFrame with :data:`COLUMNS`."""
+    :func:`~analytic.theory.independence.gradient_product`); ``to_frame()`` gives a DataFrame with :data:`COLUMNS`."""
     if isinstance(depths, (str, bytes)) or not hasattr(depths, "__iter__"):
         raise ArgumentError(f"depths must be a sequence of positive integers, got {depths!r}")
     depths = list(depths)

@@ -4,7 +4,7 @@ approximation, labelled as such, with the ratio between the approximation and th
 * **exact chain** (:func:`analytic.theory.chain.exact_chain`): the network the user describes, :math:`y_0 = x`,
   :math:`v_t = w_t y_{t-1} + b_t`;
 * **crude bound** :math:`E|\prod| \le (E|w|\sup|\varphi'|)^r`, valid for any pre-activation law;
-* **independence approximation** (:func:`analytic.theory.gaussian.gradient_product`): :math:`v_t` drawn from a stated
+* **independence approximation** (:func:`analytic.theory.independence.gradient_product`): :math:`v_t` drawn from a stated
   law independently of the weights, :math:`E[\prod] = (E[w]E[\varphi'(v)])^r`, and so on.
 
 >>> g = gradient("sigmoid", 10, "normal(1, 0.5)")
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from ..core.calculus import resolve
 from ..distributions import Distribution
 from ..quantities import STANDARD_NORMAL
-from .gaussian import GradientProduct, gradient_product
+from .independence import GradientProduct, gradient_product
 from ..core.registry import Activation
 from .chain import ChainExpectations, exact_chain
 
