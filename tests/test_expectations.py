@@ -34,25 +34,24 @@ N, Z = 400_000, 5.0
 # ---------------------------------------------------------------- independent routes
 
 def _sympy_f(name: str, fn: str, params=None) -> sp.Expr:
-    act = resolve(name)
-    bind = act.bind(params)
-    phi = to_elementary(act.expr.subs(bind))
-    dphi = to_elementary(derivative(act, 1).subs(bind))
+    act = resolve(name, params)
+    phi = to_elementary(act.expr)
+    dphi = to_elementary(derivative(act, 1))
     return {"phi": phi, "phi2": phi**2, "dphi": dphi, "dphi2": dphi**2, "log_abs_dphi": sp.log(sp.Abs(dphi))}[fn]
 
 
 def _mp_expectation(name: str, fn: str, mean: float, std: float, params=None) -> float:
     """E[f(v)], v ~ N(mean, std^2), by mpmath.quad (tanh-sinh) at 30 digits, split at kinks and at zeros of phi'."""
     f = sp.lambdify(X, _sympy_f(name, fn, params), "mpmath")
-    act = resolve(name)
-    pts = [float(k.at) for k in act.kink_points(params)]
+    act = resolve(name, params)
+    pts = [float(k.at) for k in act.kinks]
     if fn == "log_abs_dphi":  # split at sign changes of phi' (log singularities)
         g = numpy_function(name, 1, params)
         xs = np.linspace(mean - 10 * std, mean + 10 * std, 20001)
         ys = g(xs)
         pts += [float(x) for x in xs[:-1][np.sign(ys[:-1]) * np.sign(ys[1:]) < 0]]
         pts = [float(mpmath.findroot(sp.lambdify(X, _sympy_f(name, "dphi", params), "mpmath"), p)) if p not in
-               [float(k.at) for k in act.kink_points(params)] else p for p in pts]
+               [float(k.at) for k in act.kinks] else p for p in pts]
     with mpmath.workdps(30):
         m, s = mpmath.mpf(mean), mpmath.mpf(std)
         zs = sorted({(mpmath.mpf(p) - m) / s for p in pts} | {mpmath.mpf(0)})

@@ -23,9 +23,9 @@ USER = ["x/(1+exp(-x))", "x*tanh(log(1+exp(x)))", "x*sigmoid(x)"]
 
 def _truth(act, order: int, xs: np.ndarray) -> np.ndarray:
     expr = derivative(act, order) if order else act.expr
-    expr = expr.subs(act.bind(None))
+    expr = expr.subs(act.subs)
     f = sp.lambdify([X], to_elementary(expr), modules="mpmath")
-    kinks = {float(k.at): k for k in act.kink_points()}
+    kinks = {float(k.at): k for k in act.kinks}
     out = []
     with mp.workdps(400):
         for x in xs:
@@ -37,7 +37,7 @@ def _truth(act, order: int, xs: np.ndarray) -> np.ndarray:
 
 
 def _points(act) -> np.ndarray:
-    return np.concatenate([GRID, [float(k.at) for k in act.kink_points()]])
+    return np.concatenate([GRID, [float(k.at) for k in act.kinks]])
 
 
 @pytest.mark.parametrize("name", names() + USER)

@@ -83,7 +83,7 @@ def test_the_chain_multiplies_the_derivatives_of_the_formula(name):
     SymPy formula evaluated by mpmath at 50 digits, a route independent of the NumPy forms the chain uses; and
     the kernel the chain uses is the fast one (a wrong fast form must fail, not fall back to a slow right one)."""
     act = resolve(name)
-    bound = act.bind(None)
+    bound = act.subs
     phi = sp.lambdify([X], to_elementary(act.expr.subs(bound)), modules="mpmath")
     dphi = sp.lambdify([X], to_elementary(derivative(act, 1).subs(bound)), modules="mpmath")
     with mp.workdps(50):
