@@ -16,7 +16,8 @@ from analytic.output import report as R
 from analytic.bounds import bound
 from analytic.errors import OutputError
 from analytic.theory.independence import gradient_product
-from analytic.output.figures import CHAIN_WEIGHTS, PREACT, QUICK
+from analytic.output.budget import QUICK
+from analytic.output.panels import CHAIN_WEIGHTS, PREACT
 from analytic.mc import simulate_chain
 from analytic.theory.chain import exact_chain
 

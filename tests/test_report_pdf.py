@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from analytic.output import report as R
-from analytic.output.figures import QUICK
+from analytic.output.budget import QUICK
 
 ACTS = ("silu", "sigmoid", "relu")
 MAX_OVERFULL_PT = 5.0

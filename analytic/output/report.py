@@ -3,7 +3,7 @@ r"""The derivation report: lecture notes, in Markdown and LaTeX, regenerated fro
 For every catalogue activation (the list is the registry's) the report gives φ and φ′ (SymPy, via
 :mod:`analytic.core.calculus`), the proved sup and inf of φ′ with the proof steps (:mod:`analytic.bounds`), the
 gradient product across depth — crude bound, :math:`|E\prod|`, :math:`E[\prod^2]`, typical value — for the
-chain with weights :data:`~analytic.output.figures.CHAIN_WEIGHTS` (:mod:`analytic.theory.gaussian`), a Monte Carlo check
+chain with weights :data:`~analytic.output.panels.CHAIN_WEIGHTS` (:mod:`analytic.theory.gaussian`), a Monte Carlo check
 of the mean at depth :data:`MC_DEPTH` with its z-score (:mod:`analytic.mc`), and its figure. The figures
 the report links are written into its own ``figures/`` folder, so the folder is self-contained.
 
@@ -28,7 +28,9 @@ from typing import Callable, Sequence
 from ..core.activations import catalogue
 from ..core.calculus import derivative, latex, resolve
 from ..errors import AnalyticError, ArgumentError, OutputError, canonical_callable
-from .figures import CHAIN_WEIGHTS, DEFAULT, PREACT, QUICK, Budget, write_figures
+from .budget import DEFAULT, QUICK, Budget
+from .figures import write_figures
+from .panels import CHAIN_WEIGHTS, PREACT
 from ..core.files import atomic_write_text, output_folder
 from ..bounds.proof import Step, tex_prose
 from ..core.registry import Activation
