@@ -22,7 +22,7 @@ ORDER = ["budget", "errors", "quantities",
          "sweep.spec", "sweep.tasks", "sweep.store", "sweep.heatmap", "sweep.executors", "sweep",
          "output", "output.tables", "output.plotting", "output.network_plotting", "output.style", "output.save",
          "output.budget", "output.panels", "output.network_panels", "output.api", "output.workers", "output.figures",
-         "output.report",
+         "output.sections", "output.latex", "output.report",
          "cli.command", "cli.options", "cli.text", "cli.catalogue", "cli.theory", "cli.simulation", "cli.documents",
          "cli.sweep", "cli", "__main__"]
 
