@@ -46,13 +46,13 @@ _EXPORTS = {
     "WideSimulation": "mc", "Simulation": "compare", "simulate_chain": "mc",
     "chain_log_products": "mc", "simulate_wide": "mc", "simulate": "compare",
     "SimulationError": "errors",  # montecarlo
-    "save": "output.figures", "write_figures": "output.figures", "figure_names": "output.figures", "FigureFiles": "output.figures",
-    "Budget": "output.figures", "write_report": "output.report", "build_report": "output.report", "Report": "output.report",
+    "save": "output.save", "write_figures": "output.figures", "figure_names": "output.figures", "FigureFiles": "output.figures",
+    "Budget": "output.budget", "write_report": "output.report", "build_report": "output.report", "Report": "output.report",
     "UnknownFigure": "errors", "OutputError": "errors",  # figures
     "SweepSpec": "sweep", "SweepResult": "sweep", "load_spec": "sweep", "run_sweep": "sweep",
-    "SweepSpecError": "errors", "ClusterError": "errors", "sweep_heatmap": "output.plotting",
-    "plot_activation": "output.figures", "plot_gradient_depth": "output.figures", "plot_preactivation_law": "output.figures", "plot_histogram": "output.figures",
-    "plot_phase_diagram": "output.figures", "plot_dying_relu": "output.figures", "plot_sweep": "output.figures",
+    "SweepSpecError": "errors", "ClusterError": "errors", "sweep_heatmap": "output.network_plotting",
+    "plot_activation": "output.api", "plot_gradient_depth": "output.api", "plot_preactivation_law": "output.api", "plot_histogram": "output.api",
+    "plot_phase_diagram": "output.api", "plot_dying_relu": "output.api", "plot_sweep": "output.api",
     "depth_table": "output.tables", "DepthTable": "output.tables", "aliases": "core.activations", "expression_activation": "core.parsing",
     "Step": "bounds.proof",
     "haar_orthogonal": "distributions", "finite_width": "theory.finite_width", "FiniteWidth": "theory.finite_width",

@@ -15,7 +15,7 @@ import pytest
 
 import analytic
 from analytic import AnalyticError
-from analytic.output.figures import QUICK
+from analytic.output.budget import QUICK
 
 from hang_guard import guard
 
@@ -50,7 +50,7 @@ def _spec(tmp_path):
 
 
 def _figure():
-    from analytic.output.figures import new_figure
+    from analytic.output.style import new_figure
 
     fig = new_figure((1, 1))
     fig.add_subplot().plot([0, 1])

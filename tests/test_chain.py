@@ -202,9 +202,10 @@ def test_relu_issue_chain_is_inconclusive_not_agree_at_the_default_sample_size()
 def test_gradient_depth_panel_draws_the_exact_chain_and_labels_the_approximation():
     from scipy.stats import norm
 
-    from analytic.output import figures as F
+    from analytic.output.budget import QUICK
+    from analytic.output.panels import gradient_panel
 
-    p = F.gradient_panel("relu", F.QUICK)
+    p = gradient_panel("relu", QUICK)
     # relu, w ~ N(1, 1/4), x = 1: E[prod] = (E[w 1(w > 0)])^r with E[w 1(w>0)] = mu Phi(mu/s) + s phi(mu/s)
     m = 1.0 * norm.cdf(2.0) + 0.5 * norm.pdf(2.0)
     assert p.mean[:5] == pytest.approx(m ** np.arange(1, 6), rel=1e-12)
@@ -213,9 +214,10 @@ def test_gradient_depth_panel_draws_the_exact_chain_and_labels_the_approximation
 
 
 def test_preactivation_panel_starts_from_the_input():
-    from analytic.output import figures as F
+    from analytic.output.budget import QUICK
+    from analytic.output.panels import preact_panel
 
-    p = F.preact_panel("sigmoid", F.QUICK)
+    p = preact_panel("sigmoid", QUICK)
     # v_1 = w_1 x with x = 1, w ~ N(1, 1/4): mean 1, sd 1/2; v_2 = w_2 sigmoid(v_1): mean E[sigmoid(v_1)]
     assert p.mean[0] == pytest.approx(1.0, rel=1e-12) and p.sd[0] == pytest.approx(0.5, rel=1e-12)
     z, wz = np.polynomial.hermite_e.hermegauss(80)

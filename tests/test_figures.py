@@ -13,6 +13,12 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from analytic.output import figures as F
+from analytic.output.budget import QUICK
+from analytic.output.network_panels import (PHASE_SIGMA_B2, PHASE_SIGMA_W2_MAX, finite_width_panel, isometry_panels,
+                                            phase_panel, relu_phase_panel)
+from analytic.output.panels import Z95, activation_panel, dead_panel, softmax_jacobians
+from analytic.output.save import save
+from analytic.output.style import figure_size, style
 from analytic.core.activations import catalogue
 from analytic.errors import ArgumentError, OutputError, UnknownFigure
 
@@ -37,10 +43,24 @@ def test_select_accepts_patterns_and_refuses_unknown_names():
         F.select(["no_such_figure"])
 
 
+@pytest.mark.parametrize("figure, plot, expected", [
+    ("gradient_depth", "plot_gradient_depth", ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu"]),
+    ("preactivation_law", "plot_preactivation_law", ["sigmoid", "tanh"]),
+    ("histogram", "plot_histogram", ["sigmoid", "tanh"]),
+])
+def test_shared_figures_draw_the_activations_the_registry_tags_for_them(monkeypatch, figure, plot, expected):
+    tagged = [a.name for a in catalogue() if figure in a.figures]
+    assert F.figure_activations(figure) == tuple(tagged) == tuple(expected)
+    calls = []
+    monkeypatch.setattr(F, plot, lambda name, ax=None, **k: calls.append(name) or ax)
+    F.build(figure, QUICK)
+    assert calls == expected
+
+
 @pytest.mark.parametrize("name", [n for n in F.figure_names() if not n.startswith("activation_")]
                          + ["activation_relu", "activation_gelu", "activation_softmax"])
 def test_every_figure_renders_on_agg(name):
-    fig = F.build(name, F.QUICK)
+    fig = F.build(name, QUICK)
     assert isinstance(fig.canvas, FigureCanvasAgg)
     fig.canvas.draw()
     width, height = fig.canvas.get_width_height()
@@ -51,7 +71,7 @@ def test_every_figure_renders_on_agg(name):
 
 def test_every_activation_figure_renders():
     for a in catalogue():
-        fig = F.build(f"activation_{a.name}", F.QUICK)
+        fig = F.build(f"activation_{a.name}", QUICK)
         ax_phi, ax_dphi = fig.axes[:2]
         assert ax_phi.lines and ax_dphi.lines
 
@@ -59,14 +79,14 @@ def test_every_activation_figure_renders():
 # ---------------------------------------------------------------- data drawn vs independent routes
 
 def test_kink_marks_follow_the_pytorch_convention():
-    relu = F.activation_panel("relu", 201)
+    relu = activation_panel("relu", 201)
     assert relu.dphi.marks == ((0.0, 0.0),)                # PyTorch's ReLU'(0) = 0 ...
     assert relu.dphi.holes == ((0.0, 0.0), (0.0, 1.0))     # ... between the one-sided limits 0 and 1
     assert relu.dphi.breaks == (0.0,)
-    swish = F.activation_panel("hard_swish", 201)          # x/3 + 1/2 on [-3, 3], PyTorch takes 3/2 at 3
+    swish = activation_panel("hard_swish", 201)          # x/3 + 1/2 on [-3, 3], PyTorch takes 3/2 at 3
     np.testing.assert_allclose(swish.dphi.marks, [(-3.0, -0.5), (3.0, 1.5)])
     np.testing.assert_allclose(swish.dphi.holes, [(-3.0, 0.0), (-3.0, -0.5), (3.0, 1.5), (3.0, 1.0)], atol=1e-8)
-    assert F.activation_panel("softsign", 201).dphi.breaks == ()   # continuous derivative: no jump drawn
+    assert activation_panel("softsign", 201).dphi.breaks == ()   # continuous derivative: no jump drawn
 
 
 def _softmax(z):
@@ -75,7 +95,7 @@ def _softmax(z):
 
 
 def test_softmax_jacobian_entries_match_finite_differences_and_bounds():
-    data = F.softmax_jacobians([3], samples=5, seed=7)
+    data = softmax_jacobians([3], samples=5, seed=7)
     # rebuild the same logits the function drew, and differentiate softmax numerically
     rng = np.random.default_rng(7)
     tau = np.exp(rng.uniform(np.log(0.05), np.log(5.0), size=(5, 1)))
@@ -94,7 +114,7 @@ def test_softmax_jacobian_entries_match_finite_differences_and_bounds():
     np.testing.assert_allclose(data.diagonal[0], diag, atol=1e-8)
     np.testing.assert_allclose(data.off_diagonal[0], off, atol=1e-8)
     np.testing.assert_allclose(data.norm[0], norm, atol=1e-8)
-    big = F.softmax_jacobians([2, 5, 9], samples=2000, seed=1)
+    big = softmax_jacobians([2, 5, 9], samples=2000, seed=1)
     assert max(d.max() for d in big.diagonal) <= 0.25 + 1e-15
     assert min(d.min() for d in big.off_diagonal) >= -0.25 - 1e-15
     assert max(d.max() for d in big.norm) <= 0.5 + 1e-12
@@ -104,11 +124,11 @@ def test_softmax_jacobian_entries_match_finite_differences_and_bounds():
 def test_dying_relu_curve_is_the_normal_cdf_and_the_simulations_agree():
     from scipy.stats import norm
 
-    d = F.dead_panel(F.QUICK)
+    d = dead_panel(QUICK)
     np.testing.assert_allclose(d.curve_y, norm.cdf(-d.curve_x / np.sqrt(2.0)), atol=1e-12)
     p = d.points
     expected = norm.cdf(-p.x / np.sqrt(2.0))
-    stderr = (p.upper - p.lower) / (2 * F.Z95)
+    stderr = (p.upper - p.lower) / (2 * Z95)
     assert np.all(np.abs(p.value - expected) <= 4 * stderr + 1e-12)
     # the wide network's first layer: v ~ N(mu, |W_i|^2), |W_i|^2 ≈ 2; a loose band for the finite width
     assert np.all(np.abs(d.extra_y - norm.cdf(-d.extra_x / np.sqrt(2.0))) < 0.05)
@@ -117,7 +137,7 @@ def test_dying_relu_curve_is_the_normal_cdf_and_the_simulations_agree():
 def test_phase_diagram_regions_agree_with_simulated_networks():
     from analytic.theory.meanfield import mean_field, signal_propagation
 
-    panel = F.phase_panel(F.QUICK)
+    panel = phase_panel(QUICK)
     for sw, sb in zip(panel.critical_sigma_w2[::7], panel.sigma_b2[::7]):
         if sb > 1e-3:  # at sigma_b^2 -> 0 the critical q* -> 0 and q_0 = 1 needs many layers to get there
             assert abs(mean_field("tanh", float(sw), float(sb)).chi1 - 1) < 1e-6
@@ -125,15 +145,15 @@ def test_phase_diagram_regions_agree_with_simulated_networks():
     # ReLU's sigma_w^2 = 2 belongs to another activation and is not drawn on tanh's plane
     assert [(round(x, 9), y) for x, y, _ in panel.points] == [(1.0, 0.0)]
     assert not any("ReLU" in label for _, _, label in panel.points)   # ReLU's point only on its own diagram
-    relu = F.relu_phase_panel(F.QUICK)
+    relu = relu_phase_panel(QUICK)
     assert relu.points[0][0] == pytest.approx(2.0)              # ReLU: chi_1 = sigma_w^2 / 2
     # the xi_c grid is the library's value at each grid point, and diverges towards the critical line
     j, i = 2, 3
     s = signal_propagation("tanh", float(panel.contour_sigma_w2[i]), float(panel.contour_sigma_b2[j]))
     assert panel.xi_c[j, i] == s.xi_c
     # the adaptive critical line has no corner: successive segments turn by less than 3 degrees
-    x = np.asarray(panel.critical_sigma_w2) / F.PHASE_SIGMA_W2_MAX
-    y = np.asarray(panel.sigma_b2) / (F.PHASE_SIGMA_B2[1] - F.PHASE_SIGMA_B2[0])
+    x = np.asarray(panel.critical_sigma_w2) / PHASE_SIGMA_W2_MAX
+    y = np.asarray(panel.sigma_b2) / (PHASE_SIGMA_B2[1] - PHASE_SIGMA_B2[0])
     angles = np.unwrap(np.arctan2(np.diff(y), np.diff(x)))
     assert np.max(np.abs(np.diff(angles))) < np.radians(3)
     for sw, sb, measured, theory in panel.checks:
@@ -147,12 +167,14 @@ def test_phase_diagram_regions_agree_with_simulated_networks():
 _SCRIPT = """
 import sys
 from pathlib import Path
-from analytic.output import figures as F
+from analytic.output.budget import QUICK
+from analytic.output.figures import build
+from analytic.output.save import FORMATS, save
 out = Path(sys.argv[1]); out.mkdir()
 for name in sys.argv[2:]:
-    fig = F.build(name, F.QUICK)
-    for fmt in F.FORMATS:
-        F.save(fig, out / f"{name}.{fmt}")
+    fig = build(name, QUICK)
+    for fmt in FORMATS:
+        save(fig, out / f"{name}.{fmt}")
 """
 
 
@@ -178,26 +200,26 @@ def test_two_processes_write_identical_bytes(tmp_path):
 
 def test_parallel_and_serial_writes_give_the_same_bytes(tmp_path):
     names = ["softmax_jacobian", "activation_relu"]
-    serial = F.write_figures(tmp_path / "serial", "png", only=names, budget=F.QUICK, jobs=1)
-    parallel = F.write_figures(tmp_path / "parallel", "png", only=names, budget=F.QUICK, jobs=2)
+    serial = F.write_figures(tmp_path / "serial", "png", only=names, budget=QUICK, jobs=1)
+    parallel = F.write_figures(tmp_path / "parallel", "png", only=names, budget=QUICK, jobs=2)
     assert [p.name for p in serial.paths] == [p.name for p in parallel.paths] == [f"{n}.png" for n in names]
     assert _digests(tmp_path / "serial") == _digests(tmp_path / "parallel")
 
 
 def test_metadata_carries_no_date_or_version(tmp_path):
-    fig = F.build("activation_relu", F.QUICK)
-    svg = F.save(fig, tmp_path / "a.svg").read_text()
+    fig = F.build("activation_relu", QUICK)
+    svg = save(fig, tmp_path / "a.svg").read_text()
     assert "<dc:date>" not in svg and "Matplotlib v" not in svg
-    png = F.save(fig, tmp_path / "a.png").read_bytes()
+    png = save(fig, tmp_path / "a.png").read_bytes()
     assert b"Software" not in png and b"Matplotlib" not in png
-    pdf = F.save(fig, tmp_path / "a.pdf").read_bytes()
+    pdf = save(fig, tmp_path / "a.pdf").read_bytes()
     assert b"/CreationDate" not in pdf and b"/Producer" not in pdf
 
 
 # ---------------------------------------------------------------- atomic saves and bad paths
 
 def test_an_interrupted_save_leaves_no_partial_and_no_temporary_file(tmp_path, monkeypatch):
-    fig = F.build("activation_relu", F.QUICK)
+    fig = F.build("activation_relu", QUICK)
     target = tmp_path / "relu.png"
     target.write_bytes(b"previous version")
     original = type(fig).savefig
@@ -208,26 +230,26 @@ def test_an_interrupted_save_leaves_no_partial_and_no_temporary_file(tmp_path, m
 
     monkeypatch.setattr(type(fig), "savefig", savefig_then_fail)
     with pytest.raises(KeyboardInterrupt):
-        F.save(fig, target)
+        save(fig, target)
     assert target.read_bytes() == b"previous version"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["relu.png"]
     (tmp_path / "relu.png").unlink()
     with pytest.raises(KeyboardInterrupt):
-        F.save(fig, tmp_path / "new.svg")
+        save(fig, tmp_path / "new.svg")
     assert list(tmp_path.iterdir()) == []
     monkeypatch.setattr(type(fig), "savefig", original)
-    assert F.save(fig, tmp_path / "new.svg").stat().st_size > 1000
+    assert save(fig, tmp_path / "new.svg").stat().st_size > 1000
 
 
 def test_bad_output_paths_raise_a_library_error(tmp_path):
     a_file = tmp_path / "file.txt"
     a_file.write_text("x")
     with pytest.raises(OutputError, match="is a file"):
-        F.write_figures(a_file, "png", only=["activation_relu"], budget=F.QUICK)
+        F.write_figures(a_file, "png", only=["activation_relu"], budget=QUICK)
     with pytest.raises(OutputError, match="format"):
-        F.write_figures(tmp_path, "jpg", only=["activation_relu"], budget=F.QUICK)
+        F.write_figures(tmp_path, "jpg", only=["activation_relu"], budget=QUICK)
     with pytest.raises(OutputError, match="not a folder"):
-        F.save(F.build("activation_relu", F.QUICK), tmp_path / "missing" / "relu.png")
+        save(F.build("activation_relu", QUICK), tmp_path / "missing" / "relu.png")
     assert a_file.read_text() == "x"
 
 
@@ -267,7 +289,7 @@ def test_pdf_figures_embed_no_type3_font_and_print_at_paper_size(tmp_path):
     import re
     import zlib
 
-    files = F.write_figures(tmp_path, "pdf", budget=F.QUICK, jobs=2)
+    files = F.write_figures(tmp_path, "pdf", budget=QUICK, jobs=2)
     assert len(files.paths) == len(F.figure_names())
     for pdf in files.paths:
         raw = pdf.read_bytes()
@@ -281,11 +303,11 @@ def test_pdf_figures_embed_no_type3_font_and_print_at_paper_size(tmp_path):
 
 
 def test_slides_style_is_larger_and_unknown_styles_are_refused(tmp_path):
-    with F.style("slides"):
-        assert F.figure_size("page", 0.5) == (13.3, 6.65)
-    assert F.figure_size("column", 1.0) == (3.4, 3.4)  # paper outside any style block
+    with style("slides"):
+        assert figure_size("page", 0.5) == (13.3, 6.65)
+    assert figure_size("column", 1.0) == (3.4, 3.4)  # paper outside any style block
     with pytest.raises(OutputError):
-        F.write_figures(tmp_path, "png", only=["dying_relu"], budget=F.QUICK, style_name="poster")
+        F.write_figures(tmp_path, "png", only=["dying_relu"], budget=QUICK, style_name="poster")
     assert not any(tmp_path.iterdir())
 
 
@@ -302,7 +324,7 @@ def _inflates(data: bytes) -> bool:
 def test_not_attained_label_keeps_clear_of_the_filled_kink_marker():
     """SELU's sup λα is approached as x → 0⁻, not attained; PyTorch's value λα at 0 is a filled diamond on the
     bound's line. The "(not attained)" label must not sit beside it."""
-    fig = F.build("activation_selu", F.QUICK)
+    fig = F.build("activation_selu", QUICK)
     fig.canvas.draw()
     ax = fig.axes[1]
     label = next(t for t in ax.texts if "not attained" in t.get_text())
@@ -320,7 +342,7 @@ def test_phase_figure_is_two_panels_drawn_through_the_public_api(monkeypatch):
     calls = []
     real = F.plot_phase_diagram
     monkeypatch.setattr(F, "plot_phase_diagram", lambda *a, **k: calls.append(k["activation"]) or real(*a, **k))
-    fig = F.build("phase_diagram", F.QUICK)
+    fig = F.build("phase_diagram", QUICK)
     assert calls == ["tanh", "relu"]
     assert fig.get_size_inches()[0] == pytest.approx(7.0)
     left, right = fig.axes[:2]
@@ -330,7 +352,7 @@ def test_phase_figure_is_two_panels_drawn_through_the_public_api(monkeypatch):
     assert not any("ReLU" in t or "= 2" in t for t in left_labels), left_labels
     assert not any("tanh" in t for t in right_labels), right_labels
     with pytest.raises(ArgumentError):
-        F.plot_phase_diagram(activation="sigmoid", budget=F.QUICK)
+        F.plot_phase_diagram(activation="sigmoid", budget=QUICK)
 
 
 def test_spectrum_figures_carry_the_library_values_and_reproduce_across_thread_counts(tmp_path):
@@ -339,18 +361,19 @@ def test_spectrum_figures_carry_the_library_values_and_reproduce_across_thread_c
     with 1 and 2 BLAS threads."""
     from analytic.theory.finite_width import finite_width
 
-    fw = F.finite_width_panel(F.QUICK)
+    fw = finite_width_panel(QUICK)
     k = int(np.argmin(np.abs(fw.inv_n - 1 / 64)))
     assert fw.exact[k] == finite_width("relu", 1, 2.0, round(1 / fw.inv_n[k]), median=False).log_mean.exact
-    for panel in F.isometry_panels(F.QUICK):
+    for panel in isometry_panels(QUICK):
         for s in panel.series:
             assert 0.3 < float(np.sum(s.heights * np.diff(s.edges))) <= 1.0 + 1e-12
     runs = []
     for i, threads in enumerate(("1", "2")):
         out = tmp_path / f"run{i}"
         env = {**os.environ, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
-        script = ("import sys; from pathlib import Path; from analytic.output import figures as F; "
-                  "out = Path(sys.argv[1]); out.mkdir(); F.save(F.build('isometry', F.QUICK), out / 'isometry.png')")
+        script = ("import sys; from pathlib import Path; from analytic.output.budget import QUICK; "
+                  "from analytic.output.figures import build; from analytic.output.save import save; "
+                  "out = Path(sys.argv[1]); out.mkdir(); save(build('isometry', QUICK), out / 'isometry.png')")
         subprocess.run([sys.executable, "-c", script, str(out)], check=True, cwd=ROOT, env=env, timeout=300)
         runs.append(_digests(out))
     assert runs[0] == runs[1]

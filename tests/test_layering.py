@@ -20,7 +20,9 @@ ORDER = ["budget", "errors", "quantities",
          "theory.finite_width", "theory.spectrum",
          "mc.stats", "mc.results", "mc.chain", "mc.wide", "mc", "compare",
          "sweep.spec", "sweep.tasks", "sweep.store", "sweep.heatmap", "sweep.executors", "sweep",
-         "output", "output.tables", "output.plotting", "output.figures", "output.report",
+         "output", "output.tables", "output.plotting", "output.network_plotting", "output.style", "output.save",
+         "output.budget", "output.panels", "output.network_panels", "output.api", "output.workers", "output.figures",
+         "output.sections", "output.latex", "output.report",
          "cli.command", "cli.options", "cli.text", "cli.catalogue", "cli.theory", "cli.simulation", "cli.documents",
          "cli.sweep", "cli", "__main__"]
 

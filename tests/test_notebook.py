@@ -14,6 +14,7 @@ from scipy import stats
 
 import analytic
 from analytic.output import figures as F
+from analytic.output.budget import QUICK
 from analytic.core.display import REPR_CHARS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,8 +78,8 @@ def test_plot_functions_draw_into_the_given_axes_and_leave_rcparams_alone():
     out = analytic.plot_activation("selu", ax=pair, grid=101)
     assert out is pair and pair[1].texts  # the bound label
     ax = Figure().add_subplot()
-    assert analytic.plot_gradient_depth("sigmoid", ax=ax, budget=F.QUICK) is ax and ax.get_yscale() == "log"
-    new = analytic.plot_dying_relu(budget=F.QUICK)
+    assert analytic.plot_gradient_depth("sigmoid", ax=ax, budget=QUICK) is ax and ax.get_yscale() == "log"
+    new = analytic.plot_dying_relu(budget=QUICK)
     assert new.figure.get_size_inches()[0] == pytest.approx(3.4)
     assert dict(matplotlib.rcParams) == before
 
@@ -87,7 +88,7 @@ def test_figures_are_drawn_through_the_public_api(monkeypatch):
     calls = []
     real = F.plot_activation
     monkeypatch.setattr(F, "plot_activation", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
-    F.build("activation_tanh", F.QUICK)
+    F.build("activation_tanh", QUICK)
     assert calls == ["tanh"]
 
 

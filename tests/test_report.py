@@ -16,7 +16,9 @@ from analytic.output import report as R
 from analytic.bounds import bound
 from analytic.errors import OutputError
 from analytic.theory.independence import gradient_product
-from analytic.output.figures import CHAIN_WEIGHTS, PREACT, QUICK
+from analytic.output.budget import QUICK
+from analytic.output.panels import CHAIN_WEIGHTS, PREACT
+from analytic.output.sections import MC_DEPTH, OVERVIEW, REPORT_DEPTHS
 from analytic.mc import simulate_chain
 from analytic.theory.chain import exact_chain
 
@@ -49,7 +51,7 @@ def test_files_are_written_and_every_linked_figure_exists(written):
     assert names == ["report.md", "report.tex"]
     md = (out / "report.md").read_text()
     links = re.findall(r"\]\((figures/[^)]+\.png)\)", md)
-    assert len(links) == len(R.OVERVIEW) + len(ACTS)
+    assert len(links) == len(OVERVIEW) + len(ACTS)
     for link in links:
         assert (out / link).stat().st_size > 1000, link
     tex = (out / "report.tex").read_text()
@@ -65,8 +67,8 @@ def test_gradient_tables_equal_the_library(written):
     for name in ACTS:
         rows = re.findall(rf"^\| (\d+) \| {NUMBER} \| {NUMBER} \| {NUMBER} \| {NUMBER} \|$", sections[name],
                           flags=re.MULTILINE)
-        assert [int(r[0]) for r in rows] == list(R.REPORT_DEPTHS)
-        exact = exact_chain(name, max(R.REPORT_DEPTHS), CHAIN_WEIGHTS)
+        assert [int(r[0]) for r in rows] == list(REPORT_DEPTHS)
+        exact = exact_chain(name, max(REPORT_DEPTHS), CHAIN_WEIGHTS)
         for r, b, m, ms, t in rows:
             g = gradient_product(name, int(r), CHAIN_WEIGHTS, preact=PREACT)
             e = {q: exact.by_depth[q][int(r) - 1].value for q in ("mean", "mean_square", "log_mean")}
@@ -75,7 +77,7 @@ def test_gradient_tables_equal_the_library(written):
         # the independence approximation, labelled as such, with its ratio to the exact chain
         indep = re.findall(rf"^\| (\d+) \(indep\.\) \| {NUMBER} \| {NUMBER} \| {NUMBER} \|", sections[name],
                            flags=re.MULTILINE)
-        assert [int(r[0]) for r in indep] == list(R.REPORT_DEPTHS)
+        assert [int(r[0]) for r in indep] == list(REPORT_DEPTHS)
         for r, m, ratio, ms in indep:
             g = gradient_product(name, int(r), CHAIN_WEIGHTS, preact=PREACT)
             assert _close(float(m), float(g.mean)) and _close(float(ms), float(g.mean_square))
@@ -116,10 +118,10 @@ def test_monte_carlo_rows_equal_the_library(written):
         rows = re.findall(rf"^\| (exact chain|independence model) \| {NUMBER} \| {NUMBER} \| {NUMBER} \| {NUMBER} \| "
                           rf"(yes|no) \| {NUMBER} \|$", sections[name], flags=re.MULTILINE)
         assert [r[0] for r in rows] == ["exact chain", "independence model"]
-        g = gradient_product(name, R.MC_DEPTH, CHAIN_WEIGHTS, preact=PREACT)
-        exact = exact_chain(name, R.MC_DEPTH, CHAIN_WEIGHTS)["mean"].value
+        g = gradient_product(name, MC_DEPTH, CHAIN_WEIGHTS, preact=PREACT)
+        exact = exact_chain(name, MC_DEPTH, CHAIN_WEIGHTS)["mean"].value
         for model, analytic, simulated, stderr, z, agree, median in rows:
-            s = simulate_chain(name, R.MC_DEPTH, CHAIN_WEIGHTS, samples=QUICK.chains, seed=QUICK.seed,
+            s = simulate_chain(name, MC_DEPTH, CHAIN_WEIGHTS, samples=QUICK.chains, seed=QUICK.seed,
                                preact=None if model == "exact chain" else PREACT)
             # like with like: each simulation is compared with the analytic value of its own model
             assert _close(float(analytic), exact if model == "exact chain" else g.mean)
@@ -135,7 +137,7 @@ def test_latex_carries_the_same_numbers_and_compiles_shape(written):
     md = (out / "report.md").read_text()
     tex = (out / "report.tex").read_text()
     assert tex.startswith(r"\documentclass") and tex.rstrip().endswith(r"\end{document}")
-    assert tex.count(r"\begin{figure}") == tex.count(r"\end{figure}") == len(R.OVERVIEW) + len(ACTS)
+    assert tex.count(r"\begin{figure}") == tex.count(r"\end{figure}") == len(OVERVIEW) + len(ACTS)
     body = re.sub(r"\\[{}$]", "", tex)
     assert body.count("{") == body.count("}")
     md_rows = re.findall(rf"^\| (\d+) \| {NUMBER} \| {NUMBER} \| {NUMBER} \| {NUMBER} \|$", md, flags=re.MULTILINE)
@@ -143,7 +145,7 @@ def test_latex_carries_the_same_numbers_and_compiles_shape(written):
     plain = re.sub(r"\$(-?[\d.]+)\\cdot 10\^\{(-?\d+)\}\$", lambda m: f"{m[1]}e{int(m[2]):+03d}", tex)
     plain = plain.replace(r"$-\infty$", "-inf").replace(r"$\infty$", "inf")
     tex_rows = re.findall(rf"^(\d+) & {NUMBER} & {NUMBER} & {NUMBER} & {NUMBER} \\\\$", plain, flags=re.MULTILINE)
-    assert md_rows == tex_rows and len(md_rows) == len(ACTS) * len(R.REPORT_DEPTHS)
+    assert md_rows == tex_rows and len(md_rows) == len(ACTS) * len(REPORT_DEPTHS)
     assert all(ord(c) < 128 for c in tex), "pdflatex needs ASCII (Unicode is mapped to macros)"
 
 

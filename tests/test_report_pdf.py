@@ -14,7 +14,8 @@ import sys
 import pytest
 
 from analytic.output import report as R
-from analytic.output.figures import QUICK
+from analytic.output.budget import QUICK
+from analytic.output.sections import OVERVIEW
 
 ACTS = ("silu", "sigmoid", "relu")
 MAX_OVERFULL_PT = 5.0
@@ -61,7 +62,7 @@ def test_text_symbols_are_in_math_mode_and_proofs_are_not_python(compiled):
     assert not re.search(r"[<>]", prose)  # relations only in math mode (T1 would print them, OT1 would not)
     assert "**" not in body and not re.search(r"\boo\b", body) and "sqrt(" not in body
     assert r"\usepackage[T1]{fontenc}" in tex and re.search(r"\\usepackage\{[^}]*\bfloat\b", tex)
-    assert body.count(r"\begin{figure}[H]") == len(R.OVERVIEW) + len(ACTS)  # placed with their section
+    assert body.count(r"\begin{figure}[H]") == len(OVERVIEW) + len(ACTS)  # placed with their section
 
 
 def test_cli_limits_the_report_and_refuses_a_bad_format(tmp_path):

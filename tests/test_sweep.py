@@ -309,7 +309,7 @@ def test_heatmap_data_pivots_the_rows(reference):
             i, j = SMALL["sigma_w2"].index(r["sigma_w2"]), SMALL["sigma_b2"].index(r["sigma_b2"])
             v = r["log_grad"]
             assert (data.values[j, i] == v) if isinstance(v, float) else math.isnan(data.values[j, i])
-    from analytic.output.plotting import sweep_heatmap
+    from analytic.output.network_plotting import sweep_heatmap
 
     fig = sweep_heatmap(table, activation="relu", width=6)
     assert fig.axes[0].get_title().startswith("relu: depth")

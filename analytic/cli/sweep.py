@@ -60,8 +60,9 @@ def _sweep(args: argparse.Namespace) -> Output:
     result = run_sweep(spec, args.out, scheduler=args.scheduler, serial=args.serial, n_workers=args.workers,
                        progress=progress)
     seconds = time.perf_counter() - started
-    from ..output.figures import save, style
-    from ..output.plotting import sweep_heatmap
+    from ..output.network_plotting import sweep_heatmap
+    from ..output.save import save
+    from ..output.style import style
 
     depth = max(spec.depth)
     heatmaps = []

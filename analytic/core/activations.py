@@ -49,21 +49,25 @@ alpha, beta, a, slope, c = (p.symbol for p in (_alpha, _beta, _a, _slope, _c))
 
 register(Activation(
     "sigmoid", sigmoid(X), symbol=r"\sigma",
+    figures=frozenset({"gradient_depth", "preactivation_law", "histogram"}),
     doc=r"Logistic sigmoid :math:`\sigma(x) = \frac{1}{1+e^{-x}}`, with :math:`\sigma' = \sigma(1-\sigma) \le 1/4`.",
     reference="torch.sigmoid",
     torch_gain=TorchGain("1")))
 register(Activation(
     "tanh", sp.tanh(X), symbol=r"\tanh",
+    figures=frozenset({"gradient_depth", "preactivation_law", "histogram"}),
     doc=r"Hyperbolic tangent :math:`\tanh x = 2\sigma(2x)-1`, with :math:`\tanh' = 1-\tanh^2 \le 1`.",
     reference="torch.tanh",
     torch_gain=TorchGain("5/3")))
 register(Activation(
     "relu", sp.Piecewise((X, X > 0), (0, True)), symbol=r"\operatorname{ReLU}",
+    figures=frozenset({"gradient_depth"}),
     doc=r"Rectified linear unit :math:`\max(x, 0)`; :math:`\operatorname{ReLU}'(0) = 0` by convention.",
     reference="Nair & Hinton 2010; torch.nn.functional.relu",
     torch_gain=TorchGain("sqrt(2)")))
 register(Activation(
     "leaky_relu", sp.Piecewise((X, X > 0), (slope * X, True)), params=(_slope,),
+    figures=frozenset({"gradient_depth"}),
     doc=r"Leaky ReLU :math:`x` for :math:`x>0`, :math:`s x` otherwise (:math:`s = 0.01`); derivative :math:`s` at 0.",
     reference="Maas et al. 2013; torch.nn.functional.leaky_relu",
     torch_gain=TorchGain("sqrt(2/(1 + a^2))", parameter="negative_slope")))
@@ -73,6 +77,7 @@ register(Activation(
     reference="He et al. 2015; torch.nn.functional.prelu"))
 register(Activation(
     "elu", sp.Piecewise((X, X > 0), (alpha * (sp.exp(X) - 1), True)), params=(_alpha,),
+    figures=frozenset({"gradient_depth"}),
     doc=r"Exponential linear unit :math:`x` for :math:`x>0`, :math:`\alpha(e^{x}-1)` otherwise; "
         r"derivative :math:`\alpha` at 0 (PyTorch).",
     reference="Clevert et al. 2016; torch.nn.functional.elu"))
@@ -81,12 +86,14 @@ _selu_scale = Param("scale", SELU_SCALE, "published SELU lambda", positive=True)
 _sa, _sl = _selu_alpha.symbol, _selu_scale.symbol
 register(Activation(
     "selu", sp.Piecewise((_sl * X, X > 0), (_sl * _sa * (sp.exp(X) - 1), True)), params=(_selu_alpha, _selu_scale),
+    figures=frozenset({"gradient_depth"}),
     doc=r"Scaled ELU :math:`\lambda x` for :math:`x>0`, :math:`\lambda\alpha(e^{x}-1)` otherwise, with the published "
         r":math:`\alpha \approx 1.6733`, :math:`\lambda \approx 1.0507` that make N(0,1) a fixed point.",
     reference="Klambauer et al. 2017; torch.nn.functional.selu",
     torch_gain=TorchGain("3/4"), self_normalising=True))
 register(Activation(
     "gelu", X / 2 * (1 + sp.erf(X / sp.sqrt(2))), symbol=r"\operatorname{GELU}",
+    figures=frozenset({"gradient_depth"}),
     doc=r"Gaussian error linear unit :math:`x\Phi(x) = \frac{x}{2}\left(1+\operatorname{erf}(x/\sqrt2)\right)`.",
     reference="Hendrycks & Gimpel 2016; torch.nn.functional.gelu"))
 register(Activation(

@@ -110,6 +110,7 @@ class Activation:
     torch_gain: TorchGain | None = None
     self_normalising: bool = False
     user_defined: bool = field(default=False, compare=False)
+    figures: frozenset[str] = field(default=frozenset(), compare=False)
 
     @functools.cached_property
     def kinks(self) -> tuple[Kink, ...]:

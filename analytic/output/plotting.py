@@ -1,6 +1,7 @@
 r"""Axes-level drawing functions: each takes the data to show and a matplotlib ``ax``, draws, and returns the
 artists it drew. No figure is created or saved here (that is :mod:`analytic.output.figures`), and no mathematics
-beyond what is needed to place ink: the numbers arrive computed.
+beyond what is needed to place ink: the numbers arrive computed. This module draws activations and the one-neuron
+chain; :mod:`analytic.output.network_plotting` draws wide networks with the same palette and primitives.
 
 Colours are the Okabe–Ito palette (distinguishable with every common colour-vision deficiency); labels use
 matplotlib's mathtext, so no TeX installation is needed.
@@ -18,8 +19,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 import numpy as np
-
-from ..errors import ArgumentError
 
 #: The Okabe–Ito colour-blind-safe palette.
 OKABE_ITO = {
@@ -120,27 +119,6 @@ class HistogramPanel:
     log10_mean: tuple[float, ...]
     log10_median: tuple[float, ...]
     zero_fraction: tuple[float, ...] = ()
-
-
-@dataclass(frozen=True)
-class PhasePanel:
-    r"""The mean-field critical line :math:`\sigma_w^2(\sigma_b^2)` where :math:`\chi_1 = 1`, marked points, and
-    ``checks``: :math:`(\sigma_w^2, \sigma_b^2, \chi_1` measured by simulation, :math:`\chi_1` of mean field)."""
-
-    title: str
-    sigma_b2: np.ndarray
-    critical_sigma_w2: np.ndarray
-    sigma_w2_max: float
-    points: tuple[tuple[float, float, str], ...] = ()
-    checks: tuple[tuple[float, float, float, float], ...] = ()
-    checks_label: str = ""
-    contour_sigma_w2: np.ndarray | None = None
-    contour_sigma_b2: np.ndarray | None = None
-    xi_c: np.ndarray | None = None
-    xi_levels: tuple[float, ...] = ()
-    chaotic: np.ndarray | None = None
-    right_label: str = "chaotic, $\\chi_1 > 1$\n(gradients explode)"
-    boundary_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -389,87 +367,6 @@ def draw_log_histogram(ax, panel: HistogramPanel, *, bins: int = 60) -> dict[str
     return out
 
 
-# ---------------------------------------------------------------- mean-field phase diagram
-
-#: Behind text drawn over the phase regions and contours: a pale box, so lines never cross a label.
-_TEXT_BOX = dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8)
-#: Heights (fractions of the sigma_b^2 range) at which neighbouring xi_c contours are labelled, in turn.
-_XI_LABEL_HEIGHTS = (0.3, 0.6, 0.45)
-
-
-def _draw_xi_contours(ax, panel: PhasePanel) -> tuple[Any, list]:
-    r"""Contours of :math:`\xi_c` on ``ax``, labelled at staggered heights so that neighbouring labels never meet.
-
-    The rate :math:`1/\xi_c = -\ln\chi_c` is contoured, signed negative in the chaotic phase: it passes through 0
-    at the critical line instead of diverging there (:math:`\xi_c`) or turning back (the unsigned rate)."""
-    with np.errstate(divide="ignore"):
-        rate = 1.0 / np.asarray(panel.xi_c, float)
-    chaotic = np.zeros(rate.shape, bool) if panel.chaotic is None else np.asarray(panel.chaotic, bool)
-    signed = np.ma.masked_invalid(np.where(chaotic, -rate, rate))
-    levels = sorted([1.0 / v for v in panel.xi_levels] + [-1.0 / v for v in panel.xi_levels])
-    cs = ax.contour(panel.contour_sigma_w2, panel.contour_sigma_b2, signed, levels=levels, colors="0.25",
-                    linewidths=1.0)
-    lo, hi = float(np.min(panel.contour_sigma_b2)), float(np.max(panel.contour_sigma_b2))
-    where = []
-    for k, path in enumerate(cs.get_paths()):
-        if len(path.vertices):
-            target = lo + _XI_LABEL_HEIGHTS[k % len(_XI_LABEL_HEIGHTS)] * (hi - lo)
-            where.append(tuple(path.vertices[np.argmin(np.abs(path.vertices[:, 1] - target))]))
-    labels = ax.clabel(cs, fmt=lambda v: rf"$\xi_c = {1 / abs(v):.3g}$", fontsize="small", manual=where) \
-        if where else []
-    return cs, labels
-
-
-def draw_phase_diagram(ax, panel: PhasePanel) -> dict[str, Any]:
-    r"""The :math:`(\sigma_w^2, \sigma_b^2)` plane: ordered region (:math:`\chi_1 < 1`, gradients vanish) left of the
-    critical line, the other region (chaotic, or unbounded length) right of it, and contours of the correlation
-    depth scale :math:`\xi_c` where the panel has them."""
-    sb, sw = np.asarray(panel.sigma_b2, float), np.asarray(panel.critical_sigma_w2, float)
-    out: dict[str, Any] = {}
-    out["ordered"] = ax.fill_betweenx(sb, 0, sw, color=OKABE_ITO["sky"], alpha=0.35, linewidth=0)
-    out["chaotic"] = ax.fill_betweenx(sb, sw, panel.sigma_w2_max, color=OKABE_ITO["orange"], alpha=0.35,
-                                      linewidth=0)
-    if panel.boundary_label:
-        out["critical"] = draw_curve(ax, sw, sb, color=BOUND_COLOR, linewidth=2.2, linestyle="--",
-                                     label=panel.boundary_label)
-    else:
-        out["critical"] = draw_curve(ax, sw, sb, color=BOUND_COLOR, linewidth=2.2,
-                                     label=rf"critical line $\chi_1 = 1$ ({panel.title})")
-    if panel.xi_c is not None and np.any(np.isfinite(panel.xi_c)):
-        out["xi_c"], out["xi_labels"] = _draw_xi_contours(ax, panel)
-    top = sb[0] + 0.98 * (sb[-1] - sb[0])  # along the top edge, where both regions are wide and no check sits
-    edge = float(np.interp(top, sb, sw))
-    out["labels"] = [
-        ax.text(0.5 * edge, top, "ordered, $\\chi_1 < 1$\n(gradients vanish)", ha="center", va="top",
-                fontsize="small", bbox=_TEXT_BOX, zorder=3),
-        ax.text(0.5 * (edge + panel.sigma_w2_max), top, panel.right_label, ha="center", va="top",
-                fontsize="small", bbox=_TEXT_BOX, zorder=3),
-    ]
-    markers = ("o", "D", "^", "v")
-    out["points"] = []
-    for i, (x, y, label) in enumerate(panel.points):
-        out["points"].append(ax.plot([x], [y], linestyle="none", marker=markers[i % len(markers)], markersize=10,
-                                     color=SERIES[(i + 1) % len(SERIES)], markeredgecolor="black",
-                                     label=label, clip_on=False, zorder=4)[0])
-    out["checks"] = []
-    for i, (x, y, measured, theory) in enumerate(panel.checks):
-        marker = "v" if measured < 1 else "^"
-        out["checks"].append(ax.plot([x], [y], linestyle="none", marker=marker, markersize=9, color="white",
-                                     markeredgecolor="black", markeredgewidth=1.5, zorder=4,
-                                     label=panel.checks_label if i == 0 else None)[0])
-        out["checks"].append(ax.annotate(f"{measured:.2f} ({theory:.2f})", (x, y), xytext=(0, -16),
-                                         textcoords="offset points", ha="center", va="top", fontsize="small",
-                                         bbox=_TEXT_BOX, zorder=3))
-    ax.set_xlim(0, panel.sigma_w2_max)
-    ax.set_ylim(sb[0], sb[-1])
-    ax.set_xlabel(r"weight variance $\sigma_w^2$")
-    ax.set_ylabel(r"bias variance $\sigma_b^2$")
-    ax.set_title(panel.title)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=1 if len(panel.points) + bool(panel.checks) < 3
-              else 2, frameon=False)  # below: covers nothing
-    return out
-
-
 # ---------------------------------------------------------------- dying ReLU
 
 def draw_dead_fraction(ax, panel: DeadPanel) -> dict[str, Any]:
@@ -509,149 +406,3 @@ def draw_jacobian_entries(ax, panel: JacobianPanel, *, color: str = OKABE_ITO["b
     ax.set_ylabel(panel.ylabel)
     ax.set_title(panel.title)
     return {"dots": dots, "bound": bound}
-
-
-# ---------------------------------------------------------------- sweep heatmap
-
-def _cell_edges(values: np.ndarray) -> np.ndarray:
-    """Edges of cells centred on sorted non-negative ``values`` (midpoints; half a step beyond the ends, but not
-    below 0: the values are variances)."""
-    v = np.asarray(values, float)
-    if v.size == 1:
-        half = 0.5 * abs(v[0]) if v[0] != 0 else 0.5
-        edges = np.array([v[0] - half, v[0] + half])
-    else:
-        mid = (v[1:] + v[:-1]) / 2
-        edges = np.concatenate([[v[0] - (mid[0] - v[0])], mid, [v[-1] + (v[-1] - mid[-1])]])
-    edges[0] = max(edges[0], 0.0)
-    return edges
-
-
-def sweep_heatmap(table, ax=None, *, activation: str | None = None, depth: int | None = None,
-                  width: int | None = None):
-    r"""Heatmap of a sweep's ``log_grad`` (mean log squared gradient at depth :math:`L`, see
-    :mod:`analytic.sweep`) over :math:`\sigma_w^2 \times \sigma_b^2` for one activation, depth and width, with the
-    mean-field critical line :math:`\chi_1 = 1` on top; returns the Figure.
-
-    ``table`` is ``results.json``'s content or a :class:`~analytic.sweep.SweepResult`; the selection defaults to
-    the first activation, the largest depth and the smallest width. Colours diverge at 0 (blue: vanishing, red:
-    exploding); grey cells have no finite value ("all 0": every chain's product is exactly 0). With ``ax=None`` a
-    new Figure is made.
-    """
-    from matplotlib import patheffects
-    from matplotlib.figure import Figure
-
-    from ..sweep import heatmap_data
-
-    from matplotlib.axes import Axes
-
-    if ax is not None and not isinstance(ax, Axes):
-        raise ArgumentError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
-    data = heatmap_data(table, activation=activation, depth=depth, width=width)
-    if ax is None:
-        ax = Figure(figsize=(7.0, 4.8), layout="constrained").add_subplot()
-    fig = ax.figure
-    xe, ye = _cell_edges(data.sigma_w2), _cell_edges(data.sigma_b2)
-    values = np.ma.masked_invalid(data.values)
-    finite = data.values[np.isfinite(data.values)]
-    limit = float(np.max(np.abs(finite))) if finite.size else 1.0
-    limit = limit if limit > 0 else 1.0
-    ax.set_facecolor("0.82")
-    mesh = ax.pcolormesh(xe, ye, values, cmap="RdBu_r", vmin=-limit, vmax=limit, shading="flat")
-    fig.colorbar(mesh, ax=ax, label=data.label)
-    if data.values.size <= 64:  # the number in each cell, at the centre of its visible part
-        for j in range(len(data.sigma_b2)):
-            for i in range(len(data.sigma_w2)):
-                v = data.values[j, i]
-                text = f"{v:.3g}" if np.isfinite(v) else data.missing[j][i]
-                dark = np.isfinite(v) and abs(v) > 0.6 * limit
-                halo = [patheffects.withStroke(linewidth=2.5, foreground="black" if dark else "white")]
-                ax.text((xe[i] + xe[i + 1]) / 2, (ye[j] + ye[j + 1]) / 2, text, ha="center", va="center",
-                        fontsize=9, color="white" if dark else "black", path_effects=halo, zorder=5)
-    line = None
-    if data.critical_sigma_w2.size > 1:
-        (line,) = ax.plot(data.critical_sigma_w2, data.critical_sigma_b2, color=BOUND_COLOR, linewidth=2.2,
-                          label=r"critical line $\chi_1 = 1$ (mean field)")
-    elif data.critical_sigma_w2.size == 1:
-        line = ax.axvline(data.critical_sigma_w2[0], color=BOUND_COLOR, linewidth=2.2,
-                          label=r"critical $\chi_1 = 1$ (mean field)")
-    ax.set_xlim(xe[0], xe[-1])
-    ax.set_ylim(ye[0], ye[-1])
-    ax.set_xlabel(r"weight variance $\sigma_w^2$")
-    ax.set_ylabel(r"bias variance $\sigma_b^2$")
-    model = "chain" if data.width == 1 else f"width {data.width}"
-    ax.set_title(f"{data.activation}: depth $L = {data.depth}$, {model}")
-    if line is not None:
-        ax.legend(loc="upper left", framealpha=0.95)
-    return fig
-
-
-# ---------------------------------------------------------------- Jacobian spectra and finite width
-
-@dataclass(frozen=True)
-class SpectrumSeries:
-    r"""One depth's singular-value density: analytic curve over :math:`\log_{10} s` and a sampled histogram."""
-
-    label: str
-    x: np.ndarray
-    density: np.ndarray
-    edges: np.ndarray
-    heights: np.ndarray
-
-
-@dataclass(frozen=True)
-class SpectrumPanel:
-    """Singular-value densities of one activation and weight ensemble at several depths."""
-
-    title: str
-    series: tuple[SpectrumSeries, ...]
-    note: str = ""
-
-
-def draw_singular_values(ax, panel: SpectrumPanel) -> dict[str, list]:
-    r"""Analytic densities of :math:`\log_{10} s` (lines) over Monte Carlo histograms (steps, filled lightly)."""
-    out: dict[str, list] = {"curves": [], "hists": []}
-    for color, s in zip(SERIES, panel.series):
-        out["hists"].append(ax.stairs(s.heights, s.edges, color=color, alpha=0.25, fill=True))
-        out["curves"].append(ax.plot(s.x, s.density, color=color, label=s.label)[0])
-    ax.set_xlabel(r"$\log_{10}$ singular value of $J$")
-    ax.set_ylabel("density")
-    ax.set_title(panel.title)
-    if panel.note:
-        ax.text(0.02, 0.97, panel.note, transform=ax.transAxes, va="top", fontsize="small")
-    ax.grid(True, color="0.92")
-    ax.legend(loc="upper right", fontsize="small")
-    return out
-
-
-@dataclass(frozen=True)
-class FiniteWidthPanel:
-    r"""Per-layer :math:`E\ln\|Ju\|^2` against 1/n: exact curve, large-width approximation, sampled points."""
-
-    title: str
-    inv_n: np.ndarray
-    exact: np.ndarray
-    approx: np.ndarray
-    mean_field: float
-    points: Band
-    points_label: str
-
-
-def draw_finite_width(ax, panel: FiniteWidthPanel) -> dict[str, Any]:
-    """Exact finite-width rate (solid), its 1/n approximation (dashed), mean field (dotted), Monte Carlo points."""
-    out = {"exact": ax.plot(panel.inv_n, panel.exact, color=OKABE_ITO["blue"], label="exact (χ² law)")[0],
-           "approx": ax.plot(panel.inv_n, panel.approx, color=OKABE_ITO["green"], linestyle="--",
-                             label=r"large width: $\ln\chi_1 - 5/(2n)$")[0],
-           "mean_field": ax.axhline(panel.mean_field, color=BOUND_COLOR, linestyle=":",
-                                    label=r"mean field $\ln\chi_1$")}
-    p = panel.points
-    out["points"] = ax.errorbar(p.x, p.value, yerr=[p.value - p.lower, p.upper - p.value], linestyle="none",
-                                marker="o", markersize=8, markerfacecolor="white",
-                                markeredgecolor=OKABE_ITO["vermillion"], ecolor=OKABE_ITO["vermillion"],
-                                capsize=3, label=panel.points_label, zorder=3)
-    ax.set_xlabel(r"$1/n$")
-    ax.set_ylabel(r"$E\,\ln\|J u\|^2$ per layer")
-    ax.set_title(panel.title)
-    ax.grid(True, color="0.9")
-    ax.legend(loc="lower left", fontsize="x-small")
-    return out

@@ -1,6 +1,6 @@
 r"""What a sweep's heatmaps show: the mean-field critical line :math:`\chi_1 = 1` over the swept
 :math:`\sigma_b^2`, and ``log_grad`` pivoted onto the :math:`\sigma_w^2 \times \sigma_b^2` grid of one activation,
-depth and width (drawn by :func:`analytic.output.plotting.sweep_heatmap`).
+depth and width (drawn by :func:`analytic.output.network_plotting.sweep_heatmap`).
 """
 from __future__ import annotations
 

@@ -1,0 +1,119 @@
+r"""The public plotting functions: each draws one figure's panel into the caller's ``ax`` (or new axes on a new
+Agg figure of the current style's size) and returns what it drew on, changing no global state. The ``figures``
+command assembles its figures from these same functions.
+
+Data come from :mod:`analytic.output.panels` and :mod:`analytic.output.network_panels`; the drawing is
+:mod:`analytic.output.plotting` and :mod:`analytic.output.network_plotting`.
+
+>>> from analytic.output.budget import QUICK
+>>> plot_histogram("tanh", budget=QUICK).get_title()
+'tanh'
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from . import network_plotting as N
+from . import plotting as P
+from ..errors import ArgumentError
+from .budget import DEFAULT, Budget
+from .network_panels import phase_panel, relu_phase_panel
+from .panels import CHAIN_WEIGHTS, activation_panel, dead_panel, gradient_panel, histogram_panel, preact_panel
+from .style import figure_size, new_figure, style
+
+
+def _axes(ax, width: str, aspect: float, ncols: int = 1):
+    """``ax`` as given, or new axes on a new Agg figure of the current style's size (no pyplot, no global state)."""
+    if ax is not None:
+        return ax
+    with style():
+        fig = new_figure(figure_size(width, aspect))
+        return fig.subplots(1, ncols) if ncols > 1 else fig.subplots()
+
+
+def plot_activation(act, ax=None, *, grid: int = DEFAULT.grid, title: str | None = None):
+    r"""Draw :math:`\varphi` and :math:`\varphi'` of ``act`` (a catalogue name, formula, SymPy expression or
+    :class:`~analytic.core.registry.Activation`) on :math:`[-5, 5]` with the proved bounds of :math:`\varphi'`.
+
+    ``ax`` is one Axes (φ solid, φ′ dashed, the proved sup dotted, as in the catalogue grid) or a pair of Axes
+    (φ and φ′ side by side, kinks marked, bounds labelled, as in ``activation_<name>``); ``ax=None`` makes a
+    pair on a new figure. Returns what it drew on (the Axes, or the pair).
+
+    >>> ax = plot_activation("tanh", ax=new_figure((3, 2)).subplots())
+    >>> ax.get_title()
+    'tanh'
+    """
+    axes = _axes(ax, "page", 0.4, ncols=2)
+    panel = activation_panel(act, grid)
+    if np.ndim(axes) == 0:
+        P.draw_catalogue_cell(axes, replace(panel, title=panel.title if title is None else title))
+    else:
+        ax_phi, ax_dphi = axes
+        P.draw_activation_pair(ax_phi, ax_dphi, panel if title is None else replace(panel, title=title))
+    return axes
+
+
+def plot_gradient_depth(act, weights: str = CHAIN_WEIGHTS, ax=None, *, budget: Budget = DEFAULT, legend: bool = False):
+    r"""Draw the gradient magnitude of the chain of ``act`` against depth (the exact chain's mean and typical value,
+    Monte Carlo of the same chain with 95 % bands, the crude bound, and the independence approximation with
+    :math:`v \sim` :data:`~analytic.output.panels.PREACT` as thin lines) for weights ``weights`` on ``ax``
+    (default: a new one). Returns the Axes."""
+    axes = _axes(ax, "column", 0.85)
+    P.draw_gradient_depth(axes, gradient_panel(act, budget, weights), legend=legend)
+    return axes
+
+
+def plot_preactivation_law(act, weights: str = CHAIN_WEIGHTS, ax=None, *, budget: Budget = DEFAULT):
+    """Mean ± sd of the pre-activation v_t of the chain of ``act`` against depth, with the N(0, 1) band; returns
+    the Axes."""
+    axes = _axes(ax, "column", 0.75)
+    P.draw_preactivation_law(axes, preact_panel(act, budget, weights))
+    return axes
+
+
+def plot_histogram(act, ax=None, *, budget: Budget = DEFAULT):
+    r"""Draw histograms of :math:`\log_{10}|\prod_t w_t\varphi'(v_t)|` of ``act`` at ``budget.hist_depths``, with
+    the mean and the median marked. Returns the Axes."""
+    axes = _axes(ax, "column", 0.85)
+    P.draw_log_histogram(axes, histogram_panel(act, budget))
+    return axes
+
+
+#: The activations :func:`plot_phase_diagram` has a panel for.
+PHASE_PANELS = {"tanh": phase_panel, "relu": relu_phase_panel}
+
+
+def plot_phase_diagram(ax=None, *, activation: str = "tanh", budget: Budget = DEFAULT):
+    r"""Draw one mean-field phase diagram on ``ax`` (default: a new one): ``activation="tanh"`` (critical line
+    :math:`\chi_1 = 1`, ordered and chaotic regions, :math:`\xi_c` contours, simulated checks;
+    :func:`~analytic.output.network_panels.phase_panel`) or ``"relu"`` (its single critical point
+    :math:`\sigma_w^2 = 2`, :func:`~analytic.output.network_panels.relu_phase_panel`). Returns the Axes.
+
+    >>> from analytic.output.budget import QUICK
+    >>> plot_phase_diagram(ax=new_figure((3, 3)).subplots(), activation="relu", budget=QUICK).get_title()
+    'ReLU'
+    """
+    if activation not in PHASE_PANELS:
+        raise ArgumentError(f"no phase diagram for {activation!r}; phase diagrams: {', '.join(PHASE_PANELS)}")
+    axes = _axes(ax, "column", 1.05)
+    N.draw_phase_diagram(axes, PHASE_PANELS[activation](budget))
+    return axes
+
+
+def plot_dying_relu(ax=None, *, budget: Budget = DEFAULT):
+    r"""Draw the fraction of dead ReLU units against the bias mean: analytic :math:`P(v < 0)` and Monte Carlo.
+    Returns the Axes."""
+    axes = _axes(ax, "column", 1.1)
+    P.draw_dead_fraction(axes, dead_panel(budget))
+    return axes
+
+
+def plot_sweep(table, ax=None, **select):
+    r"""Draw a sweep's heatmap of the mean log squared gradient over :math:`\sigma_w^2 \times \sigma_b^2` with the
+    critical line (``select``: ``activation``, ``depth``, ``width``; see
+    :func:`analytic.output.network_plotting.sweep_heatmap`). Returns the Axes."""
+    axes = _axes(ax, "column", 0.8)
+    N.sweep_heatmap(table, ax=axes, **select)
+    return axes

@@ -1,0 +1,169 @@
+r"""The derivation report as a standalone LaTeX document: :func:`latex_document` renders the collected sections
+(:mod:`analytic.output.sections`) for ``pdflatex``, ASCII only: T1 fonts, Greek letters and symbols in math mode,
+proofs typeset from their SymPy steps, numbers as :math:`m\cdot 10^{e}`, figures from ``figures/``.
+"""
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from ..bounds.proof import Step, tex_prose
+from .sections import OVERVIEW, ActivationSection, num
+
+#: LaTeX captions of the overview figures (symbols in math mode); a figure missing here gets its text caption.
+OVERVIEW_TEX = {
+    "activations": r"Every activation of the catalogue: $\varphi$ (solid), $\varphi'$ (dashed) and the proved "
+                   r"$\sup\varphi'$ (dotted).",
+    "histogram": r"Distribution of $\log_{10}|\prod_t w_t\varphi'(v_t)|$: the mean sits orders of magnitude above "
+                 r"the typical value.",
+    "phase_diagram": r"Mean-field phase diagrams: $\tanh$'s critical line $\chi_1 = 1$ separates vanishing from "
+                     r"exploding gradients, with contours of the correlation depth $\xi_c$; ReLU's own diagram has "
+                     r"the single critical point $\sigma_w^2 = 2$, $\sigma_b^2 = 0$ (He).",
+    "preactivation_law": r"The law of the pre-activation $v_t$ in the exact chain (mean $\pm$ sd) against the "
+                         r"$\mathcal{N}(0, 1)$ the independence approximation assumes.",
+    "dying_relu": r"Dying ReLU: the fraction of units with negative pre-activation against the bias mean.",
+}
+
+
+def latex_document(sections: Sequence[ActivationSection], *, weights: str, preact: str, chains: int, seed: int,
+                   mc_depth: int, fmt: str) -> str:
+    """The report as a standalone LaTeX document (``pdflatex report.tex``; figures ``figures/<name>.<fmt>``):
+    the model, the overview figures, then one section per activation, computed with the chain ``weights``, the
+    independence model's ``preact``, ``chains`` Monte Carlo chains from ``seed`` at depth ``mc_depth``."""
+    out = [
+        r"\documentclass[11pt]{article}",
+        r"\usepackage[T1]{fontenc}",
+        r"\IfFileExists{lmodern.sty}{\usepackage{lmodern}}{\usepackage{mathptmx}}",
+        r"\usepackage[margin=2.2cm]{geometry}",
+        r"\usepackage{amsmath,amssymb,graphicx,booktabs,float}",
+        r"\usepackage[hidelinks]{hyperref}",
+        r"\DeclareMathOperator{\erf}{erf}",
+        r"\emergencystretch=4em \tolerance=1000",
+        r"\title{Why deep networks with some activations stop learning\\ \large derivation report}",
+        r"\date{}",
+        r"\begin{document}",
+        r"\maketitle",
+        r"\section*{The model}",
+        r"A chain of $r$ layers of one neuron: $y_0 = x = 1$, $v_t = w_t y_{t-1}$, $y_t = \varphi(v_t)$. "
+        r"Back-propagation gives $\partial y_r/\partial y_0 = \prod_{t=1}^{r} w_t\,\varphi'(v_t)$. "
+        rf"Weights $w_t \sim$ \texttt{{{tex_text(weights)}}}; under the independence approximation the "
+        rf"pre-activations are $v_t \sim$ \texttt{{{tex_text(preact)}}} independent of the weights, and then",
+        r"\[ E\Big[\prod_t w_t\varphi'(v_t)\Big] = \big(E[w]\,E[\varphi'(v)]\big)^r,\qquad "
+        r"E\Big[\prod_t (w_t\varphi'(v_t))^2\Big] = \big(E[w^2]\,E[\varphi'(v)^2]\big)^r, \]",
+        r"the typical value (median) is $e^{r\,E\log|w\varphi'(v)|}$ and the crude bound is "
+        r"$E|\prod| \le (E|w|\sup|\varphi'|)^r$. The Monte Carlo check simulates both the independence model "
+        r"(which must agree with the formula) and the exact chain (whose gap shows what the approximation "
+        rf"costs): {chains} chains, seed {seed}, depth {mc_depth}; "
+        r"$z = (\text{analytic} - \text{simulated})/\text{stderr}$, agreement when $|z| \le 4$.",
+        r"\section*{Overview figures}",
+    ]
+    for name, caption in OVERVIEW:
+        out += [r"\begin{figure}[H]\centering",
+                rf"\includegraphics[width=\textwidth]{{figures/{name}.{fmt}}}",
+                rf"\caption{{{OVERVIEW_TEX.get(name) or tex_text(caption)}}}", r"\end{figure}"]
+    out.append(r"\clearpage")
+    for s in sections:
+        out += _latex_section(s, weights, preact, mc_depth)
+    out.append(r"\end{document}")
+    return "\n".join(out) + "\n"
+
+
+def _step_latex(step: Step | str) -> str:
+    return tex_text(step) if isinstance(step, str) else step.latex()
+
+
+def num_tex(value: float | None) -> str:
+    r"""A number as :func:`num` prints it, in LaTeX: ``1.5e-07`` → ``$1.5\cdot 10^{-7}$``."""
+    text = num(value)
+    if text in ("inf", "-inf"):
+        return r"$\infty$" if text == "inf" else r"$-\infty$"
+    mant, _, exp = text.partition("e")
+    return rf"${mant}\cdot 10^{{{int(exp)}}}$" if exp else text
+
+
+def _extremum_tex(kind: str, e: dict | None) -> str:
+    r"""``$\sup \varphi' = \frac14 \approx 0.25$`` (attained at $0$), the value and the point from SymPy."""
+    if e is None:
+        return rf"$\{kind}\varphi'$: not proved"
+    value = num(e["value"])
+    exact = e["exact_latex"]
+    symbolic = exact is not None and not re.fullmatch(r"-?[0-9.]+(e-?[0-9]+)?", e["exact"] or "") \
+        and e["exact"] != value
+    mant, _, exp = value.partition("e")
+    approx = rf"{mant}\cdot 10^{{{int(exp)}}}" if exp else value
+    rhs = rf"{exact} \approx {approx}" if symbolic else (exact if exact is not None else approx)
+    where = ("attained at" if e["attained"] else "approached at") + rf" ${e['at_latex']}$"
+    return rf"$\{kind}\varphi' = {rhs}$ ({where}{'' if e['attained'] else ', not attained'})"
+
+
+def _param_tex(value: str) -> str:
+    """A parameter default: exact when short (1/4, 1), else :data:`DIGITS` significant digits."""
+    return tex_text(value) if len(value) <= 8 else num_tex(float(value))
+
+
+def _latex_section(s: ActivationSection, weights: str, preact: str, mc_depth: int) -> list[str]:
+    out = [rf"\section{{{tex_text(s.name)}}}",
+           tex_doc(s.doc) + (rf" \emph{{({tex_text(s.reference)})}}" if s.reference else "")]
+    if s.params:
+        out.append(r"\par Parameters (defaults): " + ", ".join(rf"\texttt{{{tex_text(k)}}} = {_param_tex(v)}"
+                                                              for k, v in s.params) + ".")
+    out += [r"\begin{gather*}", r"\varphi(x) = " + s.phi_latex + r" \\",
+            r"\varphi'(x) = " + s.dphi_latex, r"\end{gather*}"]
+    for _, _, at, d in s.kinks:
+        out.append(rf"Kink at $x = {at}$: $\varphi'$ is taken as ${d}$ there (PyTorch's autograd value); it never "
+                   r"counts as attaining a bound.\par")
+    out += [r"\subsection*{Bound}", r"\begin{itemize}",
+            rf"\item {_extremum_tex('sup', s.sup)}", rf"\item {_extremum_tex('inf', s.inf)}",
+            rf"\item method: {tex_text(s.method)}", r"\end{itemize}"]
+    if s.proof:
+        out += [r"\paragraph{Proof.}", r"\begin{enumerate}"] + [rf"\item {_step_latex(p)}" for p in s.proof]
+        out.append(r"\end{enumerate}")
+    out += [rf"\subsection*{{Gradient across depth: the exact chain ($x = 1$, weights "
+            rf"\texttt{{{tex_text(weights)}}}, no bias)}}",
+            r"\begin{tabular}{rrrrr}\toprule",
+            r"depth $r$ & crude bound & mean $E[\prod]$ & mean square $E[\prod^2]$ & typical $e^{E\log|\prod|}$ "
+            r"\\ \midrule"]
+    out += [rf"{g.depth} & {num_tex(g.bound)} & {num_tex(g.exact_mean)} & {num_tex(g.exact_mean_square)} & "
+            rf"{num_tex(g.exact_typical)} \\" for g in s.gradient]
+    out += [r"\bottomrule\end{tabular}\par",
+            rf"Independence approximation (pre-activations \texttt{{{tex_text(preact)}}} independent of the "
+            r"weights; not this network) and its ratio to the exact chain:\par",
+            r"{\small\begin{tabular}{rrrrrr}\toprule",
+            r"depth $r$ & mean $E[\prod]$ & $\times$ exact & mean square $E[\prod^2]$ & $\times$ exact & typical "
+            r"\\ \midrule"]
+    out += [rf"{g.depth} & {num_tex(g.mean)} & {num_tex(g.ratio(g.mean, g.exact_mean))} & {num_tex(g.mean_square)} & "
+            rf"{num_tex(g.ratio(g.mean_square, g.exact_mean_square))} & {num_tex(g.typical)} \\" for g in s.gradient]
+    out += [r"\bottomrule\end{tabular}}\par",
+            rf"\subsection*{{Monte Carlo check (depth {mc_depth})}}",
+            r"{\small\begin{tabular}{lrrrrlr}\toprule",
+            r"model & analytic mean & simulated mean & stderr & $z$ & agree & simulated median \\ \midrule"]
+    out += [rf"{tex_text(c.model)} & {num_tex(c.analytic)} & {num_tex(c.simulated)} & {num_tex(c.stderr)} & "
+            rf"{num_tex(c.z)} & {'yes' if c.agree else 'no'} & {num_tex(c.median)} \\" for c in s.checks]
+    out.append(r"\bottomrule\end{tabular}}\par")
+    out += [tex_text(n) + r"\par" for n in s.notes]
+    if s.figure:
+        out += [r"\begin{figure}[H]\centering", rf"\includegraphics[width=\textwidth]{{{s.figure}}}",
+                rf"\caption{{{tex_text(s.name)}: $\varphi$ and $\varphi'$ with the proved bounds of $\varphi'$.}}",
+                r"\end{figure}"]
+    out.append(r"\clearpage")
+    return out
+
+
+# ---------------------------------------------------------------- plain text → LaTeX
+
+def tex_text(text: str) -> str:
+    """Plain (Unicode) text as LaTeX that compiles with pdflatex: specials escaped, Greek letters and symbols in
+    math mode (:func:`analytic.bounds.proof.tex_prose`; a character without a LaTeX form raises rather than printing a
+    wrong glyph).
+
+    >>> print(tex_text("σ′ ≤ 1/4 at x_0"))
+    $\\sigma'$ $\\le$ 1/4 at x\\_0
+    """
+    return tex_prose(text)
+
+
+def tex_doc(doc: str) -> str:
+    """A catalogue docstring (reST ``:math:`…``` roles) as LaTeX: math kept, text escaped."""
+    parts = re.split(r":math:`([^`]*)`", doc)
+    return "".join(f"${p}$" if i % 2 else tex_text(p) for i, p in enumerate(parts))
+
