@@ -146,15 +146,6 @@ class Activation:
             bound[p.symbol] = value
         return bound
 
-    def formula(self, values: dict[str, float] | None = None) -> sp.Expr:
-        """φ with parameters replaced by ``values`` (defaults for the rest)."""
-        return self.expr.subs(self.bind(values))
-
-    def kink_points(self, values: dict[str, float] | None = None) -> tuple[Kink, ...]:
-        """The kinks with parameters replaced by values."""
-        b = self.bind(values)
-        return tuple(Kink(sp.sympify(k.at).subs(b), sp.sympify(k.dphi).subs(b)) for k in self.kinks)
-
 
 @dataclass(frozen=True)
 class BoundActivation:
@@ -229,18 +220,6 @@ class BoundActivation:
         given = self.record.bind(values)  # validates names and ranges
         return BoundActivation(self.record, tuple((p.name, given[p.symbol] if p.name in values else v)
                                                   for p, (_, v) in zip(self.record.params, self.values)))
-
-    # record-style access with explicit values (values override the bound ones)
-    def bind(self, values: dict[str, float] | None = None) -> dict[sp.Symbol, sp.Expr]:
-        return dict(self.replace(values).subs)
-
-    def kink_points(self, values: dict[str, float] | None = None) -> tuple[Kink, ...]:
-        return self.replace(values).kinks
-
-    def formula(self, values: dict[str, float] | None = None) -> sp.Expr:
-        return self.replace(values).expr
-
-    defaults = property(lambda self: self.params)
 
 
 _REGISTRY: dict[str, Activation] = {}

@@ -104,7 +104,7 @@ def activation_panel(name: str, grid: int = DEFAULT.grid) -> P.ActivationPanel:
     phi, dphi = numpy_function(act, 0), numpy_function(act, 1)
     eps = 1e-9
     breaks, marks, holes = [], [], []
-    for k in act.kink_points():
+    for k in act.kinks:
         a = float(k.at)
         if not XRANGE[0] < a < XRANGE[1]:
             continue

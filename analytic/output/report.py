@@ -158,7 +158,7 @@ def build_report(activations: Sequence[str] | None = None, budget: Budget = DEFA
         raise ArgumentError("activations is empty (None means the whole catalogue)")
     check_budget(budget)
     canonical_callable("progress", progress)
-    acts = [resolve(a) for a in activations] if activations else list(catalogue())
+    acts = [resolve(a) for a in (activations or catalogue())]
     sections = []
     for i, act in enumerate(acts, 1):
         sections.append(section(act, budget, fmt))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from ..bounds.proof import Step
 from ..core.calculus import derivative, latex
-from ..core.registry import Activation
+from ..core.registry import BoundActivation
 from ..errors import AnalyticError
 from .budget import DEFAULT, Budget
 from .panels import CHAIN_WEIGHTS, PREACT
@@ -129,7 +129,7 @@ def _extremum(ext) -> dict:
             "attained": bool(ext.attained), "at": str(ext.at)}
 
 
-def section(act: Activation, budget: Budget = DEFAULT, fmt: str = "png") -> ActivationSection:
+def section(act: BoundActivation, budget: Budget = DEFAULT, fmt: str = "png") -> ActivationSection:
     """Collect one activation's section from the library (bounds, gradient table, Monte Carlo check); its figure
     is linked as ``fmt``."""
     from ..bounds import bound
@@ -139,8 +139,9 @@ def section(act: Activation, budget: Budget = DEFAULT, fmt: str = "png") -> Acti
     from ..theory.chain import exact_chain
 
     notes: list[str] = []
-    params = tuple((p.name, str(p.default)) for p in act.params)
-    kinks = tuple((str(k.at), str(k.dphi), latex(k.at), latex(k.dphi)) for k in act.kinks)
+    record = act.record  # the entry as declared: phi and its kinks in the parameter symbols, with their values
+    params = tuple((name, str(value)) for name, value in act.values)
+    kinks = tuple((str(k.at), str(k.dphi), latex(k.at), latex(k.dphi)) for k in record.kinks)
     try:
         b = bound(act, of="dphi")
         sup, inf, method, proof = _extremum(b.sup), _extremum(b.inf), b.method, tuple(b.steps)
@@ -169,6 +170,6 @@ def section(act: Activation, budget: Budget = DEFAULT, fmt: str = "png") -> Acti
                                       c.stderr, c.z, c.agree and s.ess >= 1000, s.median_abs.value))
     return ActivationSection(
         name=act.name, doc=act.doc, reference=act.reference, params=params,
-        phi_latex=latex(act.expr), dphi_latex=latex(derivative(act, 1)), kinks=kinks,
+        phi_latex=latex(record.expr), dphi_latex=latex(derivative(record, 1)), kinks=kinks,
         sup=sup, inf=inf, method=method, proof=proof, gradient=tuple(rows), checks=tuple(checks),
         figure=f"figures/activation_{act.name}.{fmt}" if not act.user_defined else "", notes=tuple(notes))
