@@ -21,7 +21,8 @@ import sympy as sp
 from scipy import integrate, optimize, stats
 
 from analytic.compare import Check, simulate
-from analytic.core.activations import names, to_elementary
+from analytic.core.activations import names
+from analytic.core.special import to_elementary
 from analytic.core.calculus import derivative, numpy_function, numpy_kernel, resolve
 from analytic.core.fastforms import NAMES as FUSED
 from analytic.core.registry import X
