@@ -63,14 +63,12 @@ MUTANTS = (
            ("tests/test_chain.py",), "E|w| of the Gaussian w | v in the transfer operator with the sign of m flipped"),
     Mutant("bound_mean_not_mean_abs", "b = Eaw * M if Eaw != 0 else 0.0", "b = Ew * M if Ew != 0 else 0.0",
            ("tests/test_expectations.py",), "the crude bound's factor E|w| replaced by E[w]"),
-    Mutant("exp_interval_rounds_down", "sp.exp: _monotone(lambda u: _MP.exp(u), range_=(0, _INF)),",
-           "sp.exp: _monotone(lambda u: _MP.exp(u) * (1 - _MP.mpf(2) ** -60), range_=(0, _INF)),",
+    Mutant("exp_interval_rounds_down", 'Special(sp.exp, np.exp, lambda ctx, u: ctx.exp(u), "increasing"',
+           'Special(sp.exp, np.exp, lambda ctx, u: ctx.exp(u) * (1 - ctx.mpf(2) ** -60), "increasing"',
            ("tests/test_interval_rules.py", "tests/test_bounds.py"),
-           "the interval rule for exp rounding its upper end down (2^-60 relative, beyond the widening)"),
-    Mutant("time_limit_idle",
-           '    if seconds is None or threading.current_thread() is not threading.main_thread() or not hasattr(signal, '
-           '"setitimer"):\n',
-           "    if True:\n", ("tests/test_errors.py",), "time_limit runs its block unlimited"),
+           "exp's mpmath form (its interval rule) rounded down by 2^-60 relative, beyond the widening"),
+    Mutant("time_limit_idle", "    return Limit(seconds, lambda: ComputationTimeout(message))",
+           "    return contextlib.nullcontext()", ("tests/test_errors.py",), "time_limit runs its block unlimited"),
 )
 
 
