@@ -1,4 +1,4 @@
-"""The catalogue: every entry DESIGN.md names, declared once, with PyTorch's definitions and defaults."""
+"""The catalogue: exactly the entries of NAMES, each declared once, with PyTorch's definitions and defaults."""
 from __future__ import annotations
 
 import math
@@ -12,9 +12,9 @@ from analytic.core.activations import SELU_ALPHA, SELU_SCALE, catalogue, get, na
 from analytic.core.calculus import numpy_function
 from analytic.errors import ParameterError, UnknownActivation
 
-DESIGN_NAMES = ["sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "selu", "gelu", "gelu_tanh", "silu",
-                "swish", "mish", "softplus", "softsign", "hardtanh", "hard_sigmoid", "hard_swish", "celu",
-                "identity", "softmax", "logsigmoid"]
+NAMES = ["sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "selu", "gelu", "gelu_tanh", "silu",
+         "swish", "mish", "softplus", "softsign", "hardtanh", "hard_sigmoid", "hard_swish", "celu",
+         "identity", "softmax", "logsigmoid"]
 
 # Independent NumPy/SciPy definitions written from the PyTorch documentation, not from our formulas.
 XS = np.linspace(-7, 7, 57)
@@ -43,8 +43,8 @@ REFERENCE = {
 }
 
 
-def test_catalogue_holds_exactly_the_designed_entries():
-    assert sorted(names()) == sorted(DESIGN_NAMES)
+def test_catalogue_holds_exactly_the_listed_entries():
+    assert sorted(names()) == sorted(NAMES)
 
 
 def test_pytorch_spellings_are_the_same_records():
@@ -66,7 +66,7 @@ def test_logsigmoid_is_smooth_with_derivative_sigmoid_of_minus_x():
     np.testing.assert_allclose(numpy_function(act)(far), -np.logaddexp(0.0, -far), rtol=1e-14)
 
 
-@pytest.mark.parametrize("name", DESIGN_NAMES)
+@pytest.mark.parametrize("name", NAMES)
 def test_definition_matches_pytorch_documentation(name):
     np.testing.assert_allclose(numpy_function(name)(XS), REFERENCE[name], rtol=1e-13, atol=1e-15)
 

@@ -41,7 +41,7 @@ def test_relu_mean_is_the_partial_first_moment_to_the_power_r(sigma):
                                                 rel=1e-12)
 
 
-def test_issue_example_relu_normal_1_4142():
+def test_relu_normal_1_4142_mean_is_sigma_over_sqrt_2pi_to_the_depth():
     c = exact_chain("relu", 10, "normal(0,1.4142)")
     assert c["mean"].value == pytest.approx((1.4142 / math.sqrt(2 * math.pi)) ** 10, rel=1e-13)
 
@@ -113,7 +113,7 @@ def test_reported_error_bounds_the_distance_to_a_much_finer_solution(act, weight
         assert gap <= reported.error + 1e-15 * max(1.0, abs(reported.value)), (q, gap, reported.error)
 
 
-def test_sigmoid_issue_chain_converges_to_the_tolerance():
+def test_sigmoid_normal_1_half_chain_converges_to_the_tolerance():
     c = exact_chain("sigmoid", 10, "normal(1,0.5)")
     assert c.converged
     assert c["mean"].relative_error < 1e-8
@@ -188,7 +188,7 @@ def test_simulate_compares_the_chain_with_the_exact_chain():
     assert abs(z) > 4
 
 
-def test_relu_issue_chain_is_inconclusive_not_agree_at_the_default_sample_size():
+def test_relu_normal_1_4142_chain_is_inconclusive_not_agree_at_the_default_sample_size():
     from analytic.compare import simulate
 
     # E[prod] = 3.267e-3 rests on the ~1e-3 of chains whose every weight is positive: too few effective samples

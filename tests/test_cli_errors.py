@@ -1,7 +1,9 @@
 """Bad input across every command: exit status 2, exactly one line on stderr, no traceback, nothing written.
 
-The cases are a table keyed by command name. Only the commands that exist (``analytic.cli.COMMANDS``) are
-collected, so the cases of a command join the run as soon as the command is added. Most cases call
+The cases are a table keyed by command name; every name in the table must be a command of
+``analytic.cli.COMMANDS`` and every command must have cases, so a renamed command fails here instead of
+leaving its cases to argparse's "invalid choice". A case may name the words its refusal must contain, so that
+a refusal for the wrong reason (an unknown option, say) does not count. Most cases call
 ``analytic.cli.main`` in-process; those marked ``real`` run ``python cli.py`` in a subprocess, as a user would,
 and those marked ``heavy`` (sizes such as 10^15 samples, which must be refused or chunked, never allocated) run
 only in a subprocess under a 3 GiB address-space limit and a timeout.
@@ -33,13 +35,14 @@ class Case:
     codes: frozenset[int] = frozenset({2})
     real: bool = False   # run the real entry point in a subprocess
     heavy: bool = False  # only in a subprocess, under the memory limit
+    says: str = ""       # words the refusal must contain (empty: any one-line refusal)
 
     def __str__(self) -> str:
         return " ".join(a.decode("utf-8", "backslashreplace") if isinstance(a, bytes) else a for a in self.argv)
 
 
-def bad(*argv: str | bytes, real: bool = False, heavy: bool = False) -> Case:
-    return Case(tuple(argv), frozenset({2}), real or heavy, heavy)
+def bad(*argv: str | bytes, real: bool = False, heavy: bool = False, says: str = "") -> Case:
+    return Case(tuple(argv), frozenset({2}), real or heavy, heavy, says)
 
 
 def either(*argv: str | bytes) -> Case:
@@ -180,7 +183,8 @@ CASES: dict[str | None, list[Case]] = {
         bad(*_replace(GRADIENT, "--threshold", "-1")),
         bad(*_replace(GRADIENT, "--threshold", "nan")),
         bad(*_replace(GRADIENT, "--threshold", "inf")),
-        bad(*_replace(GRADIENT, "--x", "nan")),
+        bad(*_replace(GRADIENT, "--x", "nan"), says="argument --x: 'nan' is not a finite number"),
+        bad(*_replace(GRADIENT, "--x", "inf"), says="argument --x: 'inf' is not a finite number"),
         bad(*_replace(GRADIENT, "--bias", "normal(0, -1)")),
         bad("gradient", "nosuch", *GRADIENT[2:]),
         bad("gradient", "log(0)", *GRADIENT[2:]),
@@ -223,7 +227,7 @@ CASES: dict[str | None, list[Case]] = {
         bad("simulate", "log(x)", *SIMULATE[2:], real=True),
         bad("simulate", "Piecewise((1/x, x > 1), (log(-x), True))", *SIMULATE[2:]),
         bad(*_replace(SIMULATE, "--seed", "\u0663")),
-        bad(*_replace(SIMULATE, "--x", "1e400")),
+        bad(*_replace(SIMULATE, "--x", "1e400"), says="argument --x: '1e400' is not a finite number"),
         bad(*SIMULATE, "--bogus"),
     ],
     "init": [
@@ -352,9 +356,8 @@ CASES["simulate"] += [
 
 
 def collected(real: bool) -> list[Case]:
-    """The cases of the commands that exist now."""
-    return [case for name, cases in CASES.items() if name is None or name in cli.COMMANDS
-            for case in cases if case.real == real]
+    """Every case of the table that runs in process (``real`` false) or in a subprocess (``real`` true)."""
+    return [case for cases in CASES.values() for case in cases if case.real == real]
 
 
 IN_PROCESS, SUBPROCESS = collected(False), collected(True)
@@ -404,6 +407,7 @@ def check(case: Case, code: int, stdout: str, stderr: str) -> None:
         lines = stderr.splitlines()
         assert len(lines) == 1 and lines[0].strip(), f"expected one line on stderr, got {stderr!r}"
         assert len(lines[0]) <= MAX_LINE, lines[0]
+        assert case.says in lines[0], f"expected a refusal saying {case.says!r}, got {lines[0]!r}"
         assert stdout == "", stdout
     else:
         assert stdout.strip()
@@ -434,6 +438,8 @@ def test_bad_input_through_the_real_entry_point(case, places):
 
 def test_the_table_reaches_every_command_and_enough_real_runs():
     assert set(cli.COMMANDS) <= set(CASES), f"commands without bad-input cases: {set(cli.COMMANDS) - set(CASES)}"
+    named = set(CASES) - {None}
+    assert named <= set(cli.COMMANDS), f"cases for commands that do not exist: {named - set(cli.COMMANDS)}"
     assert len(SUBPROCESS) >= 15
     assert len(IN_PROCESS) + len(SUBPROCESS) >= 60
 

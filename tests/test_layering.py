@@ -1,4 +1,4 @@
-"""Lower modules never import higher ones (STYLE.md, habit 12).
+"""Lower modules never import higher ones: a module imports only modules listed before it in ORDER.
 
 Modules are named by their dotted path below ``analytic`` (``calculus``, ``theory.chain``); a subpackage's
 ``__init__`` is named by the subpackage. ORDER lists them from the lowest layer to the highest.
