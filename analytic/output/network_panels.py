@@ -58,7 +58,7 @@ def _adaptive_curve(f, t0: float, t1: float, scale: tuple[float, float], tol: fl
 
 
 def _xi_grid(name: str, budget: Budget) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    from ..theory.meanfield import signal_propagation
+    from ..theory.correlation import signal_propagation
 
     # sigma_b^2 = 0 itself is left out: there q* = 0 below the critical point, a different limit
     sw = np.linspace(0.25, PHASE_SIGMA_W2_MAX, 2 * budget.phase_points + 4)
@@ -77,7 +77,7 @@ def _xi_grid(name: str, budget: Budget) -> tuple[np.ndarray, np.ndarray, np.ndar
 def phase_panel(budget: Budget = DEFAULT) -> N.PhasePanel:
     r"""tanh in the :math:`(\sigma_w^2, \sigma_b^2)` plane: the critical line :math:`\chi_1 = 1`, its end point at
     :math:`\sigma_b^2 = 0` and contours of the correlation depth scale :math:`\xi_c`
-    (:func:`analytic.theory.meanfield.signal_propagation`). (ReLU's critical point :math:`\sigma_w^2 = 2` belongs
+    (:func:`analytic.theory.correlation.signal_propagation`). (ReLU's critical point :math:`\sigma_w^2 = 2` belongs
     to another activation: it is on :func:`relu_phase_panel`, not on tanh's plane.)
 
     The line is the curve of critical fixed points parametrised by :math:`q^*`: :math:`\sigma_w^2 = 1/W(q^*)`,
