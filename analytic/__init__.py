@@ -56,8 +56,8 @@ _EXPORTS = {
     "depth_table": "output.tables", "DepthTable": "output.tables", "aliases": "core.activations", "expression_activation": "core.parsing",
     "Step": "bounds.proof",
     "haar_orthogonal": "distributions", "finite_width": "theory.finite_width", "FiniteWidth": "theory.finite_width",
-    "spectrum": "theory.spectrum", "Spectrum": "theory.spectrum", "spectrum_moments": "theory.spectrum",
-    "spectral_density": "theory.spectrum", "sample_spectrum": "theory.spectrum",
+    "spectrum": "theory.spectrum", "Spectrum": "theory.spectrum", "spectrum_moments": "theory.spectral_moments",
+    "spectral_density": "theory.density", "sample_spectrum": "theory.sampled_spectrum",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

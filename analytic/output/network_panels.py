@@ -145,12 +145,13 @@ ISOMETRY_ACTS = (("tanh", 1e-3), ("relu", 0.0))
 def isometry_panels(budget: Budget = DEFAULT) -> tuple[N.SpectrumPanel, ...]:
     r"""Singular-value densities of J at criticality (:math:`\chi_1 = 1`) for tanh (:math:`\sigma_b^2 = 10^{-3}`)
     and ReLU, Gaussian and orthogonal weights, at ``budget.isometry_depths``: the S-transform density
-    (:func:`analytic.theory.spectrum.spectral_density`) as a density of :math:`t = \log_{10} s`,
+    (:func:`analytic.theory.density.spectral_density`) as a density of :math:`t = \log_{10} s`,
     :math:`p(t) = 2\ln 10\,\lambda\rho(\lambda)` with :math:`\lambda = s^2`, over histograms of sampled networks
-    (:func:`analytic.theory.spectrum.sample_spectrum`), normalised by the number of eigenvalues (ReLU's atom at 0
-    is left out of both)."""
+    (:func:`analytic.theory.sampled_spectrum.sample_spectrum`), normalised by the number of eigenvalues (ReLU's
+    atom at 0 is left out of both)."""
     from ..theory.criticality import critical_sigma_w2
-    from ..theory.spectrum import sample_spectrum, spectral_density
+    from ..theory.density import spectral_density
+    from ..theory.sampled_spectrum import sample_spectrum
 
     panels = []
     for act, sb in ISOMETRY_ACTS:
