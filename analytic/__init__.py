@@ -26,7 +26,7 @@ _EXPORTS = {
     "ParameterError": "errors", "ComputationTimeout": "errors",
     "bound": "bounds", "Bound": "bounds", "Extremum": "bounds", "BoundError": "errors",
     "softmax_jacobian_bounds": "bounds", "SoftmaxJacobianBounds": "bounds",
-    "distribution": "distributions", "Distribution": "distributions", "Moments": "distributions",
+    "distribution": "distributions", "Distribution": "distributions.base", "Moments": "distributions.base",
     "exact_chain": "theory.chain", "ChainExpectations": "theory.chain", "gradient": "theory.gradient",
     "Gradient": "theory.gradient", "LogQuantity": "quantities", "QuantitySeries": "quantities",
     "Estimate": "theory.gaussian", "gaussian_expectation": "theory.gaussian", "preact_expectations": "theory.gaussian",
@@ -55,7 +55,7 @@ _EXPORTS = {
     "plot_phase_diagram": "output.api", "plot_dying_relu": "output.api", "plot_sweep": "output.api",
     "depth_table": "output.tables", "DepthTable": "output.tables", "aliases": "core.activations", "expression_activation": "core.parsing",
     "Step": "bounds.proof",
-    "haar_orthogonal": "distributions", "finite_width": "theory.finite_width", "FiniteWidth": "theory.finite_width",
+    "haar_orthogonal": "distributions.matrices", "finite_width": "theory.finite_width", "FiniteWidth": "theory.finite_width",
     "spectrum": "theory.spectrum", "Spectrum": "theory.spectrum", "spectrum_moments": "theory.spectral_moments",
     "spectral_density": "theory.density", "sample_spectrum": "theory.sampled_spectrum",
 }
