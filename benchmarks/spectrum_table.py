@@ -17,7 +17,8 @@ import numpy as np
 
 from analytic.theory.criticality import critical_sigma_w2
 from analytic.theory.finite_width import finite_width
-from analytic.theory.spectrum import sample_spectrum, spectrum_moments
+from analytic.theory.sampled_spectrum import sample_spectrum
+from analytic.theory.spectral_moments import spectrum_moments
 
 ACTS = (("linear", "identity", 0.0), ("relu", "relu", 0.0), ("tanh", "tanh", 1e-3), ("hardtanh", "hardtanh", 1e-3))
 

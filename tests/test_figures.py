@@ -135,7 +135,8 @@ def test_dying_relu_curve_is_the_normal_cdf_and_the_simulations_agree():
 
 
 def test_phase_diagram_regions_agree_with_simulated_networks():
-    from analytic.theory.meanfield import mean_field, signal_propagation
+    from analytic.theory.correlation import signal_propagation
+    from analytic.theory.meanfield import mean_field
 
     panel = phase_panel(QUICK)
     for sw, sb in zip(panel.critical_sigma_w2[::7], panel.sigma_b2[::7]):

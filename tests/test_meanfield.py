@@ -18,8 +18,9 @@ from analytic.core.activations import catalogue
 from analytic.core.calculus import numpy_function
 from analytic.errors import ArgumentError, ConvergenceError
 from analytic.theory.bivariate import bivariate_expectation
+from analytic.theory.correlation import correlation_map, signal_propagation
 from analytic.theory.criticality import critical_points, critical_sigma_w2
-from analytic.theory.meanfield import correlation_map, mean_field, signal_propagation
+from analytic.theory.meanfield import mean_field
 
 _GH_X, _GH_W = np.polynomial.hermite_e.hermegauss(150)
 _GH_W = _GH_W / math.sqrt(2 * math.pi)

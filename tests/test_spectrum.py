@@ -11,7 +11,10 @@ from analytic.errors import AnalyticError
 from analytic.theory.gaussian import gaussian_expectation
 from analytic.theory.criticality import critical_sigma_w2
 from analytic.theory.meanfield import mean_field
-from analytic.theory.spectrum import (d2_law, sample_spectrum, spectral_density, spectrum, spectrum_moments)
+from analytic.theory.density import spectral_density
+from analytic.theory.sampled_spectrum import sample_spectrum
+from analytic.theory.spectral_moments import d2_law, spectrum_moments
+from analytic.theory.spectrum import spectrum
 
 #: Agreement rule for Monte Carlo: |difference| <= Z standard errors.
 Z = 4.0

@@ -134,7 +134,7 @@ def _configure_meanfield(p: argparse.ArgumentParser) -> None:
 @command("meanfield", "mean field: fixed points with stability, chi_1, correlation map c*, chi_c, depth scales, "
                       "phase", _configure_meanfield)
 def _meanfield(args: argparse.Namespace) -> Output:
-    from ..theory.meanfield import signal_propagation
+    from ..theory.correlation import signal_propagation
 
     s = signal_propagation(args.act, args.sigma_w2, args.sigma_b2, params=params_of(args), q0=args.q0)
     m = s.mean_field

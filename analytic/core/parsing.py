@@ -2,7 +2,9 @@
 
 A string is parsed by :func:`ast.parse` (which only builds a syntax tree and runs nothing), then every node
 is checked against a whitelist and translated into SymPy by hand. ``sympify`` is never applied to user text,
-because SymPy documents that it evaluates its input.
+because SymPy documents that it evaluates its input. A user formula becomes an activation record
+(:func:`user_activation`, :func:`expression_activation`) only after the checks of :mod:`analytic.core.domain`
+(size limits, real-valued on all of ℝ) pass.
 
 >>> from analytic.core.parsing import parse_formula, parse_spec
 >>> parse_formula("x*tanh(log(1+exp(x)))")
@@ -20,15 +22,15 @@ import warnings
 
 import sympy as sp
 
-from ..errors import ComputationTimeout, FormulaError, SpecError, canonical_params, time_limit
+from ..errors import ComputationTimeout, FormulaError, SpecError, canonical_params, one_line, time_limit
+from .domain import MAX_EXPONENT, growth_problem, real_on_line
 from .registry import X, Activation
-from .special import ENTIRE, parser_functions, sigmoid, softplus, to_elementary
+from .special import parser_functions, sigmoid, softplus
 
 #: Longest formula or spec accepted, in characters.
 MAX_LENGTH = 500
-#: Largest absolute value of a numeric literal or of a constant exponent.
+#: Largest absolute value of a numeric literal (constant exponents: :data:`analytic.core.domain.MAX_EXPONENT`).
 MAX_LITERAL = 1e6
-MAX_EXPONENT = 64
 #: Deepest expression tree accepted.
 MAX_DEPTH = 60
 #: Largest absolute value of a constant sub-expression (``exp(40)``, ``2**64``): keeps every constant a finite float.
@@ -115,7 +117,7 @@ class _FormulaBuilder:
         except (TypeError, ValueError, ArithmeticError, RecursionError, NotImplementedError) as exc:
             if isinstance(exc, FormulaError):
                 raise
-            self.fail(node, f"SymPy cannot build this ({type(exc).__name__}: {_line(exc)})")
+            self.fail(node, f"SymPy cannot build this ({type(exc).__name__}: {one_line(exc, 60)})")
         return self._checked(node, value)
 
     def _checked(self, node: ast.AST, value: sp.Expr) -> sp.Expr:
@@ -138,9 +140,9 @@ class _FormulaBuilder:
             except (TypeError, ValueError, ArithmeticError):
                 z = complex(math.inf)
             if z.imag != 0:
-                self.fail(node, f"the constant {_line(value)} is not a real number")
+                self.fail(node, f"the constant {one_line(value, 60)} is not a real number")
             if not abs(z.real) <= MAX_CONSTANT:
-                self.fail(node, f"the constant {_line(value)} is outside [-{MAX_CONSTANT:g}, {MAX_CONSTANT:g}]")
+                self.fail(node, f"the constant {one_line(value, 60)} is outside [-{MAX_CONSTANT:g}, {MAX_CONSTANT:g}]")
         return value
 
     def _build(self, node: ast.AST, depth: int) -> sp.Expr:
@@ -218,29 +220,6 @@ class _FormulaBuilder:
         self.fail(node, "a Piecewise condition must be one comparison (<, <=, >, >=) or True")
 
 
-#: Most operations in a parsed formula (SymPy's count_ops): a formula of 500 characters stays far below it
-#: unless SymPy expands something.
-MAX_OPS = 2000
-
-
-def growth_problem(expr: sp.Expr) -> str | None:
-    """Why ``expr`` is too large to work with, or ``None``: a power with a constant exponent above
-    :data:`MAX_EXPONENT` (``(x**64)**64`` folds into ``x**4096``), or more than :data:`MAX_OPS` operations."""
-    for p in expr.atoms(sp.Pow):
-        e = p.exp
-        if e.is_number and e.is_real and abs(e) > MAX_EXPONENT:
-            return f"the power {_line(p)} has exponent {_line(e, 20)}, above {MAX_EXPONENT}"
-    if sp.count_ops(expr) > MAX_OPS:
-        return f"the formula has more than {MAX_OPS} operations"
-    return None
-
-
-def _line(value: object, limit: int = 60) -> str:
-    """``str(value)`` on one line, cut to ``limit`` characters."""
-    text = " ".join(str(value).split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
 def stabilise(expr: sp.Expr) -> sp.Expr:
     """Replace ``log(1 + exp(u))`` by ``softplus(u)`` and ``1/(1 + exp(-u))`` by ``sigmoid(u)``.
 
@@ -305,7 +284,7 @@ def _user_record(expr: sp.Expr, name: str, declared: tuple, doc: str) -> Activat
     bound = expr.subs({sp.Symbol(p.name, real=True): p.default for p in declared})
     values = ", ".join(f"{p.name} = {p.default}" for p in declared)
     if bound.has(sp.zoo, sp.nan, sp.oo, -sp.oo, sp.I):
-        raise FormulaError(f"formula: with {values} it is {_line(bound)}, not a finite real function")
+        raise FormulaError(f"formula: with {values} it is {one_line(bound, 60)}, not a finite real function")
     problem = growth_problem(bound)
     if problem:
         raise FormulaError(f"formula: with {values}, {problem}")
@@ -362,95 +341,9 @@ def expression_activation(expr: sp.Basic, params: dict[str, float] | None = None
         expr = sp.piecewise_fold(expr.rewrite(sp.Piecewise))
     expr = stabilise(expr)
     declared = tuple(Param(name, _parameter_value(name, value), "user parameter") for name, value in names.items())
-    name = _line(expr, 200)
+    name = one_line(expr, 200)
     return _user_record(expr, name, declared, f"User expression {name}")
 
-
-def _defined_everywhere(e: sp.Expr) -> bool:
-    """A quick sufficient test that ``e`` is real and continuous at every real x (by its structure and SymPy's
-    sign assumptions: ``log(1 + x**2)``, ``sqrt(exp(x))``, ``1/(1 + x**2)`` pass)."""
-    if not e.has(X):
-        return bool(e.is_real and e.is_finite)
-    if e == X:
-        return True
-    if e.is_Add or e.is_Mul:
-        return all(_defined_everywhere(a) for a in e.args)
-    if e.is_Pow:
-        b, k = e.base, e.exp
-        if not (_defined_everywhere(b) and not k.has(X)):
-            return bool(b.is_positive and _defined_everywhere(b) and _defined_everywhere(k))
-        if k.is_Integer:
-            return bool(k >= 0 or b.is_nonzero)
-        return bool(b.is_positive or (b.is_nonnegative and k.is_positive))
-    if isinstance(e, sp.log):
-        return bool(e.args[0].is_positive and _defined_everywhere(e.args[0]))
-    return isinstance(e, ENTIRE) and all(_defined_everywhere(a) for a in e.args)
-
-
-def _check_roots(piece: sp.Expr, where: sp.Set) -> None:
-    """A fractional power of a negative number is complex (NumPy gives NaN): ``x**(1/3)`` is refused where
-    ``x < 0``, even though SymPy's ``continuous_domain`` reads it as the real cube root."""
-    for p in piece.atoms(sp.Pow):
-        if p.exp.is_number and not p.exp.is_Integer and p.base.has(X) and not p.base.is_nonnegative:
-            bad = sp.solveset(p.base < 0, X, where)
-            if bad is not sp.S.EmptySet:
-                raise FormulaError(f"formula: φ = {_line(piece, 40)} is not real-valued on all of ℝ: {_line(p, 30)} "
-                                   f"is complex on {_fmt_set(bad)}")
-
-
-def _fmt_set(s: sp.Set) -> str:
-    """``(-oo, 0]``, ``{0}``, ``[0, 1) ∪ {2}``: a set of reals as a person writes it."""
-    if isinstance(s, sp.Interval):
-        return f"{'(' if s.left_open else '['}{s.start}, {s.end}{')' if s.right_open else ']'}"
-    if isinstance(s, sp.Union):
-        return " ∪ ".join(_fmt_set(a) for a in s.args)
-    if isinstance(s, sp.FiniteSet):
-        return "{" + ", ".join(_line(a, 20) for a in s.args) + "}"
-    return _line(s, 40)
-
-
-def real_on_line(expr: sp.Expr) -> None:
-    """Raise :class:`~analytic.errors.FormulaError` unless ``expr`` (in x only) is real-valued at every real x:
-    each piece of a Piecewise on the set where it applies, and every condition solvable in x.
-
-    Within a piece the test is continuity (SymPy's ``continuous_domain``), so a pole such as ``1/x`` at 0 is
-    refused too; jumps between pieces are allowed.
-
-    >>> real_on_line(parse_formula("Piecewise((log(x), x > 0), (0, True))"))
-    >>> real_on_line(parse_formula("log(x)"))
-    Traceback (most recent call last):
-    ...
-    analytic.errors.FormulaError: formula: φ = log(x) is not real-valued on all of ℝ: it fails on (-oo, 0]
-    """
-    from sympy.calculus.util import continuous_domain
-
-    try:
-        with time_limit(PARSE_SECONDS, "checking the domain"):
-            folded = sp.piecewise_fold(expr)
-            pieces = folded.args if isinstance(folded, sp.Piecewise) else ((folded, sp.true),)
-            rest = sp.S.Reals
-            for piece, cond in pieces:
-                try:
-                    region = sp.S.Reals if cond is sp.true else cond.as_set()
-                except (NotImplementedError, TypeError, ValueError):
-                    raise FormulaError(f"formula: the Piecewise condition {_line(cond, 40)} is not supported: "
-                                       "conditions must be solvable in x, such as x > 0 or x**2 < 1") from None
-                where, rest = sp.Intersection(region, rest), rest - region
-                if where is sp.S.EmptySet or _defined_everywhere(piece):
-                    continue
-                _check_roots(piece, where)
-                try:
-                    domain = continuous_domain(to_elementary(piece), X, where)
-                except (NotImplementedError, TypeError, ValueError, AttributeError):
-                    raise FormulaError(f"formula: cannot establish that φ = {_line(piece, 40)} is real-valued on "
-                                       f"{_line(where, 40)}") from None
-                missing = sp.Complement(where, domain)
-                if missing is not sp.S.EmptySet:
-                    raise FormulaError(f"formula: φ = {_line(piece, 40)} is not real-valued on all of ℝ: it fails "
-                                       f"on {_fmt_set(missing)}")
-    except ComputationTimeout:
-        raise FormulaError(f"formula: too complex, checking that it is real-valued on ℝ took longer than "
-                           f"{PARSE_SECONDS:g} s") from None
 
 
 def _parameter_value(name: str, value: object) -> sp.Expr:

@@ -58,7 +58,7 @@ def _adaptive_curve(f, t0: float, t1: float, scale: tuple[float, float], tol: fl
 
 
 def _xi_grid(name: str, budget: Budget) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    from ..theory.meanfield import signal_propagation
+    from ..theory.correlation import signal_propagation
 
     # sigma_b^2 = 0 itself is left out: there q* = 0 below the critical point, a different limit
     sw = np.linspace(0.25, PHASE_SIGMA_W2_MAX, 2 * budget.phase_points + 4)
@@ -77,7 +77,7 @@ def _xi_grid(name: str, budget: Budget) -> tuple[np.ndarray, np.ndarray, np.ndar
 def phase_panel(budget: Budget = DEFAULT) -> N.PhasePanel:
     r"""tanh in the :math:`(\sigma_w^2, \sigma_b^2)` plane: the critical line :math:`\chi_1 = 1`, its end point at
     :math:`\sigma_b^2 = 0` and contours of the correlation depth scale :math:`\xi_c`
-    (:func:`analytic.theory.meanfield.signal_propagation`). (ReLU's critical point :math:`\sigma_w^2 = 2` belongs
+    (:func:`analytic.theory.correlation.signal_propagation`). (ReLU's critical point :math:`\sigma_w^2 = 2` belongs
     to another activation: it is on :func:`relu_phase_panel`, not on tanh's plane.)
 
     The line is the curve of critical fixed points parametrised by :math:`q^*`: :math:`\sigma_w^2 = 1/W(q^*)`,
@@ -145,12 +145,13 @@ ISOMETRY_ACTS = (("tanh", 1e-3), ("relu", 0.0))
 def isometry_panels(budget: Budget = DEFAULT) -> tuple[N.SpectrumPanel, ...]:
     r"""Singular-value densities of J at criticality (:math:`\chi_1 = 1`) for tanh (:math:`\sigma_b^2 = 10^{-3}`)
     and ReLU, Gaussian and orthogonal weights, at ``budget.isometry_depths``: the S-transform density
-    (:func:`analytic.theory.spectrum.spectral_density`) as a density of :math:`t = \log_{10} s`,
+    (:func:`analytic.theory.density.spectral_density`) as a density of :math:`t = \log_{10} s`,
     :math:`p(t) = 2\ln 10\,\lambda\rho(\lambda)` with :math:`\lambda = s^2`, over histograms of sampled networks
-    (:func:`analytic.theory.spectrum.sample_spectrum`), normalised by the number of eigenvalues (ReLU's atom at 0
-    is left out of both)."""
+    (:func:`analytic.theory.sampled_spectrum.sample_spectrum`), normalised by the number of eigenvalues (ReLU's
+    atom at 0 is left out of both)."""
     from ..theory.criticality import critical_sigma_w2
-    from ..theory.spectrum import sample_spectrum, spectral_density
+    from ..theory.density import spectral_density
+    from ..theory.sampled_spectrum import sample_spectrum
 
     panels = []
     for act, sb in ISOMETRY_ACTS:

@@ -1,0 +1,124 @@
+r"""Checks on a parsed formula: size limits, and that φ is a real function on all of ℝ.
+
+A formula that parses can still be unusable: SymPy folds ``(x**64)**64`` into ``x**4096`` and a large formula into
+thousands of operations (:func:`growth_problem`), and ``log(x)``, ``sqrt(x)``, ``1/x`` or ``x**(1/3)`` are not
+real-valued at every real x (:func:`real_on_line`). Real-valuedness is decided piece by piece of a ``Piecewise``
+on the set where the piece applies: first by a structural sufficient test (sums, products, positive bases,
+entire functions), then by SymPy's ``continuous_domain``.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from ..errors import ComputationTimeout, FormulaError, one_line, time_limit
+from .registry import X
+from .special import ENTIRE, to_elementary
+
+#: Largest absolute value of a constant exponent, as written or as folded by SymPy.
+MAX_EXPONENT = 64
+#: Seconds allowed for checking that one formula is real-valued on ℝ.
+CHECK_SECONDS = 3.0
+
+#: Most operations in a parsed formula (SymPy's count_ops): a formula of 500 characters stays far below it
+#: unless SymPy expands something.
+MAX_OPS = 2000
+
+
+def growth_problem(expr: sp.Expr) -> str | None:
+    """Why ``expr`` is too large to work with, or ``None``: a power with a constant exponent above
+    :data:`MAX_EXPONENT` (``(x**64)**64`` folds into ``x**4096``), or more than :data:`MAX_OPS` operations."""
+    for p in expr.atoms(sp.Pow):
+        e = p.exp
+        if e.is_number and e.is_real and abs(e) > MAX_EXPONENT:
+            return f"the power {one_line(p, 60)} has exponent {one_line(e, 20)}, above {MAX_EXPONENT}"
+    if sp.count_ops(expr) > MAX_OPS:
+        return f"the formula has more than {MAX_OPS} operations"
+    return None
+
+
+def _defined_everywhere(e: sp.Expr) -> bool:
+    """A quick sufficient test that ``e`` is real and continuous at every real x (by its structure and SymPy's
+    sign assumptions: ``log(1 + x**2)``, ``sqrt(exp(x))``, ``1/(1 + x**2)`` pass)."""
+    if not e.has(X):
+        return bool(e.is_real and e.is_finite)
+    if e == X:
+        return True
+    if e.is_Add or e.is_Mul:
+        return all(_defined_everywhere(a) for a in e.args)
+    if e.is_Pow:
+        b, k = e.base, e.exp
+        if not (_defined_everywhere(b) and not k.has(X)):
+            return bool(b.is_positive and _defined_everywhere(b) and _defined_everywhere(k))
+        if k.is_Integer:
+            return bool(k >= 0 or b.is_nonzero)
+        return bool(b.is_positive or (b.is_nonnegative and k.is_positive))
+    if isinstance(e, sp.log):
+        return bool(e.args[0].is_positive and _defined_everywhere(e.args[0]))
+    return isinstance(e, ENTIRE) and all(_defined_everywhere(a) for a in e.args)
+
+
+def _check_roots(piece: sp.Expr, where: sp.Set) -> None:
+    """A fractional power of a negative number is complex (NumPy gives NaN): ``x**(1/3)`` is refused where
+    ``x < 0``, even though SymPy's ``continuous_domain`` reads it as the real cube root."""
+    for p in piece.atoms(sp.Pow):
+        if p.exp.is_number and not p.exp.is_Integer and p.base.has(X) and not p.base.is_nonnegative:
+            bad = sp.solveset(p.base < 0, X, where)
+            if bad is not sp.S.EmptySet:
+                raise FormulaError(f"formula: φ = {one_line(piece, 40)} is not real-valued on all of ℝ: "
+                                   f"{one_line(p, 30)} is complex on {_fmt_set(bad)}")
+
+
+def _fmt_set(s: sp.Set) -> str:
+    """``(-oo, 0]``, ``{0}``, ``[0, 1) ∪ {2}``: a set of reals as a person writes it."""
+    if isinstance(s, sp.Interval):
+        return f"{'(' if s.left_open else '['}{s.start}, {s.end}{')' if s.right_open else ']'}"
+    if isinstance(s, sp.Union):
+        return " ∪ ".join(_fmt_set(a) for a in s.args)
+    if isinstance(s, sp.FiniteSet):
+        return "{" + ", ".join(one_line(a, 20) for a in s.args) + "}"
+    return one_line(s, 40)
+
+
+def real_on_line(expr: sp.Expr) -> None:
+    """Raise :class:`~analytic.errors.FormulaError` unless ``expr`` (in x only) is real-valued at every real x:
+    each piece of a Piecewise on the set where it applies, and every condition solvable in x.
+
+    Within a piece the test is continuity (SymPy's ``continuous_domain``), so a pole such as ``1/x`` at 0 is
+    refused too; jumps between pieces are allowed.
+
+    >>> from analytic.core.parsing import parse_formula
+    >>> real_on_line(parse_formula("Piecewise((log(x), x > 0), (0, True))"))
+    >>> real_on_line(parse_formula("log(x)"))
+    Traceback (most recent call last):
+    ...
+    analytic.errors.FormulaError: formula: φ = log(x) is not real-valued on all of ℝ: it fails on (-oo, 0]
+    """
+    from sympy.calculus.util import continuous_domain
+
+    try:
+        with time_limit(CHECK_SECONDS, "checking the domain"):
+            folded = sp.piecewise_fold(expr)
+            pieces = folded.args if isinstance(folded, sp.Piecewise) else ((folded, sp.true),)
+            rest = sp.S.Reals
+            for piece, cond in pieces:
+                try:
+                    region = sp.S.Reals if cond is sp.true else cond.as_set()
+                except (NotImplementedError, TypeError, ValueError):
+                    raise FormulaError(f"formula: the Piecewise condition {one_line(cond, 40)} is not supported: "
+                                       "conditions must be solvable in x, such as x > 0 or x**2 < 1") from None
+                where, rest = sp.Intersection(region, rest), rest - region
+                if where is sp.S.EmptySet or _defined_everywhere(piece):
+                    continue
+                _check_roots(piece, where)
+                try:
+                    domain = continuous_domain(to_elementary(piece), X, where)
+                except (NotImplementedError, TypeError, ValueError, AttributeError):
+                    raise FormulaError(f"formula: cannot establish that φ = {one_line(piece, 40)} is real-valued on "
+                                       f"{one_line(where, 40)}") from None
+                missing = sp.Complement(where, domain)
+                if missing is not sp.S.EmptySet:
+                    raise FormulaError(f"formula: φ = {one_line(piece, 40)} is not real-valued on all of ℝ: it "
+                                       f"fails on {_fmt_set(missing)}")
+    except ComputationTimeout:
+        raise FormulaError(f"formula: too complex, checking that it is real-valued on ℝ took longer than "
+                           f"{CHECK_SECONDS:g} s") from None
