@@ -23,7 +23,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from .activations import get
 from .display import displayable
-from ..errors import (AnalyticError, ArgumentError, ComputationTimeout, FormulaError, canonical_float, canonical_int,
+from ..errors import (ArgumentError, ComputationTimeout, FormulaError, canonical_float, canonical_int,
                      canonical_params, canonical_text, time_limit)
 from .fastforms import Kernel, fused_kernel
 from .parsing import expression_activation, looks_like_formula, user_activation

@@ -253,6 +253,23 @@ def _log_median(layers, b_pos: float, b_neg: float, mean: float, sd: float, targ
     return fine, abs(fine - coarse) + 1e-12 * max(1.0, abs(fine)), tail
 
 
+def _median_summary(wanted: bool, dead: float, layers: list, b_pos: float, b_neg: float, log_mean: float,
+                    log_var: float) -> tuple[float, float, str]:
+    """(log median, its error, a note) of :math:`\|Ju\|^2`: 0 when more than half the networks are dead, by
+    Gil-Pelaez inversion of the alive law for ReLU and the linear case, else not computed (nan)."""
+    if not wanted:
+        return math.nan, math.nan, ""
+    if dead >= 0.5:
+        return -math.inf, 0.0, "more than half of the networks are dead: the median is 0"
+    if b_neg == 0 or b_neg == b_pos:
+        q = (0.5 - dead) / (1 - dead)
+        med, med_err, tail = _log_median(layers, b_pos, b_neg, log_mean, math.sqrt(log_var), q)
+        return med, med_err, (f"median: quantile {q:.17g} of the alive law by Gil-Pelaez inversion of its "
+                              f"characteristic function; error estimate {med_err:.2g} in the log (64 vs 128 panels)"
+                              + (f", mass {tail:.1g} left out" if tail else ""))
+    return math.nan, math.nan, "median: not computed for 0 < |a| != 1 (its law is a chi-square-times-beta mixture)"
+
+
 def finite_width(act, depth: int, sigma_w2: float, widths: int | Sequence[int], params: dict | None = None,
                  sigma_b2: float = 0.0, weights: str = "gaussian", median: bool = True) -> FiniteWidth:
     r"""Exact summaries of :math:`\|Ju\|^2` at finite widths, beside the large-width approximation.
@@ -292,20 +309,8 @@ def finite_width(act, depth: int, sigma_w2: float, widths: int | Sequence[int], 
     dead = -math.expm1(sum(math.log1p(-lay.dead) for lay in lays))
     lw_dead = sum(lay.dead for lay in lays)
     notes = [f"input x_0 != 0, any unit direction u; weights N(0, sigma_w^2/n_(l-1)), no bias"]
-    if not median:
-        med, med_err = math.nan, math.nan
-    elif dead >= 0.5:
-        med, med_err = -math.inf, 0.0
-        notes.append("more than half of the networks are dead: the median is 0")
-    elif b_neg == 0 or b_neg == b_pos:
-        med, med_err, tail = _log_median(list(zip(ns[1:], cs)), b_pos, b_neg, log_mean, math.sqrt(log_var),
-                                         (0.5 - dead) / (1 - dead))
-        notes.append(f"median: quantile {(0.5 - dead) / (1 - dead):.17g} of the alive law by Gil-Pelaez inversion of "
-                     f"its characteristic function; error estimate {med_err:.2g} in the log (64 vs 128 panels)"
-                     + (f", mass {tail:.1g} left out" if tail else ""))
-    else:
-        med, med_err = math.nan, math.nan
-        notes.append("median: not computed for 0 < |a| != 1 (its law is a chi-square-times-beta mixture)")
+    med, med_err, note = _median_summary(median, dead, list(zip(ns[1:], cs)), b_pos, b_neg, log_mean, log_var)
+    notes += [note] if note else []
     rel = 1e-14 * depth
     return FiniteWidth(
         act=act.name, widths=ns, sigma_w2=sw, slopes2=(b_pos, b_neg),
