@@ -84,11 +84,7 @@ def _ulp(value: float) -> float:
 @functools.lru_cache(maxsize=None)
 def _integrand(act: BoundActivation, fn: str) -> sp.Expr:
     """f(x) for ``fn`` with parameters bound (``log_abs_dphi`` returns φ′; the log is taken piece by piece)."""
-    bind = act.subs
-    if fn in ("phi", "phi2"):
-        f = act.expr.subs(bind)
-    else:
-        f = derivative(act, 1)
+    f = act.expr if fn in ("phi", "phi2") else derivative(act, 1)
     if fn in ("phi2", "dphi2"):
         f = sp.piecewise_fold(f**2)
     return sp.piecewise_fold(f)

@@ -41,16 +41,16 @@ REPRODUCES, APPROXIMATES = 1e-9, 0.05
 CONVENTIONS = ("criticality", "variance_preserving", "linearised")
 
 
+@functools.lru_cache(maxsize=256)
 def _torch_gain(act: BoundActivation) -> float | None:
     """The value of PyTorch's ``calculate_gain`` entry in the activation's record (its ``a`` is the record's
     parameter it names, with the bound value), or None when the record has none."""
     gain = act.record.torch_gain
     if gain is None:
         return None
-    expr = parse_formula(gain.formula, {"a": 0.0} if gain.parameter else None)  # (only the name is used)
-    if gain.parameter:
-        expr = expr.subs(sp.Symbol("a", real=True), act.params[gain.parameter])
-    return float(sp.N(expr, 30))
+    values = {"a": act.params[gain.parameter]} if gain.parameter else {}
+    expr = parse_formula(gain.formula, values)  # the parser declares the names; the values go in below
+    return float(sp.N(expr.subs({sp.Symbol(k, real=True): v for k, v in values.items()}), 30))
 
 
 @dataclass(frozen=True)
