@@ -194,10 +194,10 @@ def _with_error(sim: ScaledStat, log_error: float) -> ScaledStat:
     if not math.isfinite(log_error):
         return sim
     if not math.isfinite(sim.log_stderr):
-        return dataclasses.replace(sim, log_stderr=log_error)
+        return dataclasses.replace(sim, log_error=log_error)
     top = max(sim.log_stderr, log_error)
     both = top + 0.5 * math.log(math.exp(2 * (sim.log_stderr - top)) + math.exp(2 * (log_error - top)))
-    return dataclasses.replace(sim, log_stderr=both)
+    return dataclasses.replace(sim, log_error=both)
 
 
 def _ess_note(ess: float, n: int) -> str:

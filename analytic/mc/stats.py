@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..quantities import exp_or_inf
+from ..quantities import LogQuantity, exp_or_inf
 
 LN2 = math.log(2.0)
 
@@ -40,23 +40,21 @@ class Stat:
 
 
 @dataclass(frozen=True)
-class ScaledStat:
-    r"""A sample mean that may under- or overflow a float: value :math:`= \mathrm{sign}\cdot e^{\text{log\_abs}}`,
-    standard error :math:`e^{\text{log\_stderr}}`. ``value``/``stderr`` give the floats (0 or inf when outside
-    the float range); the logs are exact.
+class ScaledStat(LogQuantity):
+    r"""A sample mean that may under- or overflow a float, in the shared vocabulary: a
+    :class:`~analytic.quantities.LogQuantity` whose error is the standard error, value
+    :math:`= \mathrm{sign}\cdot e^{\text{log\_abs}}`, standard error :math:`e^{\text{log\_stderr}}`.
+    ``value``/``stderr`` give the floats (0 or inf when outside the float range); the logs are exact.
     """
 
-    log_abs: float
-    sign: int
-    log_stderr: float
-
     @property
-    def value(self) -> float:
-        return self.sign * exp_or_inf(self.log_abs) if self.sign else 0.0
+    def log_stderr(self) -> float:
+        """The log of the standard error (the quantity's ``log_error``)."""
+        return self.log_error
 
     @property
     def stderr(self) -> float:
-        return math.nan if math.isnan(self.log_stderr) else exp_or_inf(self.log_stderr)
+        return self.error
 
     def as_dict(self) -> dict:
         return {"value": self.value, "stderr": self.stderr, "log_abs": self.log_abs, "sign": self.sign,
