@@ -207,6 +207,15 @@ def figure_activations(figure: str) -> tuple[str, ...]:
     return tuple(a.name for a in catalogue() if figure in a.figures)
 
 
+def _panel_row(fig: Figure, figure: str, plot: Callable, budget: Budget, **subplots) -> Sequence:
+    """One row of axes, one per activation drawn in ``figure``, each filled by ``plot(name, ax=, budget=)``."""
+    names = figure_activations(figure)
+    axes = fig.subplots(1, len(names), squeeze=False, **subplots)[0]
+    for ax, name in zip(axes, names):
+        plot(name, ax=ax, budget=budget)
+    return axes
+
+
 # ---------------------------------------------------------------- activations
 
 def _build_activation(name: str, budget: Budget) -> Figure:
@@ -305,10 +314,7 @@ def _build_gradient_depth(budget: Budget) -> Figure:
                               "chain, for sigmoid and tanh, against the N(0, 1) of the independence approximation")
 def _build_preact(budget: Budget) -> Figure:
     fig = new_figure(figure_size("page", 0.42))
-    names = figure_activations("preactivation_law")
-    axes = fig.subplots(1, len(names), sharey=True, squeeze=False)[0]
-    for ax, name in zip(axes, names):
-        plot_preactivation_law(name, ax=ax, budget=budget)
+    axes = _panel_row(fig, "preactivation_law", plot_preactivation_law, budget, sharey=True)
     axes[0].set_ylabel(r"pre-activation $v_t$: mean $\pm$ sd")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False)
@@ -324,10 +330,7 @@ def _build_preact(budget: Budget) -> Figure:
                       "typical value")
 def _build_histogram(budget: Budget) -> Figure:
     fig = new_figure(figure_size("page", 0.4))
-    names = figure_activations("histogram")
-    axes = fig.subplots(1, len(names), squeeze=False)[0]
-    for ax, name in zip(axes, names):
-        plot_histogram(name, ax=ax, budget=budget)
+    axes = _panel_row(fig, "histogram", plot_histogram, budget)
     from matplotlib.lines import Line2D
     handles, labels = axes[0].get_legend_handles_labels()
     handles += [Line2D([], [], color="0.3", linestyle="--", linewidth=1.8),
