@@ -223,3 +223,18 @@ def test_preactivation_panel_starts_from_the_input():
     z, wz = np.polynomial.hermite_e.hermegauss(80)
     e_sig = np.sum(wz / (1 + np.exp(-(1 + 0.5 * z)))) / np.sqrt(2 * np.pi)
     assert p.mean[1] == pytest.approx(e_sig, rel=1e-9)
+
+
+def test_the_exact_chain_gives_the_same_digits_for_any_number_of_blas_threads():
+    """A threaded matrix product sums in an order set by the thread count; the exact chain must not depend on it
+    (same call, same numbers on every machine). Each run is a fresh process with OPENBLAS_NUM_THREADS set."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from analytic.theory.chain import exact_chain; c = exact_chain('sigmoid', 50, 'normal(1, 0.5)'); "
+            "print([repr(v.log_abs) for q in ('mean', 'log_mean') for v in c.by_depth[q]])")
+    out = {n: subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             env={**os.environ, "OPENBLAS_NUM_THREADS": n, "OMP_NUM_THREADS": n}).stdout
+           for n in ("1", "2")}
+    assert out["1"] and out["1"] == out["2"]

@@ -45,6 +45,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 import sympy as sp
 
 from ..core.calculus import resolve
@@ -390,7 +391,10 @@ def _exact_chain(act: BoundActivation, depth: int, w: Distribution, b: Distribut
         closed = _closed_form(act, depth, w, x, tolerance)
         if closed is not None:
             return closed
-    runs = [_iterate(build_operator(act, w, b, x, n, h), depth) for n, h in RESOLUTIONS]
+    # One BLAS thread: threaded matrix products sum in an order that depends on the thread count, and the same
+    # call must give the same digits whatever the machine.
+    with threadpool_limits(limits=1, user_api="blas"):
+        runs = [_iterate(build_operator(act, w, b, x, n, h), depth) for n, h in RESOLUTIONS]
     if _never_zero(act, w):  # no interval where phi' = 0 and no atom of w at 0: P(prod = 0) = 0 exactly
         for run in runs:
             run["nonzero_log"][:] = 0.0
