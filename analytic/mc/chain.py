@@ -112,7 +112,6 @@ def spec(d: Distribution | None) -> str | None:
 @dataclass(frozen=True)
 class _ChainSetup:
     act: BoundActivation
-    name: str
     depth: int
     weights: Distribution
     bias: Distribution | None
@@ -136,7 +135,7 @@ def _chain_setup(act, depth, weights, samples, seed, x, bias, preact, params, ch
     law = [scalar(distribution(weights))] + [None if d is None else scalar(distribution(d), role)
                                              for d, role in ((bias, "bias"), (preact, "pre-activations"))]
     x = canonical_float("x", x, error=SimulationError)
-    return _ChainSetup(a, a.name, depth, *law, x, samples, seed_sequence(seed), chunk, threads)
+    return _ChainSetup(a, depth, *law, x, samples, seed_sequence(seed), chunk, threads)
 
 
 @dataclass(frozen=True)
@@ -339,7 +338,7 @@ def simulate_chain(act, depth: int, weights: str | Distribution, samples: int = 
     kept = np.empty(min(s.samples, MEDIAN_KEEP))  # the median's reservoir: the first chains, written by the blocks
     zeros = nonfinite = 0
     bar = progress_bar(s.depth * s.samples, progress,
-                    f"simulate {s.name}" + (" (independence model)" if s.preact else ""))
+                    f"simulate {s.act.name}" + (" (independence model)" if s.preact else ""))
     try:
         for block in _chain_blocks(s, bar, kept):
             for running, part in zip(moments, block.moments):
@@ -352,7 +351,7 @@ def simulate_chain(act, depth: int, weights: str | Distribution, samples: int = 
             bar.close()
     n = s.samples - nonfinite
     if n < 2:
-        raise SimulationError(f"{s.name}: the forward pass overflowed in {nonfinite} of {s.samples} chains; "
+        raise SimulationError(f"{s.act.name}: the forward pass overflowed in {nonfinite} of {s.samples} chains; "
                               "use smaller weights or a smaller x")
     mean, mean_abs, mean_sq = moments
     log_mean, log_std = logs.stat()
@@ -365,7 +364,7 @@ def simulate_chain(act, depth: int, weights: str | Distribution, samples: int = 
     ess = (exp_or_inf(math.log(n) + 2 * m_abs.log_abs - m_sq.log_abs)
            if m_abs.sign and math.isfinite(m_sq.log_abs) else 0.0)
     return ChainSimulation(
-        act=s.name, depth=s.depth, weights=s.weights.spec, bias=spec(s.bias), preact=spec(s.preact), x=s.x,
+        act=s.act.name, depth=s.depth, weights=s.weights.spec, bias=spec(s.bias), preact=spec(s.preact), x=s.x,
         samples=s.samples, seed=int(seed), params=s.act.given,
         mean=mean.stat(), mean_abs=m_abs, mean_square=m_sq,
         log_mean=log_mean, log_std=log_std, median_abs=median, log_median_abs=log_median, median_samples=nkept,

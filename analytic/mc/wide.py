@@ -43,7 +43,6 @@ class _WideSetup:
     """A validated wide simulation: the network's shape, its laws, :math:`\\sigma_w^2`, :math:`\\sigma_b^2`."""
 
     act: BoundActivation
-    name: str
     depth: int
     width: int
     batch: int
@@ -85,7 +84,7 @@ def _wide_setup(act, depth, width, weights, bias, batch, seed, params, networks,
     pair = numpy_pair(a)
     seq = seed_sequence(seed)
     threads = max(1, min(thread_count(threads), networks, MAX_WIDE_ELEMENTS // (depth * batch * width)))
-    return _WideSetup(a, a.name, depth, width, batch, networks, burn_in, wd, bd, moments["mean"], sigma_w2, sigma_b2,
+    return _WideSetup(a, depth, width, batch, networks, burn_in, wd, bd, moments["mean"], sigma_w2, sigma_b2,
                       pair, seq, threads)
 
 
@@ -111,7 +110,7 @@ def simulate_wide(act, depth: int, width: int, weights: str | Distribution, bias
                               "use smaller weights")
     log_mean, slope, slope_log, mean_log = _fit(s, sums, mlog)
     return WideSimulation(
-        act=s.name, depth=s.depth, width=s.width, weights=s.weights.spec, bias=spec(s.bias), batch=s.batch,
+        act=s.act.name, depth=s.depth, width=s.width, weights=s.weights.spec, bias=spec(s.bias), batch=s.batch,
         networks=s.networks, seed=int(seed), params=s.act.given, sigma_w2=s.sigma_w2, sigma_b2=s.sigma_b2,
         weight_mean=s.weight_mean, burn_in=s.burn_in,
         log_mean_norm2=tuple(float(v) for v in log_mean), mean_log_norm2=mean_log,
