@@ -188,7 +188,9 @@ def _window(args: argparse.Namespace) -> Output:
         raise UsageError(f"{PROG} window: --w must be non-zero")
     win = window(args.act, args.w, args.b, params=params_of(args))
     lines = [f"{win.activation}: inputs a with |w phi'(w a + b)| >= 1 at w = {win.w:g}, b = {win.b:g} ({win.method})"]
-    lines += [f"  a in [{_endpoint(lo)}, {_endpoint(hi)}]" for lo, hi in win.intervals] or ["  no such input"]
+    lines += [f"  a in [{_endpoint(lo)}, {_endpoint(hi)}]" + ("  (a single point: |w phi'| = 1 there exactly)"
+                                                             if lo.exact is not None and lo.exact == hi.exact else "")
+              for lo, hi in win.intervals] or ["  no such input"]
     lines += [f"  width {win.width:.15g}" + ("" if win.method == "exact" or math.isinf(win.width) else
                                              f" in [{win.width_lower:.15g}, {win.width_upper:.15g}]"), "proof:"]
     lines += [f"  - {step}" for step in win.proof]

@@ -66,8 +66,8 @@ class Endpoint:
     def mapped(self, w: float, b: float) -> "Endpoint":
         """The endpoint x mapped to a = (x - b)/w (the enclosure flips when w < 0)."""
         lo, hi = sorted(((self.lower - b) / w, (self.upper - b) / w))
-        ex = None if self.exact is None else str(sp.nsimplify((sp.sympify(self.exact) - sp.nsimplify(b)) /
-                                                               sp.nsimplify(w)))
+        ex = None if self.exact is None else str((sp.sympify(self.exact) - sp.Rational(repr(b))) /
+                                                 sp.Rational(repr(w)))
         return Endpoint((self.value - b) / w, lo, hi, ex)
 
 
@@ -168,15 +168,20 @@ def _inside_at(e: sp.Expr, t: float, x: float) -> bool:
 
 
 def _exact_piece(e: sp.Expr, t: sp.Expr, tf: float, piece: sp.Interval, roots: list[sp.Expr]) -> list:
+    """The closed pieces of {|e| >= t} on ``piece``: the runs between consecutive roots where |e| > t, and every
+    root that no such run reaches as a single point [r, r] (there |e| = t exactly: a tangency, e.g. the maximum of
+    |phi'| equal to t)."""
     pts = [piece.start] + roots + [piece.end]
     out = []
     for a, b in zip(pts[:-1], pts[1:]):
         fa, fb = float(sp.N(a, 30)), float(sp.N(b, 30))
         mid = fa + 1 if fb == math.inf and fa != -math.inf else fb - 1 if fa == -math.inf and fb != math.inf \
             else 0.0 if fa == -math.inf else (fa + fb) / 2
-        if _inside_at(e, tf, mid):
+        if a == b or _inside_at(e, tf, mid):  # a == b: a root at the piece's end, |e| = t there
             out.append((_exact_point(a), _exact_point(b)))
-    return out
+    touched = {p for run in out for p in (run[0].exact, run[1].exact)}
+    out += [(_exact_point(r), _exact_point(r)) for r in roots if str(r) not in touched]
+    return sorted(out, key=lambda run: run[0].value)
 
 
 # ---------------------------------------------------------------- certified route
@@ -297,7 +302,8 @@ def _level_set(act: BoundActivation, w_abs: float) -> tuple[tuple, str, tuple[st
             parts += _exact_piece(e, t, tf, piece, roots)
             methods.add("exact")
             proof.append(f"on {piece}: |phi'| = {shown} exactly at x in {{{', '.join(map(str, roots))}}}; the side "
-                         "between consecutive roots by interval evaluation at one point")
+                         "between consecutive roots by interval evaluation at one point; a root with |phi'| < "
+                         f"{shown} on both sides is kept as a single point (the set is closed)")
             continue
         got, steps = _certified_piece(e, tf, float(piece.start), float(piece.end))
         parts += got
@@ -378,10 +384,19 @@ def widest_window(act: Activation | str, params: dict | None = None) -> WidestWi
     act = resolve(act, params)
     ws = np.logspace(-3, 4, 141)
     widths = np.array([_float_width(act, float(w)) for w in ws])
+    how = "a float scan"
+    for i in np.nonzero(np.isinf(widths))[0]:  # the scan reached its edge: the proved route decides
+        try:
+            widths[i] = window(act, float(ws[i]), 0.0).width
+        except AnalyticError:
+            break
+        if math.isinf(widths[i]):  # S_t grows as t = 1/|w| falls: unbounded from here on
+            how = "proved there; the set grows with |w|"
+            break
     if np.any(np.isinf(widths)):
         w0 = float(ws[np.argmax(np.isinf(widths))])
         return WidestWindow(act.name, w0, math.inf, None, f"the window is unbounded from |w| = {w0:.4g} on "
-                                                         "(a float scan), so there is no widest finite one")
+                                                         f"({how}), so there is no widest finite one")
     if not np.any(widths > 0):
         return WidestWindow(act.name, math.nan, 0.0, None, "|w phi'| < 1 everywhere for every w on the scan")
     i = int(np.argmax(widths))
@@ -390,9 +405,40 @@ def widest_window(act: Activation | str, params: dict | None = None) -> WidestWi
                           options={"xatol": 1e-10})
     w = float(math.exp(res.x))
     win = window(act, w, 0.0)
-    return WidestWindow(act.name, w, win.width, win,
-                        "w is a numerical maximiser (bounded scalar search on the width); the width at that w is "
-                        f"{win.method} ({', '.join(win.proof[:1])})")
+    note = ("w is a numerical maximiser (bounded scalar search on the width); the width at that w is "
+            f"{win.method} ({', '.join(win.proof[:1])})")
+    edge = _edge_weight(act)
+    if edge is not None:
+        at_edge = window(act, edge[0], 0.0)
+        if at_edge.width >= win.width:
+            note = (f"|w| = {edge[1]}: the smallest |w| with a non-empty window, where |w| max|phi'| = 1 exactly "
+                    f"(max|phi'| = {edge[2]}, proved and attained); its width {at_edge.width:.15g} ({at_edge.method}) "
+                    f"is no less than {win.width:.15g} at the numerical maximiser w = {w:.12g} (bounded scalar "
+                    "search), so the widest window sits on this boundary")
+            w, win = edge[0], at_edge
+    return WidestWindow(act.name, w, win.width, win, note)
+
+
+def _edge_weight(act: BoundActivation) -> tuple[float, str, str] | None:
+    r"""The weight :math:`|w| = 1/\max|arphi'|` where the window first becomes non-empty, when the proved
+    maximum of :math:`|arphi'|` is exact, attained and its reciprocal is a float exactly (so the window there is
+    computed at that very w): (w, w as text, the maximum as text); else None."""
+    from ..bounds import bound
+
+    try:
+        bd = bound(act)
+    except AnalyticError:
+        return None
+    ends = [(bd.sup.exact, bd.sup.attained), (None if bd.inf.exact is None else -bd.inf.exact, bd.inf.attained)]
+    if any(e is None for e, _ in ends):
+        return None
+    top = max(ends, key=lambda e: float(sp.N(e[0], 30)))
+    if not (top[1] and top[0].is_positive and top[0].is_finite):
+        return None
+    inv = sp.nsimplify(1 / top[0])
+    if not inv.is_Rational or sp.Rational(repr(float(inv))) != inv:
+        return None
+    return float(inv), str(inv), str(top[0])
 
 
 def _smooth_width(act: BoundActivation, w: float) -> float:
