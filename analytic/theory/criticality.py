@@ -23,8 +23,8 @@ from ..core.calculus import resolve
 from ..errors import ConvergenceError
 from ..core.registry import Activation, BoundActivation
 from .meanfield import (MARGINAL, Q_TINY, VERIFY, _V, _W, _attracts_zero, _canonical_variances, _classify,
-                        _dV, _grid, _grid_errors, _grid_rules, _homogeneous, _mean_field, _sign_changes,
-                        _zero_is_fixed)
+                        _dV, _grid, _grid_errors, _grid_rules, _homogeneous, _mean_field, _same_fixed_point,
+                        _sign_changes, _zero_is_fixed)
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def _critical(act: BoundActivation, sb: float) -> tuple[CriticalPoint | None, tu
         _verify(act, sb, p)
     interior = [p for p in stable if not p.edge]
     if interior:
-        reached = [p for p in interior if _mean_field(act, p.sigma_w2, sb, 1.0).q_star == p.q_star]
+        reached = [p for p in interior if orbit_reaches(act, sb, p)[0]]
         return (reached or sorted(interior, key=lambda p: p.sigma_w2))[0], points, method
     if stable:
         return stable[0], points, (method + "; the only stable one is the q* -> 0 edge: chi_1 = 1 in the limit "
@@ -116,6 +116,14 @@ def _critical(act: BoundActivation, sb: float) -> tuple[CriticalPoint | None, tu
     shown = ", ".join(f"sigma_w^2 = {p.sigma_w2:.6g} at q* = {p.q_star:.6g} (slope {p.slope:.4g}, {p.kind})"
                       for p in points)
     return None, points, f"chi_1 = 1 only at unstable fixed points: {shown}; {_stable_chi_range(act, sb)}"
+
+
+def orbit_reaches(act: BoundActivation, sb: float, p: CriticalPoint) -> tuple[bool, float, float]:
+    """Whether the length map from q_0 = 1 at p's sigma_w^2 ends at p's fixed point: (reached, where the orbit
+    ends, the bound on the distance within which the two roots are one fixed point)."""
+    end = _mean_field(act, p.sigma_w2, sb, 1.0).q_star
+    same, tol = _same_fixed_point(act, p.sigma_w2, sb, end, p.q_star, p.slope)
+    return same, end, tol
 
 
 def _stable_chi_range(act: BoundActivation, sb: float) -> str:

@@ -33,7 +33,7 @@ from ..core.calculus import numpy_function, resolve
 from ..core.parsing import parse_formula
 from .gaussian import DIGITS, _OO, _gaussian, _kinks, _piece_integral, _quad_pieces, _terms
 from ..core.registry import X, Activation, BoundActivation
-from .criticality import _critical
+from .criticality import _critical, orbit_reaches
 from .meanfield import _canonical_variances, _mean_field
 
 #: Relative differences for the verdicts "reproduces" and "approximates".
@@ -213,8 +213,13 @@ def _initialisation(act: BoundActivation, sb: float) -> Initialisation:
         assumptions += list(mf.assumptions) + [
             f"critical initialisation: chi_1 = 1 at the {point.kind} fixed point q* = {q_star:.12g} ({method}); "
             "re-checked: chi_1 = 1 and G(q*) = q* to 1e-10"]
-        if mf.q_star != q_star and not point.edge:
-            assumptions.append(f"the orbit from q_0 = 1 does not reach this q* (it ends at {mf.q_star:.6g})")
+        if not point.edge and point.kind != "neutral":
+            reached, end, tol = orbit_reaches(act, sb, point)
+            assumptions.append(
+                f"the orbit from q_0 = 1 reaches this q* (it ends at the fixed point {end:.12g}; |difference| = "
+                f"{abs(end - q_star):.2g} <= {tol:.2g}, the two roots' error bound)" if reached else
+                f"the orbit from q_0 = 1 does not reach this q*: it ends at {end:.12g} (|difference| = "
+                f"{abs(end - q_star):.3g} > {tol:.2g}, the two roots' error bound)")
     conventions = _conventions(act, gain, method if point is None else f"q* = {q_star:.12g}, {point.kind}")
     if tg is None:
         reproduces, comparison = None, f"calculate_gain has no entry for {act.name}"

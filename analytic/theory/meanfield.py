@@ -229,6 +229,26 @@ def _fixed_points(act: BoundActivation, sw: float, sb: float) -> list[FixedPoint
     return out
 
 
+def _same_fixed_point(act: BoundActivation, sw: float, sb: float, a: float, b: float, slope: float
+                      ) -> tuple[bool, float]:
+    r"""Whether a and b are one fixed point of :math:`G(q) = \sigma_w^2 V(q) + \sigma_b^2` (each found by a root
+    search on its own function), and the bound on :math:`|a - b|` that decides it.
+
+    Near a simple fixed point :math:`h(q) = G(q) - q` has slope :math:`G' - 1`, so each of a, b lies within
+    :math:`(|h(q)| + 10\,\sigma_w^2 e_V(q))/|1 - G'|` of the true root (:math:`e_V`: the quadrature error of V);
+    a and b are the same fixed point when :math:`|a - b|` is within the sum of the two (fixed points closer than a
+    grid step are not told apart anyway)."""
+    if a == b:
+        return True, 0.0
+    if not (math.isfinite(a) and math.isfinite(b)) or min(a, b) <= 0:
+        return False, 0.0
+    g = _rules_at(act, np.array([a, b]))
+    h = sw * g[0] + sb - np.array([a, b])
+    gap = max(abs(1 - slope), MARGINAL)
+    tol = float(np.sum(np.abs(h) + 10 * sw * g[3] + 4e-16 * np.array([a, b]))) / gap
+    return abs(a - b) <= tol, tol
+
+
 @displayable(title="mean field", headline=("sigma_w2", "sigma_b2", "q_star", "chi1"))
 @dataclass(frozen=True)
 class MeanField:
