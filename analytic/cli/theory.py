@@ -95,6 +95,16 @@ def _init(args: argparse.Namespace) -> Output:
              "E[phi(sqrt(q*) z)^2] + sigma_b^2"]
     if i.sigma_w2 is None:
         lines.append(f"  NONE         {i.method}")
+        for p in i.critical_points:
+            if not p.stable:
+                away = ("the length map runs away from q* on either side" if p.kind == "unstable" else
+                        "lengths just above q* = 0 move away from it" if p.edge else "not attracting")
+                lines.append(f"  unstable     chi_1 = 1 at sigma_w^2 = {p.sigma_w2:.12g}, q* = {p.q_star:.12g}: slope "
+                             f"G'(q*) = {p.slope:.6g} ({p.kind}), {away}")
+        if i.stable_edge is not None:
+            e = i.stable_edge
+            lines.append(f"  stable from  sigma_b^2 > {e['sigma_b2']:.9g} ± {e['error']:.1g}: chi_1 = 1 at a stable "
+                         f"fixed point (at the threshold q* = {e['q_star']:.6g}, sigma_w^2 = {e['sigma_w2']:.6g})")
     else:
         lines += [f"  sigma_w^2    {i.sigma_w2:.12g}  ({i.method})", f"  q*           {i.q_star:.12g}",
                   f"  chi_1        {i.chi1:.12g}", f"  gain         sqrt(sigma_w^2) = {i.gain:.12g}"]
