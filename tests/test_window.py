@@ -134,3 +134,15 @@ def test_the_widest_softsign_window_is_finite_and_its_endpoints_exact():
         end = (mpmath.sqrt(wm) - 1) / wm
         for e, sign in zip(ww.window.intervals[0], (-1, 1)):
             assert abs(mpmath.mpf(str(sp.N(sp.sympify(e.exact), 40))) - sign * end) < 1e-30
+
+
+def test_a_certified_tangency_is_withheld_not_dropped():
+    # tanh' = 1 - tanh^2 <= 1 with equality only at 0: at the level 1 interval bisection cannot decide the boxes
+    # around 0, and the point must not silently vanish from the set
+    from analytic.errors import BoundError
+
+    with pytest.raises(BoundError, match="tangency"):
+        _certified_piece(derivative("tanh", 1), 1.0, -math.inf, math.inf)
+    got, _ = _certified_piece(derivative("tanh", 1), 1 - 1e-8, -math.inf, math.inf)  # a short interval around 0
+    assert len(got) == 1 and got[0][0].upper < 0 < got[0][1].lower
+    assert got[0][1].value - got[0][0].value == pytest.approx(2 * math.atanh(math.sqrt(1e-8)), rel=1e-6)

@@ -193,7 +193,7 @@ def _end(x: float) -> Endpoint:
 def _classify_box(f, tf: float, a: float, b: float) -> int:
     """+1 in, -1 out, 0 undecided."""
     v = f(_IV.mpf([a, b]))
-    lo, hi = float(_lo(v)), float(_hi(v))
+    lo, hi = _lo(v), _hi(v)  # compared as mpf: float() would round the enclosure to nearest, not outward
     if lo >= tf or hi <= -tf:
         return 1
     if -tf < lo and hi < tf:
@@ -247,6 +247,10 @@ def _certified_piece(e: sp.Expr, tf: float, lo: float, hi: float) -> tuple[list,
         runs.insert(0, [-math.inf if left > 0 else lo, a0, left])
     if hi > b0:
         runs.append([b0, math.inf if right > 0 else hi, right])
+    for i, (a, b, c) in enumerate(runs):
+        if c == 0 and all(j < 0 or j >= len(runs) or runs[j][2] != 1 for j in (i - 1, i + 1)):
+            raise BoundError(f"|phi'| is within rounding of {tf:.17g} on [{a:.17g}, {b:.17g}] with smaller values on "
+                             "both sides: whether it reaches that level there (a tangency) is not decided")
     out, start = [], None
     for i, (a, b, c) in enumerate(runs):
         if c == 1 and start is None:
