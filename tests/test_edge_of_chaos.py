@@ -91,3 +91,27 @@ def test_silu_stable_fixed_points_and_the_largest_chi1_agree():
     assert chi < 1 and sw * dV(q) < 1 and sw * W(q) == pytest.approx(chi, rel=1e-5)
     # and no grid point with a slope within 1e-6 of 1 is called stable with chi_1 > 1 (q* >= 1e4)
     assert "chi_1 > 1 at the fixed points" not in i.method
+
+
+def test_the_commands_print_the_boundary_cases():
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(root / "cli.py"), *args], capture_output=True, text=True,
+                              cwd=root, timeout=300)
+
+    out = run("init", "silu", "--sigma-b2", "0.01")
+    assert out.returncode == 0 and "largest 1.0027" not in out.stdout
+    assert "  unstable     chi_1 = 1 at sigma_w^2 = 3.3125882717" in out.stdout
+    assert "runs away from q* on either side" in out.stdout and "  stable from  sigma_b^2 > 0.555143" in out.stdout
+    d = json.loads(run("init", "silu", "--sigma-b2", "0.01", "--json").stdout)
+    assert d["sigma_w2"] is None and d["stable_edge"]["sigma_b2"] == pytest.approx(0.5551431707, abs=1e-6)
+    for key in ("sigma_w2", "q_star", "chi1", "gain", "critical_points", "method"):
+        assert key in d
+    w4 = run("window", "sigmoid", "--w", "4")
+    assert w4.returncode == 0 and "no such input" not in w4.stdout and "a in [0, 0]" in w4.stdout

@@ -193,7 +193,9 @@ def _stable_chi_range(act: BoundActivation, sb: float) -> str:
 
 @dataclass(frozen=True)
 class StableEdge:
-    r"""The bias variance from which :math:`\chi_1 = 1` sits at a **stable** fixed point.
+    r"""The bias variance from which :math:`\chi_1 = 1` sits at a **stable** fixed point. Below it the edge of
+    chaos (Hayou, Doucet & Rousseau 2019, "On the impact of the activation function on deep neural networks
+    training") still exists for SiLU and GELU, but on unstable fixed points.
 
     Along the edge of chaos, parametrised by its fixed point q, :math:`\sigma_b^2(q) = q - V(q)/W(q)` and
     :math:`\sigma_w^2 = 1/W(q)`; there :math:`G'(q) = 1 + \sigma_w^2 (V'(q) - W(q))`, so the point is stable exactly
