@@ -13,6 +13,7 @@ run directly, with no deadline.
 """
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import selectors
@@ -72,6 +73,7 @@ def _receive(fd: int, deadline: float) -> bytes | None:
 def _work(read: int, write: int, function, args) -> None:  # pragma: no cover - runs in the worker
     global _IN_WORKER
     try:
+        gc.disable()  # a collection would touch, and so copy, every page of the parent's heap; the worker is short
         os.close(read)
         _IN_WORKER = True
         try:

@@ -160,6 +160,8 @@ def _critical_points(g: sp.Expr, interval: sp.Interval, timeout: float | None):
 
 
 def _tidy(value: sp.Expr, timeout: float | None) -> sp.Expr:
-    """``simplify`` (for a user formula under :data:`LIMIT_SECONDS`, else refused)."""
+    """``simplify`` (for a user formula under :data:`LIMIT_SECONDS`, else refused); a number or symbol as it is."""
+    if value.is_Atom:
+        return value
     return within(_step_seconds(timeout), f"simplifying {_short(value)}", sp.simplify, value)
 
