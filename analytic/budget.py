@@ -4,7 +4,8 @@ is killed if it has not answered by the deadline.
 Nothing is injected into the caller, so the deadline holds in whatever thread asks (the main thread, a thread
 pool, a Dask worker thread or process), and a killed worker leaves no state behind. The result comes back
 pickled (SymPy expressions pickle). The worker starts as a copy of the calling thread alone, and it only runs the
-function, pickles and writes the answer, and ends with ``os._exit``: no atexit handler, no flushed buffer.
+function, pickles and writes the answer, and ends with ``os._exit``: no atexit handler, no flushed buffer; should
+the caller die first, the worker ends itself a second after the deadline.
 A call made inside a worker runs directly, under the worker's own deadline. Without ``os.fork`` (Windows) calls
 run directly, with no deadline.
 
@@ -35,7 +36,7 @@ def run(seconds: float | None, function, *args):
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the worker (it ends in os._exit)
-        _work(read, write, function, args)
+        _work(read, write, seconds, function, args)
     os.close(write)
     try:
         data = _receive(read, time.monotonic() + seconds)
@@ -70,9 +71,12 @@ def _receive(fd: int, deadline: float) -> bytes | None:
             chunks.append(chunk)
 
 
-def _work(read: int, write: int, function, args) -> None:  # pragma: no cover - runs in the worker
+def _work(read: int, write: int, seconds: float, function, args) -> None:  # pragma: no cover - in the worker
     global _IN_WORKER
     try:
+        # if the caller dies before it can kill the worker, the worker ends itself a second after the deadline
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        signal.setitimer(signal.ITIMER_REAL, seconds + 1.0)
         gc.disable()  # a collection would touch, and so copy, every page of the parent's heap; the worker is short
         os.close(read)
         _IN_WORKER = True

@@ -255,9 +255,10 @@ def within(seconds: float | None, what: str, function, *args):
     (``None``: no deadline, the call runs here).
 
     For symbolic work on a user's formula only: the work runs in a worker process that is killed at the deadline
-    (:mod:`analytic.budget`), so it holds in any thread and never changes a result, only refuses one. Catalogue
-    entries pass ``None``: what they print never depends on how busy the machine is. Zero, negative, NaN and
-    over-long deadlines are refused with :class:`ArgumentError`.
+    (:mod:`analytic.budget`), so it holds in any thread; a caller refuses the formula on the timeout, or takes
+    another route and says so in what it prints. Catalogue entries pass ``None``: what they print never depends
+    on how busy the machine is. Zero, negative, NaN and over-long deadlines are refused with
+    :class:`ArgumentError`.
     """
     if seconds is not None:
         seconds = canonical_float("time limit", seconds, 0, MAX_SECONDS, open_low=True)

@@ -198,3 +198,24 @@ def test_a_large_user_formula_is_kept_unsimplified_by_its_size_not_by_a_clock(mo
     monkeypatch.setattr(calculus, "SIMPLIFY_SECONDS", 1e-6)
     result = _in_thread(calculus.derive, formula)
     assert result.dphi == sp.diff(parse_formula(formula), X)
+
+
+def test_a_worker_whose_caller_never_kills_it_ends_itself():
+    """The caller may die (SIGKILL) before the deadline: the worker then ends by its own alarm, not never."""
+    import signal
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the worker
+        budget._work(read, write, 0.2, _forever, ())
+    os.close(read), os.close(write)
+    for _ in range(30000):  # a hang guard only (300 s): the alarm is due 1.2 s after the fork
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.01)
+    else:  # pragma: no cover - the failure looked for
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the worker did not end by itself")
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGALRM
