@@ -121,3 +121,19 @@ def test_the_smallest_timeout_gives_a_catalogue_entry_the_same_proof(name):
     quick = exact.bound(name, timeout=exact.MIN_TIMEOUT)
     exact._bound_formula.cache_clear()
     assert exact.bound(name).as_dict() == quick.as_dict()
+
+
+def test_a_panel_whose_bound_is_not_proved_fails_instead_of_drawing_no_line(monkeypatch):
+    import analytic.bounds
+    from analytic.core.calculus import resolve
+    from analytic.errors import BoundError
+    from analytic.output.panels import dphi_bounds
+
+    assert len(dphi_bounds(resolve("gelu_tanh"))) == 2  # max and min of phi'
+
+    def unproved(*args, **kwargs):
+        raise BoundError("not proved")
+
+    monkeypatch.setattr(analytic.bounds, "bound", unproved)
+    with pytest.raises(BoundError, match="not proved"):
+        dphi_bounds(resolve("gelu_tanh"))
