@@ -1,22 +1,20 @@
-"""Exceptions raised by :mod:`analytic`, and the time budget for symbolic work.
+"""Exceptions raised by :mod:`analytic`, and the deadline for symbolic work on user formulas.
 
 Every error a user can provoke with bad input is an :class:`AnalyticError`; the CLI prints its message on one
 line and exits with status 2.
 
->>> from analytic.errors import time_limit, ComputationTimeout
->>> with time_limit(1.0):
-...     1 + 1
+>>> from analytic.errors import within
+>>> within(1.0, "adding", sum, [1, 1])
 2
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import numbers
 import re
 from collections.abc import Mapping
 
-from .budget import Limit
+from .budget import Expired, run
 
 
 class AnalyticError(ValueError):
@@ -248,23 +246,24 @@ def show_value(value: object) -> str:
     return text
 
 
-#: Range of a time limit (seconds): shorter ones are raised to ``MIN_SECONDS`` (the watchdog's useful
-#: resolution); longer ones, and zero, negative or NaN ones, are refused with :class:`ArgumentError`.
-MIN_SECONDS, MAX_SECONDS = 1e-3, 86400.0
+#: Longest deadline (seconds) :func:`within` accepts.
+MAX_SECONDS = 86400.0
 
 
-def time_limit(seconds: float | None, what: str = "symbolic computation") -> contextlib.AbstractContextManager[None]:
-    """A context manager raising :class:`ComputationTimeout` if its block runs longer than ``seconds``
-    (``None``: unlimited).
+def within(seconds: float | None, what: str, function, *args):
+    """``function(*args)``, refused with :class:`ComputationTimeout` if it has not finished after ``seconds``
+    (``None``: no deadline, the call runs here).
 
-    Holds in any thread (the main thread, a thread pool, a Dask worker): a watchdog thread raises the timeout in
-    the thread running the block (:mod:`analytic.budget`). Nested limits keep the tighter outer deadline, and an
-    outer limit running out inside an inner block surfaces at the outer block: a fallback written for the inner
-    limit never absorbs it. Pure-Python work is stopped wherever it is; a single long C call is stopped when it
-    returns.
+    For symbolic work on a user's formula only: the work runs in a worker process that is killed at the deadline
+    (:mod:`analytic.budget`), so it holds in any thread; a caller refuses the formula on the timeout, or takes
+    another route and says so in what it prints. Catalogue entries pass ``None``: what they print never depends
+    on how busy the machine is. Zero, negative, NaN and over-long deadlines are refused with
+    :class:`ArgumentError`.
     """
-    if seconds is None:
-        return contextlib.nullcontext()
-    seconds = max(canonical_float("time limit", seconds, 0, MAX_SECONDS, open_low=True), MIN_SECONDS)
-    message = f"{what} did not finish within {seconds:g} s"
-    return Limit(seconds, lambda: ComputationTimeout(message))
+    if seconds is not None:
+        seconds = canonical_float("time limit", seconds, 0, MAX_SECONDS, open_low=True)
+    try:
+        return run(seconds, function, *args)
+    except Expired as exc:
+        ended = "its worker process ended without an answer" if exc.args[0] != "timeout" else ""
+        raise ComputationTimeout(f"{what} {ended or f'did not finish within {seconds:g} s'}") from None

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..errors import ComputationTimeout, FormulaError, one_line, time_limit
+from ..errors import ComputationTimeout, FormulaError, one_line, within
 from .registry import X
 from .special import ENTIRE, to_elementary
 
 #: Largest absolute value of a constant exponent, as written or as folded by SymPy.
 MAX_EXPONENT = 64
-#: Seconds allowed for checking that one formula is real-valued on ℝ.
+#: Seconds allowed for checking that one user formula is real-valued on ℝ (a longer check refuses it).
 CHECK_SECONDS = 3.0
 
 #: Most operations in a parsed formula (SymPy's count_ops): a formula of 500 characters stays far below it
@@ -93,32 +93,36 @@ def real_on_line(expr: sp.Expr) -> None:
     ...
     analytic.errors.FormulaError: formula: φ = log(x) is not real-valued on all of ℝ: it fails on (-oo, 0]
     """
-    from sympy.calculus.util import continuous_domain
-
     try:
-        with time_limit(CHECK_SECONDS, "checking the domain"):
-            folded = sp.piecewise_fold(expr)
-            pieces = folded.args if isinstance(folded, sp.Piecewise) else ((folded, sp.true),)
-            rest = sp.S.Reals
-            for piece, cond in pieces:
-                try:
-                    region = sp.S.Reals if cond is sp.true else cond.as_set()
-                except (NotImplementedError, TypeError, ValueError):
-                    raise FormulaError(f"formula: the Piecewise condition {one_line(cond, 40)} is not supported: "
-                                       "conditions must be solvable in x, such as x > 0 or x**2 < 1") from None
-                where, rest = sp.Intersection(region, rest), rest - region
-                if where is sp.S.EmptySet or _defined_everywhere(piece):
-                    continue
-                _check_roots(piece, where)
-                try:
-                    domain = continuous_domain(to_elementary(piece), X, where)
-                except (NotImplementedError, TypeError, ValueError, AttributeError):
-                    raise FormulaError(f"formula: cannot establish that φ = {one_line(piece, 40)} is real-valued on "
-                                       f"{one_line(where, 40)}") from None
-                missing = sp.Complement(where, domain)
-                if missing is not sp.S.EmptySet:
-                    raise FormulaError(f"formula: φ = {one_line(piece, 40)} is not real-valued on all of ℝ: it "
-                                       f"fails on {_fmt_set(missing)}")
+        within(CHECK_SECONDS, "checking the domain", _check_real, expr)
     except ComputationTimeout:
         raise FormulaError(f"formula: too complex, checking that it is real-valued on ℝ took longer than "
                            f"{CHECK_SECONDS:g} s") from None
+
+
+def _check_real(expr: sp.Expr) -> None:
+    """The work of :func:`real_on_line` (in a worker under :data:`CHECK_SECONDS`)."""
+    from sympy.calculus.util import continuous_domain
+
+    folded = sp.piecewise_fold(expr)
+    pieces = folded.args if isinstance(folded, sp.Piecewise) else ((folded, sp.true),)
+    rest = sp.S.Reals
+    for piece, cond in pieces:
+        try:
+            region = sp.S.Reals if cond is sp.true else cond.as_set()
+        except (NotImplementedError, TypeError, ValueError):
+            raise FormulaError(f"formula: the Piecewise condition {one_line(cond, 40)} is not supported: "
+                               "conditions must be solvable in x, such as x > 0 or x**2 < 1") from None
+        where, rest = sp.Intersection(region, rest), rest - region
+        if where is sp.S.EmptySet or _defined_everywhere(piece):
+            continue
+        _check_roots(piece, where)
+        try:
+            domain = continuous_domain(to_elementary(piece), X, where)
+        except (NotImplementedError, TypeError, ValueError, AttributeError):
+            raise FormulaError(f"formula: cannot establish that φ = {one_line(piece, 40)} is real-valued on "
+                               f"{one_line(where, 40)}") from None
+        missing = sp.Complement(where, domain)
+        if missing is not sp.S.EmptySet:
+            raise FormulaError(f"formula: φ = {one_line(piece, 40)} is not real-valued on all of ℝ: it "
+                               f"fails on {_fmt_set(missing)}")

@@ -25,7 +25,6 @@ import sympy as sp
 from . import plotting as P
 from ..core.calculus import numpy_function, resolve
 from ..core.registry import Activation
-from ..errors import AnalyticError
 from ..quantities import STANDARD_NORMAL
 from .budget import DEFAULT, Budget
 
@@ -65,10 +64,7 @@ def dphi_bounds(act: Activation) -> tuple[P.BoundLine, ...]:
     r"""The proved sup of φ′ (and its inf when negative) as labelled lines, from :func:`analytic.bounds.bound`."""
     from ..bounds import bound
 
-    try:
-        b = bound(act, of="dphi")
-    except AnalyticError:  # not proved (e.g. a timeout): draw no line rather than an unproved one
-        return ()
+    b = bound(act, of="dphi")  # a bound that is not proved raises: a figure never silently lacks its lines
     symbol = act.symbol
     lines = []
     for kind, ext in (("sup", b.sup), ("inf", b.inf)):

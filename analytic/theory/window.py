@@ -36,14 +36,14 @@ from ..bounds.pieces import _piece_sets
 from ..bounds.tails import _tail_sign
 from ..core.special import sigmoid
 from ..core.calculus import derivative, numpy_function, resolve
-from ..errors import AnalyticError, ArgumentError, BoundError, ComputationTimeout, time_limit
+from ..errors import AnalyticError, ArgumentError, BoundError, ComputationTimeout, within
 from ..core.registry import X, Activation, BoundActivation
 
 #: Widest enclosure of a certified endpoint.
 ENDPOINT_WIDTH = 1e-12
 #: Box radii tried for the certified route.
 RADII = (8, 16, 32, 64)
-#: Seconds for one solveset call.
+#: Seconds for solveset on a user formula (catalogue entries have no deadline).
 SOLVE_SECONDS = 5.0
 #: Most boxes the certified route may examine on one piece.
 MAX_BOXES = 20000
@@ -132,20 +132,26 @@ def _substitution_roots(e: sp.Expr, t: sp.Expr) -> list[sp.Expr] | None:
     return roots
 
 
-def _exact_roots(e: sp.Expr, t: sp.Expr, piece: sp.Interval) -> list[sp.Expr] | None:
+def _solved(e: sp.Expr, t: sp.Expr, piece: sp.Interval) -> list[sp.Expr] | None:
+    roots = []
+    for rhs in (t, -t):
+        sol = sp.solveset(e - rhs, X, piece)
+        if not isinstance(sol, sp.FiniteSet) and sol is not sp.S.EmptySet:
+            return None
+        roots += list(sol)
+    return roots
+
+
+def _exact_roots(e: sp.Expr, t: sp.Expr, piece: sp.Interval, seconds: float | None) -> list[sp.Expr] | None:
     roots = _substitution_roots(e, t)
     if roots is None:
         if any(not isinstance(f, (sp.exp, sp.log)) for f in e.atoms(sp.Function)):
             return None
-        roots = []
         try:
-            with time_limit(SOLVE_SECONDS, "solveset"):
-                for rhs in (t, -t):
-                    sol = sp.solveset(e - rhs, X, piece)
-                    if not isinstance(sol, sp.FiniteSet) and sol is not sp.S.EmptySet:
-                        return None
-                    roots += list(sol)
+            roots = within(seconds, "solveset", _solved, e, t, piece)
         except (ComputationTimeout, NotImplementedError, TypeError, ValueError):
+            return None
+        if roots is None:
             return None
     out = []
     for r in roots:
@@ -204,8 +210,8 @@ def _classify_box(f, tf: float, a: float, b: float) -> int:
 def _tail_in(e: sp.Expr, tf: float, side: int, R: float) -> int | None:
     """+1: every x beyond side·R is in; -1: none is; None: not settled."""
     t = sp.nsimplify(tf, rational=True)
-    s_plus, _ = _tail_sign(e - t, side, R, 10.0)
-    s_minus, _ = _tail_sign(-e - t, side, R, 10.0)
+    s_plus, _ = _tail_sign(e - t, side, R)
+    s_minus, _ = _tail_sign(-e - t, side, R)
     if s_plus > 0 or s_minus > 0:
         return 1
     if s_plus < 0 and s_minus < 0:
@@ -301,7 +307,7 @@ def _level_set(act: BoundActivation, w_abs: float) -> tuple[tuple, str, tuple[st
             methods.add("exact")
             proof.append(f"on {piece}: phi' = {e} is constant, {'>=' if abs(float(e)) >= tf else '<'} {shown} in size")
             continue
-        roots = _exact_roots(e, t, piece)
+        roots = _exact_roots(e, t, piece, SOLVE_SECONDS if act.user_defined else None)
         if roots is not None:
             parts += _exact_piece(e, t, tf, piece, roots)
             methods.add("exact")
