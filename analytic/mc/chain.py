@@ -467,7 +467,7 @@ def simulate_chain(act, depth: int, weights: str | Distribution, samples: int = 
 
 
 def _fraction(count: int, n: int) -> Stat:
-    """``count / n`` with its binomial standard error :math:`\sqrt{p(1-p)/n}`."""
+    r"""``count / n`` with its binomial standard error :math:`\sqrt{p(1-p)/n}`."""
     p = count / n
     return Stat(p, math.sqrt(p * (1 - p) / n))
 
