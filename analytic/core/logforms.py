@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 
 import numpy as np
 import sympy as sp
@@ -39,7 +40,7 @@ from .special import sigmoid, softplus, to_elementary
 __all__ = ["LOG_TINY", "TINY", "log_erfc", "log_cosh", "log_softplus", "log_tanh_ratio", "log_abs_sum",
            "sign_sum", "np_log_erfc", "np_log_cosh", "np_log_softplus", "np_log_tanh_ratio", "np_log_abs_sum",
            "np_sign_sum", "sign_form", "log_abs_form", "dead_form", "np_log_abs_dphi", "np_sign_dphi", "np_dead",
-           "float_dphi_exact", "mp_dphi", "mp_log_abs_dphi", "log_abs_dphi", "log_abs_underflow"]
+           "float_dphi_exact", "mp_dphi", "mp_log_abs_dphi", "prepare", "log_abs_dphi", "log_abs_underflow"]
 
 #: The log of the smallest positive float (a subnormal): where an unresolved log|φ′| is clamped.
 LOG_TINY = math.log(5e-324)
@@ -53,6 +54,9 @@ _CANCEL = 1e-9
 _DPS = (30, 60, 120, 240, 480)
 #: Agreement in log|φ′| between two precisions that accepts a value.
 _AGREE = 1e-12
+#: mpmath's working precision is global to the process: one evaluation at a time, so that threads running
+#: chains in parallel never see each other's precision.
+_MP_LOCK = threading.Lock()
 
 
 # ---------------------------------------------------------------- SymPy functions with stable NumPy forms
@@ -283,9 +287,14 @@ def mp_log_abs_dphi(act: BoundActivation, v: float) -> tuple[float, int]:
     r"""(log|φ′(v)|, sign) in mpmath at rising precision (:data:`_DPS`), accepted when two successive precisions
     agree within 1e-12; ``(-inf, 0)`` when φ′(v) is exactly 0 (SymPy decides it at the rational v), ``(nan, 0)``
     when no precision resolves it."""
+    f = mp_dphi(act)
+    with _MP_LOCK:
+        return _mp_log_abs_dphi(act, f, v)
+
+
+def _mp_log_abs_dphi(act: BoundActivation, f, v: float) -> tuple[float, int]:
     import mpmath
 
-    f = mp_dphi(act)
     last = None
     for dps in _DPS:
         with mpmath.workdps(dps):
@@ -303,6 +312,11 @@ def mp_log_abs_dphi(act: BoundActivation, v: float) -> tuple[float, int]:
     if exact.is_zero:
         return -math.inf, 0
     return math.nan, 0
+
+
+def prepare(act: BoundActivation) -> None:
+    """Build (and cache) every form :func:`log_abs_dphi` uses, so that threads calling it later only evaluate."""
+    np_log_abs_dphi(act), np_sign_dphi(act), np_dead(act), mp_dphi(act), _exact_dphi(act)
 
 
 def log_abs_dphi(act: BoundActivation, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -36,7 +36,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..core.calculus import numpy_kernel, resolve
-from ..core.logforms import TINY, float_dphi_exact, log_abs_dphi, np_dead
+from ..core.logforms import TINY, float_dphi_exact, log_abs_dphi, np_dead, prepare
 from ..core.registry import BoundActivation
 from ..distributions import Distribution, distribution, scalar
 from ..errors import SimulationError, canonical_float, canonical_int
@@ -369,6 +369,8 @@ def _chain_blocks(s: _ChainSetup, bar=None, kept: np.ndarray | None = None) -> I
     """
     nblocks = -(-s.samples // BLOCK)
     kernel = numpy_kernel(s.act)
+    if _LogRoute.needed(s.act):
+        prepare(s.act)  # the log forms, built once here rather than raced for by the threads
     lock = threading.Lock()
 
     def step(n: int) -> None:
