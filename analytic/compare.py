@@ -283,7 +283,7 @@ def _exact_checks(sim: ChainSimulation, exact) -> list[Check]:
         chk = _plain_check("log_mean", lm, slm)
         if nonzero < MIN_DECIDING:
             chk = chk.undecided(TOO_FEW, f"only {nonzero} non-zero products: too few to decide")
-        if not sim.ess_log >= ESS_WARN:  # (nan: no fourth moment kept)
+        if sim.ess_log < ESS_WARN:  # (nan, no fourth moment kept: not judged)
             chk = chk.undecided(HEAVY_TAILS, f"effective sample size {sim.ess_log:.3g} of the spread of log|prod| "
                                              f"(sd {sim.log_std:.3g}): a few chains carry it, so its standard "
                                              "error is unreliable")
