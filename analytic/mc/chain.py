@@ -186,6 +186,10 @@ class _Product:
         self.acc.fill(0)
 
 
+#: frexp's exponent of TINY: a float with a larger exponent is at least TINY in magnitude.
+_TINY_EXPONENT = int(np.frexp(TINY)[1])
+
+
 class _LogRoute:
     r"""Factors whose float :math:`\varphi'(v)` is below :data:`~analytic.core.logforms.TINY` (0.0 after underflow
     included) and that do not lie where :math:`\varphi' \equiv 0`: their mantissa and exponent are rebuilt from
@@ -205,6 +209,11 @@ class _LogRoute:
 
     def fix(self, v: np.ndarray, d: np.ndarray, mant: np.ndarray, ex: np.ndarray, E: np.ndarray,
             t: np.ndarray) -> None:
+        """Rebuild ``mant``, ``ex`` (the ``frexp`` of ``d``) where ``d`` is tiny and not a true zero. Two
+        reductions over ``frexp``'s output answer "none here" for most layers (no 0.0 and every exponent above
+        that of TINY) without a pass that writes."""
+        if ex.min() > _TINY_EXPONENT and np.count_nonzero(mant) == mant.size:
+            return
         np.abs(d, out=t)
         np.less(t, TINY, out=self.small)
         if not self.small.any():
