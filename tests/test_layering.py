@@ -11,7 +11,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "analytic"
 ORDER = ["budget", "errors", "quantities",
          "core", "core.files", "core.display", "core.registry", "core.special", "core.activations", "core.domain",
-         "core.parsing", "core.fastforms", "core.calculus",
+         "core.parsing", "core.fastforms", "core.calculus", "core.logforms",
          "bounds.proof", "bounds.result", "bounds.interval", "bounds.notation", "bounds.candidates", "bounds.pieces",
          "bounds.tails", "bounds.certified", "bounds.substitution", "bounds.softmax", "bounds.exact", "bounds",
          "distributions.base", "distributions.laws", "distributions.matrices", "distributions",

@@ -154,7 +154,9 @@ def _run_networks(s: _WideSetup) -> tuple:
 
 def _fit(s: _WideSetup, sums: np.ndarray, mlog: np.ndarray) -> tuple:
     r"""``log_mean_norm2`` per layer; its slope against :math:`d = L - l` over :math:`l \ge` burn-in with a
-    jackknife standard error over networks; the mean of the per-network slopes of the mean log norm (networks
+    jackknife standard error over networks (:math:`K` networks, slopes :math:`\hat s_{(j)}` with network j left
+    out: :math:`\mathrm{se}^2 = \tfrac{K-1}{K}\sum_j (\hat s_{(j)} - \bar s)^2`, which has :math:`K - 1` degrees of
+    freedom); the mean of the per-network slopes of the mean log norm (networks
     with an input alive through every layer) with its standard error; the mean log norm per layer."""
     L, networks, batch = s.depth, s.networks, s.batch
     log_mean = logsumexp(sums, axis=0) - math.log(networks * batch)
