@@ -180,7 +180,8 @@ for name in sys.argv[2:]:
 
 
 def _digests(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+    """The figure files in ``folder`` (the stored keys of finished figures sit in ``folder/.parts``)."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
 def test_two_processes_write_identical_bytes(tmp_path):
