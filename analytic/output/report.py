@@ -5,7 +5,9 @@ For every catalogue activation (the list is the registry's) the report gives φ 
 :data:`~analytic.output.panels.CHAIN_WEIGHTS`, exact and under the independence approximation, a Monte Carlo
 check of the mean with its z-score (collected by :mod:`analytic.output.sections`), and its figure. This module
 renders the Markdown, leaves the LaTeX to :mod:`analytic.output.latex`, and writes both with the figures they
-link into one self-contained folder (``figures/`` inside it).
+link into one self-contained folder (``figures/`` inside it). :func:`write_report` works part by part: each
+section is stored as text as soon as it is computed, keyed by its inputs (:func:`section_key`), so a section that
+fails is skipped and named in the text, and a rerun computes only what is missing.
 
 Every number is printed with :data:`~analytic.output.sections.DIGITS` significant digits and comes from one
 library call, so the report can be read back and checked against the library (the tests do).
