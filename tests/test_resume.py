@@ -17,7 +17,7 @@ import pytest
 from analytic.cli import main
 from analytic.core.calculus import resolve
 from analytic.core.registry import BoundActivation
-from analytic.errors import BoundError, ComputationTimeout
+from analytic.errors import BoundError, ComputationTimeout, OutputError
 from analytic.output import figures as F
 from analytic.output import report as R
 from analytic.output.budget import QUICK
@@ -240,3 +240,16 @@ def test_a_stored_section_is_reused_only_under_its_own_key(tmp_path, monkeypatch
     assert R.section_key(act, QUICK) != R.section_key(resolve("elu"), QUICK)
     elu = resolve("elu")
     assert R.section_key(elu, QUICK) != R.section_key(BoundActivation.of(elu.record, {"alpha": 2}), QUICK)
+
+
+def test_a_failing_pdflatex_run_is_a_failed_part_and_the_sources_are_written(tmp_path, monkeypatch):
+    def failing_pdflatex(tex, seconds=R.PDFLATEX_SECONDS):
+        raise OutputError(f"pdflatex failed on {tex}: ! planted error")
+
+    monkeypatch.setattr(R.shutil, "which", lambda name: "/usr/bin/pdflatex")
+    monkeypatch.setattr(R, "compile_pdf", failing_pdflatex)
+    monkeypatch.setattr(R, "write_figures", lambda out, fmt, **k: F.FigureFiles((), fmt))  # no figures needed here
+    files = R.write_report(tmp_path, activations=["sigmoid"], budget=QUICK, format="pdf")
+    assert [f.name for f in files.failed] == ["report.pdf"] and "planted error" in files.failed[0].reason
+    assert [p.name for p in files.paths] == ["report.md", "report.tex"] and not (tmp_path / "report.pdf").exists()
+    assert r"\section{sigmoid}" in (tmp_path / "report.tex").read_text()
