@@ -253,3 +253,26 @@ def test_a_failing_pdflatex_run_is_a_failed_part_and_the_sources_are_written(tmp
     assert [f.name for f in files.failed] == ["report.pdf"] and "planted error" in files.failed[0].reason
     assert [p.name for p in files.paths] == ["report.md", "report.tex"] and not (tmp_path / "report.pdf").exists()
     assert r"\section{sigmoid}" in (tmp_path / "report.tex").read_text()
+
+
+def test_an_interrupted_report_keeps_its_finished_sections_and_resumes(clean_report, tmp_path, monkeypatch):
+    """Ctrl-C while the second section is computed: the first is kept, and the rerun computes only the second."""
+    sections: list[str] = []
+    original = R.section
+
+    def interrupted(act, *args):
+        sections.append(act.name)
+        if act.name == "relu" and len(sections) == 2:
+            raise KeyboardInterrupt
+        return original(act, *args)
+
+    monkeypatch.setattr(R, "section", interrupted)
+    monkeypatch.setattr(R, "write_figures", lambda out, fmt, **k: F.FigureFiles((), fmt))  # figures: tested above
+    with pytest.raises(KeyboardInterrupt):
+        R.write_report(tmp_path, activations=ACTS, budget=QUICK)
+    assert sorted(p.name for p in (tmp_path / ".parts").iterdir()) == ["section_sigmoid.json"]
+    assert not (tmp_path / "report.md").exists() and not list(tmp_path.rglob("*.part"))
+    R.write_report(tmp_path, activations=ACTS, budget=QUICK)
+    assert sections == ["sigmoid", "relu", "relu"]
+    for name in ("report.md", "report.tex", ".parts/section_sigmoid.json", ".parts/section_relu.json"):
+        assert (tmp_path / name).read_bytes() == (clean_report / name).read_bytes(), name
