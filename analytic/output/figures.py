@@ -8,6 +8,8 @@ activation registry: one ``activation_<name>`` figure per catalogue entry, plus 
 softmax-Jacobian, depth, pre-activation, histogram, phase-diagram, dying-ReLU, isometry and finite-width
 figures; the activations a shared figure draws are the catalogue entries whose ``figures`` name it, in
 declaration order. Figures are saved by :func:`analytic.output.save.save`, the only place a figure is written.
+A figure whose builder fails is named and skipped; :func:`write_figures` keeps every file it finished under the key
+of its inputs (:func:`figure_key`), so a rerun builds only the figures that are missing or stale.
 
 >>> import tempfile, pathlib
 >>> from analytic.output.budget import QUICK
