@@ -329,6 +329,8 @@ def write_report(out: str | os.PathLike = "report", activations: Sequence[str] |
     acts = _activations(activations)
     check_budget(budget)
     canonical_callable("progress", progress)
+    if fmt == "pdf":
+        source_date_epoch()  # a bad build date is refused before any work
     folder = output_folder(out)
     output_folder(folder / "figures")  # every output place checked before the work starts
     parts = output_folder(folder / PARTS)
@@ -370,19 +372,32 @@ def compile_pdf(tex: Path, seconds: float = PDFLATEX_SECONDS) -> Path:
     The run happens in a temporary folder; the PDF replaces the target only when pdflatex succeeded, so a
     failed run leaves no partial ``report.pdf``. The log is kept as ``report.log``. Raises
     :class:`~analytic.errors.OutputError` with pdflatex's first error line when it fails.
+
+    The same source gives the same PDF bytes: with ``SOURCE_DATE_EPOCH`` (seconds since 1970) in the
+    environment, pdfTeX writes it as the build date (``FORCE_SOURCE_DATE=1``); without it, the PDF carries no
+    date (``\\pdfinfoomitdate``). The document ID, which pdfTeX would derive from the date and the (temporary)
+    output path, is left out (``\\pdftrailerid{}``).
     """
     import subprocess
     import tempfile
 
     tex = Path(tex)
     target = tex.with_suffix(".pdf")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+\.tex", tex.name):
+        raise OutputError(f"cannot compile {tex}: the file name must be letters, digits, '_', '.' or '-' ending in "
+                          f".tex")
+    env, preamble = dict(os.environ), r"\pdftrailerid{}"  # pdfTeX's ID would hash the temporary folder's name
+    if source_date_epoch() is None:
+        preamble += r"\pdfinfoomitdate=1 "
+    else:
+        env["FORCE_SOURCE_DATE"] = "1"
     with tempfile.TemporaryDirectory(dir=tex.parent, prefix=".pdflatex-") as tmp:
         cmd = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
-               f"-output-directory={tmp}", tex.name]
+               f"-output-directory={tmp}", f"-jobname={tex.stem}", preamble + rf"\input{{{tex.name}}}"]
         for _ in range(2):  # the second run settles hyperref's outline
             try:
                 run = subprocess.run(cmd, cwd=tex.parent, capture_output=True, text=True, errors="replace",
-                                     timeout=seconds, stdin=subprocess.DEVNULL)
+                                     timeout=seconds, stdin=subprocess.DEVNULL, env=env)
             except subprocess.TimeoutExpired:
                 raise OutputError(f"pdflatex did not finish within {seconds:g} s") from None
             log = Path(tmp, tex.stem + ".log")
@@ -393,3 +408,15 @@ def compile_pdf(tex: Path, seconds: float = PDFLATEX_SECONDS) -> Path:
         os.replace(log, tex.with_suffix(".log"))
         os.replace(Path(tmp, tex.stem + ".pdf"), target)
     return target
+
+
+def source_date_epoch() -> int | None:
+    """``SOURCE_DATE_EPOCH`` from the environment (the build date, in seconds since 1970, of a reproducible
+    build), or ``None`` when it is not set; :class:`~analytic.errors.OutputError` when it is not a whole number
+    of seconds."""
+    text = os.environ.get("SOURCE_DATE_EPOCH")
+    if text is None:
+        return None
+    if not re.fullmatch(r"[0-9]{1,12}", text.strip()):
+        raise OutputError(f"SOURCE_DATE_EPOCH must be a whole number of seconds since 1970, got {text[:40]!r}")
+    return int(text)
