@@ -1,7 +1,8 @@
 """The command line: parse arguments, call one :mod:`analytic` function, print. No mathematics here.
 
 Every command takes ``--json`` and then prints one JSON object (``sort_keys=True``) on stdout. Bad input prints
-one line on stderr and exits with status 2. Heavy libraries are imported inside the commands, so ``--help`` is
+one line on stderr and exits with status 2; a command that writes many parts (``figures``, ``report``) and finished
+with some of them failed exits with status 1 after one summary line on stderr. Heavy libraries are imported inside the commands, so ``--help`` is
 fast.
 
 The sub-commands live in modules by topic (:mod:`~analytic.cli.catalogue`, :mod:`~analytic.cli.theory`,
@@ -91,7 +92,8 @@ def _signals_and_warnings():
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 2 bad input, 130 interrupted, 143 terminated)."""
+    """Run the command line; returns the exit status (0 ok, 1 finished with failed parts, 2 bad input,
+    130 interrupted, 143 terminated)."""
     from ..core.files import json_safe
     from ..errors import AnalyticError, one_line
 
@@ -119,4 +121,4 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
     except BrokenPipeError:  # e.g. piped into `head`: not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 0
+    return out.status
