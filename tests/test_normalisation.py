@@ -193,14 +193,15 @@ def test_sigma_w2_cancels_and_threads_do_not_matter():
 
 
 def test_standard_error_is_the_spread_of_network_means():
-    """rate.error is the standard error across networks: the spread of rates from independent seeds matches it."""
+    """rate.error is the standard error across networks: the spread of rates from 24 independent seeds matches it
+    (the ratio of the two estimates of the standard deviation has a sampling spread of about 1/sqrt(46) = 0.15)."""
     rates, errors = [], []
-    for seed in range(12):
-        s = simulate_normalised("tanh", "layer", batch=2, width=32, depth=9, networks=6, seed=seed, burn_in=2)
+    for seed in range(24):
+        s = simulate_normalised("tanh", "batch", batch=8, width=32, depth=9, networks=6, seed=seed, burn_in=2)
         rates.append(s.rate.value)
         errors.append(s.rate.error)
     ratio = np.std(rates, ddof=1) / np.sqrt(np.mean(np.square(errors)))
-    assert 0.5 < ratio < 2.0, ratio
+    assert 0.6 < ratio < 1.5, ratio
 
 
 def test_simulation_refusals():
