@@ -32,15 +32,22 @@ def main() -> None:
     print(f"width {a.width}, depth {a.depth}, {a.networks} networks, seed {a.seed}; "
           "z = (Monte Carlo - reference) / standard error")
     head = "".join(f"{f'BN B={b}':>17}{'z':>7}" for b in BATCHES)
-    print(f"{'activation':<10}{head}{'BN B=inf':>11}{'depth 1e6':>11}{'LN theory':>11}{'LN MC':>17}{'z':>7}")
+    print(f"{'activation':<10}{head}{'1/B -> 0':>17}{'z':>7}{'BN B=inf':>11}{'depth 1e6':>11}{'LN theory':>11}{'LN MC':>17}{'z':>7}")
     for act in ACTS:
         inf = batchnorm_lambda(act)
         row = f"{act:<10}"
+        rates = []
         for b in BATCHES:
             s = simulate_normalised(act, "batch", batch=b, width=a.width, depth=a.depth, networks=a.networks,
                                     seed=a.seed)
             ref = linear_batchnorm_lambda(b).value if act == "identity" else inf.value
             row += f"{s.rate.value:>9.4f} ± {s.rate.error:.4f}{(s.rate.value - ref) / s.rate.error:>7.1f}"
+            rates.append(s.rate)
+        x = [1 / b for b in BATCHES]  # Lagrange weights of the value at x = 0
+        w = [math.prod(x[j] / (x[j] - x[k]) for j in range(len(x)) if j != k) for k in range(len(x))]
+        lim = sum(wk * r.value for wk, r in zip(w, rates))
+        lim_se = math.sqrt(sum((wk * r.error) ** 2 for wk, r in zip(w, rates)))
+        row += f"{lim:>9.4f} ± {lim_se:.4f}{(lim - inf.value) / lim_se:>7.1f}"
         g = growth(inf)
         depth = f"{g.growth_depth.value:.1f}" if g.growth_depth is not None else "none"
         ln = layernorm_lambda(act)
