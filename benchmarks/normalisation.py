@@ -32,7 +32,8 @@ def main() -> None:
     print(f"width {a.width}, depth {a.depth}, {a.networks} networks, seed {a.seed}; "
           "z = (Monte Carlo - reference) / standard error")
     head = "".join(f"{f'BN B={b}':>17}{'z':>7}" for b in BATCHES)
-    print(f"{'activation':<10}{head}{'1/B -> 0':>17}{'z':>7}{'BN B=inf':>11}{'depth 1e6':>11}{'LN theory':>11}{'LN MC':>17}{'z':>7}")
+    print(f"{'activation':<10}{head}{'1/B -> 0':>17}{'z':>7}{'BN B=inf':>11}{'depth 1e6':>11}{'LN theory':>11}"
+          f"{'LN MC':>17}{'z':>7}")
     for act in ACTS:
         inf = batchnorm_lambda(act)
         row = f"{act:<10}"

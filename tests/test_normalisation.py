@@ -16,6 +16,7 @@ from analytic.core.calculus import numpy_pair
 from analytic.core.registry import names
 from analytic.errors import AnalyticError, ArgumentError, SimulationError
 from analytic.mc.normalised import layer_log_ratios, simulate_normalised
+from analytic.quantities import LogQuantity
 from analytic.theory.gaussian import gaussian_expectation
 from analytic.theory.normalisation import (batchnorm_lambda, growth, layernorm_lambda, linear_batchnorm_fraction,
                                            linear_batchnorm_lambda)
@@ -69,6 +70,10 @@ def test_growth_depths():
     assert g.growth_depth.value == pytest.approx(6 * math.log(10) / math.log(2), rel=1e-15)
     relu = growth(batchnorm_lambda("relu"))
     assert relu.growth_depth.value == pytest.approx(math.log(1e6) / math.log(math.pi / (math.pi - 1)), rel=1e-11)
+    wide = growth(LogQuantity.of(2.0, 0.9))        # lambda in [1.1, 2.9]: 1/ln lambda in [0.939, 10.49]
+    lo, hi = wide.depth_scale.value - wide.depth_scale.error, wide.depth_scale.value + wide.depth_scale.error
+    assert lo <= 1 / math.log(2.9) and hi >= 1 / math.log(1.1)
+    assert growth(LogQuantity.of(1.05, 0.06)).depth_scale is None    # lambda > 1 not decided
     flat = growth(batchnorm_lambda("identity"))
     assert flat.depth_scale is None and flat.growth_depth is None and "does not grow" in flat.reason
 

@@ -191,8 +191,8 @@ def linear_batchnorm_lambda(batch: int) -> LogQuantity:
 class Growth:
     r"""Depths implied by a per-layer factor :math:`\lambda > 1`: ``depth_scale`` :math:`= 1/\ln\lambda`,
     ``growth_depth`` :math:`= \ln(\text{factor})/\ln\lambda` (layers until the squared gradient norm has grown by
-    ``factor``), each with its error propagated from :math:`\lambda`'s. Both are ``None`` with a ``reason`` when
-    :math:`\lambda \le 1` or its error does not decide :math:`\lambda > 1`."""
+    ``factor``), each with an error enclosing the image of :math:`\lambda`'s error interval. Both are ``None``
+    with a ``reason`` when :math:`\lambda \le 1` or its error does not decide :math:`\lambda > 1`."""
 
     lam: LogQuantity
     factor: float
@@ -202,8 +202,9 @@ class Growth:
 
 
 def growth(lam: LogQuantity, factor: float = GROWTH) -> Growth:
-    r"""Depth scale and the depth of a growth by ``factor`` from :math:`\lambda` (error:
-    :math:`\delta(1/\ln\lambda) = \delta\lambda/(\lambda\ln^2\lambda)`, exact to first order).
+    r"""Depth scale and the depth of a growth by ``factor`` from :math:`\lambda \pm \delta` (error: the larger
+    distance to the ends of the image of :math:`[\lambda - \delta, \lambda + \delta]`, i.e.
+    :math:`1/\ln(\lambda - \delta) - 1/\ln\lambda`, and ``ln(factor)`` times it).
 
     >>> g = growth(linear_batchnorm_lambda(4))
     >>> round(g.growth_depth.value, 6)  # ln 10^6 / ln 2
@@ -216,8 +217,7 @@ def growth(lam: LogQuantity, factor: float = GROWTH) -> Growth:
     if not (math.isfinite(e) and v - e > 1 and lam.converged):
         return Growth(lam, factor, None, None, "lambda > 1 is not decided by its error")
     log_l = math.log(v)
-    d_log = e / (v - e)  # |ln v - ln(v -/+ e)| <= e / (v - e)
-    scale_err = d_log / (log_l * (log_l - d_log))
+    scale_err = 1 / math.log(v - e) - 1 / log_l  # 1/ln is decreasing and convex: the lower end is the far one
     scale = LogQuantity.of(1 / log_l, scale_err)
     depth = LogQuantity.of(math.log(factor) / log_l, math.log(factor) * scale_err)
     return Growth(lam, factor, scale, depth)
