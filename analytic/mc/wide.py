@@ -24,6 +24,7 @@ from ..core.calculus import numpy_pair, resolve
 from ..core.registry import BoundActivation
 from ..distributions import Distribution, distribution, scalar
 from ..errors import SimulationError, canonical_int
+from ..limits import check_array
 from .chain import MAX_DEPTH, seed_sequence, spec, thread_count
 from .results import WideSimulation
 from .stats import Stat, logsumexp
@@ -70,6 +71,8 @@ def _wide_setup(act, depth, width, weights, bias, batch, seed, params, networks,
     burn_in = min(10, depth // 3) if burn_in is None else burn_in
     if depth - burn_in < 1:
         raise SimulationError("the slope needs at least two layers after the burn-in")
+    check_array("wide network: a weight matrix (width x width)", (width, width))
+    check_array("wide network: the derivatives of one network (depth x batch x width)", (depth, batch, width))
     if depth * batch * width > MAX_WIDE_ELEMENTS:
         raise SimulationError(f"depth x batch x width = {depth * batch * width:.3g} exceeds {MAX_WIDE_ELEMENTS}"
                               " (memory); use a smaller batch, width or depth")
