@@ -15,6 +15,7 @@ is returned; where there is none the answer says why.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,8 +62,8 @@ def _critical_points(act: BoundActivation, sb: float) -> tuple[tuple[CriticalPoi
                 "is then a fixed point (q* = q_0 = 1)")
     q, V, W = _grid(act)
     out = []
-    if _zero_is_fixed(act, sb):
-        w0 = _W(act, Q_TINY)
+    w0 = _W(act, Q_TINY) if _zero_is_fixed(act, sb) else 0.0
+    if w0 > 0 and 1.0 / w0 < math.inf:  # else sigma_w^2 = 1/W(0+) is not a float: no critical point at q = 0
         sw = 1.0 / w0
         # G(q) - q = sigma_w^2 V(q) - q beside 0 decides whether q = 0 attracts at slope 1
         out.append(CriticalPoint(sw, 0.0, 1.0, 1.0, *_classify(1.0, attracting=_attracts_zero(act, sw)), True))
