@@ -66,8 +66,8 @@ def _fail(message: str) -> None:
     raise SweepSpecError(f"sweep spec: {message}")
 
 
-#: A TOML string (its text is not looked into), and a key of MAX_NESTING or more dotted parts.
-_TOML_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'')
+#: A TOML string or comment (their text is not looked into), and a key of MAX_NESTING or more dotted parts.
+_TOML_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*')
 _DOTTED_KEY = re.compile(r"(?:[A-Za-z0-9_-]+[ \t]*\.[ \t]*){%d,}" % MAX_NESTING)
 
 
