@@ -19,6 +19,8 @@ from analytic import sweep as S
 from analytic.sweep import executors
 from analytic.errors import AnalyticError, ClusterError, SweepSpecError
 
+from hang_guard import guard
+
 ROOT = Path(__file__).resolve().parents[1]
 
 #: 8 tasks = 2 activations x 2 sigma_w2 x 1 sigma_b2 x 1 depth x 2 widths: chain and wide net, and ReLU, whose
@@ -436,7 +438,7 @@ def test_a_silent_scheduler_is_refused_after_the_handshake_timeout(spec, tmp_pat
     address, accepted = silent_server
     monkeypatch.setattr(executors, "HANDSHAKE_SECONDS", 2.0)
     calls = []
-    with pytest.raises(ClusterError, match="did not complete the handshake within 2 s"):
+    with guard(120), pytest.raises(ClusterError, match="did not complete the handshake within 2 s"):
         S.run_sweep(spec, tmp_path / "out", scheduler=address, progress=lambda *a: calls.append(a))
     assert accepted, "the client never connected: the test did not reach the handshake"
     assert not (tmp_path / "out").exists() and calls == []
