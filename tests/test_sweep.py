@@ -85,6 +85,9 @@ def test_ranges_are_linspace_and_the_hash_follows_the_spec():
 
 
 BAD = [
+    ({**SMALL, "width": [1, 20_000]}, "weight matrix of a wide task"),
+    ({**SMALL, "width": [2000], "batch": 100_000, "depth": [2]}, "derivatives of a wide task"),
+    ({**SMALL, "sigma_w2": [[[[[1.0]]]]]}, "nested more than"),
     ({**SMALL, "sigma_w": [1.0]}, "unknown key 'sigma_w'"),
     ({**SMALL, "depth": []}, "depth is empty"),
     ({**SMALL, "activations": []}, "activations is empty"),

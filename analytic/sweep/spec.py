@@ -40,6 +40,7 @@ import numpy as np
 from ..errors import (AnalyticError, OutputError, SweepSpecError, canonical_float, canonical_int, number_from_text,
                       show_value)
 from ..core.files import canonical_path
+from ..limits import MemoryLimitError, check_array
 
 #: Largest number of tasks one spec may expand into.
 MAX_TASKS = 100_000
@@ -262,6 +263,14 @@ class SweepSpec:
         )
         if spec.n_tasks > MAX_TASKS:
             _fail(f"{spec.n_tasks} tasks ({' x '.join(str(n) for n in spec.shape)}) exceed the limit of {MAX_TASKS}")
+        wide = [w for w in spec.width if w > 1]
+        if wide:  # the memory cap of the wide-network tasks, before any task starts (analytic.limits)
+            try:
+                check_array("a weight matrix of a wide task (width x width)", (max(wide), max(wide)))
+                check_array("the derivatives of a wide task (depth x batch x width)",
+                            (max(spec.depth), spec.batch, max(wide)))
+            except MemoryLimitError as exc:
+                raise SweepSpecError(f"sweep spec: {exc}") from None
         return spec
 
     @property
