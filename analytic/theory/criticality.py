@@ -81,7 +81,9 @@ def _critical_points(act: BoundActivation, sb: float) -> tuple[tuple[CriticalPoi
             out.append(p)
     method = ("roots in q of chi_1(q) = (q - sigma_b^2) W(q)/V(q) = 1 along the curve of fixed points (sign changes "
               "on the q grid, brentq), sigma_w^2 = (q - sigma_b^2)/V(q)")
-    if not out and np.any(ok):
+    if not out and np.any(ok) and not np.isfinite(chi).any():
+        method += "; chi_1(q) is not a finite number anywhere on the q grid (E[phi^2] leaves the float range)"
+    elif not out and np.any(ok):
         i = int(np.nanargmax(chi))
         method += (f"; on the grid chi_1(q) - 1 has one sign, largest {chi[i]:.3g} at q = {q[i]:.3g}, smallest "
                    f"{np.nanmin(chi):.3g}")
