@@ -9,7 +9,11 @@ array, ``8 bytes x the number of float64 entries``:
   derivatives of a network ``depth x batch x width``;
 - sampled Jacobian spectrum (:func:`analytic.theory.sample_spectrum`): ``width x width`` (weights, the product J);
 - Haar orthogonal matrices (:func:`analytic.distributions.haar_orthogonal`): ``rows x cols``;
-- curves of a figure (:func:`analytic.plot_activation`): ``grid`` points per curve.
+- curves of a figure (:func:`analytic.plot_activation`): ``grid`` points per curve;
+- the tabulated spectral density (:func:`analytic.theory.density.spectral_density`): ``3 x points`` (its grid);
+- chain Monte Carlo blocks (:func:`analytic.mc.simulate_chain`): ``chunk`` layer-samples per drawn quantity.
+
+A sweep spec is checked against the wide-network estimates before any task starts.
 
 >>> check_array("weight matrix", (1000, 1000))
 8000000

@@ -239,4 +239,11 @@ def test_every_user_size_is_capped_before_allocation():
         analytic.simulate_wide("relu", 3, 20_000, "he(4)", batch=1, networks=2)
     with pytest.raises(MemoryLimitError, match="grid"):
         analytic.plot_activation("tanh", grid=10**9)
+    with pytest.raises(MemoryLimitError, match="chunk"):
+        analytic.simulate_chain("tanh", 3, "normal(0, 1)", samples=100, chunk=10**9)
+    from analytic.theory.density import MAX_POINTS, spectral_density
+
+    assert 3 * MAX_POINTS * 8 <= MAX_ARRAY_BYTES  # the point cap is the tighter one there
+    with pytest.raises(AnalyticError, match="points"):
+        spectral_density("relu", 3, 2.0, points=MAX_POINTS + 1)
     assert analytic.haar_orthogonal(rng, 3).shape == (3, 3)  # small sizes pass
