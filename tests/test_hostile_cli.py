@@ -140,9 +140,10 @@ def test_ctrl_c_at_any_moment_of_a_command(delay):
     out, rest = proc.communicate(timeout=TIMEOUT)
     err = b"".join(line for line in (seen + rest.splitlines(keepends=True)) if not line.startswith(b"import time:"))
     if proc.returncode == 0:  # finished before the signal
-        assert out and err == b""
+        assert out and err == b"", err
     else:
-        assert proc.returncode == 130 and one_line(err) == "analytic: interrupted" and out == b""
+        assert proc.returncode == 130, err
+        assert one_line(err) == "analytic: interrupted" and out == b""
 
 
 def test_a_defect_escaping_a_command_is_one_line_and_status_1(monkeypatch, capsys):
