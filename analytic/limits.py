@@ -5,8 +5,8 @@ One cap, :data:`MAX_ARRAY_BYTES` = 2 GiB per array, for every call site; an arra
 line) saying what it is and how much it would take. The estimate of each call site is the size of its largest
 array, ``8 bytes x the number of float64 entries``:
 
-- wide-network Monte Carlo (:func:`analytic.mc.simulate_wide`): a weight matrix ``width x width``, the
-  derivatives of a network ``depth x batch x width``;
+- wide-network Monte Carlo (:func:`analytic.mc.simulate_wide`): a weight matrix ``width x width`` (its derivatives,
+  ``depth x batch x width``, are held to 2**24 entries there);
 - sampled Jacobian spectrum (:func:`analytic.theory.sample_spectrum`): ``width x width`` (weights, the product J);
 - Haar orthogonal matrices (:func:`analytic.distributions.haar_orthogonal`): ``rows x cols``;
 - curves of a figure (:func:`analytic.plot_activation`): ``grid`` points per curve;

@@ -71,11 +71,10 @@ def _wide_setup(act, depth, width, weights, bias, batch, seed, params, networks,
     burn_in = min(10, depth // 3) if burn_in is None else burn_in
     if depth - burn_in < 1:
         raise SimulationError("the slope needs at least two layers after the burn-in")
-    check_array("wide network: a weight matrix (width x width)", (width, width))
-    check_array("wide network: the derivatives of one network (depth x batch x width)", (depth, batch, width))
     if depth * batch * width > MAX_WIDE_ELEMENTS:
         raise SimulationError(f"depth x batch x width = {depth * batch * width:.3g} exceeds {MAX_WIDE_ELEMENTS}"
                               " (memory); use a smaller batch, width or depth")
+    check_array("wide network: a weight matrix (width x width)", (width, width))
     if depth * batch * width * width * networks > MAX_WIDE_WORK:
         raise SimulationError(f"depth x batch x width^2 x networks = {depth * batch * width**2 * networks:.3g} "
                               f"exceeds {MAX_WIDE_WORK:.0e} (time); make the network smaller")

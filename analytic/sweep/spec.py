@@ -264,11 +264,15 @@ class SweepSpec:
         if spec.n_tasks > MAX_TASKS:
             _fail(f"{spec.n_tasks} tasks ({' x '.join(str(n) for n in spec.shape)}) exceed the limit of {MAX_TASKS}")
         wide = [w for w in spec.width if w > 1]
-        if wide:  # the memory cap of the wide-network tasks, before any task starts (analytic.limits)
+        if wide:  # the memory limits of the wide-network tasks, before any task starts
+            from ..mc.wide import MAX_WIDE_ELEMENTS
+
+            held = max(spec.depth) * spec.batch * max(wide)
+            if held > MAX_WIDE_ELEMENTS:
+                _fail(f"the derivatives of a wide task (depth x batch x width = {held:.3g}) exceed "
+                      f"{MAX_WIDE_ELEMENTS} entries; use a smaller batch, width or depth")
             try:
                 check_array("a weight matrix of a wide task (width x width)", (max(wide), max(wide)))
-                check_array("the derivatives of a wide task (depth x batch x width)",
-                            (max(spec.depth), spec.batch, max(wide)))
             except MemoryLimitError as exc:
                 raise SweepSpecError(f"sweep spec: {exc}") from None
         return spec
