@@ -69,20 +69,22 @@ def _signals_held():
     def record(signum, frame):
         arrived.append(signum)
 
-    previous = {sig: signal.signal(sig, record) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # a signal ignored before stays ignored; the others are recorded
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: handler for sig, handler in previous.items() if handler is not signal.SIG_IGN}
+    for sig in previous:
+        signal.signal(sig, record)
     try:
         yield
     finally:
         for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
         if arrived:
             handler = previous[arrived[0]]
             if callable(handler):
                 handler(arrived[0], None)  # raises, as the signal would have
-            elif arrived[0] == signal.SIGINT:
-                raise KeyboardInterrupt
             else:
-                signal.raise_signal(arrived[0])
+                signal.raise_signal(arrived[0])  # the default action
 
 
 def dask_setup(worker: Any) -> None:
