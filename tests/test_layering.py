@@ -9,7 +9,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "analytic"
-ORDER = ["budget", "errors", "quantities",
+ORDER = ["budget", "errors", "limits", "quantities",
          "core", "core.files", "core.display", "core.registry", "core.special", "core.activations", "core.domain",
          "core.parsing", "core.fastforms", "core.calculus", "core.logforms",
          "bounds.proof", "bounds.result", "bounds.interval", "bounds.notation", "bounds.candidates", "bounds.pieces",

@@ -219,7 +219,7 @@ def _configure_spectrum(p: argparse.ArgumentParser) -> None:
     p.add_argument("--width", type=width_list, metavar="N[,N...]",
                    help="finite width n (or n_0,...,n_L): exact finite-width law and a Monte Carlo spectrum")
     p.add_argument("--networks", type=positive_int, default=8, metavar="K", help="sampled networks (default 8)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=integer, default=0, help="random seed (default 0)")
     add_params(p)
 
 

@@ -40,6 +40,7 @@ from ..core.logforms import TINY, float_dphi_exact, log_abs_dphi, np_dead, prepa
 from ..core.registry import BoundActivation
 from ..distributions import Distribution, distribution, scalar
 from ..errors import SimulationError, canonical_float, canonical_int
+from ..limits import check_array
 from ..quantities import exp_or_inf
 from .results import ChainSimulation
 from .stats import LN2, ScaledWelford, Stat, Welford, median_of_logs, summary, summary4
@@ -138,6 +139,7 @@ def _chain_setup(act, depth, weights, samples, seed, x, bias, preact, params, ch
         raise SimulationError(f"depth x samples = {depth * samples:.3g} layer-samples exceeds the limit "
                               f"{MAX_LAYER_SAMPLES:.0e}; use fewer samples")
     chunk = DEFAULT_CHUNK if chunk is None else canonical_int("chunk", chunk, 1, 10**9, SimulationError)
+    check_array("chain block (chunk layer-samples per drawn quantity)", (chunk,))
     threads = thread_count(threads)
     law = [scalar(distribution(weights))] + [None if d is None else scalar(distribution(d), role)
                                              for d, role in ((bias, "bias"), (preact, "pre-activations"))]

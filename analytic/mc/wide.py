@@ -24,6 +24,7 @@ from ..core.calculus import numpy_pair, resolve
 from ..core.registry import BoundActivation
 from ..distributions import Distribution, distribution, scalar
 from ..errors import SimulationError, canonical_int
+from ..limits import check_array
 from .chain import MAX_DEPTH, seed_sequence, spec, thread_count
 from .results import WideSimulation
 from .stats import Stat, logsumexp
@@ -73,6 +74,7 @@ def _wide_setup(act, depth, width, weights, bias, batch, seed, params, networks,
     if depth * batch * width > MAX_WIDE_ELEMENTS:
         raise SimulationError(f"depth x batch x width = {depth * batch * width:.3g} exceeds {MAX_WIDE_ELEMENTS}"
                               " (memory); use a smaller batch, width or depth")
+    check_array("wide network: a weight matrix (width x width)", (width, width))
     if depth * batch * width * width * networks > MAX_WIDE_WORK:
         raise SimulationError(f"depth x batch x width^2 x networks = {depth * batch * width**2 * networks:.3g} "
                               f"exceeds {MAX_WIDE_WORK:.0e} (time); make the network smaller")

@@ -17,7 +17,8 @@ import numpy as np
 
 from . import network_plotting as N
 from . import plotting as P
-from ..errors import ArgumentError
+from ..errors import ArgumentError, canonical_int
+from ..limits import check_array
 from .budget import DEFAULT, Budget
 from .network_panels import phase_panel, relu_phase_panel
 from .panels import CHAIN_WEIGHTS, activation_panel, dead_panel, gradient_panel, histogram_panel, preact_panel
@@ -45,6 +46,8 @@ def plot_activation(act, ax=None, *, grid: int = DEFAULT.grid, title: str | None
     >>> ax.get_title()
     'tanh'
     """
+    grid = canonical_int("grid", grid, 2, error=ArgumentError)
+    check_array("plot_activation: a curve (grid points)", (grid,))
     axes = _axes(ax, "page", 0.4, ncols=2)
     panel = activation_panel(act, grid)
     if np.ndim(axes) == 0:

@@ -63,8 +63,8 @@ def _critical_points(act: BoundActivation, sb: float) -> tuple[tuple[CriticalPoi
                 "is then a fixed point (q* = q_0 = 1)")
     q, V, W = _grid(act)
     out = []
-    if _zero_is_fixed(act, sb):
-        w0 = _W(act, Q_TINY)
+    w0 = _W(act, Q_TINY) if _zero_is_fixed(act, sb) else 0.0
+    if w0 > 0 and 1.0 / w0 < math.inf:  # else sigma_w^2 = 1/W(0+) is not a float: no critical point at q = 0
         sw = 1.0 / w0
         # G(q) - q = sigma_w^2 V(q) - q beside 0 decides whether q = 0 attracts at slope 1
         out.append(CriticalPoint(sw, 0.0, 1.0, 1.0, *_classify(1.0, attracting=_attracts_zero(act, sw)), True))
@@ -82,7 +82,9 @@ def _critical_points(act: BoundActivation, sb: float) -> tuple[tuple[CriticalPoi
             out.append(p)
     method = ("roots in q of chi_1(q) = (q - sigma_b^2) W(q)/V(q) = 1 along the curve of fixed points (sign changes "
               "on the q grid, brentq), sigma_w^2 = (q - sigma_b^2)/V(q)")
-    if not out and np.any(ok):
+    if not out and np.any(ok) and not np.isfinite(chi).any():
+        method += "; chi_1(q) is not a finite number anywhere on the q grid (E[phi^2] leaves the float range)"
+    elif not out and np.any(ok):
         i = int(np.nanargmax(chi))
         method += (f"; on the grid chi_1(q) - 1 has one sign, largest {chi[i]:.3g} at q = {q[i]:.3g}, smallest "
                    f"{np.nanmin(chi):.3g}")

@@ -35,6 +35,7 @@ import numpy as np
 from scipy import integrate, special, stats
 
 from ..core.calculus import numpy_pair, resolve
+from ..core.registry import BoundActivation
 from ..errors import ArgumentError, DepthError, canonical_int
 
 #: Largest width accepted (the binomial sums run over k = 0..n).
@@ -293,6 +294,15 @@ def finite_width(act, depth: int, sigma_w2: float, widths: int | Sequence[int], 
     if not (math.isfinite(sw) and sw > 0):
         raise ArgumentError(f"sigma_w2 must be a finite number > 0, got {sigma_w2!r}")
     ns = canonical_widths(widths, depth)
+    try:
+        return _finite_width(act, depth, sw, ns, median)
+    except OverflowError:
+        raise ArgumentError(f"{act.name}: the moments of ||J u||^2 over {depth} layers of widths {ns[0]}"
+                            f"{'...' if len(set(ns)) > 1 else ''} leave the float range") from None
+
+
+def _finite_width(act: BoundActivation, depth: int, sw: float, ns: tuple[int, ...], median: bool) -> FiniteWidth:
+    """The summaries of :func:`finite_width` for validated arguments."""
     b_pos, b_neg = relu_family(act)
     cs = [sw / ns[l - 1] for l in range(1, depth + 1)]
     lays = [_layer(ns[l], b_pos, b_neg) for l in range(1, depth + 1)]
