@@ -92,7 +92,10 @@ def test_the_reason_names_the_tolerance_the_chain_itself_applied(act):
         defined = ~np.isnan(np.asarray(s.log_error, float))
         assert np.array_equal(s.withheld[defined], exceeds[defined]), q
         for k in np.flatnonzero(s.withheld):
-            assert "exceeds the tolerance" in s[k].reason, (q, k, s[k].reason)
+            m = re.fullmatch(r"error (\S+) exceeds the tolerance (\S+) \((relative|absolute).*\)", s[k].reason)
+            assert m, (q, k, s[k].reason)
+            assert float(m.group(1)) == pytest.approx(math.exp(s.log_error[k]), rel=0.06)
+            assert float(m.group(2)) == pytest.approx(math.exp(limit if np.ndim(limit) == 0 else limit[k]), rel=0.06)
 
 
 # ---------------------------------------------------------------- gradient: Python, JSON, text
