@@ -208,7 +208,7 @@ def test_gradient_depth_panel_draws_the_exact_chain_and_labels_the_approximation
     p = gradient_panel("relu", QUICK)
     # relu, w ~ N(1, 1/4), x = 1: E[prod] = (E[w 1(w > 0)])^r with E[w 1(w>0)] = mu Phi(mu/s) + s phi(mu/s)
     m = 1.0 * norm.cdf(2.0) + 0.5 * norm.pdf(2.0)
-    assert p.mean[:5] == pytest.approx(m ** np.arange(1, 6), rel=1e-12)
+    assert p.line("mean").y[:5] == pytest.approx(m ** np.arange(1, 6), rel=1e-12)
     # the independence approximation is there, and differs: E[w] E[relu'(v)] = 1/2 for v ~ N(0, 1)
     assert p.independence_mean[:3] == pytest.approx(0.5 ** np.arange(1, 4), rel=1e-12)
 

@@ -164,8 +164,8 @@ def test_depth_figure_draws_nothing_withheld_and_says_so(withheld_beyond):
     for ln in exact_lines:  # the ink on the axes
         x, y = np.asarray(ln.get_xdata(), float), np.asarray(ln.get_ydata(), float)
         assert np.all(np.isnan(y[x > 10])) and np.all(np.isfinite(y[x <= 10]))
-    note = drawn["note"].get_text()
-    assert note.count("not converged for $r > 10$") == 2
+    note = drawn["withheld_note"].get_text()
+    assert note.startswith(P.WITHHELD_HEADING) and note.count(": $r > 10$") == 2
 
 
 def test_the_drawing_hides_a_withheld_value_even_if_the_data_carries_it():
@@ -176,9 +176,9 @@ def test_the_drawing_hides_a_withheld_value_even_if_the_data_carries_it():
     panel = P.GradientPanel("t", depth, np.ones(5), (P.DepthLine("mean", y, withheld),), band, band)
     ax = Figure().add_subplot()
     out = P.draw_gradient_depth(ax, panel)
-    assert np.all(np.isnan(out["mean"].get_ydata()[3:])) and "not converged for $r > 3$" in out["note"].get_text()
-    assert P.withheld_note("m", depth, np.array([False, True, True, False, True])) == \
-        "m: not converged at $r$ = 2–3, 5"
+    assert np.all(np.isnan(out["mean"].get_ydata()[3:]))
+    assert out["withheld_note"].get_text() == P.WITHHELD_HEADING + "\n" + P.EXACT_STYLES["mean"][1] + ": $r > 3$"
+    assert P.withheld_note("m", depth, np.array([False, True, True, False, True])) == "m: $r$ = 2–3, 5"
 
 
 def test_the_exp_log_mean_is_not_called_typical_and_the_median_has_its_own_colour():

@@ -105,6 +105,10 @@ class GradientPanel:
     independence_mean: np.ndarray | None = None
     independence_exp_log_mean: np.ndarray | None = None
 
+    def line(self, key: str) -> DepthLine | None:
+        """The exact-chain line of statistic ``key`` (None when the panel has none)."""
+        return next((line for line in self.exact if line.key == key), None)
+
 
 @dataclass(frozen=True)
 class PreactPanel:
@@ -293,14 +297,14 @@ MEDIAN_COLOR = EXACT_STYLES["median"][2]
 
 
 def withheld_note(name: str, depth: np.ndarray, withheld: np.ndarray) -> str:
-    """E.g. ``"$|E[g_r]|$: not converged for $r > 16$"``, or ``"...: not converged at $r$ = 2–5, 9"`` when the
-    withheld depths do not run to the end; empty when nothing is withheld."""
+    """Where a statistic is withheld, e.g. ``"$|E[g_r]|$: $r > 16$"`` or ``"...: $r$ = 2–5, 9"``; empty when
+    nothing is."""
     depth, withheld = np.asarray(depth), np.asarray(withheld, bool)
     if not withheld.any():
         return ""
     first = int(np.argmax(withheld))
     if withheld[first:].all():
-        where = f"for $r > {int(depth[first - 1])}$" if first > 0 else "at any depth"
+        where = f"$r > {int(depth[first - 1])}$" if first > 0 else "every depth"
     else:
         runs, start = [], None
         for i, w in enumerate(list(withheld) + [False]):
@@ -310,13 +314,17 @@ def withheld_note(name: str, depth: np.ndarray, withheld: np.ndarray) -> str:
                 a, b = int(depth[start]), int(depth[i - 1])
                 runs.append(f"{a}" if a == b else f"{a}–{b}")
                 start = None
-        where = "at $r$ = " + ", ".join(runs)
-    return f"{name}: not converged {where}"
+        where = "$r$ = " + ", ".join(runs)
+    return f"{name}: {where}"
+
+
+#: The heading of the note under a depth panel that lists the withheld statistics.
+WITHHELD_HEADING = "not converged, not drawn:"
 
 
 def draw_gradient_depth(ax, panel: GradientPanel, *, legend: bool = False) -> dict[str, Any]:
     r"""Gradient magnitude against depth on a log axis: the exact chain's statistics (:data:`EXACT_STYLES`; a
-    withheld value is not drawn and a note in the panel says where), the Monte Carlo mean and median of the same
+    withheld value is not drawn and a note under the axis says where, ``out["withheld_note"]``), the Monte Carlo mean and median of the same
     chain with 95 % bands, the crude bound, and (thin) the independence approximation."""
     c_bound, c_mean, c_log = BOUND_COLOR, EXACT_STYLES["mean"][2], EXACT_STYLES["exp_log_mean"][2]
     out: dict[str, Any] = {}
@@ -326,7 +334,7 @@ def draw_gradient_depth(ax, panel: GradientPanel, *, legend: bool = False) -> di
     for line in panel.exact:
         label, short, color = EXACT_STYLES[line.key]
         out[line.key] = draw_curve(ax, panel.depth, np.where(line.withheld, np.nan, line.y), color=color,
-                                   linewidth=2.0, label=label)
+                                   linewidth=2.0, label=label, zorder=2.5)  # over the Monte Carlo markers
         notes.append(withheld_note(short, panel.depth, line.withheld))
     if panel.independence_mean is not None:
         out["independence_mean"] = draw_curve(ax, panel.depth, panel.independence_mean, color=c_mean,
@@ -366,12 +374,16 @@ def draw_gradient_depth(ax, panel: GradientPanel, *, legend: bool = False) -> di
     ax.set_ylim(bottom=floor)
     if others.size and every.max() > 1e3 * others.max():  # a bound far above everything else: let it leave
         ax.set_ylim(top=1e3 * float(others.max()))
-    note = "\n".join(n for n in notes + [panel.note] if n)
-    if note:
-        out["note"] = ax.text(0.03, 0.04, note, transform=ax.transAxes, ha="left", va="bottom",
+    if panel.note:
+        out["note"] = ax.text(0.03, 0.04, panel.note, transform=ax.transAxes, ha="left", va="bottom",
                               fontsize="small", bbox=dict(boxstyle="round,pad=0.3", fc="white", ec="0.7"))
     ax.set_title(panel.title)
     ax.set_xlabel("depth $r$")
+    withheld = [n for n in notes if n]
+    if withheld:  # under the axis label, where it covers nothing
+        out["withheld_note"] = ax.annotate("\n".join([WITHHELD_HEADING] + withheld), xy=(0.5, 0),
+                                           xycoords=ax.xaxis.label, xytext=(0, -2), textcoords="offset points",
+                                           ha="center", va="top", fontsize="x-small", color="0.25")
     ax.grid(True, which="major", color="0.9", linewidth=0.8)
     if legend:
         ax.legend(loc="best", fontsize="small")
