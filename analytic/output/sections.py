@@ -33,7 +33,7 @@ DIGITS = 6
 OVERVIEW = (
     ("activations", "Every activation of the catalogue: φ (solid), φ′ (dashed) and the proved sup of φ′ (dotted)."),
     ("gradient_depth", "Gradient magnitude across depth: the exact chain's mean and exp(E log|∏|) where they "
-                       "converged (a value that missed its tolerance is not drawn; the panel says from which depth), "
+                       "converged (a value that missed its tolerance is not drawn; a note under the panel says where), "
                        "Monte Carlo of the same chain (mean and simulated median with 95 % bands), the crude bound, "
                        "and the independence approximation as thin lines."),
     ("preactivation_law", "The law of the pre-activation v_t in the exact chain (mean ± sd) against the N(0, 1) the "
