@@ -324,8 +324,9 @@ WITHHELD_HEADING = "not converged, not drawn:"
 
 def draw_gradient_depth(ax, panel: GradientPanel, *, legend: bool = False) -> dict[str, Any]:
     r"""Gradient magnitude against depth on a log axis: the exact chain's statistics (:data:`EXACT_STYLES`; a
-    withheld value is not drawn and a note under the axis says where, ``out["withheld_note"]``), the Monte Carlo mean and median of the same
-    chain with 95 % bands, the crude bound, and (thin) the independence approximation."""
+    withheld value is not drawn and a note under the axis says where, ``out["withheld_note"]``), the Monte Carlo
+    mean and median of the same chain with 95 % bands, the crude bound, and (thin) the independence
+    approximation."""
     c_bound, c_mean, c_log = BOUND_COLOR, EXACT_STYLES["mean"][2], EXACT_STYLES["exp_log_mean"][2]
     out: dict[str, Any] = {}
     out["bound"] = draw_curve(ax, panel.depth, panel.bound, color=c_bound, linestyle="--", linewidth=1.5,
