@@ -87,9 +87,23 @@ def _tolerance_limits(exact: ChainExpectations) -> dict[str, tuple]:
     return out
 
 
+def _agrees(series: QuantitySeries, log_limit) -> bool:
+    """True when ``log_limit`` reproduces the series' own verdicts: converged exactly where the error is exact or
+    at most the limit (an undefined error, nan, counts as agreeing)."""
+    import numpy as np
+
+    le = np.asarray(series.log_error, float)
+    with np.errstate(invalid="ignore"):
+        ok = (le == -np.inf) | (le <= log_limit)
+    defined = ~np.isnan(le)
+    return bool(np.array_equal(np.asarray(series.converged, bool)[defined], ok[defined]))
+
+
 def vetted(exact: ChainExpectations) -> ChainExpectations:
     r"""The exact chain with every quantity that missed the tolerance withheld with a reason naming the tolerance
-    it missed (series that already carry their limits are kept as they are).
+    it missed. Series that already carry their limits are kept as they are; a limit that does not reproduce the
+    chain's own verdicts at every depth is not quoted (the reason then gives the error alone), so a reason never
+    names a tolerance the chain did not apply.
 
     >>> c = vetted(exact_chain("sigmoid", 3, "normal(1, 0.5)"))
     >>> c["mean"].withheld, c["mean"].reason
@@ -98,7 +112,7 @@ def vetted(exact: ChainExpectations) -> ChainExpectations:
     limits = _tolerance_limits(exact)
     by = {}
     for q, series in exact.by_depth.items():
-        if q in limits and series.log_limit is None:
+        if q in limits and series.log_limit is None and _agrees(series, limits[q][0]):
             series = dataclasses.replace(series, log_limit=limits[q][0], tolerance=limits[q][1])
         by[q] = series
     return dataclasses.replace(exact, by_depth=by, quantities={q: by[q][-1] for q in exact.quantities})
