@@ -59,10 +59,11 @@ def plot_activation(act, ax=None, *, grid: int = DEFAULT.grid, title: str | None
 
 
 def plot_gradient_depth(act, weights: str = CHAIN_WEIGHTS, ax=None, *, budget: Budget = DEFAULT, legend: bool = False):
-    r"""Draw the gradient magnitude of the chain of ``act`` against depth (the exact chain's mean and typical value,
-    Monte Carlo of the same chain with 95 % bands, the crude bound, and the independence approximation with
-    :math:`v \sim` :data:`~analytic.output.panels.PREACT` as thin lines) for weights ``weights`` on ``ax``
-    (default: a new one). Returns the Axes."""
+    r"""Draw the gradient magnitude of the chain of ``act`` against depth (the exact chain's mean and
+    :math:`e^{E\log|\prod|}` where they converged, Monte Carlo mean and median of the same chain with 95 % bands,
+    the crude bound, and the independence approximation with :math:`v \sim`
+    :data:`~analytic.output.panels.PREACT` as thin lines) for weights ``weights`` on ``ax`` (default: a new one).
+    Returns the Axes."""
     axes = _axes(ax, "column", 0.85)
     P.draw_gradient_depth(axes, gradient_panel(act, budget, weights), legend=legend)
     return axes

@@ -152,7 +152,7 @@ def latex_section(s: ActivationSection, weights: str, preact: str, mc_depth: int
     out += [rf"\subsection*{{Gradient across depth: the exact chain ($x = 1$, weights "
             rf"\texttt{{{tex_text(weights)}}}, no bias)}}",
             r"\begin{tabular}{rrrrr}\toprule",
-            r"depth $r$ & crude bound & mean $E[\prod]$ & mean square $E[\prod^2]$ & typical $e^{E\log|\prod|}$ "
+            r"depth $r$ & crude bound & mean $E[\prod]$ & mean square $E[\prod^2]$ & $e^{E\log|\prod|}$ "
             r"\\ \midrule"]
     out += [rf"{g.depth} & {num_tex(g.bound)} & {num_tex(g.exact_mean)} & {num_tex(g.exact_mean_square)} & "
             rf"{num_tex(g.exact_typical)} \\" for g in s.gradient]

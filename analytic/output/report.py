@@ -190,7 +190,7 @@ def _markdown_section(s: ActivationSection, report: Report) -> list[str]:
     if s.proof:
         out += ["Proof:", ""] + [f"{i}. {_step_markdown(step)}" for i, step in enumerate(s.proof, 1)] + [""]
     out += [f"### Gradient across depth: the exact chain (x = 1, weights `{report.weights}`, no bias)", "",
-            "| depth r | crude bound | mean E[∏] | mean square E[∏²] | typical exp(E log abs ∏) |",
+            "| depth r | crude bound | mean E[∏] | mean square E[∏²] | exp(E log abs ∏) |",
             "|---:|---:|---:|---:|---:|"]
     out += [f"| {g.depth} | {num(g.bound)} | {num(g.exact_mean)} | {num(g.exact_mean_square)} | "
             f"{num(g.exact_typical)} |" for g in s.gradient]
