@@ -85,6 +85,9 @@ class Check:
     reliable: bool = True
     log_stderr: float = math.nan
     reason: str = ""
+    #: True when the analytic value missed its tolerance: it is kept here only to size the comparison's notes and
+    #: is shown nowhere (``analytic`` and ``z`` are null in :meth:`as_dict`, "not converged" in text).
+    withheld: bool = False
 
     @classmethod
     def of(cls, statistic: str, analytic: float, simulated: float, stderr: float, note: str = "",
@@ -132,9 +135,11 @@ class Check:
                    one_sided, float(log_a), float(log_s))
 
     def as_dict(self) -> dict:
-        return {"statistic": self.statistic, "analytic": self.analytic, "simulated": self.simulated,
-                "stderr": self.stderr, "z": self.z, "agree": self.agree, "note": self.note,
-                "one_sided": self.one_sided, "log_abs_analytic": self.log_analytic,
+        shown = not self.withheld
+        return {"statistic": self.statistic, "analytic": self.analytic if shown else None,
+                "simulated": self.simulated, "stderr": self.stderr, "z": self.z if shown else None,
+                "agree": self.agree if shown else None, "note": self.note, "withheld": self.withheld,
+                "one_sided": self.one_sided, "log_abs_analytic": self.log_analytic if shown else None,
                 "log_abs_simulated": self.log_simulated, "reliable": self.reliable, "log_stderr": self.log_stderr,
                 "reason": self.reason or None}
 
@@ -234,7 +239,7 @@ def _converged(chk: Check, analytic) -> Check:
     """``chk`` marked not decisive when the analytic value missed its tolerance."""
     if getattr(analytic, "converged", True):
         return chk
-    return chk.undecided(NOT_CONVERGED, f"the analytic value missed its tolerance (error {analytic.error:.2g}); "
+    return dataclasses.replace(chk, withheld=True).undecided(NOT_CONVERGED, f"the analytic value missed its tolerance (error {analytic.error:.2g}); "
                                         "it is not a reference to decide against")
 
 
@@ -254,7 +259,7 @@ def _plain_check(q: str, analytic, simulated: Stat) -> Check:
     the errors combined in quadrature when the analytic value converged (else the simulation's alone, and the
     check is not decisive); an unknown (``nan``) standard error gives no z-score and no decision."""
     error = analytic.error if analytic.converged and not math.isnan(analytic.error) else 0.0
-    return _converged(Check.of(q, analytic.value, simulated.value, math.hypot(simulated.stderr, error)), analytic)
+    return _converged(Check.of(q, analytic.estimate, simulated.value, math.hypot(simulated.stderr, error)), analytic)
 
 
 def _ess(sim: ChainSimulation) -> dict[str, float]:
@@ -271,7 +276,7 @@ def _exact_checks(sim: ChainSimulation, exact) -> list[Check]:
     ess = _ess(sim)
     checks = [_moment_check(q, exact[q], sim[q], ess[q], n) for q in MOMENTS]
     p = exact["zero_probability"]
-    p0 = p.value
+    p0 = p.estimate  # (a withheld value is only used to size the binomial error; the check is then not decisive)
     se0 = math.sqrt(max(p0 * (1 - p0), 0.0) / n)  # the binomial standard error under the exact value
     chk = _plain_check("zero_probability", p, Stat(sim["zero_probability"].value, se0))
     if not (p0 == 0 or min(n * p0, n * (1 - p0)) >= MIN_BINOMIAL):
@@ -279,7 +284,7 @@ def _exact_checks(sim: ChainSimulation, exact) -> list[Check]:
     checks.append(chk)
     lm, slm = exact["log_mean"], sim["log_mean"]
     nonzero = n - int(round(sim["zero_probability"].value * n))
-    if math.isfinite(lm.value) and math.isfinite(slm.value):
+    if math.isfinite(lm.estimate) and math.isfinite(slm.value):
         chk = _plain_check("log_mean", lm, slm)
         if nonzero < MIN_DECIDING:
             chk = chk.undecided(TOO_FEW, f"only {nonzero} non-zero products: too few to decide")
@@ -297,8 +302,8 @@ def _independence_checks(sim: ChainSimulation, formulas) -> list[Check]:
     ess = _ess(sim)
     checks = [_moment_check(q, formulas[q], sim[q], ess[q], n) for q in ("mean", "mean_square")]
     typical = formulas["log_mean"]
-    if math.isfinite(typical.value):  # (the quadrature errors behind the formulas are not propagated)
-        checks.append(_converged(Check.of("log_mean", typical.value, sim["log_mean"].value,
+    if math.isfinite(typical.estimate):  # (the quadrature errors behind the formulas are not propagated)
+        checks.append(_converged(Check.of("log_mean", typical.estimate, sim["log_mean"].value,
                                           sim["log_mean"].stderr), typical))
     return [c for c in checks if not math.isnan(c.analytic)]
 
@@ -382,7 +387,7 @@ def _compare_chain(sim: ChainSimulation, act: BoundActivation, depth, weights, b
         checks = _exact_checks(sim, exact)
         notes.append(f"analytic values: the exact chain (x = {sim.x:g}" + (f", bias {sim.bias}" if sim.bias else "")
                      + f"), by {exact.method}, the same network as simulated")
-        if exact["zero_probability"].value == 0 and sim["zero_probability"].value > 0:
+        if exact["zero_probability"].estimate == 0 and sim["zero_probability"].value > 0:
             notes.append("some simulated products are exactly 0 although the exact chain has none (the simulation "
                          "counts only true zeros: phi' = 0 on an interval, or w = 0)")
     else:

@@ -77,12 +77,15 @@ def _simulate(args: argparse.Namespace) -> Output:
             header += ["indep. model", "z (indep.)"]
         rows = []
         for c in s.checks:
-            row = [c.statistic + (" (<=)" if c.one_sided else ""), sci(c.analytic, c.log_analytic),
-                   sci(c.simulated, c.log_simulated), sci(c.stderr, c.log_stderr, 2), zscore(c.z),
-                   ("yes" if c.agree else "NO") + ("" if c.reliable else "?")]
+            row = [c.statistic + (" (<=)" if c.one_sided else ""),
+                   "not converged" if c.withheld else sci(c.analytic, c.log_analytic),
+                   sci(c.simulated, c.log_simulated), sci(c.stderr, c.log_stderr, 2),
+                   "-" if c.withheld else zscore(c.z),
+                   "-" if c.withheld else ("yes" if c.agree else "NO") + ("" if c.reliable else "?")]
             if twin:
                 t = twin.get(c.statistic)
-                row += [sci(t["simulated"], t["log_abs_simulated"]), zscore(t["z"])] if t else ["-", "-"]
+                row += ([sci(t["simulated"], t["log_abs_simulated"]), "-" if t["z"] is None else zscore(t["z"])]
+                        if t else ["-", "-"])
             rows.append(row)
         lines += ["", table(rows, header)]
         lines += [f"  {c.statistic}: {c.note}" for c in s.checks if c.note]
