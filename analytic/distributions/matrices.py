@@ -11,8 +11,12 @@ from typing import ClassVar
 import numpy as np
 import sympy as sp
 
-from ..errors import SpecError
+from ..errors import ArgumentError, SpecError, canonical_int, show_value
 from .base import Distribution, Moments
+
+
+#: Largest side of a matrix :func:`haar_orthogonal` draws.
+MAX_SIDE = 10**4
 
 
 def haar_orthogonal(rng: np.random.Generator, rows: int, cols: int | None = None) -> np.ndarray:
@@ -27,7 +31,10 @@ def haar_orthogonal(rng: np.random.Generator, rows: int, cols: int | None = None
     >>> bool(np.allclose(q.T @ q, np.eye(3)))
     True
     """
-    cols = rows if cols is None else cols
+    if not isinstance(rng, np.random.Generator):
+        raise ArgumentError(f"rng must be a numpy.random.Generator, got {show_value(rng)}")
+    rows = canonical_int("rows", rows, 1, MAX_SIDE, ArgumentError)
+    cols = rows if cols is None else canonical_int("cols", cols, 1, MAX_SIDE, ArgumentError)
     tall = rows >= cols
     g = rng.standard_normal((rows, cols) if tall else (cols, rows))
     q, r = np.linalg.qr(g)

@@ -22,6 +22,7 @@ from ..quantities import STANDARD_NORMAL
 from .independence import GradientProduct, gradient_product
 from ..core.registry import Activation
 from .chain import ChainExpectations, exact_chain
+from .undefined import checked_chain
 
 #: The exact-chain quantity each independence formula approximates: (independence key, its log, exact quantity).
 PAIRS = (("mean", "log_mean_abs", "mean"), ("mean_square", "log_mean_square", "mean_square"),
@@ -31,6 +32,10 @@ PAIRS = (("mean", "log_mean_abs", "mean"), ("mean_square", "log_mean_square", "m
 @dataclass(frozen=True)
 class Gradient:
     r"""The exact chain, the crude bound and the independence approximation at depth r.
+
+    A quantity of the exact chain that has no value (an integral diverged or overflowed, or ``log_mean`` when every
+    product is 0) is withheld with the reason in ``exact_chain.notes`` (:mod:`analytic.theory.undefined`), and so
+    are its ratio and depth to threshold.
 
     ``ratios[k]`` is independence / exact for ``mean``, ``mean_square`` and ``typical`` (the typical value of the
     exact chain is :math:`\exp E[\log|\prod| \mid \prod \ne 0]`); ``depth_to_threshold`` holds, per model, the
@@ -70,18 +75,26 @@ def _first_below(series, threshold: float, typical: bool = False) -> int | None:
     import numpy as np
 
     log_t = math.log(threshold)
-    if typical:
-        lm = np.exp(np.clip(series.log_abs, -800, 800)) * series.sign  # the log mean itself
-        below = lm < log_t
-    else:
-        below = (series.sign == 0) | (series.log_abs < log_t)
-    return int(np.argmax(below)) + 1 if below.any() else None
+    known = ~np.isnan(series.log_abs)  # a withheld depth (checked_chain) is neither below nor above
+    with np.errstate(invalid="ignore"):
+        if typical:
+            lm = np.exp(np.clip(series.log_abs, -800, 800)) * series.sign  # the log mean itself
+            below = known & (lm < log_t)
+        else:
+            below = known & ((series.sign == 0) | (series.log_abs < log_t))
+    if not below.any():
+        return None
+    first = int(np.argmax(below))
+    return first + 1 if known[:first].all() else None
 
 
 def _ratios(exact: ChainExpectations, ind: GradientProduct) -> dict:
     out = {}
     for name, log_key, q in PAIRS:
         e = exact[q]
+        if math.isnan(e.log_abs):  # withheld (checked_chain): no ratio
+            out[name] = None
+            continue
         log_exact = e.value if q == "log_mean" else e.log_abs
         log_ind = getattr(ind, log_key)
         if not (math.isfinite(log_exact) and math.isfinite(log_ind)):
@@ -102,7 +115,7 @@ def gradient(act: Activation | str, depth: int, weights: str | Distribution, x: 
     """
     act = resolve(act, params)
     ind = gradient_product(act, depth, weights, preact=preact, threshold=threshold)
-    exact = exact_chain(act, depth, weights, x=x, bias=bias)
+    exact = checked_chain(exact_chain(act, depth, weights, x=x, bias=bias))
     t = ind.threshold
     reach = {"exact_chain": {"mean": _first_below(exact.by_depth["mean"], t),
                              "mean_abs": _first_below(exact.by_depth["mean_abs"], t),
