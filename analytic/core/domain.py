@@ -9,6 +9,8 @@ entire functions), then by SymPy's ``continuous_domain``.
 """
 from __future__ import annotations
 
+import math
+
 import sympy as sp
 
 from ..errors import ComputationTimeout, FormulaError, one_line, time_limit
@@ -109,7 +111,30 @@ def check_expression(expr: object) -> sp.Expr:
             raise FormulaError(f"expression: {what} is not allowed in an activation (evaluate it first, or write φ "
                                "with elementary functions)")
         stack.extend((a, depth + 1) for a in e.args)
+    stack = [expr]  # the tree is known to be small now: each outermost constant is a number too (exp(1380))
+    while stack:
+        e = stack.pop()
+        if isinstance(e, sp.Expr) and e.args and not isinstance(e, sp.Piecewise) and not e.free_symbols:
+            _check_constant(e)
+        else:
+            stack.extend(e.args)
     return expr
+
+
+def _check_constant(e: sp.Expr) -> None:
+    """A constant sub-expression must be a finite real number of size at most :data:`MAX_NUMBER`, as in a formula
+    string (``exp(1380)``, ``I**2 + exp(710)``)."""
+    try:
+        with time_limit(CHECK_SECONDS, "evaluating a constant"):
+            z = complex(e.evalf(17))
+    except ComputationTimeout:
+        raise FormulaError(f"expression: evaluating the constant {one_line(e, 40)} took longer than "
+                           f"{CHECK_SECONDS:g} s") from None
+    except (TypeError, ValueError, ArithmeticError):
+        z = complex(math.inf)
+    if z.imag != 0 or not abs(z.real) <= MAX_NUMBER:
+        raise FormulaError(f"expression: the constant {one_line(e, 40)} is not a finite real number of size at most "
+                           f"{MAX_NUMBER:g}")
 
 
 def growth_problem(expr: sp.Expr) -> str | None:
