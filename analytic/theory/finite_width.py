@@ -36,9 +36,8 @@ import numpy as np
 from scipy import integrate, special, stats
 
 from ..core.calculus import numpy_pair, resolve
-from ..errors import ArgumentError, DepthError, canonical_bool, canonical_int, canonical_ints
+from ..errors import ArgumentError, DepthError, canonical_bool, canonical_int, canonical_ints, canonical_text
 from .meanfield import _canonical_variances
-from .spectral_moments import _canonical_weights
 
 #: Largest width accepted (the binomial sums run over k = 0..n).
 MAX_WIDTH = 100_000
@@ -291,7 +290,7 @@ def finite_width(act, depth: int, sigma_w2: float, widths: int | Sequence[int], 
     """
     depth = canonical_int("depth", depth, 1, 10**4, DepthError)
     sw, sigma_b2 = _canonical_variances(sigma_w2, sigma_b2)
-    weights = _canonical_weights(weights)
+    weights = canonical_text("weights", weights)
     median = canonical_bool("median", median)
     act = resolve(act, params)
     reason = exact_law_reason(act, sigma_b2, weights)

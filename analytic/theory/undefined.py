@@ -20,15 +20,18 @@ value. None of these may reach the caller as a number. The theory modules pass w
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import numpy as np
 
 from ..errors import ConvergenceError
 from ..quantities import LogQuantity, QuantitySeries
 
-#: A quantity whose value and error are unknown.
-UNKNOWN = LogQuantity(math.nan, 0, math.nan, converged=False)
+def withheld(reason: str) -> LogQuantity:
+    """A quantity whose value and error are unknown (``converged = False``), carrying ``reason`` where
+    :class:`~analytic.quantities.LogQuantity` has a field for it."""
+    extra = {"reason": reason} if "reason" in {f.name for f in fields(LogQuantity)} else {}
+    return LogQuantity(math.nan, 0, math.nan, converged=False, **extra)
 
 
 def quantity_reason(name: str, q: LogQuantity, zero_probability: LogQuantity | None = None) -> str | None:
@@ -47,9 +50,9 @@ def quantity_reason(name: str, q: LogQuantity, zero_probability: LogQuantity | N
 
 def checked_quantity(name: str, q: LogQuantity, zero_probability: LogQuantity | None = None
                      ) -> tuple[LogQuantity, str | None]:
-    """``(q, None)`` when ``q`` has a value, else ``(UNKNOWN, reason)``."""
+    """``(q, None)`` when ``q`` has a value, else ``(withheld(reason), reason)``."""
     why = quantity_reason(name, q, zero_probability)
-    return (q, None) if why is None else (UNKNOWN, why)
+    return (q, None) if why is None else (withheld(why), why)
 
 
 def _checked_series(name: str, s: QuantitySeries, zero: QuantitySeries | None) -> tuple[QuantitySeries, bool]:
@@ -66,9 +69,9 @@ def _checked_series(name: str, s: QuantitySeries, zero: QuantitySeries | None) -
             bad |= (zs == 1) & (zl == 0.0) & ((ze == -np.inf) | np.isnan(log_abs))
     if not bad.any():
         return s, False
-    return QuantitySeries(np.where(bad, np.nan, log_abs), np.where(bad, 0, np.where(np.isin(sign, (-1, 0, 1)), sign, 0)
-                                                                   ).astype(int),
-                          np.where(bad, np.nan, log_error), converged & ~bad), True
+    sign = np.where(bad | ~np.isin(sign, (-1, 0, 1)), 0, sign).astype(int)
+    return replace(s, log_abs=np.where(bad, np.nan, log_abs), sign=sign, log_error=np.where(bad, np.nan, log_error),
+                   converged=converged & ~bad), True
 
 
 def checked_chain(chain):
@@ -85,7 +88,7 @@ def checked_chain(chain):
     for name, s in chain.by_depth.items():
         if isinstance(s, QuantitySeries):
             by_depth[name], bad = _checked_series(name, s, zero_series)
-            if bad and quantities.get(name, UNKNOWN) is not UNKNOWN:
+            if bad and name in quantities and not math.isnan(quantities[name].log_abs):
                 at_some_depth.append(name)
         else:
             by_depth[name] = s
