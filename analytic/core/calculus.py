@@ -23,6 +23,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from .activations import get
 from .display import displayable
+from .domain import check_expression
 from ..errors import (ArgumentError, FormulaError, canonical_float, canonical_int, canonical_params,
                      canonical_text, within)
 from .fastforms import Kernel, fused_kernel
@@ -67,6 +68,8 @@ def resolve(name_or_formula: str | Activation | BoundActivation | sp.Expr,
     if isinstance(name_or_formula, BoundActivation):
         return name_or_formula.replace(params)
     if isinstance(name_or_formula, Activation):
+        if name_or_formula.user_defined or not _registered(name_or_formula):
+            check_expression(name_or_formula.expr)  # a record made by hand: the same whitelist as a formula
         return BoundActivation.of(name_or_formula, params)
     if isinstance(name_or_formula, sp.Basic):
         return BoundActivation.of(expression_activation(name_or_formula, params))
@@ -78,6 +81,13 @@ def resolve(name_or_formula: str | Activation | BoundActivation | sp.Expr,
     if not looks_like_formula(name_or_formula):
         return BoundActivation.of(get(name_or_formula.strip()), params)
     return BoundActivation.of(user_activation(name_or_formula, params))
+
+
+def _registered(record: Activation) -> bool:
+    """True for a catalogue record itself (not a record made by hand under a catalogue name)."""
+    from .registry import _REGISTRY
+
+    return _REGISTRY.get(record.name) is record
 
 
 def _float_subs(b: BoundActivation) -> dict[sp.Symbol, sp.Float]:

@@ -23,7 +23,7 @@ import warnings
 import sympy as sp
 
 from ..errors import ComputationTimeout, FormulaError, SpecError, canonical_params, one_line, within
-from .domain import MAX_EXPONENT, growth_problem, real_on_line
+from .domain import MAX_EXPONENT, check_expression, growth_problem, real_on_line
 from .registry import X, Activation
 from .special import parser_functions, sigmoid, softplus
 
@@ -319,8 +319,7 @@ def expression_activation(expr: sp.Basic, params: dict[str, float] | None = None
 
     from .registry import Param
 
-    if not isinstance(expr, sp.Expr):
-        raise FormulaError(f"expression: expected a SymPy expression, got {type(expr).__name__}")
+    check_expression(expr)  # the formula string's whitelist and limits, before SymPy does anything with it
     if expr.atoms(AppliedUndef):
         f = sorted(map(str, expr.atoms(AppliedUndef)))[0]
         raise FormulaError(f"expression: {f} is an undefined function; write it out in elementary functions")

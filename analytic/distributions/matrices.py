@@ -11,9 +11,13 @@ from typing import ClassVar
 import numpy as np
 import sympy as sp
 
-from ..errors import SpecError, canonical_int
+from ..errors import ArgumentError, SpecError, canonical_int, show_value
 from ..limits import check_array
 from .base import Distribution, Moments
+
+
+#: Largest side of a matrix :func:`haar_orthogonal` draws.
+MAX_SIDE = 10**4
 
 
 def haar_orthogonal(rng: np.random.Generator, rows: int, cols: int | None = None) -> np.ndarray:
@@ -28,8 +32,10 @@ def haar_orthogonal(rng: np.random.Generator, rows: int, cols: int | None = None
     >>> bool(np.allclose(q.T @ q, np.eye(3)))
     True
     """
-    rows = canonical_int("rows", rows, 1, error=SpecError)
-    cols = rows if cols is None else canonical_int("cols", cols, 1, error=SpecError)
+    if not isinstance(rng, np.random.Generator):
+        raise ArgumentError(f"rng must be a numpy.random.Generator, got {show_value(rng)}")
+    rows = canonical_int("rows", rows, 1, MAX_SIDE, ArgumentError)
+    cols = rows if cols is None else canonical_int("cols", cols, 1, MAX_SIDE, ArgumentError)
     check_array("Haar orthogonal matrix (rows x cols)", (rows, cols))
     tall = rows >= cols
     g = rng.standard_normal((rows, cols) if tall else (cols, rows))

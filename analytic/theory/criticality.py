@@ -22,6 +22,7 @@ import numpy as np
 
 from ..core.calculus import resolve
 from ..errors import ConvergenceError
+from .undefined import require_finite
 from ..core.registry import Activation, BoundActivation
 from .gaussian import _gaussian
 from .meanfield import (MARGINAL, Q_TINY, VERIFY, _V, _W, _attracts_zero, _canonical_variances, _classify,
@@ -285,7 +286,11 @@ def critical_points(act: Activation | str, sigma_b2: float = 0.0, params: dict |
     """
     _, sb = _canonical_variances(1.0, sigma_b2)
     act = resolve(act, params)
-    return _critical_points(act, sb)[0]
+    points = _critical_points(act, sb)[0]
+    for p in points:
+        require_finite(f"{act.name}: a critical point", "a Gaussian integral of phi or phi' diverged or overflowed",
+                       sigma_w2=p.sigma_w2, q_star=p.q_star, chi1=p.chi1)
+    return points
 
 
 def critical_sigma_w2(act: Activation | str, sigma_b2: float = 0.0, params: dict | None = None) -> float:
@@ -300,4 +305,6 @@ def critical_sigma_w2(act: Activation | str, sigma_b2: float = 0.0, params: dict
     point, _, why = _critical(act, sb)
     if point is None:
         raise ConvergenceError(f"{act.name}: no critical initialisation at sigma_b^2 = {sb:g}: {why}")
+    require_finite(f"{act.name}: the critical sigma_w^2", "a Gaussian integral of phi or phi' diverged or overflowed",
+                   sigma_w2=point.sigma_w2)
     return point.sigma_w2

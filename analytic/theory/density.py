@@ -25,6 +25,9 @@ from .spectral_moments import d2_law, spectrum_moments
 #: with the exact ones in the output, show what this costs.
 DENSITY_NODES = 64
 
+#: Most grid points of a tabulated density.
+MAX_POINTS = 10**5
+
 
 @dataclass(frozen=True)
 class Density:
@@ -187,7 +190,7 @@ def spectral_density(act, depth: int, sigma_w2: float, sigma_b2: float = 0.0, we
     >>> round(d.m1, 3), round(d.variance, 3)
     (1.0, 1.0)
     """
-    points = canonical_int("points", points, 2, MAX_POINTS, ArgumentError)
+    points = canonical_int("points", points, 3, MAX_POINTS, ArgumentError)
     check_array("spectral density grid (about 2.3 x points)", (3 * points,))
     act = resolve(act, params)
     mom = spectrum_moments(act, depth, sigma_w2, sigma_b2, weights)

@@ -23,6 +23,7 @@ from ..quantities import LINEAR, NAMES, STANDARD_NORMAL, QuantitySeries
 from .independence import GradientProduct, gradient_product
 from ..core.registry import Activation
 from .chain import ChainExpectations, exact_chain
+from .undefined import checked_chain
 
 #: The exact-chain quantity each independence formula approximates: (independence key, its log, exact quantity).
 PAIRS = (("mean", "log_mean_abs", "mean"), ("mean_square", "log_mean_square", "mean_square"),
@@ -39,6 +40,8 @@ class Gradient:
     ``depth_to_threshold`` holds, per model, the first depth below the threshold (for the exact chain only depths
     1…r are known: ``None`` means not below by depth r, or not known because a value before it is withheld — then
     ``depth_to_threshold["exact_chain_withheld"][k]`` says where and why).
+    A quantity that has no value at all (an integral diverged or overflowed, or ``log_mean`` when every product
+    is 0) is withheld first, with the reason in ``exact_chain.notes`` (:mod:`analytic.theory.undefined`).
     """
 
     activation: str
@@ -166,7 +169,7 @@ def gradient(act: Activation | str, depth: int, weights: str | Distribution, x: 
     """
     act = resolve(act, params)
     ind = gradient_product(act, depth, weights, preact=preact, threshold=threshold)
-    exact = vetted(exact_chain(act, depth, weights, x=x, bias=bias))
+    exact = vetted(checked_chain(exact_chain(act, depth, weights, x=x, bias=bias)))
     t = ind.threshold
     found = {k: _first_below(exact.by_depth[q], t, typical=k == "typical")
              for k, q in (("mean", "mean"), ("mean_abs", "mean_abs"), ("mean_square", "mean_square"),

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..core.calculus import numpy_pair, resolve
 from ..core.registry import BoundActivation
-from ..errors import ArgumentError, ConvergenceError, DepthError, canonical_int
+from ..errors import ArgumentError, ConvergenceError, DepthError, canonical_int, canonical_text, show_value
 from .meanfield import mean_field
 
 WEIGHTS = ("gaussian", "orthogonal")
@@ -78,9 +78,9 @@ class SpectrumMoments:
 
 
 def _canonical_weights(weights: str) -> str:
-    w = str(weights).strip().lower()
+    w = canonical_text("weights", weights).strip().lower()
     if w not in WEIGHTS:
-        raise ArgumentError(f"weights must be one of {', '.join(WEIGHTS)}, got {weights!r}")
+        raise ArgumentError(f"weights must be one of {', '.join(WEIGHTS)}, got {show_value(weights)}")
     return w
 
 

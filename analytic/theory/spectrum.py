@@ -15,6 +15,7 @@ from ..errors import ArgumentError, canonical_int
 from .density import Density, spectral_density
 from .sampled_spectrum import SampledSpectrum, sample_spectrum
 from .spectral_moments import SpectrumMoments, spectrum_moments
+from ..errors import canonical_bool
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ def spectrum(act, depth: int, sigma_w2: float, sigma_b2: float = 0.0, weights: s
     from .finite_width import canonical_widths, exact_law_reason, finite_width
 
     seed = canonical_int("seed", seed, 0, error=ArgumentError)
+    density = canonical_bool("density", density)
     act = resolve(act, params)
     mom = spectrum_moments(act, depth, sigma_w2, sigma_b2, weights)
     notes = [f"large width n -> infinity at the fixed point q* = {mom.q_star:.6g}; factors asymptotically free"]

@@ -36,7 +36,7 @@ from ..bounds.pieces import _piece_sets
 from ..bounds.tails import _tail_sign
 from ..core.special import sigmoid
 from ..core.calculus import derivative, numpy_function, resolve
-from ..errors import AnalyticError, ArgumentError, BoundError, ComputationTimeout, within
+from ..errors import AnalyticError, ArgumentError, BoundError, ComputationTimeout, canonical_float, within
 from ..core.registry import X, Activation, BoundActivation
 
 #: Widest enclosure of a certified endpoint.
@@ -47,6 +47,9 @@ RADII = (8, 16, 32, 64)
 SOLVE_SECONDS = 5.0
 #: Most boxes the certified route may examine on one piece.
 MAX_BOXES = 20000
+
+#: Largest |w| and |b| :func:`window` accepts.
+MAX_WEIGHT = 1e6
 
 
 @dataclass(frozen=True)
@@ -341,12 +344,9 @@ def window(act: Activation | str, w: float, b: float = 0.0, params: dict | None 
     >>> window("relu", 2.0).intervals[0][0].exact
     '0'
     """
-    try:
-        w, b = float(w), float(b)
-    except (TypeError, ValueError):
-        raise ArgumentError(f"w and b must be numbers, got {w!r}, {b!r}") from None
-    if not (math.isfinite(w) and math.isfinite(b)) or w == 0:
-        raise ArgumentError(f"w must be finite and non-zero and b finite, got w = {w!r}, b = {b!r}")
+    w, b = canonical_float("w", w, -MAX_WEIGHT, MAX_WEIGHT), canonical_float("b", b, -MAX_WEIGHT, MAX_WEIGHT)
+    if w == 0:
+        raise ArgumentError("w must be non-zero, got 0")
     act = resolve(act, params)
     xs, method, proof = _level_set(act, abs(w))
     mapped = [(lo.mapped(w, b), hi.mapped(w, b)) if w > 0 else (hi.mapped(w, b), lo.mapped(w, b)) for lo, hi in xs]
