@@ -302,8 +302,8 @@ def _independence_checks(sim: ChainSimulation, formulas) -> list[Check]:
     ess = _ess(sim)
     checks = [_moment_check(q, formulas[q], sim[q], ess[q], n) for q in ("mean", "mean_square")]
     typical = formulas["log_mean"]
-    if math.isfinite(typical.estimate):  # (the quadrature errors behind the formulas are not propagated)
-        checks.append(_converged(Check.of("log_mean", typical.estimate, sim["log_mean"].value,
+    if math.isfinite(typical.value):  # (the quadrature errors behind the formulas are not propagated)
+        checks.append(_converged(Check.of("log_mean", typical.value, sim["log_mean"].value,
                                           sim["log_mean"].stderr), typical))
     return [c for c in checks if not math.isnan(c.analytic)]
 
