@@ -16,10 +16,6 @@ from ..limits import check_array
 from .base import Distribution, Moments
 
 
-#: Largest side of a matrix :func:`haar_orthogonal` draws.
-MAX_SIDE = 10**4
-
-
 def haar_orthogonal(rng: np.random.Generator, rows: int, cols: int | None = None) -> np.ndarray:
     r"""A Haar-distributed orthogonal matrix (``rows`` × ``rows``), or for ``cols`` ≠ ``rows`` a Haar partial
     isometry (orthonormal columns if ``rows`` > ``cols``, orthonormal rows otherwise).
@@ -34,8 +30,8 @@ def haar_orthogonal(rng: np.random.Generator, rows: int, cols: int | None = None
     """
     if not isinstance(rng, np.random.Generator):
         raise ArgumentError(f"rng must be a numpy.random.Generator, got {show_value(rng)}")
-    rows = canonical_int("rows", rows, 1, MAX_SIDE, ArgumentError)
-    cols = rows if cols is None else canonical_int("cols", cols, 1, MAX_SIDE, ArgumentError)
+    rows = canonical_int("rows", rows, 1, error=ArgumentError)
+    cols = rows if cols is None else canonical_int("cols", cols, 1, error=ArgumentError)
     check_array("Haar orthogonal matrix (rows x cols)", (rows, cols))
     tall = rows >= cols
     g = rng.standard_normal((rows, cols) if tall else (cols, rows))
