@@ -57,11 +57,18 @@ def check_array(what: str, shape: tuple[int, ...], itemsize: int = FLOAT_BYTES) 
         raise MemoryLimitError(f"{what}: the sizes {shape} are not counts")
     size = array_bytes(shape, itemsize)
     if size > MAX_ARRAY_BYTES:
-        dims = " x ".join(str(int(n)) for n in shape)
+        dims = " x ".join(_count(int(n)) for n in shape)
         raise MemoryLimitError(f"{what}: {dims} float64 entries would take {_gib(size)}, over the cap of "
                                f"{_gib(MAX_ARRAY_BYTES)} per array")
     return size
 
 
+def _count(n: int) -> str:
+    """A count as digits, or as a power of two when it is too long to print (10**5000 has no str)."""
+    return str(n) if n.bit_length() < 64 else f"about 2^{n.bit_length() - 1}"
+
+
 def _gib(size: int) -> str:
+    if size.bit_length() > 1000:  # past the float range
+        return f"about 2^{size.bit_length() - 31} GiB"
     return f"{size / 2**30:.3g} GiB"

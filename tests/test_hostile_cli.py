@@ -242,7 +242,10 @@ def test_every_user_size_is_capped_before_allocation():
         analytic.distribution("orthogonal(1)").sample(rng, (10**4, 200, 200))
     with pytest.raises(MemoryLimitError, match="weight matrix"):
         analytic.simulate_wide("relu", 3, 20_000, "he(4)", batch=1, networks=2)
-    with pytest.raises(MemoryLimitError, match="grid"):
+    from analytic.output.api import MAX_GRID
+
+    assert MAX_GRID * 8 <= MAX_ARRAY_BYTES  # a curve's point cap is the tighter one there
+    with pytest.raises(AnalyticError, match="grid"):
         analytic.plot_activation("tanh", grid=10**9)
     with pytest.raises(MemoryLimitError, match="chunk"):
         analytic.simulate_chain("tanh", 3, "normal(0, 1)", samples=100, chunk=10**9)

@@ -16,6 +16,11 @@ from ..limits import check_array
 from .base import Distribution, Moments
 
 
+#: Longest side of a matrix :func:`haar_orthogonal` draws (below the memory cap, a thin matrix longer than this
+#: would take minutes to orthogonalise).
+MAX_SIDE = 10**6
+
+
 def haar_orthogonal(rng: np.random.Generator, rows: int, cols: int | None = None) -> np.ndarray:
     r"""A Haar-distributed orthogonal matrix (``rows`` × ``rows``), or for ``cols`` ≠ ``rows`` a Haar partial
     isometry (orthonormal columns if ``rows`` > ``cols``, orthonormal rows otherwise).
@@ -33,6 +38,8 @@ def haar_orthogonal(rng: np.random.Generator, rows: int, cols: int | None = None
     rows = canonical_int("rows", rows, 1, error=ArgumentError)
     cols = rows if cols is None else canonical_int("cols", cols, 1, error=ArgumentError)
     check_array("Haar orthogonal matrix (rows x cols)", (rows, cols))
+    if max(rows, cols) > MAX_SIDE:
+        raise ArgumentError(f"a Haar matrix has sides of at most {MAX_SIDE}, got {rows} x {cols}")
     tall = rows >= cols
     g = rng.standard_normal((rows, cols) if tall else (cols, rows))
     q, r = np.linalg.qr(g)
