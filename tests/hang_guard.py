@@ -25,3 +25,8 @@ def guard(seconds: float = 20):
     finally:
         signal.setitimer(signal.ITIMER_PROF, 0)
         signal.signal(signal.SIGPROF, previous)
+
+
+#: Wall-clock limit on a subprocess a test starts: a guard against a hang only, far beyond what any run takes on a
+#: loaded machine, so a slow machine never fails a test; the CPU-time guard above is the tight one.
+WALL_SECONDS = 1800

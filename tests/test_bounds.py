@@ -18,6 +18,7 @@ from analytic.core.calculus import numpy_function
 from analytic.core.registry import X
 from analytic.core.special import sigmoid
 from analytic.errors import AnalyticError, BoundError, FormulaError
+from hang_guard import WALL_SECONDS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -268,7 +269,7 @@ def test_as_dict_keys(bounds):
 
 def test_cli_bound_sigmoid_json():
     out = subprocess.run([sys.executable, str(ROOT / "cli.py"), "bound", "sigmoid", "--json"],
-                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+                         capture_output=True, text=True, timeout=WALL_SECONDS, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["sup"]["exact"] == "1/4" and data["sup"]["attained"] is True and data["sup"]["at"] == "0"
@@ -279,7 +280,7 @@ def test_cli_bound_sigmoid_json():
 
 def test_cli_bound_bad_input_exits_2():
     out = subprocess.run([sys.executable, str(ROOT / "cli.py"), "bound", "sin(x)"],
-                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+                         capture_output=True, text=True, timeout=WALL_SECONDS, cwd=ROOT)
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
 
 

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 from scipy import stats
+from hang_guard import WALL_SECONDS
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
+                          cwd=ROOT, timeout=WALL_SECONDS)
 
 
 def test_help_lists_commands_without_importing_heavy_libraries():
@@ -23,7 +24,7 @@ def test_help_lists_commands_without_importing_heavy_libraries():
             "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
             "heavy = [m for m in ('sympy', 'matplotlib', 'scipy', 'numpy') if m in sys.modules]\n"
             "print('HEAVY', heavy)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=WALL_SECONDS)
     assert "derive" in out.stdout and "list" in out.stdout
     assert "HEAVY []" in out.stdout
 

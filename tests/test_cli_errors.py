@@ -21,7 +21,7 @@ import pytest
 
 from analytic import cli
 
-from hang_guard import guard
+from hang_guard import WALL_SECONDS, guard
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Hang guard for one in-process case and timeout for one subprocess (not speed measurements).
@@ -468,7 +468,7 @@ def _limit_memory() -> None:
 @pytest.mark.parametrize("case", SUBPROCESS, ids=str)
 def test_bad_input_through_the_real_entry_point(case, places):
     argv = [sys.executable, str(ROOT / "cli.py"), *_argv(case, places)]
-    result = subprocess.run(argv, cwd=places["{WORK}"], capture_output=True, timeout=GUARD_SECONDS,
+    result = subprocess.run(argv, cwd=places["{WORK}"], capture_output=True, timeout=WALL_SECONDS,
                             preexec_fn=_limit_memory)
     check(case, result.returncode, result.stdout.decode("utf-8", "replace"),
           result.stderr.decode("utf-8", "replace"))

@@ -18,6 +18,7 @@ from scipy.special import erf, expit
 from analytic.theory import criticality
 from analytic.theory.criticality import critical_points
 from analytic.theory.initialisation import initialisation
+from hang_guard import WALL_SECONDS
 
 ACTS = {
     "silu": (lambda x: x * expit(x), lambda x: expit(x) * (1 + x * (1 - expit(x)))),
@@ -103,7 +104,7 @@ def test_the_commands_print_the_boundary_cases():
 
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, str(root / "cli.py"), *args], capture_output=True, text=True,
-                              cwd=root, timeout=300)
+                              cwd=root, timeout=WALL_SECONDS)
 
     out = run("init", "silu", "--sigma-b2", "0.01")
     assert out.returncode == 0 and "largest 1.0027" not in out.stdout

@@ -25,6 +25,7 @@ from analytic.errors import AnalyticError, ArgumentError, DepthError, SpecError,
 from analytic.theory.gaussian import Estimate, gaussian_expectation, preact_expectations
 from analytic.theory.independence import first_depth_below, gradient_product
 from analytic.core.registry import X
+from hang_guard import WALL_SECONDS
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Monte Carlo draws and the agreement rule: |analytic - sample mean| <= Z standard errors of the sample mean.
@@ -263,7 +264,7 @@ def test_bad_specs_raise(kwargs, error):
 # ---------------------------------------------------------------- command line
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True, text=True, timeout=WALL_SECONDS)
 
 
 def test_cli_gradient_and_init():

@@ -21,6 +21,7 @@ from analytic.output.save import save
 from analytic.output.style import figure_size, style
 from analytic.core.activations import catalogue
 from analytic.errors import ArgumentError, OutputError, UnknownFigure
+from hang_guard import WALL_SECONDS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -193,7 +194,7 @@ def test_two_processes_write_identical_bytes(tmp_path):
         out = tmp_path / f"run{i}"
         env = {**os.environ, "PYTHONHASHSEED": hashseed}
         subprocess.run([sys.executable, "-c", _SCRIPT, str(out), *names], check=True, cwd=ROOT, env=env,
-                       timeout=120)
+                       timeout=WALL_SECONDS)
         runs.append(_digests(out))
     assert runs[0] == runs[1]
     assert {Path(n).suffix for n in runs[0]} == {".png", ".svg", ".pdf"}
@@ -257,7 +258,7 @@ def test_bad_output_paths_raise_a_library_error(tmp_path):
 
 def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=120)
+                          cwd=cwd, timeout=WALL_SECONDS)
 
 
 def test_cli_out_pointing_at_a_file_exits_2_with_one_line(tmp_path):
@@ -383,6 +384,6 @@ def test_spectrum_figures_carry_the_library_values_and_reproduce_across_thread_c
         script = ("import sys; from pathlib import Path; from analytic.output.budget import QUICK; "
                   "from analytic.output.figures import build; from analytic.output.save import save; "
                   "out = Path(sys.argv[1]); out.mkdir(); save(build('isometry', QUICK), out / 'isometry.png')")
-        subprocess.run([sys.executable, "-c", script, str(out)], check=True, cwd=ROOT, env=env, timeout=300)
+        subprocess.run([sys.executable, "-c", script, str(out)], check=True, cwd=ROOT, env=env, timeout=WALL_SECONDS)
         runs.append(_digests(out))
     assert runs[0] == runs[1]

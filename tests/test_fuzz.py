@@ -27,7 +27,7 @@ from analytic.errors import AnalyticError
 from analytic.core.parsing import parse_formula
 from analytic.core.registry import X
 
-from hang_guard import guard
+from hang_guard import WALL_SECONDS, guard
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = settings(max_examples=400, derandomize=True, database=None, deadline=None,
@@ -130,7 +130,7 @@ def test_distribution_returns_finite_arguments_or_refuses(spec):
 
 def _cli(*argv: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(ROOT / "cli.py"), *(os.fsencode(a) for a in argv)], cwd=ROOT,
-                          capture_output=True, timeout=120)
+                          capture_output=True, timeout=WALL_SECONDS)
 
 
 def _answers_or_refuses(result: subprocess.CompletedProcess) -> None:

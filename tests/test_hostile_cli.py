@@ -21,10 +21,11 @@ import pytest
 from analytic import cli
 from analytic.errors import AnalyticError
 from analytic.limits import MAX_ARRAY_BYTES, MemoryLimitError, array_bytes, check_array
+from hang_guard import WALL_SECONDS
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Hang guard for one subprocess (seconds; not a measurement).
-TIMEOUT = 300
+TIMEOUT = WALL_SECONDS
 
 
 def _env(**extra: str) -> dict[str, str]:

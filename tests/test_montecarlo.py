@@ -30,6 +30,7 @@ from analytic.errors import AnalyticError, SimulationError
 from analytic.mc import ScaledStat, chain_log_products, simulate_chain, simulate_wide
 from analytic.quantities import NAMES, LogQuantity
 from analytic.theory.independence import gradient_product
+from hang_guard import WALL_SECONDS
 
 K = 4.0  # standard errors allowed
 ROOT = Path(__file__).resolve().parents[1]
@@ -347,7 +348,7 @@ def test_no_progress_output_when_stderr_is_not_a_terminal(capsys):
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True, text=True,
-                          timeout=120, cwd=ROOT)
+                          timeout=WALL_SECONDS, cwd=ROOT)
 
 
 def test_cli_simulate_text_and_json():

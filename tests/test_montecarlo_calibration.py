@@ -29,6 +29,7 @@ from scipy import integrate, stats
 from analytic.compare import simulate
 from analytic.mc import chain_log_products, simulate_chain, simulate_wide
 from analytic.mc.stats import median_of_logs
+from hang_guard import WALL_SECONDS
 
 K = 4.0
 RUNS = 400
@@ -196,6 +197,6 @@ def test_cli_json_is_identical_for_one_and_two_threads():
     args = ["simulate", "relu", "--depth", "5", "--weights", "normal(0,1.5)", "--samples", "40000", "--seed", "2",
             "--json", "--quiet"]
     outs = [subprocess.run([sys.executable, str(root / "cli.py"), *args, "--threads", n], capture_output=True,
-                           text=True, timeout=120, cwd=root) for n in ("1", "2")]
+                           text=True, timeout=WALL_SECONDS, cwd=root) for n in ("1", "2")]
     assert all(o.returncode == 0 for o in outs), [o.stderr for o in outs]
     assert outs[0].stdout == outs[1].stdout and json.loads(outs[0].stdout)["simulation"]["samples"] == 40000

@@ -16,6 +16,7 @@ import analytic
 from analytic.output import figures as F
 from analytic.output.budget import QUICK
 from analytic.core.display import REPR_CHARS
+from hang_guard import WALL_SECONDS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -104,7 +105,7 @@ def test_the_tour_notebook_executes():
 
     nb = nbformat.read(ROOT / "examples" / "tour.ipynb", as_version=4)
     start = time.perf_counter()
-    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+    nbclient.NotebookClient(nb, timeout=WALL_SECONDS, kernel_name="python3",
                             resources={"metadata": {"path": str(ROOT / "examples")}}).execute()
     seconds = time.perf_counter() - start
     print(f"tour.ipynb executed in {seconds:.1f} s")

@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 
 import analytic
+from hang_guard import WALL_SECONDS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,9 +23,9 @@ def test_licence_citation_changelog_and_typing_marker_exist():
 
 
 def test_version_and_module_entry_point():
-    out = subprocess.run([sys.executable, "-m", "analytic", "--version"], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-m", "analytic", "--version"], capture_output=True, text=True, timeout=WALL_SECONDS)
     assert out.returncode == 0 and out.stdout.strip() == f"analytic {analytic.__version__}"
-    listing = subprocess.run([sys.executable, "-m", "analytic", "list"], capture_output=True, text=True, timeout=120)
+    listing = subprocess.run([sys.executable, "-m", "analytic", "list"], capture_output=True, text=True, timeout=WALL_SECONDS)
     assert listing.returncode == 0
     assert "hard_swish (= hardswish)" in listing.stdout and "identity (= linear)" in listing.stdout
     assert "logsigmoid" in listing.stdout

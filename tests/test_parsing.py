@@ -26,7 +26,7 @@ from analytic.errors import AnalyticError, FormulaError
 from analytic.core.parsing import parse_formula, parse_spec, user_activation
 from analytic.core.registry import X, BoundActivation
 
-from hang_guard import guard
+from hang_guard import WALL_SECONDS, guard
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).with_name("data") / "hostile_formulas.txt"
@@ -170,7 +170,7 @@ def test_hostile_formulas_through_the_real_cli(text):
     env.pop(ENV, None)
     Path(CANARY).unlink(missing_ok=True)
     argv = [sys.executable, "cli.py", "derive", os.fsencode(text)]
-    result = subprocess.run(argv, cwd=ROOT, capture_output=True, timeout=60, env=env)
+    result = subprocess.run(argv, cwd=ROOT, capture_output=True, timeout=WALL_SECONDS, env=env)
     stdout, stderr = result.stdout.decode("utf-8", "replace"), result.stderr.decode("utf-8", "replace")
     assert result.returncode == 2, (text, stdout, stderr)
     lines = stderr.splitlines()

@@ -21,6 +21,7 @@ from analytic.output.panels import CHAIN_WEIGHTS, PREACT
 from analytic.output.sections import MC_DEPTH, OVERVIEW, REPORT_DEPTHS
 from analytic.mc import simulate_chain
 from analytic.theory.chain import exact_chain
+from hang_guard import WALL_SECONDS
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTS = ("sigmoid", "relu", "softmax")
@@ -155,6 +156,6 @@ def test_output_that_is_a_file_fails_before_any_work(tmp_path):
     with pytest.raises(OutputError, match="is a file"):
         R.write_report(a_file, activations=["sigmoid"], budget=QUICK)
     res = subprocess.run([sys.executable, str(ROOT / "cli.py"), "report", "--out", str(a_file)],
-                         capture_output=True, text=True, timeout=60)
+                         capture_output=True, text=True, timeout=WALL_SECONDS)
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and "is a file" in res.stderr
     assert "Traceback" not in res.stderr and a_file.read_text() == "keep"

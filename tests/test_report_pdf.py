@@ -16,6 +16,7 @@ import pytest
 from analytic.output import report as R
 from analytic.output.budget import QUICK
 from analytic.output.sections import OVERVIEW
+from hang_guard import WALL_SECONDS
 
 ACTS = ("silu", "sigmoid", "relu")
 MAX_OVERFULL_PT = 5.0
@@ -67,6 +68,6 @@ def test_text_symbols_are_in_math_mode_and_proofs_are_not_python(compiled):
 
 def test_cli_limits_the_report_and_refuses_a_bad_format(tmp_path):
     res = subprocess.run([sys.executable, "-m", "analytic", "report", "--out", str(tmp_path), "--format", "eps"],
-                         capture_output=True, text=True, timeout=60)
+                         capture_output=True, text=True, timeout=WALL_SECONDS)
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert not any(tmp_path.iterdir())

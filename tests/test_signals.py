@@ -12,10 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
+from hang_guard import WALL_SECONDS
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Seconds to wait for the first figure, and then for late writes after the command ended (not measurements).
-START_SECONDS, SETTLE_SECONDS = 120, 4
+START_SECONDS, SETTLE_SECONDS = WALL_SECONDS, 4
 
 
 def _start(out: Path) -> subprocess.Popen:
@@ -46,7 +47,7 @@ def test_figures_stop_with_the_command(tmp_path, sig, code):
     try:
         _wait_for_first_file(proc)
         proc.send_signal(sig)
-        proc.wait(timeout=30)
+        proc.wait(timeout=WALL_SECONDS)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -19,7 +19,7 @@ from analytic import sweep as S
 from analytic.sweep import executors
 from analytic.errors import AnalyticError, ClusterError, SweepSpecError
 
-from hang_guard import guard
+from hang_guard import WALL_SECONDS, guard
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -322,7 +322,7 @@ def test_heatmap_data_pivots_the_rows(reference):
 
 def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=120)
+                          timeout=WALL_SECONDS)
 
 
 def test_cli_serial_sweep_writes_table_and_heatmap(tmp_path):
@@ -451,7 +451,7 @@ def test_a_silent_scheduler_through_the_command_line(tmp_path, silent_server):
     address, _ = silent_server
     proc = subprocess.run([sys.executable, str(ROOT / "cli.py"), "sweep", "--act", "relu", "--sigma-w2", "1",
                            "--depth", "3", "--samples", "100", "--scheduler", address, "--out", str(tmp_path / "o")],
-                          capture_output=True, text=True, cwd=ROOT, timeout=240)
+                          capture_output=True, text=True, cwd=ROOT, timeout=WALL_SECONDS)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip() == (f"analytic: error: the Dask scheduler {address} did not complete the handshake "
                                    f"within {executors.HANDSHAKE_SECONDS:g} s")
