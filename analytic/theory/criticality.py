@@ -248,6 +248,9 @@ def _stable_edge(act: BoundActivation) -> tuple[StableEdge | None, str]:
         return None, ("sigma_b^2(q) = q - V(q)/W(q) along the edge of chaos falls somewhere on the grid by more "
                       "than its quadrature error")
     d = lambda x: _dV(act, x).value - _W(act, x)  # noqa: E731
+    if not (np.isfinite(d(q[i])) and np.isfinite(d(q[i + 1])) and d(q[i]) * d(q[i + 1]) < 0):
+        return None, ("V'(q) - W(q) changes sign on the grid only within its quadrature error, or is not a finite "
+                      f"number at q = {q[i]:.3g} or {q[i + 1]:.3g}: the sign change cannot be located")
     qc = brentq(d, q[i], q[i + 1], xtol=1e-300, rtol=EDGE_XTOL)
     slope_d = abs(D[i + 1] - D[i]) / (q[i + 1] - q[i])
     e_q = (_dV(act, qc).error + _gaussian(act, "dphi2", 0.0, math.sqrt(qc)).error) / slope_d + EDGE_XTOL * qc
