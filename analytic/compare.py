@@ -9,8 +9,13 @@ against ``mc[q]`` for ``q`` in :data:`~analytic.quantities.NAMES`.
 * width > 1: the slope of :math:`\log E\|g_l\|^2` per layer against :math:`\ln\chi_1` of mean-field theory, or
   against the exact finite-width law where there is one.
 
-A check agrees when :math:`|z| \le 4` (:data:`Z_AGREE`); the verdict is "agree" only when every check agrees and
-every standard error is reliable, "DISAGREE" on a reliable disagreement, "inconclusive" otherwise.
+A check agrees when :math:`|z| \le 4` (:data:`Z_AGREE`). A check is *decisive* when it has a reason to trust
+both sides; otherwise it carries the reason it cannot decide (:data:`REASONS`): the analytic value missed its
+tolerance (``converged`` False: its error then never widens the band, the check is simply not decisive), the
+standard error is undefined (nan), it rests on few effective samples (heavy tails), or the analytic value is a
+mean-field reference (:math:`n \to \infty`) for a finite-width network, from which an :math:`O(1/n)` bias is
+expected (reported with its size, never as a disagreement). The verdict is "agree" when every check agrees and
+is decisive, "DISAGREE" on a decisive disagreement, "inconclusive (reason): statistics" otherwise.
 
 >>> s = simulate("relu", 3, "constant(1)", samples=20_000, preact="normal(0, 1)")
 >>> s.check("mean").agree
@@ -43,14 +48,22 @@ MIN_DECIDING = 1000
 MIN_BINOMIAL = 10
 #: The moments, compared in log space (the others of :data:`analytic.quantities.NAMES` are plain numbers).
 MOMENTS = ("mean", "mean_abs", "mean_square")
+#: Why a check cannot decide (its ``reason``), in the order the verdict lists them.
+NOT_CONVERGED = "analytic value not converged"
+NO_STDERR = "standard error undefined"
+HEAVY_TAILS = "heavy tails"
+TOO_FEW = "too few samples"
+MEAN_FIELD = "mean-field reference: finite-width bias expected, O(1/n)"
+REASONS = (NOT_CONVERGED, NO_STDERR, HEAVY_TAILS, TOO_FEW, MEAN_FIELD)
 
 
 @dataclass(frozen=True)
 class Check:
     r"""One simulated statistic against its analytic value: :math:`z = (\text{analytic} - \text{simulated}) /
     \text{stderr}`, ``agree`` when :math:`|z| \le 4` (for a one-sided bound: when :math:`z \ge -4`).
-    ``reliable`` is False when the simulated mean rests on few effective samples (heavy tails), where the
-    standard error itself is unreliable.
+    ``reliable`` is False when the check cannot decide, and ``reason`` (one of :data:`REASONS`) says why: the
+    simulated mean rests on few effective samples (heavy tails), the standard error is undefined (then ``z`` is
+    nan and ``agree`` False), the analytic value did not converge, or it is a mean-field reference.
 
     ``analytic``/``simulated``/``stderr`` are floats (possibly 0 after underflow); :meth:`of_logs` computes ``z``
     from natural logs, so it is exact on the linear scale even where the floats underflow.
@@ -71,12 +84,19 @@ class Check:
     log_simulated: float = math.nan
     reliable: bool = True
     log_stderr: float = math.nan
+    reason: str = ""
+    #: True when the analytic value missed its tolerance: it is kept here only to size the comparison's notes and
+    #: is shown nowhere (``analytic`` and ``z`` are null in :meth:`as_dict`, "not converged" in text).
+    withheld: bool = False
 
     @classmethod
     def of(cls, statistic: str, analytic: float, simulated: float, stderr: float, note: str = "",
            one_sided: bool = False) -> "Check":
         """A check from linear-scale values."""
         diff = analytic - simulated
+        if math.isnan(stderr):  # no standard error: no z-score, and no decision
+            return dataclasses.replace(cls._make(statistic, analytic, simulated, stderr, math.nan, note, one_sided),
+                                       reliable=False, reason=NO_STDERR)
         if stderr > 0:
             z = diff / stderr
         else:
@@ -102,6 +122,11 @@ class Check:
             cls._make(statistic, a, simulated.value, simulated.stderr, z, note, one_sided,
                       log_analytic if sign_analytic else -math.inf, simulated.log_abs), log_stderr=ls)
 
+    def undecided(self, reason: str, note: str = "") -> "Check":
+        """This check marked as unable to decide, for ``reason`` (the first reason given is kept)."""
+        return dataclasses.replace(self, reliable=False, reason=self.reason or reason,
+                                   note="; ".join(n for n in (self.note, note) if n))
+
     @classmethod
     def _make(cls, statistic, analytic, simulated, stderr, z, note, one_sided, log_a=math.nan,
               log_s=math.nan) -> "Check":
@@ -110,10 +135,13 @@ class Check:
                    one_sided, float(log_a), float(log_s))
 
     def as_dict(self) -> dict:
-        return {"statistic": self.statistic, "analytic": self.analytic, "simulated": self.simulated,
-                "stderr": self.stderr, "z": self.z, "agree": self.agree, "note": self.note,
-                "one_sided": self.one_sided, "log_abs_analytic": self.log_analytic,
-                "log_abs_simulated": self.log_simulated, "reliable": self.reliable, "log_stderr": self.log_stderr}
+        shown = not self.withheld
+        return {"statistic": self.statistic, "analytic": self.analytic if shown else None,
+                "simulated": self.simulated, "stderr": self.stderr, "z": self.z if shown else None,
+                "agree": self.agree if shown else None, "note": self.note, "withheld": self.withheld,
+                "one_sided": self.one_sided, "log_abs_analytic": self.log_analytic if shown else None,
+                "log_abs_simulated": self.log_simulated, "reliable": self.reliable, "log_stderr": self.log_stderr,
+                "reason": self.reason or None}
 
 
 def _checks_html(s: "Simulation") -> str:
@@ -158,7 +186,9 @@ class Simulation:
         head = self.checks[0] if self.checks else None
         if isinstance(r, ChainSimulation):
             top = {"mean": r.mean.value, "stderr": r.mean.stderr, "median_abs": r.median_abs.value,
-                   "log_mean": r.log_mean.value}
+                   "log_mean": r.log_mean.value,
+                   "framework_underflow": {k: v.value for k, v in r.framework_underflow.items()},
+                   "framework_underflow_stderr": {k: v.stderr for k, v in r.framework_underflow.items()}}
         else:
             top = {"mean": r.slope.value, "stderr": r.slope.stderr, "median_abs": None, "log_mean": None}
         return {
@@ -205,18 +235,31 @@ def _ess_note(ess: float, n: int) -> str:
                                        "error unreliable")
 
 
+def _converged(chk: Check, analytic) -> Check:
+    """``chk`` marked not decisive when the analytic value missed its tolerance."""
+    if getattr(analytic, "converged", True):
+        return chk
+    return dataclasses.replace(chk, withheld=True).undecided(NOT_CONVERGED, f"the analytic value missed its tolerance (error {analytic.error:.2g}); "
+                                        "it is not a reference to decide against")
+
+
 def _moment_check(q: str, analytic, simulated: ScaledStat, ess: float, n: int) -> Check:
     r"""A moment ``q`` in log space: ``analytic`` is a :class:`~analytic.quantities.LogQuantity` whose error (when
-    known) is combined with the simulation's; unreliable when the effective sample size is below
-    :data:`ESS_WARN`."""
-    chk = Check.of_logs(q, analytic.log_abs, analytic.sign, _with_error(simulated, analytic.log_error))
-    return dataclasses.replace(chk, reliable=ess >= ESS_WARN, note=_ess_note(ess, n))
+    converged and known) is combined with the simulation's; not decisive when the analytic value did not converge
+    (its error is then left out) or the effective sample size is below :data:`ESS_WARN` (heavy tails)."""
+    sim = _with_error(simulated, analytic.log_error) if analytic.converged else simulated
+    chk = Check.of_logs(q, analytic.log_abs, analytic.sign, sim)
+    if ess < ESS_WARN:
+        chk = chk.undecided(HEAVY_TAILS, _ess_note(ess, n))
+    return _converged(chk, analytic)
 
 
-def _plain_check(q: str, analytic: float, error: float, simulated: Stat) -> Check:
-    """A plain number ``q``: ``analytic`` ± ``error`` against ``simulated``, the errors combined in quadrature
-    (an unknown, ``nan``, error gives no z-score)."""
-    return Check.of(q, analytic, simulated.value, math.hypot(simulated.stderr, error))
+def _plain_check(q: str, analytic, simulated: Stat) -> Check:
+    """A plain number ``q``: the :class:`~analytic.quantities.LogQuantity` ``analytic`` against ``simulated``,
+    the errors combined in quadrature when the analytic value converged (else the simulation's alone, and the
+    check is not decisive); an unknown (``nan``) standard error gives no z-score and no decision."""
+    error = analytic.error if analytic.converged and not math.isnan(analytic.error) else 0.0
+    return _converged(Check.of(q, analytic.estimate, simulated.value, math.hypot(simulated.stderr, error)), analytic)
 
 
 def _ess(sim: ChainSimulation) -> dict[str, float]:
@@ -233,20 +276,24 @@ def _exact_checks(sim: ChainSimulation, exact) -> list[Check]:
     ess = _ess(sim)
     checks = [_moment_check(q, exact[q], sim[q], ess[q], n) for q in MOMENTS]
     p = exact["zero_probability"]
-    p0 = p.value
+    p0 = p.estimate  # (a withheld value is only used to size the binomial error; the check is then not decisive)
     se0 = math.sqrt(max(p0 * (1 - p0), 0.0) / n)  # the binomial standard error under the exact value
-    chk = _plain_check("zero_probability", p0, p.error, Stat(sim["zero_probability"].value, se0))
-    binom_ok = p0 == 0 or min(n * p0, n * (1 - p0)) >= MIN_BINOMIAL
-    checks.append(dataclasses.replace(chk, reliable=binom_ok, note="" if binom_ok else
-                                      f"expected number of zero (or non-zero) products below {MIN_BINOMIAL}"))
+    chk = _plain_check("zero_probability", p, Stat(sim["zero_probability"].value, se0))
+    if not (p0 == 0 or min(n * p0, n * (1 - p0)) >= MIN_BINOMIAL):
+        chk = chk.undecided(TOO_FEW, f"expected number of zero (or non-zero) products below {MIN_BINOMIAL}")
+    checks.append(chk)
     lm, slm = exact["log_mean"], sim["log_mean"]
     nonzero = n - int(round(sim["zero_probability"].value * n))
-    if math.isfinite(lm.value) and math.isfinite(slm.value):
-        ok = nonzero >= MIN_DECIDING
-        chk = _plain_check("log_mean", lm.value, lm.error, slm)
-        checks.append(dataclasses.replace(chk, reliable=ok, note="" if ok else
-                                          f"only {nonzero} non-zero products: too few to decide"))
-    return [ch for ch in checks if not math.isnan(ch.z)]
+    if math.isfinite(lm.estimate) and math.isfinite(slm.value):
+        chk = _plain_check("log_mean", lm, slm)
+        if nonzero < MIN_DECIDING:
+            chk = chk.undecided(TOO_FEW, f"only {nonzero} non-zero products: too few to decide")
+        if sim.ess_log < ESS_WARN:  # (nan, no fourth moment kept: not judged)
+            chk = chk.undecided(HEAVY_TAILS, f"effective sample size {sim.ess_log:.3g} of the spread of log|prod| "
+                                             f"(sd {sim.log_std:.3g}): a few chains carry it, so its standard "
+                                             "error is unreliable")
+        checks.append(chk)
+    return [ch for ch in checks if not math.isnan(ch.analytic)]
 
 
 def _independence_checks(sim: ChainSimulation, formulas) -> list[Check]:
@@ -256,8 +303,9 @@ def _independence_checks(sim: ChainSimulation, formulas) -> list[Check]:
     checks = [_moment_check(q, formulas[q], sim[q], ess[q], n) for q in ("mean", "mean_square")]
     typical = formulas["log_mean"]
     if math.isfinite(typical.value):  # (the quadrature errors behind the formulas are not propagated)
-        checks.append(_plain_check("log_mean", typical.value, 0.0, sim["log_mean"]))
-    return [c for c in checks if not math.isnan(c.z)]
+        checks.append(_converged(Check.of("log_mean", typical.value, sim["log_mean"].value,
+                                          sim["log_mean"].stderr), typical))
+    return [c for c in checks if not math.isnan(c.analytic)]
 
 
 def _bound_check(sim: ChainSimulation, formulas) -> Check:
@@ -266,19 +314,26 @@ def _bound_check(sim: ChainSimulation, formulas) -> Check:
 
 
 def _verdict(checks) -> str:
-    """"agree" only when every check agrees and every standard error is reliable; a reliable disagreement is
-    "DISAGREE"; otherwise "inconclusive"."""
+    """"agree" only when every check agrees and is decisive; a decisive disagreement is "DISAGREE"; otherwise
+    "inconclusive (reason): statistics", one group per reason of :data:`REASONS`."""
     if not checks:
         return "no analytic value to compare with"
     wrong = [c for c in checks if c.reliable and not c.agree]
-    loose = [c for c in checks if not c.reliable]
     if wrong:
         return "DISAGREE: " + ", ".join(f"{c.statistic} (z = {c.z:.3g})" for c in wrong)
-    if loose:
-        return ("inconclusive: every reliable check agrees, but the standard errors of "
-                + ", ".join(c.statistic for c in loose) + " rest on too few effective samples (heavy tails); "
-                "simulate more chains")
-    return f"agree: every check within {Z_AGREE:g} standard errors"
+    loose = [c for c in checks if not c.reliable]
+    if not loose:
+        return f"agree: every check within {Z_AGREE:g} standard errors"
+    advice = {HEAVY_TAILS: "simulate more chains", TOO_FEW: "simulate more chains",
+              NO_STDERR: "simulate more networks or chains"}
+    groups = []
+    for reason in REASONS + ("",):
+        names = [c.statistic for c in loose if (c.reason or HEAVY_TAILS) == reason]
+        if names:
+            groups.append(f"inconclusive ({reason}): {', '.join(names)}"
+                          + (f" ({advice[reason]})" if reason in advice else ""))
+    decisive = len(checks) - len(loose)
+    return "; ".join(groups) + (f"; every decisive check ({decisive}) agrees" if decisive else "; no check decides")
 
 
 # ---------------------------------------------------------------- simulate
@@ -332,17 +387,20 @@ def _compare_chain(sim: ChainSimulation, act: BoundActivation, depth, weights, b
         checks = _exact_checks(sim, exact)
         notes.append(f"analytic values: the exact chain (x = {sim.x:g}" + (f", bias {sim.bias}" if sim.bias else "")
                      + f"), by {exact.method}, the same network as simulated")
-        if exact["zero_probability"].value == 0 and sim["zero_probability"].value > 0:
-            notes.append("some simulated products are exactly 0 although the exact chain has none: phi' underflowed "
-                         "to 0.0 in floating point for very large |v|")
+        if exact["zero_probability"].estimate == 0 and sim["zero_probability"].value > 0:
+            notes.append("some simulated products are exactly 0 although the exact chain has none (the simulation "
+                         "counts only true zeros: phi' = 0 on an interval, or w = 0)")
     else:
         analytic = {"model": "independence approximation", **formulas.as_dict()}
         checks = _independence_checks(sim, formulas)
         notes.append(f"independence model: v_t ~ {sim.preact} drawn independently of w_t, compared with the "
                      "independence formulas; this checks the formulas, not a network")
     checks.append(_bound_check(sim, formulas))
-    if sim.nonfinite:
-        notes.append(f"{sim.nonfinite} chains overflowed in the forward pass and are left out")
+    if sim.nonfinite - sim.unresolved:
+        notes.append(f"{sim.nonfinite - sim.unresolved} chains overflowed in the forward pass and are left out")
+    if sim.unresolved:
+        notes.append(f"{sim.unresolved} chains are left out: log|phi'(v)| could not be resolved at some layer "
+                     "(mpmath at up to 480 digits)")
     return Simulation(sim.act, 1, sim, None, analytic, tuple(checks), tuple(notes), _verdict(checks))
 
 
@@ -401,7 +459,12 @@ def _compare_wide(act: BoundActivation, depth, width, weights, bias, batch, seed
 def _mean_field_checks(act: BoundActivation, sim: WideSimulation, log_chi1: float, q_star: float,
                        note: str) -> tuple:
     """``slope`` and ``slope_log`` against :math:`\\ln\\chi_1`; a disagreeing slope says whether the forward pass
-    had reached the fixed point :math:`q^*` over the fitted layers."""
+    had reached the fixed point :math:`q^*` over the fitted layers.
+
+    Mean field is the :math:`n \\to \\infty` limit, and at width n the per-layer rates differ from it by
+    :math:`O(1/n)`, with a constant this library does not compute for these networks. So both checks are mean-field
+    *references*: a disagreement is not decisive (:data:`MEAN_FIELD`) and is reported as the bias, with its size
+    and :math:`n` times it, not as DISAGREE."""
     slope = Check.of("slope", log_chi1, sim.slope.value, sim.slope.stderr, note)
     if not slope.agree:
         q0, q1 = sim.q[sim.burn_in], sim.q[-1]
@@ -418,7 +481,17 @@ def _mean_field_checks(act: BoundActivation, sim: WideSimulation, log_chi1: floa
     typical = Check.of("slope_log", log_chi1, sim.slope_log.value, sim.slope_log.stderr,
                        "typical rate vs mean field ln chi_1 (n -> infinity; no exact law at finite width for "
                        "this network, which lowers the typical rate by O(1/n))")
-    return slope, typical
+    return tuple(_mean_field_reference(c, sim.width) for c in (slope, typical))
+
+
+def _mean_field_reference(chk: Check, width: int) -> Check:
+    """``chk`` (a rate against mean field), when it disagrees, marked as a reference: its gap to the simulation is
+    reported as the finite-width bias (an agreeing one stays decisive: mean field holds at this precision)."""
+    if chk.reason or chk.agree:
+        return chk
+    gap = chk.simulated - chk.analytic
+    return chk.undecided(MEAN_FIELD, f"finite-width bias expected, O(1/n): simulated - mean field = {gap:.3g} per "
+                                     f"layer (n x that = {width * gap:.3g}, z = {chk.z:.3g})")
 
 
 def _finite_width_checks(sim: WideSimulation, exact: dict, note: str) -> tuple:

@@ -1,22 +1,20 @@
-"""Exceptions raised by :mod:`analytic`, and the time budget for symbolic work.
+"""Exceptions raised by :mod:`analytic`, and the deadline for symbolic work on user formulas.
 
 Every error a user can provoke with bad input is an :class:`AnalyticError`; the CLI prints its message on one
 line and exits with status 2.
 
->>> from analytic.errors import time_limit, ComputationTimeout
->>> with time_limit(1.0):
-...     1 + 1
+>>> from analytic.errors import within
+>>> within(1.0, "adding", sum, [1, 1])
 2
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import numbers
 import re
 from collections.abc import Mapping
 
-from .budget import Limit
+from .budget import Expired, run
 
 
 class AnalyticError(ValueError):
@@ -122,7 +120,7 @@ def canonical_float(name: str, value: object, low: float | None = None, high: fl
             raise error(f"{name} must be a number, got {show_value(value)}")
     try:
         number = float(value)
-    except (OverflowError, TypeError, ValueError):
+    except Exception:  # noqa: BLE001 - too large for a float, or a number type whose __float__ fails
         raise error(f"{name} must be a finite number, got {show_value(value)}") from None
     if not math.isfinite(number):
         raise error(f"{name} must be a finite number, got {show_value(value)}")
@@ -137,8 +135,9 @@ def canonical_float(name: str, value: object, low: float | None = None, high: fl
 
 
 def canonical_text(name: str, value: object, choices: tuple[str, ...] | None = None,
-                   error: type[AnalyticError] = ArgumentError) -> str:
-    """``value`` as a ``str`` (one of ``choices`` when given); otherwise ``error`` naming ``name``.
+                   error: type[AnalyticError] = ArgumentError, *, max_length: int | None = None) -> str:
+    """``value`` as a ``str`` (one of ``choices`` when given; printable and at most ``max_length`` characters when
+    that is given); otherwise ``error`` naming ``name``.
 
     >>> canonical_text("format", "png", ("png", "svg"))
     'png'
@@ -147,7 +146,55 @@ def canonical_text(name: str, value: object, choices: tuple[str, ...] | None = N
         raise error(f"{name} must be text, got {show_value(value)}")
     if choices is not None and value not in choices:
         raise error(f"{name} must be one of {', '.join(choices)}; got {show_value(value)}")
+    if max_length is not None:
+        if len(value) > max_length:
+            raise error(f"{name} is {len(value)} characters long; the limit is {max_length}")
+        if not value.isprintable():
+            raise error(f"{name} must be printable text, got {show_value(value)}")
     return value
+
+
+def canonical_bool(name: str, value: object, error: type[AnalyticError] = ArgumentError) -> bool:
+    """``value`` when it is ``True`` or ``False`` (a NumPy bool too); otherwise ``error`` naming ``name``: a number
+    or text is not read as a truth value.
+
+    >>> canonical_bool("legend", False)
+    False
+    """
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return bool(value)
+    raise error(f"{name} must be True or False, got {show_value(value)}")
+
+
+def canonical_ints(name: str, value: object, low: int, high: int | None = None,
+                   error: type[AnalyticError] = ArgumentError, *, allow_empty: bool = False) -> tuple[int, ...]:
+    """A list or tuple of integers in ``[low, high]`` (each as :func:`canonical_int` takes it) as a tuple; text,
+    a single number or (unless ``allow_empty``) an empty list is ``error`` naming ``name``.
+
+    >>> canonical_ints("depths", [1, 2.0], 1)
+    (1, 2)
+    """
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, range)) and \
+            type(value).__name__ != "ndarray":
+        raise error(f"{name} must be a list of integers, got {show_value(value)}")
+    items = tuple(canonical_int(f"each of {name}", v, low, high, error) for v in list(value))
+    if not items and not allow_empty:
+        raise error(f"{name} must hold at least one integer")
+    return items
+
+
+def canonical_keywords(where: str, given: Mapping, allowed: tuple[str, ...],
+                       error: type[AnalyticError] = ArgumentError) -> dict:
+    """``given`` (the ``**kwargs`` of ``where``) when every key is one of ``allowed``; otherwise ``error`` naming
+    the first unknown one, so a misspelt option is never silently ignored.
+
+    >>> canonical_keywords("depth_table", {"x": 1.0}, ("x", "bias"))
+    {'x': 1.0}
+    """
+    unknown = sorted(str(k) for k in given if k not in allowed)
+    if unknown:
+        raise error(f"{where} has no option {show_value(unknown[0])} (its options: {', '.join(allowed) or 'none'})")
+    return dict(given)
 
 
 def canonical_params(params: object, error: type[AnalyticError] | None = None) -> dict[str, object]:
@@ -228,7 +275,7 @@ MAX_MESSAGE = 300
 
 
 def one_line(text: object, limit: int = MAX_MESSAGE) -> str:
-    """``str(text)`` on one line (whitespace runs joined) and at most ``limit`` characters.
+    r"""``str(text)`` on one line (whitespace runs joined) and at most ``limit`` characters.
 
     >>> one_line("a\n  b")
     'a b'
@@ -238,7 +285,9 @@ def one_line(text: object, limit: int = MAX_MESSAGE) -> str:
 
 
 def show_value(value: object) -> str:
-    """A value for an error message: its repr, shortened."""
+    """A value for an error message: its repr, shortened (an integer too long for ``repr`` by its size)."""
+    if isinstance(value, int) and value.bit_length() > 2000:
+        return f"<an integer of about {int(value.bit_length() * 0.30103)} digits>"
     try:
         text = repr(value)
     except Exception:  # noqa: BLE001 - a hostile __repr__
@@ -248,23 +297,24 @@ def show_value(value: object) -> str:
     return text
 
 
-#: Range of a time limit (seconds): shorter ones are raised to ``MIN_SECONDS`` (the watchdog's useful
-#: resolution); longer ones, and zero, negative or NaN ones, are refused with :class:`ArgumentError`.
-MIN_SECONDS, MAX_SECONDS = 1e-3, 86400.0
+#: Longest deadline (seconds) :func:`within` accepts.
+MAX_SECONDS = 86400.0
 
 
-def time_limit(seconds: float | None, what: str = "symbolic computation") -> contextlib.AbstractContextManager[None]:
-    """A context manager raising :class:`ComputationTimeout` if its block runs longer than ``seconds``
-    (``None``: unlimited).
+def within(seconds: float | None, what: str, function, *args):
+    """``function(*args)``, refused with :class:`ComputationTimeout` if it has not finished after ``seconds``
+    (``None``: no deadline, the call runs here).
 
-    Holds in any thread (the main thread, a thread pool, a Dask worker): a watchdog thread raises the timeout in
-    the thread running the block (:mod:`analytic.budget`). Nested limits keep the tighter outer deadline, and an
-    outer limit running out inside an inner block surfaces at the outer block: a fallback written for the inner
-    limit never absorbs it. Pure-Python work is stopped wherever it is; a single long C call is stopped when it
-    returns.
+    For symbolic work on a user's formula only: the work runs in a worker process that is killed at the deadline
+    (:mod:`analytic.budget`), so it holds in any thread; a caller refuses the formula on the timeout, or takes
+    another route and says so in what it prints. Catalogue entries pass ``None``: what they print never depends
+    on how busy the machine is. Zero, negative, NaN and over-long deadlines are refused with
+    :class:`ArgumentError`.
     """
-    if seconds is None:
-        return contextlib.nullcontext()
-    seconds = max(canonical_float("time limit", seconds, 0, MAX_SECONDS, open_low=True), MIN_SECONDS)
-    message = f"{what} did not finish within {seconds:g} s"
-    return Limit(seconds, lambda: ComputationTimeout(message))
+    if seconds is not None:
+        seconds = canonical_float("time limit", seconds, 0, MAX_SECONDS, open_low=True)
+    try:
+        return run(seconds, function, *args)
+    except Expired as exc:
+        ended = "its worker process ended without an answer" if exc.args[0] != "timeout" else ""
+        raise ComputationTimeout(f"{what} {ended or f'did not finish within {seconds:g} s'}") from None

@@ -6,12 +6,16 @@ not a test.
 (b) every entry in one fresh process, ``analytic.bounds.bound(name)`` one after the other (imports timed apart):
     wall and CPU time of each and the totals — goal <= 5 s.
 
+The machine's load average (1, 5, 15 minutes) is printed before and after: wall times from runs at different
+loads are not comparable, CPU times roughly are.
+
 Usage: ``python benchmarks/bounds.py [--of dphi|phi] [--skip-cli]``
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -47,6 +51,7 @@ def main() -> None:
     parser.add_argument("--of", choices=["dphi", "phi"], default="dphi")
     parser.add_argument("--skip-cli", action="store_true", help="only the in-process measurement")
     args = parser.parse_args()
+    print(f"load average before: {_load()}")
     catalogue = names()
 
     if not args.skip_cli:
@@ -74,6 +79,11 @@ def main() -> None:
     print(f"    total          {total:6.2f} s  {cpu:6.2f} s  (goal <= {GOAL:g} s wall: "
           f"{'met' if total <= GOAL else 'NOT met'}); wall with imports {total + data['imports']:.2f} s")
     print("    (on a shared machine the wall time includes waiting for the CPU; the CPU column does not)")
+    print(f"load average after: {_load()}")
+
+
+def _load() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "not available"
 
 
 if __name__ == "__main__":

@@ -50,6 +50,10 @@ def main() -> None:
         g = gradient_product(a, 10, WEIGHTS)
         s = simulate_chain(a, 10, WEIGHTS, samples=args.samples, seed=0, progress=False)
         e = c["mean"]
+        if e.withheld:  # no exact value to compare with
+            print(f"{a:13s} {'not converged':>14s} {e.relative_error:8.1e} {g.mean:13.6g} {'-':>7s} "
+                  f"{s.mean.value:12.6g} {s.mean.stderr:9.2g} {'-':>6s}")
+            continue
         ratio = g.mean / e.value if e.value else math.nan
         z = (s.mean.value - e.value) / math.hypot(s.mean.stderr, e.error)
         print(f"{a:13s} {e.value:14.8g} {e.relative_error:8.1e} {g.mean:13.6g} {ratio:7.3f} "

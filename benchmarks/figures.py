@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,7 +25,9 @@ GOAL_SECONDS = 30.0
 
 
 def run(out: Path, fmt: str) -> tuple[float, float, list[tuple[str, float]]]:
-    """Wall time, CPU time (the command and every process it started) and per-figure times of one run."""
+    """Wall time, CPU time (the command and every process it started) and per-figure times of one run. The keys
+    of figures finished by an earlier run into ``out`` are removed first, so every figure is built."""
+    shutil.rmtree(out / ".parts", ignore_errors=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     res = subprocess.run([sys.executable, str(ROOT / "cli.py"), "figures", "--out", str(out), "--format", fmt],
@@ -40,7 +43,7 @@ def run(out: Path, fmt: str) -> tuple[float, float, list[tuple[str, float]]]:
 
 
 def digests(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
 def main() -> None:

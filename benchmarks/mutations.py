@@ -67,8 +67,8 @@ MUTANTS = (
            'Special(sp.exp, np.exp, lambda ctx, u: ctx.exp(u) * (1 - ctx.mpf(2) ** -60), "increasing"',
            ("tests/test_interval_rules.py", "tests/test_bounds.py"),
            "exp's mpmath form (its interval rule) rounded down by 2^-60 relative, beyond the widening"),
-    Mutant("time_limit_idle", "    return Limit(seconds, lambda: ComputationTimeout(message))",
-           "    return contextlib.nullcontext()", ("tests/test_errors.py",), "time_limit runs its block unlimited"),
+    Mutant("catalogue_deadline", "float(timeout) if act.user_defined else None)", "float(timeout))",
+           ("tests/test_no_clock.py",), "catalogue bounds run their SymPy steps under the user's timeout"),
 )
 
 

@@ -355,6 +355,44 @@ CASES["simulate"] += [
 ]
 
 
+#: Numbers that leave the float range, and sizes over the memory cap (analytic.limits): refused with one line, or,
+#: where the answer exists, answered.
+FLOAT_RANGE = "leave"
+CASES["spectrum"] += [
+        bad("spectrum", "tanh", "--depth", "3", "--sigma-w2", "1", "--seed", "-1", real=True, says="seed"),
+        bad("spectrum", "tanh", "--depth", "3", "--sigma-w2", "1", "--seed", "1.5", says="integer"),
+        bad("spectrum", "tanh", "--depth", "3", "--sigma-w2", "1", "--width", "8", "--seed", "-7", says="seed"),
+        bad("spectrum", "tanh", "--depth", "3", "--sigma-w2", "1e-300", real=True, says=FLOAT_RANGE),
+        bad("spectrum", "cosh(x)**64", "--depth", "3", "--sigma-w2", "1", real=True, says=FLOAT_RANGE),
+        good("spectrum", "relu", "--depth", "1000", "--sigma-w2", "2", "--width", "2"),
+]
+CASES["gradient"] += [
+        bad("gradient", "cosh(x)**64", "--depth", "3", "--weights", "normal(0,1)", real=True, says=FLOAT_RANGE),
+        bad("gradient", "cosh(x)**64", "--depth", "3", "--weights", "normal(0,1)", "--bias", "normal(0,1)",
+            says=FLOAT_RANGE),
+        good("gradient", "celu", "--param", "alpha=1e-300", "--depth", "3", "--weights", "normal(0,1)"),
+]
+CASES["meanfield"] += [
+        bad("meanfield", "cosh(x)**64", "--sigma-w2", "1", "--sigma-b2", "0", real=True, says=FLOAT_RANGE),
+        bad("meanfield", "cosh(x)**64", "--sigma-w2", "0.5", "--sigma-b2", "0.1", says=FLOAT_RANGE),
+        good("meanfield", "celu", "--param", "alpha=1e-300", "--sigma-w2", "1", "--sigma-b2", "0"),
+]
+CASES["init"] += [
+        bad("init", "cosh(x)**64", real=True, says=FLOAT_RANGE),
+        bad("init", "cosh(x)**64", "--sigma-b2", "1", says=FLOAT_RANGE),
+        good("init", "x**63"),
+]
+CASES["simulate"] += [
+        good("simulate", "cosh(x)**64", "--depth", "3", "--weights", "normal(0,1)", "--samples", "1000"),
+        good("simulate", "celu", "--param", "alpha=1e-300", "--depth", "3", "--weights", "normal(0,1)", "--samples",
+             "1000"),
+        bad("simulate", "relu", "--depth", "3", "--weights", "he(4)", "--width", "100000", "--batch", "1",
+            "--networks", "2", heavy=True, says="GiB"),
+        bad("simulate", "relu", "--depth", "3", "--weights", "he(4)", "--width", "17000", "--batch", "1",
+            "--networks", "2", heavy=True, says="GiB"),
+]
+
+
 def collected(real: bool) -> list[Case]:
     """Every case of the table that runs in process (``real`` false) or in a subprocess (``real`` true)."""
     return [case for cases in CASES.values() for case in cases if case.real == real]

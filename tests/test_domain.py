@@ -74,3 +74,33 @@ def test_a_flat_sum_is_not_nesting_but_brackets_are():
         parse_formula("(" * 70 + "x" + ")" * 70)
     with pytest.raises(FormulaError, match="deep"):
         parse_formula("exp(" * 61 + "x" + ")" * 61)
+
+
+@pytest.mark.parametrize("pieces,point", [
+    (((X, X > 0),), -1),
+    (((X, X > 0), (0, X < -1)), sp.Rational(-1, 2)),
+    (((X, X**2 < 1),), 2),
+])
+def test_a_piecewise_must_cover_the_line(pieces, point):
+    from analytic.core.domain import real_on_line
+
+    expr = sp.Piecewise(*pieces)
+    assert expr.subs(X, point) is sp.nan  # SymPy's own reading: no piece applies there
+    with pytest.raises(FormulaError, match="defines φ nowhere on"):
+        real_on_line(expr)
+    real_on_line(sp.Piecewise(*pieces, (0, True)))  # completed, it is accepted
+
+
+def test_sympy_expressions_meet_the_formula_limits():
+    from analytic.core.domain import MAX_TREE_DEPTH, check_expression
+
+    deep = X
+    for _ in range(MAX_TREE_DEPTH - 1):
+        deep = sp.tanh(deep, evaluate=False)
+    assert check_expression(deep) is deep  # exactly at the limit
+    with pytest.raises(FormulaError, match="deeper"):
+        check_expression(sp.tanh(deep, evaluate=False))
+    for bad in (sp.Integral(X, X), X * sp.Integer(10) ** 400, X + sp.exp(700) * sp.exp(700), sp.zoo * X):
+        with pytest.raises(FormulaError):
+            check_expression(bad)
+    assert check_expression(X * sp.exp(690)) is not None  # below the constant limit, as for strings

@@ -180,7 +180,8 @@ for name in sys.argv[2:]:
 
 
 def _digests(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+    """The figure files in ``folder`` (the stored keys of finished figures sit in ``folder/.parts``)."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
 def test_two_processes_write_identical_bytes(tmp_path):
@@ -283,6 +284,13 @@ def test_cli_writes_files_reports_progress_and_json(tmp_path):
     progress = sorted(res.stderr.strip().splitlines())   # figures are built in parallel: any order
     assert [line.split(":")[0] for line in progress] == ["[1/2] activation_relu", "[2/2] activation_tanh"] or \
         [line.split(":")[0] for line in progress] == ["[1/2] activation_tanh", "[2/2] activation_relu"]
+    # the same command again keeps both files (same key, same bytes) and says so
+    stamps = [(Path(f).stat().st_ino, Path(f).stat().st_mtime_ns) for f in files]
+    again = _cli("figures", "--out", str(tmp_path), "--format", "svg", "--only", "activation_tanh", "activation_relu")
+    assert again.returncode == 0 and again.stdout.split() == files
+    assert again.stderr.strip().splitlines() == ["[1/2] activation_tanh: finished before, reused",
+                                                 "[2/2] activation_relu: finished before, reused"]
+    assert [(Path(f).stat().st_ino, Path(f).stat().st_mtime_ns) for f in files] == stamps
 
 
 def test_pdf_figures_embed_no_type3_font_and_print_at_paper_size(tmp_path):

@@ -93,3 +93,31 @@ def test_every_catalogue_entry_gets_three_conventions_or_a_reason():
         for c in i.conventions:
             assert c.gain is not None or c.note  # no gain without the reason
             assert c.gain is None or (math.isfinite(c.gain) and c.gain > 0)
+
+
+
+def gaussian_mean(f) -> float:
+    """E[f(z)], z ~ N(0, 1), by scipy's adaptive quadrature, split at 0."""
+    from scipy.integrate import quad
+
+    g = lambda z: f(z) * math.exp(-z * z / 2) / math.sqrt(2 * math.pi)  # noqa: E731
+    return quad(g, -14, 0, epsabs=0, epsrel=1e-13, limit=400)[0] + quad(g, 0, 14, epsabs=0, epsrel=1e-13,
+                                                                           limit=400)[0]
+
+
+def length_map_orbit(phi, sw: float, sb: float, q0: float = 1.0, steps: int = 400) -> float:
+    """The end of q -> sw E[phi(sqrt(q) z)^2] + sb from q0 (stops when a step moves q by less than 1e-14 q)."""
+    q = q0
+    for _ in range(steps):
+        q, prev = sw * gaussian_mean(lambda z: phi(math.sqrt(q) * z) ** 2) + sb, q
+        if abs(q - prev) <= 1e-14 * q:
+            break
+    return q
+
+
+def test_the_sigmoid_orbit_reaches_its_critical_fixed_point():
+    i = initialisation("sigmoid")
+    end = length_map_orbit(lambda x: 0.5 * (1 + math.tanh(x / 2)), i.sigma_w2, 0.0)
+    assert end == pytest.approx(i.q_star, rel=1e-9)  # the orbit from q_0 = 1 ends at the critical q*
+    said = [a for a in i.assumptions if "orbit from q_0 = 1" in a]
+    assert len(said) == 1 and "reaches this q*" in said[0] and "does not reach" not in said[0]

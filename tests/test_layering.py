@@ -9,17 +9,17 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "analytic"
-ORDER = ["budget", "errors", "quantities",
+ORDER = ["budget", "errors", "limits", "quantities",
          "core", "core.files", "core.display", "core.registry", "core.special", "core.activations", "core.domain",
-         "core.parsing", "core.fastforms", "core.calculus",
+         "core.parsing", "core.fastforms", "core.calculus", "core.logforms",
          "bounds.proof", "bounds.result", "bounds.interval", "bounds.notation", "bounds.candidates", "bounds.pieces",
          "bounds.tails", "bounds.certified", "bounds.substitution", "bounds.softmax", "bounds.exact", "bounds",
          "distributions.base", "distributions.laws", "distributions.matrices", "distributions",
-         "theory", "theory.gaussian", "theory.independence", "theory.transfer", "theory.chain", "theory.typical", "theory.gradient",
-         "theory.bivariate", "theory.meanfield", "theory.correlation", "theory.criticality", "theory.initialisation", "theory.window",
+         "theory", "theory.undefined", "theory.gaussian", "theory.independence", "theory.transfer", "theory.chain", "theory.typical", "theory.gradient",
+         "theory.bivariate", "theory.meanfield", "theory.normalisation", "theory.correlation", "theory.criticality", "theory.initialisation", "theory.window",
          "theory.finite_width", "theory.spectral_moments", "theory.density", "theory.sampled_spectrum",
          "theory.spectrum",
-         "mc.stats", "mc.results", "mc.chain", "mc.wide", "mc", "compare",
+         "mc.stats", "mc.results", "mc.chain", "mc.wide", "mc.normalised", "mc", "compare",
          "sweep.spec", "sweep.tasks", "sweep.store", "sweep.heatmap", "sweep.executors", "sweep",
          "output", "output.tables", "output.plotting", "output.network_plotting", "output.style", "output.save",
          "output.budget", "output.panels", "output.network_panels", "output.api", "output.workers", "output.figures",

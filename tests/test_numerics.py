@@ -4,10 +4,11 @@
   ``warnings.simplefilter("error")`` and ``numpy.errstate(all="raise")`` (set outside the library's functions)
   without a warning and give finite values on a grid reaching :math:`\\pm 10^4`; at a few points they agree with
   the SymPy formula evaluated by mpmath at 50 digits (an independent route).
-* Symbolic work on a user formula is bounded: a slow simplification falls back to the unsimplified (still exact)
-  form, a slow differentiation raises :class:`ComputationTimeout` with a one-line message (exit 2 from the CLI),
-  and a formula whose rewriting for NumPy is slow still yields correct values. Budgets are lowered by
-  ``monkeypatch`` so that each case takes well under a second of waiting.
+* Symbolic work on a user formula is bounded and loud: a slow simplification, differentiation or rewriting for
+  NumPy raises :class:`ComputationTimeout` with a one-line message (exit 2 from the CLI), never a different form
+  chosen by the clock; a formula too large to simplify (by its operation count) keeps its exact unsimplified form
+  and still yields correct values. Deadlines are lowered by ``monkeypatch`` so that each case waits well under a
+  second; the guards only catch a hang.
 """
 from __future__ import annotations
 
@@ -103,14 +104,13 @@ def _slow(*args, **kwargs):
         time.sleep(0.01)
 
 
-def test_slow_simplification_falls_back_to_the_exact_unsimplified_derivative(monkeypatch):
+def test_slow_simplification_is_refused_with_one_line(monkeypatch):
     act = user_activation(_fresh("x*tanh(log(1+exp(x)))"))
-    raw = sp.diff(act.expr, X)
     monkeypatch.setattr(calculus, "SIMPLIFY_SECONDS", 0.2)
     monkeypatch.setattr(calculus.sp, "simplify", _slow)
-    with guard(10):
-        d = calculus.derivative(act, 1)
-    assert d == raw
+    with guard(300), pytest.raises(ComputationTimeout) as info:
+        calculus.derivative(act, 1)
+    assert str(info.value) == "simplifying a derivative of the formula did not finish within 0.2 s"
 
 
 def test_slow_differentiation_raises_computation_timeout_with_one_line(monkeypatch, capsys):
@@ -118,34 +118,31 @@ def test_slow_differentiation_raises_computation_timeout_with_one_line(monkeypat
     act = user_activation(text)
     monkeypatch.setattr(calculus, "DIFF_SECONDS", 0.2)
     monkeypatch.setattr(calculus.sp, "diff", _slow)
-    with guard(10), pytest.raises(ComputationTimeout) as info:
+    with guard(300), pytest.raises(ComputationTimeout) as info:
         calculus.derivative(act, 1)
     assert "\n" not in str(info.value) and "did not finish" in str(info.value)
-    with guard(10):  # through the CLI: exit 2, one line (user_activation's own diff is real: patch only ours)
+    with guard(300):  # through the CLI: exit 2, one line (user_activation's own diff is real: patch only ours)
         monkeypatch.setattr(calculus, "user_activation", lambda t, p=None: act)
         code = cli.main(["derive", text])
     out, err = capsys.readouterr()
     assert code == 2 and out == "" and len(err.splitlines()) == 1 and "did not finish" in err
 
 
-def test_slow_rewriting_for_numpy_keeps_the_plain_form(monkeypatch):
+def test_slow_rewriting_for_numpy_is_refused(monkeypatch):
     act = user_activation(_fresh("x*sigmoid(x)"))
     monkeypatch.setattr(calculus, "SIMPLIFY_SECONDS", 0.2)
     monkeypatch.setattr(calculus, "numeric_form", _slow)
-    with guard(10):
-        f = numpy_function(act, 1)
-    c = float(act.expr.as_coeff_Mul()[0])
-    x = np.array([-3.0, 0.0, 0.5, 4.0])
-    s = 1 / (1 + np.exp(-x))
-    np.testing.assert_allclose(f(x), c * (s + x * s * (1 - s)), rtol=1e-12)
+    with guard(300), pytest.raises(ComputationTimeout, match="rewriting the formula for NumPy did not finish"):
+        numpy_function(act, 1)
 
 
-def test_a_genuinely_slow_user_formula_is_bounded_and_still_correct(monkeypatch):
-    """Unpatched SymPy: simplify and the expm1 rewrite of this sum take seconds; with 0.3 s budgets derive returns."""
+def test_a_genuinely_slow_user_formula_is_kept_unsimplified_by_its_size_and_still_correct(monkeypatch):
+    """Unpatched SymPy: simplify and the expm1 rewrite of this sum take seconds; its derivative has more than
+    SIMPLIFY_MAX_OPS operations, so it is kept as it is whatever the deadline, and its values are right."""
     terms = [(i, i % 7 + 2) for i in range(1, 30)]
     text = _fresh("+".join(f"sin({i}*x)**{p}" for i, p in terms))
-    monkeypatch.setattr(calculus, "SIMPLIFY_SECONDS", 0.3)
-    with guard(30):
+    monkeypatch.setattr(calculus, "SIMPLIFY_SECONDS", 1e-6)
+    with guard(300):
         d = calculus.derive(text, at=[0.7, -1.3])
     c = float(sp.Rational(text.rsplit(")*", 1)[1]))
     for x, value in zip(d.at, d.dphi_values):

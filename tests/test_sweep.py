@@ -19,6 +19,8 @@ from analytic import sweep as S
 from analytic.sweep import executors
 from analytic.errors import AnalyticError, ClusterError, SweepSpecError
 
+from hang_guard import guard
+
 ROOT = Path(__file__).resolve().parents[1]
 
 #: 8 tasks = 2 activations x 2 sigma_w2 x 1 sigma_b2 x 1 depth x 2 widths: chain and wide net, and ReLU, whose
@@ -83,6 +85,9 @@ def test_ranges_are_linspace_and_the_hash_follows_the_spec():
 
 
 BAD = [
+    ({**SMALL, "width": [1, 20_000]}, "weight matrix of a wide task"),
+    ({**SMALL, "width": [2000], "batch": 100_000, "depth": [2]}, "derivatives of a wide task"),
+    ({**SMALL, "sigma_w2": [[[[[1.0]]]]]}, "nested more than"),
     ({**SMALL, "sigma_w": [1.0]}, "unknown key 'sigma_w'"),
     ({**SMALL, "depth": []}, "depth is empty"),
     ({**SMALL, "activations": []}, "activations is empty"),
@@ -369,3 +374,85 @@ def test_orthogonal_weights_in_a_sweep():
         S.SweepSpec.from_mapping({**base, "width": [1, 8], "weights": "orthogonal"})
     with pytest.raises(SweepSpecError, match="weights must be one of"):
         S.SweepSpec.from_mapping({**base, "weights": "uniform"})
+
+
+# ---------------------------------------------------------------- hostile specs and schedulers
+
+NESTED = [
+    ("activations = " + "[" * 5000 + "]" * 5000, "nested too deeply"),          # the parser's recursion
+    ("a = " + "{b = " * 50_000 + "1" + "}" * 50_000, "nested too deeply"),
+    ('activations = ["relu"]\nsigma_w2 = ' + "[" * 300 + "1" + "]" * 300, "nested"),
+    ('activations = ["relu"]\nsigma_w2 = [[[[[1]]]]]', "nested more than"),       # parsed, refused before walked
+    ('activations = ["relu"]\nsigma_w2 = [1]\n' + ".".join(["a"] * 100_000) + " = 1", "dotted parts"),
+    ('activations = ["relu"]\nsigma_w2 = [1]\n[' + ".".join(['"a"'] * 100_000) + "]", "dotted parts"),
+]
+
+
+@pytest.mark.parametrize("text, message", NESTED, ids=[f"nested{i}" for i in range(len(NESTED))])
+def test_deeply_nested_specs_are_one_line(tmp_path, text, message):
+    path = tmp_path / "deep.toml"
+    path.write_text(text + "\n")
+    with pytest.raises(SweepSpecError, match=message):
+        S.load_spec(path)
+    proc = run("sweep", str(path), "--serial", "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_nesting_a_spec_needs_is_accepted(tmp_path):
+    path = tmp_path / "ok.toml"
+    path.write_text('activations = ["relu"]  # a.b.c.d.e.f\nsigma_w2 = {start = 0.5, stop = 1.5, num = 3}\n'
+                    'sigma_b2 = [0.0]\nweights = "gaussian"\n')
+    assert S.load_spec(path).sigma_w2 == (0.5, 1.0, 1.5)
+    S.SweepSpec.from_mapping({"activations": ["relu"], "sigma_w2": {"start": 1, "stop": 2, "num": 2}})
+
+
+@pytest.fixture
+def silent_server():
+    """A loopback TCP server that accepts connections and never says a word (closed after the test)."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.settimeout(0.5)
+    accepted, stop = [], threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"tcp://127.0.0.1:{server.getsockname()[1]}", accepted
+    stop.set()
+    thread.join(5)
+    for conn in accepted:
+        conn.close()
+    server.close()
+
+
+def test_a_silent_scheduler_is_refused_after_the_handshake_timeout(spec, tmp_path, silent_server, monkeypatch):
+    address, accepted = silent_server
+    monkeypatch.setattr(executors, "HANDSHAKE_SECONDS", 2.0)
+    calls = []
+    with guard(120), pytest.raises(ClusterError, match="did not complete the handshake within 2 s"):
+        S.run_sweep(spec, tmp_path / "out", scheduler=address, progress=lambda *a: calls.append(a))
+    assert accepted, "the client never connected: the test did not reach the handshake"
+    assert not (tmp_path / "out").exists() and calls == []
+
+
+def test_a_silent_scheduler_through_the_command_line(tmp_path, silent_server):
+    address, _ = silent_server
+    proc = subprocess.run([sys.executable, str(ROOT / "cli.py"), "sweep", "--act", "relu", "--sigma-w2", "1",
+                           "--depth", "3", "--samples", "100", "--scheduler", address, "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=240)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == (f"analytic: error: the Dask scheduler {address} did not complete the handshake "
+                                   f"within {executors.HANDSHAKE_SECONDS:g} s")
+    assert not (tmp_path / "o").exists()

@@ -71,7 +71,10 @@ def test_parameters_by_name_and_too_many_symbols():
     assert issubclass(FormulaError, AnalyticError)
 
 
-@pytest.mark.parametrize("bad", [sp.Function("f")(x), sp.Eq(x, 1), 3, None])
+@pytest.mark.parametrize("bad", [sp.Function("f")(x), sp.Eq(x, 1), 3, None, sp.Integral(sp.exp(-x**2), x),
+                                 sp.Derivative(sp.tanh(x), x), sp.Piecewise((x, x > 0)), x * sp.Integer(10**5000),
+                                 x * sp.exp(1380), sp.Piecewise((x, (x > 0) & (x < 1)), (0, True)), sp.EulerGamma * x],
+                         ids=lambda e: type(e).__name__)
 def test_refused_inputs(bad):
     with pytest.raises(FormulaError):
         resolve(bad)

@@ -12,6 +12,7 @@ import pytest
 import sympy as sp
 
 from analytic.core.calculus import derivative, numpy_function
+from analytic.core.registry import X
 from analytic.errors import ArgumentError
 from analytic.theory.window import _certified_piece, widest_window, window
 
@@ -90,3 +91,58 @@ def test_relu_window_is_unbounded_and_bad_weights_are_refused():
     for w in (0.0, math.inf, math.nan):
         with pytest.raises(ArgumentError):
             window("tanh", w)
+
+
+@pytest.mark.parametrize("name, w, b", [("sigmoid", 4.0, 0.0), ("sigmoid", -4.0, 0.3), ("tanh", 1.0, 0.0),
+                                        ("tanh", -1.0, 0.3), ("softsign", 1.0, 0.0)])
+def test_at_the_boundary_the_window_is_one_point(name, w, b):
+    # |w| max|phi'| = 1 (sigmoid' <= 1/4, tanh' <= 1, softsign' <= 1, each attained only at x = 0): the closed set
+    # {a : |w phi'(w a + b)| >= 1} is the single point a = -b/w, of width 0
+    win = window(name, w, b)
+    assert win.method == "exact" and len(win.intervals) == 1 and win.width == 0
+    lo, hi = win.intervals[0]
+    a = -sp.Rational(repr(b)) / sp.Rational(repr(w))
+    assert sp.sympify(lo.exact) == a and sp.sympify(hi.exact) == a
+    d = derivative(name, 1)
+    at = d.subs(X, sp.Rational(repr(w)) * a + sp.Rational(repr(b)))
+    assert sp.simplify(abs(sp.Rational(repr(w)) * at)) == 1  # equality holds there, by symbolic evaluation
+    for step in (-1e-3, 1e-3):  # and only there
+        assert abs(w * numpy_function(name, 1)(w * (float(a) + step) + b)) < 1
+
+
+def test_elu_window_at_w_one_is_closed_at_zero():
+    # elu' = 1 for x > 0 and e^x < 1 for x < 0: the set is [0, oo), with e^0 = 1 at its end
+    win = window("elu", 1.0)
+    assert len(win.intervals) == 1 and win.intervals[0][0].exact == "0" and win.width == math.inf
+
+
+@pytest.mark.parametrize("name, w, width", [("hard_sigmoid", 6.0, 1), ("hardtanh", 1.0, 2)])
+def test_the_widest_window_on_its_boundary(name, w, width):
+    # phi' = c on (-k, k) (hard_sigmoid: 1/6 on (-3, 3); hardtanh: 1 on (-1, 1)), 0 elsewhere: the window is
+    # {|w a| < k} of width 2k/|w| for |w| >= 1/c and empty below, so the widest is at |w| = 1/c exactly
+    ww = widest_window(name)
+    assert ww.w == w and ww.width == width and ww.window.method == "exact"
+
+
+def test_the_widest_softsign_window_is_finite_and_its_endpoints_exact():
+    # softsign' = 1/(1 + |x|)^2 >= 1/w iff |x| <= sqrt(w) - 1: width 2 (sqrt(w) - 1)/w, largest (1/2) at w = 4
+    ww = widest_window("softsign")
+    assert ww.width == pytest.approx(0.5, abs=1e-12) and ww.w == pytest.approx(4.0, abs=1e-3)
+    import mpmath
+    with mpmath.workdps(40):
+        wm = mpmath.mpf(repr(ww.w))
+        end = (mpmath.sqrt(wm) - 1) / wm
+        for e, sign in zip(ww.window.intervals[0], (-1, 1)):
+            assert abs(mpmath.mpf(str(sp.N(sp.sympify(e.exact), 40))) - sign * end) < 1e-30
+
+
+def test_a_certified_tangency_is_withheld_not_dropped():
+    # tanh' = 1 - tanh^2 <= 1 with equality only at 0: at the level 1 interval bisection cannot decide the boxes
+    # around 0, and the point must not silently vanish from the set
+    from analytic.errors import BoundError
+
+    with pytest.raises(BoundError, match="tangency"):
+        _certified_piece(derivative("tanh", 1), 1.0, -math.inf, math.inf)
+    got, _ = _certified_piece(derivative("tanh", 1), 1 - 1e-8, -math.inf, math.inf)  # a short interval around 0
+    assert len(got) == 1 and got[0][0].upper < 0 < got[0][1].lower
+    assert got[0][1].value - got[0][0].value == pytest.approx(2 * math.atanh(math.sqrt(1e-8)), rel=1e-6)

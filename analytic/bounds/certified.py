@@ -30,7 +30,7 @@ TARGET_WIDTH = 1e-12
 RADII = (8, 16, 32, 64, 128)
 #: Most boxes the branch-and-bound may examine per piece.
 MAX_BOXES = 5000
-#: Seconds allowed for the certified route on one piece.
+#: Seconds allowed for the certified route on one piece of a user formula (catalogue entries have no deadline).
 CERTIFY_SECONDS = 30.0
 #: The branch and bound stops when every surviving box's upper bound is within this of the best value found;
 #: the surviving clusters are then classified and the extremum enclosed by bisection on the sign of the slope.
@@ -154,7 +154,7 @@ def _refine_argmax(c: _Compiled, sign: int, a, b):
 
 
 
-def _certified_piece(g: sp.Expr, interval: sp.Interval, of: str, timeout: float,
+def _certified_piece(g: sp.Expr, interval: sp.Interval, of: str,
                      proof: list[Step]) -> tuple[list[_Candidate], list[_Candidate]]:
     """Certified sup and inf candidates of g on one piece (finite ends are handled as limits by the caller)."""
     dg = sp.diff(g, X)
@@ -166,14 +166,14 @@ def _certified_piece(g: sp.Expr, interval: sp.Interval, of: str, timeout: float,
         raise BoundError(f"interval evaluation is not available for {g}: {exc}") from None
     a, b = interval.start, interval.end
     lo_inf, hi_inf = a is sp.S.NegativeInfinity, b is sp.oo
-    R, tails = _proved_tails(dg, a, b, timeout, names, proof) if (lo_inf or hi_inf) else (None, [])
+    R, tails = _proved_tails(dg, a, b, names, proof) if (lo_inf or hi_inf) else (None, [])
     lo = _MP.mpf(-R) if lo_inf else _MP.mpf(str(sp.N(a, 40)))
     hi = _MP.mpf(R) if hi_inf else _MP.mpf(str(sp.N(b, 40)))
     sups, infs = (_box_extrema(comp, sign, lo, hi, R, tails, names, proof) for sign in (1, -1))
     return sups, infs
 
 
-def _proved_tails(dg: sp.Expr, a: sp.Expr, b: sp.Expr, timeout: float, names: tuple, proof: list[Step]):
+def _proved_tails(dg: sp.Expr, a: sp.Expr, b: sp.Expr, names: tuple, proof: list[Step]):
     """The first radius R of :data:`RADII` at which the sign of g′ is proved on each infinite end of (a, b), and
     the signs ``[(side, sign, reason)]``; one proof step per tail."""
     name, dname, _ = names
@@ -181,7 +181,7 @@ def _proved_tails(dg: sp.Expr, a: sp.Expr, b: sp.Expr, timeout: float, names: tu
     R, tails = None, []
     for r in RADII:
         if (not hi_inf or r > a) and (not lo_inf or -r < b):
-            signs = [(side, *_tail_sign(dg, side, r, timeout))
+            signs = [(side, *_tail_sign(dg, side, r))
                      for side in ((1,) if hi_inf else ()) + ((-1,) if lo_inf else ())]
             if all(s != 0 for _, s, _ in signs):
                 R, tails = r, signs

@@ -6,20 +6,27 @@ the values at these points, the one-sided limits at the kinks and the limits at 
 algorithm). A polynomial in :math:`\sigma(u)` or :math:`\tanh u` goes by monotone substitution
 (:mod:`analytic.bounds.substitution`); a piece whose critical points SymPy cannot settle goes to the certified
 route (:mod:`analytic.bounds.certified`).
+
+No clock decides a catalogue entry's bound: every SymPy step runs to its end, so the route, the value and the
+proof text are the same on a busy machine and an idle one. Only a user formula's steps have deadlines
+(:mod:`analytic.bounds.pieces`).
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 
+import mpmath
 import sympy as sp
 
 from ..core.calculus import resolve
 from ..core.registry import X, Activation
-from ..errors import BoundError, ComputationTimeout, canonical_float, canonical_text, time_limit
+from ..errors import BoundError, ComputationTimeout, canonical_float, canonical_text, within
 from .candidates import _Candidate, _choose, _describe_value, _exact_candidate, _same
 from .certified import CERTIFY_SECONDS, _certified_piece
+from .interval import _MP
 from .notation import _fmt_set, _set_part, _short, _where_tex
-from .pieces import (LIMIT_SECONDS, _check_continuous, _critical_points, _limit, _one_sided, _piece_sets, _tidy,
+from .pieces import (_check_continuous, _critical_points, _limit, _one_sided, _piece_sets, _tidy,
                      _witnessed)
 from .proof import Math, Step, step, tex_set
 from .proof import math as part
@@ -29,7 +36,7 @@ from .substitution import _substitution
 
 __all__ = ["bound"]
 
-#: Range of the ``timeout`` of :func:`bound` (seconds per SymPy step).
+#: Range of the ``timeout`` of :func:`bound` (seconds ``solveset`` may spend on a user formula's critical points).
 MIN_TIMEOUT, MAX_TIMEOUT = 1e-4, 3600.0
 
 
@@ -39,9 +46,14 @@ def bound(act: Activation | str, of: str = "dphi", params: dict[str, float] | No
 
     ``act`` is a catalogue name, an :class:`~analytic.core.registry.Activation`, a formula in ``x`` or a SymPy
     expression in one free symbol (see :func:`~analytic.core.calculus.resolve`). ``params``
-    override the defaults. SymPy steps run under ``timeout`` seconds each; when one runs out the certified
-    interval route takes over and the proof says so. Raises :class:`~analytic.errors.BoundError` when neither
-    route can prove a bound.
+    override the defaults. Raises :class:`~analytic.errors.BoundError` when neither route can prove a bound.
+
+    A catalogue entry's bound takes no deadline (``timeout`` is checked, then ignored): the same SymPy steps run to
+    their end, so the result and its proof never depend on the machine's load. For a user formula ``timeout`` is the
+    time ``solveset`` may spend on the critical points of a piece before the certified interval route takes over
+    (the proof says so); its other SymPy steps have :data:`~analytic.bounds.pieces.LIMIT_SECONDS` each and the
+    certified route :data:`~analytic.bounds.certified.CERTIFY_SECONDS`, and one that runs out refuses the
+    formula with :class:`~analytic.errors.ComputationTimeout`.
 
     >>> b = bound("gelu")
     >>> b.sup.at, round(b.sup.lower, 4)
@@ -51,7 +63,7 @@ def bound(act: Activation | str, of: str = "dphi", params: dict[str, float] | No
     timeout = canonical_float("timeout", timeout, MIN_TIMEOUT, MAX_TIMEOUT)
     act = resolve(act, params)
     kinks = act.kinks if of == "dphi" else ()
-    sup, inf, proof, method = _bound_formula(act.expr, of, kinks, float(timeout))
+    sup, inf, proof, method = _bound_formula(act.expr, of, kinks, float(timeout) if act.user_defined else None)
     jac = softmax_jacobian_bounds() if act.vector else None
     if jac is not None:
         proof = proof + (step("Full softmax Jacobian ", _J, ", for every n:"),) + jac.steps
@@ -60,7 +72,7 @@ def bound(act: Activation | str, of: str = "dphi", params: dict[str, float] | No
 
 
 @functools.lru_cache(maxsize=256)
-def _bound_formula(phi: sp.Expr, of: str, kinks: tuple, timeout: float):
+def _bound_formula(phi: sp.Expr, of: str, kinks: tuple, timeout: float | None):
     """(sup, inf, proof, method) for a formula with its parameters bound (cached: swish with β = 1 is SiLU).
 
     The steps: φ′ itself; the monotone substitution when it applies (a proof on its own); otherwise the split at
@@ -72,7 +84,12 @@ def _bound_formula(phi: sp.Expr, of: str, kinks: tuple, timeout: float):
         dphi_full = sp.diff(phi, X)
         proof.append(step("φ′(x) = ", part(dphi_full, _short(dphi_full, 200)), "."))
     if len(pieces) == 1:
-        sub = _substitution(sp.diff(phi, X) if of == "dphi" else phi, of, timeout)
+        try:
+            sub = _substitution(sp.diff(phi, X) if of == "dphi" else phi, of, timeout)
+        except ComputationTimeout:
+            sub = None
+            proof.append(step(f"Monotone substitution: SymPy could not settle the zeros of P′ within {timeout:g} s; "
+                              "the general route follows."))
         if sub is not None:
             cands, steps = sub
             proof += steps
@@ -87,7 +104,7 @@ def _bound_formula(phi: sp.Expr, of: str, kinks: tuple, timeout: float):
         sup_c += sups
         inf_c += infs
     if of == "dphi":
-        _kink_steps(pieces, kinks, sup_c, inf_c, proof)
+        _kink_steps(pieces, kinks, sup_c, inf_c, proof, timeout)
     return _conclude(sup_c, inf_c, name, "Comparing all candidates: ", proof, methods)
 
 
@@ -114,7 +131,7 @@ def _split_step(pieces: list, of: str, name: str) -> Step:
     return step("Split at the kinks: ", *desc, ".")
 
 
-def _piece_candidates(e: sp.Expr, s: sp.Set, of: str, name: str, timeout: float, proof: list[Step],
+def _piece_candidates(e: sp.Expr, s: sp.Set, of: str, name: str, timeout: float | None, proof: list[Step],
                       methods: set[str]) -> tuple[list[_Candidate], list[_Candidate]]:
     """The sup and the inf candidates of one piece with formula ``e`` on the set ``s``: its isolated points (for φ),
     or its constant value, or the limits at its ends and its interior extrema (exact or certified)."""
@@ -125,27 +142,28 @@ def _piece_candidates(e: sp.Expr, s: sp.Set, of: str, name: str, timeout: float,
     if not isinstance(s, sp.Interval):
         raise BoundError(f"cannot handle the piece set {s}")
     where_all = s if of == "phi" else sp.Interval.open(s.start, s.end)
-    _check_continuous(e, s, "φ")
+    _check_continuous(e, s, "φ", timeout)
     if of == "dphi":
-        _check_continuous(g, s, "φ′")
+        _check_continuous(g, s, "φ′", timeout)
     if not g.has(X):
         c = _exact_candidate(g, True, where_all)
         proof.append(step("On ", _set_part(where_all), f", {name} = ", g, " is constant."))
         return [c], [c]
-    ends, lims = _end_limits(g, s, of, name)
+    ends, lims = _end_limits(g, s, of, name, timeout)
     crit = _critical_points(g, s, timeout)
     if not isinstance(crit, tuple):
-        crit = _witnessed(g, s, crit, ends, name)
+        crit = _witnessed(g, s, crit, ends, name, timeout)
     if isinstance(crit, tuple):
         sups, infs = _certified_candidates(g, s, of, crit, timeout, proof, methods)
     else:
-        sups = infs = _exact_interior(g, s, of, name, crit, proof, methods)
+        sups = infs = _exact_interior(g, s, of, name, crit, proof, methods, timeout)
     joined = [p for i, lim in enumerate(lims) for p in (("; ",) if i else ()) + lim]
     proof.append(step("Limits on ", _set_part(_shown(s, of)), ": ", *joined, " (Gruntz's algorithm / continuity)."))
     return ends + sups, ends + infs
 
 
-def _end_limits(g: sp.Expr, s: sp.Interval, of: str, name: str) -> tuple[list[_Candidate], list[tuple]]:
+def _end_limits(g: sp.Expr, s: sp.Interval, of: str, name: str,
+                timeout: float | None) -> tuple[list[_Candidate], list[tuple]]:
     """The candidates at the two ends of the piece (limits at ±∞, one-sided limits or, for φ, values at included
     ends) and the proof parts stating each."""
     a, b = s.start, s.end
@@ -153,11 +171,11 @@ def _end_limits(g: sp.Expr, s: sp.Interval, of: str, name: str) -> tuple[list[_C
     for end, side, inf_end in ((a, "+", a is sp.S.NegativeInfinity), (b, "-", b is sp.oo)):
         if inf_end:
             direction = sp.oo if side == "-" else -sp.oo
-            L = _limit(g, direction, LIMIT_SECONDS)
+            L = _limit(g, direction, timeout)
             c = _exact_candidate(L, False, "oo" if side == "-" else "-oo")
             lims.append((f"{name} → ", L, f" as x → {'∞' if side == '-' else '−∞'}"))
         else:
-            L = _one_sided(g, end, side, LIMIT_SECONDS)
+            L = _one_sided(g, end, side, timeout)
             included = of == "phi" and end in s
             c = _exact_candidate(L, included, sp.FiniteSet(end) if included else f"{end}{side}")
             lims.append((f"{name}(", Math(end, f"{end}{side}", _where_tex(f"{end}{side}")), ") = ", L)
@@ -166,27 +184,50 @@ def _end_limits(g: sp.Expr, s: sp.Interval, of: str, name: str) -> tuple[list[_C
     return cands, lims
 
 
-def _certified_candidates(g: sp.Expr, s: sp.Interval, of: str, why: tuple, timeout: float, proof: list[Step],
-                          methods: set[str]) -> tuple[list[_Candidate], list[_Candidate]]:
-    """The interior sup and inf candidates by the certified route, after the step saying why SymPy's answer was not used."""
+def _certified_candidates(g: sp.Expr, s: sp.Interval, of: str, why: tuple, timeout: float | None,
+                          proof: list[Step], methods: set[str]) -> tuple[list[_Candidate], list[_Candidate]]:
+    """The interior sup and inf candidates by the certified route, after the step saying why SymPy's answer was not
+    used (for a user formula in a worker under :data:`CERTIFY_SECONDS`)."""
     proof.append(step("On ", _set_part(_shown(s, of)), ": ", *why, "; certified route (interval branch and bound)."))
     methods.add("certified: interval branch-and-bound")
-    try:
-        with time_limit(CERTIFY_SECONDS, "certified route"):
-            sups, infs = _certified_piece(g, s, of, timeout, proof)
-    except ComputationTimeout:
-        raise BoundError(f"the certified route did not finish within {CERTIFY_SECONDS:g} s") from None
-    return sups, infs
+    seconds = None if timeout is None else CERTIFY_SECONDS
+    sups, infs, steps = within(seconds, "the certified route", _certified_steps, g, s, of)
+    proof += steps
+    return [_unpacked(c) for c in sups], [_unpacked(c) for c in infs]
+
+
+def _certified_steps(g: sp.Expr, s: sp.Interval, of: str) -> tuple[list[_Candidate], list[_Candidate], list[Step]]:
+    """:func:`_certified_piece` with the proof steps it adds returned and its candidates packed (so that it can
+    run in a worker)."""
+    steps: list[Step] = []
+    sups, infs = _certified_piece(g, s, of, steps)
+    return [_packed(c) for c in sups], [_packed(c) for c in infs], steps
+
+
+#: The fields of a candidate that hold mpmath numbers.
+_NUMBERS = ("lo", "hi", "at_lo", "at_hi")
+
+
+def _packed(c: _Candidate) -> _Candidate:
+    """``c`` with its mpmath numbers as (private context?, raw mantissa-exponent tuple): numbers of the interval
+    code's own mpmath context do not pickle. Lossless: :func:`_unpacked` gives back equal numbers."""
+    return dataclasses.replace(c, **{f: (type(v).context is _MP, v._mpf_) for f in _NUMBERS
+                                     if hasattr(v := getattr(c, f), "_mpf_")})
+
+
+def _unpacked(c: _Candidate) -> _Candidate:
+    return dataclasses.replace(c, **{f: (_MP if v[0] else mpmath.mp).make_mpf(v[1]) for f in _NUMBERS
+                                     if isinstance(v := getattr(c, f), tuple)})
 
 
 def _exact_interior(g: sp.Expr, s: sp.Interval, of: str, name: str, crit: sp.Set, proof: list[Step],
-                    methods: set[str]) -> list[_Candidate]:
+                    methods: set[str], timeout: float | None) -> list[_Candidate]:
     """The values at the complete set of critical points (candidates for both), and the step stating them."""
     methods.add("exact: critical points + limits")
     dn = "φ″" if of == "dphi" else "φ′"
     out, vals = [], []
     for p in crit:
-        v = _tidy(g.subs(X, p))
+        v = _tidy(g.subs(X, p), timeout)
         out.append(_exact_candidate(v, True, sp.FiniteSet(p)))
         vals += [", "] * bool(vals) + [f"{name}(", p, ") = ", v]
     found = (Math(crit, "{" + _fmt_set(crit) + "}", r"\{" + tex_set(crit) + r"\}") if crit
@@ -196,11 +237,12 @@ def _exact_interior(g: sp.Expr, s: sp.Interval, of: str, name: str, crit: sp.Set
     return out
 
 
-def _kink_steps(pieces: list, kinks: tuple, sup_c: list, inf_c: list, proof: list[Step]) -> None:
+def _kink_steps(pieces: list, kinks: tuple, sup_c: list, inf_c: list, proof: list[Step],
+                timeout: float | None) -> None:
     """Points where φ is differentiable after all (candidates), and one step per declared kink convention."""
-    _differentiable_kinks(pieces, sup_c, inf_c, proof, LIMIT_SECONDS)
+    _differentiable_kinks(pieces, sup_c, inf_c, proof, timeout)
     for k in kinks:
-        if not _smooth_at(pieces, k.at, LIMIT_SECONDS):
+        if not _smooth_at(pieces, k.at, timeout):
             proof.append(step("Kink at x = ", k.at, ": PyTorch's convention φ′(", k.at, ") = ", k.dphi,
                               " is reported but does not count as attaining a bound (φ is not differentiable "
                               "there)."))

@@ -1,6 +1,12 @@
 r"""What SymPy proves about a formula piece by piece: the split at its kinks (:func:`_piece_sets`), limits at
 the ends of a piece (Gruntz's algorithm), continuity on it, and the complete set of critical points
-(``solveset``), with a witness check that catches an incomplete answer."""
+(``solveset``), with a witness check that catches an incomplete answer.
+
+Each SymPy step takes ``timeout``: ``None`` for catalogue entries, which run every step to the end (what they print
+never depends on how busy the machine is); for a user formula the seconds ``solveset`` may spend on the critical
+points before the certified route takes over (and the proof says so), while every other step runs under
+:data:`LIMIT_SECONDS` and a step that does not finish refuses the formula with
+:class:`~analytic.errors.ComputationTimeout`."""
 from __future__ import annotations
 
 import mpmath
@@ -9,14 +15,19 @@ from sympy.calculus.util import continuous_domain
 
 from ..core.registry import X
 from ..core.special import ENTIRE, to_elementary
-from ..errors import BoundError, ComputationTimeout, time_limit
+from ..errors import BoundError, ComputationTimeout, within
 from .candidates import _Candidate, _exact_candidate
 from .interval import _hi, _lo, _point, compile_interval
 from .notation import _fmt_set, _short
 from .proof import Math
 
-#: Seconds allowed for one limit (Gruntz's algorithm).
+#: Seconds allowed for one limit, continuity check or simplification of a user formula.
 LIMIT_SECONDS = 10.0
+
+
+def _step_seconds(timeout: float | None) -> float | None:
+    """The deadline of a step other than the critical points: none for a catalogue entry (``timeout`` None)."""
+    return None if timeout is None else LIMIT_SECONDS
 
 
 def _piece_sets(expr: sp.Expr) -> list[tuple[sp.Expr, sp.Set]]:
@@ -35,14 +46,15 @@ def _piece_sets(expr: sp.Expr) -> list[tuple[sp.Expr, sp.Set]]:
 
 
 
-def _limit(expr: sp.Expr, direction, timeout: float) -> sp.Expr:
-    """Limit of ``expr`` as x → ±∞ by Gruntz's algorithm (``sympy.limit`` mishandles some sigmoid forms),
-    cross-checked against ``limit`` of the ``together`` form when the two disagree."""
+def _limit(expr: sp.Expr, direction, timeout: float | None) -> sp.Expr:
+    """Limit of ``expr`` as x → ±∞ by Gruntz's algorithm (``sympy.limit`` mishandles some sigmoid forms)."""
     e = to_elementary(expr)
     try:
-        with time_limit(timeout, "limit"):
-            value = sp.gruntz(e, X, direction)
-    except (ComputationTimeout, NotImplementedError, ValueError, TypeError, RecursionError) as exc:
+        value = within(_step_seconds(timeout), f"the limit of {_short(expr)} as x -> {direction}", sp.gruntz, e, X,
+                       direction)
+    except ComputationTimeout:
+        raise
+    except (NotImplementedError, ValueError, TypeError, RecursionError) as exc:
         raise BoundError(f"cannot find the limit of {expr} as x -> {direction}: {type(exc).__name__}") from None
     if value.has(sp.AccumBounds, sp.Limit, sp.nan, sp.zoo) or value.has(X) or not (value.is_real or value.is_infinite):
         raise BoundError(f"{expr} has no limit as x -> {direction} (got {value})")
@@ -50,15 +62,17 @@ def _limit(expr: sp.Expr, direction, timeout: float) -> sp.Expr:
 
 
 
-def _one_sided(expr: sp.Expr, point: sp.Expr, side: str, timeout: float) -> sp.Expr:
+def _one_sided(expr: sp.Expr, point: sp.Expr, side: str, timeout: float | None) -> sp.Expr:
     """One-sided limit at a finite point: the value when the expression is finite there, else ``sympy.limit``."""
     value = expr.subs(X, point)
     if value.is_finite and value.is_real and not value.has(sp.nan, sp.zoo):
         return value
     try:
-        with time_limit(timeout, "limit"):
-            value = sp.limit(to_elementary(expr), X, point, side)
-    except (ComputationTimeout, NotImplementedError, ValueError) as exc:
+        value = within(_step_seconds(timeout), f"the limit of {_short(expr)} at {point}{side}", sp.limit,
+                       to_elementary(expr), X, point, side)
+    except ComputationTimeout:
+        raise
+    except (NotImplementedError, ValueError) as exc:
         raise BoundError(f"cannot find the limit of {expr} at {point}{side}: {type(exc).__name__}") from None
     if value.has(sp.AccumBounds, sp.Limit, sp.nan, sp.zoo):
         raise BoundError(f"{expr} has no limit at {point}{side}")
@@ -66,7 +80,7 @@ def _one_sided(expr: sp.Expr, point: sp.Expr, side: str, timeout: float) -> sp.E
 
 
 
-def _check_continuous(g: sp.Expr, interval: sp.Interval, what: str) -> None:
+def _check_continuous(g: sp.Expr, interval: sp.Interval, what: str, timeout: float | None) -> None:
     """Raise :class:`BoundError` unless g is real and continuous on the open interval.
 
     Sums, products and non-negative integer powers of functions continuous on ℝ (exp, erf, tanh, σ, softplus, …)
@@ -86,9 +100,11 @@ def _check_continuous(g: sp.Expr, interval: sp.Interval, what: str) -> None:
         return
     inside = sp.Interval.open(interval.start, interval.end)
     try:
-        with time_limit(LIMIT_SECONDS, "continuity check"):
-            domain = continuous_domain(to_elementary(g), X, inside)
-    except (ComputationTimeout, NotImplementedError, ValueError, TypeError) as exc:
+        domain = within(_step_seconds(timeout), f"the continuity check of {what}", continuous_domain,
+                        to_elementary(g), X, inside)
+    except ComputationTimeout:
+        raise
+    except (NotImplementedError, ValueError, TypeError) as exc:
         raise BoundError(f"cannot establish that {what} = {_short(g)} is continuous on {_fmt_set(inside)} "
                          f"({type(exc).__name__})") from None
     missing = inside - domain
@@ -98,12 +114,12 @@ def _check_continuous(g: sp.Expr, interval: sp.Interval, what: str) -> None:
 
 
 
-def _witnessed(g: sp.Expr, interval: sp.Interval, crit, ends: list[_Candidate], name: str):
+def _witnessed(g: sp.Expr, interval: sp.Interval, crit, ends: list[_Candidate], name: str, timeout: float | None):
     """``crit`` if the values at the critical points and the ends enclose g at a few witness points of the piece;
     otherwise the reason why not (SymPy's solveset then missed a zero: σ(x)σ(2x) has φ″ = 0 somewhere, yet
     solveset answers ∅), so that the certified route takes over. A check of the proof, never a proof."""
     try:
-        values = [_exact_candidate(_tidy(g.subs(X, p)), True, None) for p in crit] + ends
+        values = [_exact_candidate(_tidy(g.subs(X, p), timeout), True, None) for p in crit] + ends
         lo, hi = min(c.lo for c in values), max(c.hi for c in values)
         f = compile_interval(g)
         a = max(float(interval.start), -8.0) if interval.start.is_finite or interval.start is sp.S.NegativeInfinity \
@@ -124,12 +140,12 @@ def _witnessed(g: sp.Expr, interval: sp.Interval, crit, ends: list[_Candidate], 
 
 
 
-def _critical_points(g: sp.Expr, interval: sp.Interval, timeout: float):
-    """The complete finite set of zeros of g' in the open interval, or proof parts (a tuple) saying why not."""
+def _critical_points(g: sp.Expr, interval: sp.Interval, timeout: float | None):
+    """The complete finite set of zeros of g' in the open interval, or proof parts (a tuple) saying why not
+    (``solveset`` gave no complete finite set, or, for a user formula, did not finish within ``timeout``)."""
     dg = to_elementary(sp.diff(g, X))
     try:
-        with time_limit(timeout, "solveset"):
-            sol = sp.solveset(dg, X, sp.Interval.open(interval.start, interval.end))
+        sol = within(timeout, "solveset", sp.solveset, dg, X, sp.Interval.open(interval.start, interval.end))
     except ComputationTimeout:
         return (f"SymPy could not settle the critical points within {timeout:g} s",)
     except (NotImplementedError, ValueError, TypeError, RecursionError) as exc:
@@ -143,11 +159,9 @@ def _critical_points(g: sp.Expr, interval: sp.Interval, timeout: float):
 
 
 
-def _tidy(value: sp.Expr, seconds: float = 2.0) -> sp.Expr:
-    """``simplify`` under a time budget (the unsimplified value is just as exact)."""
-    try:
-        with time_limit(seconds, "simplification"):
-            return sp.simplify(value)
-    except ComputationTimeout:
+def _tidy(value: sp.Expr, timeout: float | None) -> sp.Expr:
+    """``simplify`` (for a user formula under :data:`LIMIT_SECONDS`, else refused); a number or symbol as it is."""
+    if value.is_Atom:
         return value
+    return within(_step_seconds(timeout), f"simplifying {_short(value)}", sp.simplify, value)
 

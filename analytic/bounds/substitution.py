@@ -7,7 +7,7 @@ import sympy as sp
 
 from ..core.registry import X
 from ..core.special import sigmoid
-from ..errors import ComputationTimeout, time_limit
+from ..errors import within
 from .candidates import _exact_candidate
 from .notation import _set_part
 from .pieces import _tidy
@@ -23,9 +23,11 @@ def _sigma_proof(h: sp.Expr, hu: str, x0: sp.Expr) -> Step:
 
 
 
-def _substitution(g: sp.Expr, of: str, timeout: float):
+def _substitution(g: sp.Expr, of: str, timeout: float | None):
     r"""If g = P(h(u)) with h ∈ {σ, tanh}, u = p x + q (p ≠ 0) and P a polynomial: sup/inf candidates of P over
-    h's open range (0, 1) or (−1, 1), mapped back to x. Returns (candidates, proof steps) or None."""
+    h's open range (0, 1) or (−1, 1), mapped back to x. Returns (candidates, proof steps) or None; raises
+    :class:`~analytic.errors.ComputationTimeout` when, for a user formula, ``solveset`` does not finish within
+    ``timeout``."""
     atoms = g.atoms(sigmoid) | g.atoms(sp.tanh)
     if len(atoms) != 1:
         return None
@@ -42,19 +44,15 @@ def _substitution(g: sp.Expr, of: str, timeout: float):
         return None
     low, high = (sp.S.Zero, sp.S.One) if h.func is sigmoid else (-sp.S.One, sp.S.One)
     hname = "σ" if h.func is sigmoid else "tanh"
-    try:
-        with time_limit(timeout, "solveset"):
-            crit = sp.solveset(sp.diff(P, s), s, sp.Interval.open(low, high))
-    except ComputationTimeout:
-        return None
+    crit = within(timeout, "solveset", sp.solveset, sp.diff(P, s), s, sp.Interval.open(low, high))
     if not isinstance(crit, sp.FiniteSet) and crit is not sp.S.EmptySet:
         return None
     inverse = (lambda v: sp.log(v / (1 - v))) if h.func is sigmoid else sp.atanh
 
     def x_of(v):
-        return _tidy(sp.solve(sp.Eq(u, inverse(v)), X)[0])
+        return _tidy(sp.solve(sp.Eq(u, inverse(v)), X)[0], timeout)
 
-    cands = [_exact_candidate(_tidy(P.subs(s, c)), True, sp.FiniteSet(x_of(c))) for c in crit]
+    cands = [_exact_candidate(_tidy(P.subs(s, c), timeout), True, sp.FiniteSet(x_of(c))) for c in crit]
     ends = [(low, "-oo" if slope.is_positive else "oo"), (high, "oo" if slope.is_positive else "-oo")]
     cands += [_exact_candidate(P.subs(s, v), False, where) for v, where in ends]
     hu = f"{hname}({u})"

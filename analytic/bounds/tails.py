@@ -6,6 +6,9 @@ The sign is settled by interval evaluation of a rearranged form (common factors 
 of :math:`|x|`), else in the variable :math:`t = e^{-|x|} \in (0, e^{-R}]`, where functions built from
 exponentials are rational in :math:`t`, else by the sign of the next derivative and the values at the edge and at
 infinity.
+
+These steps run without a deadline of their own: for a user formula the whole certified route runs under one
+(:mod:`analytic.bounds.exact`), so a sign is never left unsettled because a clock ran out.
 """
 from __future__ import annotations
 
@@ -14,9 +17,9 @@ import sympy as sp
 
 from ..core.registry import X
 from ..core.special import to_elementary
-from ..errors import BoundError, ComputationTimeout, time_limit
+from ..errors import BoundError
 from .interval import _IV, _INF, _enclose_exact, _hi, _lo, _point, compile_interval
-from .pieces import LIMIT_SECONDS, _limit
+from .pieces import _limit
 
 _Y = sp.Symbol("y", positive=True)
 _T = sp.Symbol("t", positive=True)
@@ -82,7 +85,7 @@ def _sign(e: sp.Expr, y: sp.Symbol, box) -> int:
 
 
 
-def _tail_sign(dg: sp.Expr, side: int, R: int, timeout: float, depth: int = 1) -> tuple[int, str]:
+def _tail_sign(dg: sp.Expr, side: int, R: int, depth: int = 1) -> tuple[int, str]:
     """(+1 or −1, reason) if ``dg`` is ≥ 0 / ≤ 0 for every x with side·x ≥ R; (0, "") if not settled.
 
     First by interval evaluation of a rearranged form (:func:`_tail_form`) on [R, ∞); failing that, when the
@@ -92,17 +95,17 @@ def _tail_sign(dg: sp.Expr, side: int, R: int, timeout: float, depth: int = 1) -
     sgn = _sign(_tail_form(h, _Y), _Y, _IV.mpf([R, _INF]))
     if sgn:
         return sgn, "interval evaluation"
-    sgn = _mapped_sign(h, R, timeout)
+    sgn = _mapped_sign(h, R)
     if sgn:
         return sgn, (f"interval evaluation in t = e^(−|x|): there the expression is a rational function of t, "
                      f"factored, on t ∈ (0, e^(−{R})]")
     if depth <= 0:
         return 0, ""
-    inner, _ = _tail_sign(sp.diff(dg, X), side, R, timeout, depth - 1)
+    inner, _ = _tail_sign(sp.diff(dg, X), side, R, depth - 1)
     if not inner:
         return 0, ""
     try:
-        L = _limit(dg, sp.oo if side > 0 else -sp.oo, LIMIT_SECONDS)
+        L = _limit(dg, sp.oo if side > 0 else -sp.oo, None)
         edge = compile_interval(dg)(_point(side * R))
     except (BoundError, ZeroDivisionError, ValueError):
         return 0, ""
@@ -116,27 +119,26 @@ def _tail_sign(dg: sp.Expr, side: int, R: int, timeout: float, depth: int = 1) -
 
 
 
-def _mapped_sign(h: sp.Expr, R: int, timeout: float) -> int:
+def _mapped_sign(h: sp.Expr, R: int) -> int:
     r"""The sign of ``h(y)`` for every y ≥ R when h is built from :math:`e^{ky}` alone (σ, tanh, sinh, cosh,
     softplus′ … rewritten in exp): with :math:`t = e^{-y} \in (0, e^{-R}]` it is a rational function of t, whose
     factored numerator and denominator are enclosed by interval arithmetic on that short interval (the mapped
     variable turns the unbounded tail into a bounded box, and factoring removes the cancellation between terms
     that all tend to 0). 0 when h has another form or the sign is not settled."""
     try:
-        with time_limit(min(timeout, LIMIT_SECONDS), "tail in t = exp(-x)"):
-            e = to_elementary(h).rewrite(sp.exp)
+        e = to_elementary(h).rewrite(sp.exp)
 
-            def rate(z):
-                k = sp.simplify(z.args[0] / _Y)
-                return k if k.is_Integer else None
+        def rate(z):
+            k = sp.simplify(z.args[0] / _Y)
+            return k if k.is_Integer else None
 
-            e = e.replace(lambda z: isinstance(z, sp.exp) and rate(z) is not None, lambda z: _T ** (-rate(z)))
-            if e.has(_Y) or not e.has(_T):
-                return 0
-            num, den = sp.fraction(sp.factor(sp.together(e), _T))
-            box = _IV.mpf([0, mpmath.exp(-R)])
-            sn, sd = _sign(sp.factor(num), _T, box), _sign(sp.factor(den), _T, box)
-    except (ComputationTimeout, NotImplementedError, TypeError, ValueError, BoundError):
+        e = e.replace(lambda z: isinstance(z, sp.exp) and rate(z) is not None, lambda z: _T ** (-rate(z)))
+        if e.has(_Y) or not e.has(_T):
+            return 0
+        num, den = sp.fraction(sp.factor(sp.together(e), _T))
+        box = _IV.mpf([0, mpmath.exp(-R)])
+        sn, sd = _sign(sp.factor(num), _T, box), _sign(sp.factor(den), _T, box)
+    except (NotImplementedError, TypeError, ValueError, BoundError):
         return 0
     return sn * sd
 

@@ -1,7 +1,8 @@
 """The command line: parse arguments, call one :mod:`analytic` function, print. No mathematics here.
 
 Every command takes ``--json`` and then prints one JSON object (``sort_keys=True``) on stdout. Bad input prints
-one line on stderr and exits with status 2. Heavy libraries are imported inside the commands, so ``--help`` is
+one line on stderr and exits with status 2; a command that writes many parts (``figures``, ``report``) and finished
+with some of them failed exits with status 1 after one summary line on stderr. Heavy libraries are imported inside the commands, so ``--help`` is
 fast.
 
 The sub-commands live in modules by topic (:mod:`~analytic.cli.catalogue`, :mod:`~analytic.cli.theory`,
@@ -23,7 +24,8 @@ from .command import COMMANDS, PROG, UsageError
 # the order of these imports is the order of the commands in --help
 from . import catalogue, theory, simulation, documents, sweep  # noqa: F401  (they register their commands)
 
-__all__ = ["COMMANDS", "PROG", "Terminated", "UsageError", "build_parser", "main"]
+__all__ = ["COMMANDS", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_OUTPUT", "EXIT_TERMINATED", "EXIT_USAGE",
+           "PROG", "Terminated", "UsageError", "build_parser", "main", "say"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -90,33 +92,88 @@ def _signals_and_warnings():
             signal.signal(signal.SIGTERM, previous)
 
 
+#: Exit statuses: 0 done, 2 bad input, 1 an error of the program itself (one line, as Python's own status for an
+#: uncaught exception), 120 the output could not be written (stdout closed or full: Python's status when it
+#: cannot flush stdout at exit), 130 interrupted (SIGINT), 143 terminated (SIGTERM).
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_OUTPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 120, 130, 143
+
+
+def say(line: str) -> None:
+    """``line`` on stderr, if there is a stderr to write to (it may be closed, or a pipe nobody reads)."""
+    with contextlib.suppress(Exception):
+        if sys.stderr is not None:
+            print(line, file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 2 bad input, 130 interrupted, 143 terminated)."""
-    from ..core.files import json_safe
+    """Run the command line; returns the exit status (see :data:`EXIT_OK` and the others; 1 also when a command
+    finished but some of its parts failed): whatever happens, at most one line on stderr, never a traceback."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        say(f"{PROG}: interrupted")
+        return EXIT_INTERRUPTED
+    except Terminated:
+        say(f"{PROG}: terminated")
+        return EXIT_TERMINATED
+
+
+def _main(argv: list[str] | None) -> int:
     from ..errors import AnalyticError, one_line
 
-    parser = build_parser()
     try:
         with _signals_and_warnings():
+            parser = build_parser()
             args = parser.parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
             if args.command is None:
                 raise UsageError(f"{PROG}: a command is required ({', '.join(COMMANDS)}); try {PROG} --help")
             out = COMMANDS[args.command].run(args)
+            from ..core.files import json_safe
+
+            text = json.dumps(json_safe(out.data), sort_keys=True, allow_nan=False) if args.json else out.text
     except UsageError as exc:
-        print(one_line(exc), file=sys.stderr)
-        return 2
+        say(one_line(exc))
+        return EXIT_USAGE
     except AnalyticError as exc:
-        print(one_line(f"{PROG}: error: {exc}"), file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    except Terminated:
-        print(f"{PROG}: terminated", file=sys.stderr)
-        return 143
+        say(one_line(f"{PROG}: error: {exc}"))
+        return EXIT_USAGE
+    except MemoryError:
+        say(f"{PROG}: error: out of memory")
+        return EXIT_INTERNAL
+    except RecursionError:
+        say(f"{PROG}: internal error: recursion too deep")
+        return EXIT_INTERNAL
+    except Exception as exc:  # noqa: BLE001 - a defect of the program: one line, not a traceback
+        say(one_line(f"{PROG}: internal error: {type(exc).__name__}: {exc}"))
+        return EXIT_INTERNAL
+    written = _write(text)
+    return written if written != EXIT_OK else out.status
+
+
+def _write(text: str) -> int:
+    """Print ``text`` on stdout. Characters the stream's encoding lacks are written as backslash escapes
+    (``\\u03c3``); a reader that closed the pipe early (``| head``) is not an error; a closed or full stdout is
+    (one line, :data:`EXIT_OUTPUT`)."""
+    stream = sys.stdout
+    if stream is None:  # started with stdout closed
+        say(f"{PROG}: cannot write the output: stdout is closed")
+        return EXIT_OUTPUT
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        stream.reconfigure(errors="backslashreplace")
     try:
-        print(json.dumps(json_safe(out.data), sort_keys=True, allow_nan=False) if args.json else out.text)
-        sys.stdout.flush()
+        print(text, file=stream)
+        stream.flush()
     except BrokenPipeError:  # e.g. piped into `head`: not an error of ours
+        _discard_stdout()
+    except (OSError, ValueError) as exc:
+        _discard_stdout()
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        say(f"{PROG}: cannot write the output: {reason}")
+        return EXIT_OUTPUT
+    return EXIT_OK
+
+
+def _discard_stdout() -> None:
+    """Point stdout's file descriptor at the null device, so the flush at exit neither fails nor complains."""
+    with contextlib.suppress(Exception):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 0

@@ -15,10 +15,12 @@ class UsageError(Exception):
 
 @dataclass(frozen=True)
 class Output:
-    """What a command produces: a text rendering and the JSON object."""
+    """What a command produces: a text rendering, the JSON object, and the exit status (1: the command finished
+    but some of its parts failed; they are named on stderr)."""
 
     text: str
     data: dict
+    status: int = 0
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,26 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .command import Output, command
+from .command import PROG, Output, command
 from .options import folder
+
+#: Exit statuses of the commands that write many parts, for their ``--help``.
+STATUSES = ("exit status: 0 everything written; 1 some parts failed (each is named on stderr, the one-line summary "
+            "comes last; every other part is written, and running the same command again makes only what is "
+            "missing, reusing the finished parts kept under DIR/.parts); 2 bad input (nothing written)")
+
+
+def _failed_line(command: str, failed, total: int) -> str:
+    """The one-line summary of a run in which parts failed: how many, their names, the first reason."""
+    from ..errors import one_line
+
+    names = ", ".join(f.name for f in failed)
+    return one_line(f"{PROG}: {command}: {len(failed)} of {total} parts failed ({names}); the rest is written, "
+                    f"a rerun makes only these; first error: {failed[0].reason}")
 
 
 def _configure_figures(p: argparse.ArgumentParser) -> None:
+    p.epilog = STATUSES
     p.add_argument("--out", default="figures", type=folder, metavar="DIR",
                    help="output folder, created if missing (default: figures)")
     p.add_argument("--format", default="png", choices=["png", "svg", "pdf"], help="file format (default: png)")
@@ -20,16 +35,21 @@ def _configure_figures(p: argparse.ArgumentParser) -> None:
 
 @command("figures", "write every figure into a folder (byte-reproducible PNG, SVG or PDF)", _configure_figures)
 def _figures(args: argparse.Namespace) -> Output:
-    from ..output.figures import write_figures
+    from ..output.figures import Failed, write_figures
 
-    def progress(i: int, total: int, written) -> None:
-        print(f"[{i}/{total}] {written.name}: {written.seconds:.1f} s", file=sys.stderr, flush=True)
+    def progress(i: int, total: int, done) -> None:
+        state = (f"failed: {done.reason}" if isinstance(done, Failed)
+                 else "finished before, reused" if done.reused else f"{done.seconds:.1f} s")
+        print(f"[{i}/{total}] {done.name}: {state}", file=sys.stderr, flush=True)
 
     files = write_figures(args.out, args.format, args.only, progress=progress, style_name=args.style)
-    return Output("\n".join(str(path) for path in files.paths), files.as_dict())
+    if files.failed:
+        print(_failed_line("figures", files.failed, len(files.written) + len(files.failed)), file=sys.stderr)
+    return Output("\n".join(str(path) for path in files.paths), files.as_dict(), 1 if files.failed else 0)
 
 
 def _configure_report(p: argparse.ArgumentParser) -> None:
+    p.epilog = STATUSES
     p.add_argument("--out", default="report", type=folder, metavar="DIR",
                    help="output folder, created if missing (default: report)")
     p.add_argument("--act", nargs="+", default=None, metavar="NAME",
@@ -47,4 +67,6 @@ def _report(args: argparse.Namespace) -> Output:
         print(step, file=sys.stderr, flush=True)
 
     report = write_report(args.out, activations=args.act, progress=progress, format=args.format)
-    return Output("\n".join(str(path) for path in report.paths), report.as_dict())
+    if report.failed:
+        print(_failed_line("report", report.failed, report.parts), file=sys.stderr)
+    return Output("\n".join(str(path) for path in report.paths), report.as_dict(), 1 if report.failed else 0)

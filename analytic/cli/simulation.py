@@ -57,6 +57,11 @@ def _simulate(args: argparse.Namespace) -> Output:
                   f"sd {r.log_std:.4g})",
                   f"  zero products  = {r.zero_fraction.value:.6g} ± {r.zero_fraction.stderr:.2g}; effective "
                   f"sample size of the mean {r.ess:.3g}" + (f"; {r.nonfinite} overflowed" if r.nonfinite else "")]
+        fw = r.framework_underflow
+        if fw:
+            lines.append("  what a float64 / float32 framework would see (not this chain): products underflowing to "
+                         f"exactly 0 = {fw['float64'].value:.4g} ± {fw['float64'].stderr:.2g} (float64), "
+                         f"{fw['float32'].value:.4g} ± {fw['float32'].stderr:.2g} (float32)")
     else:
         lines += [f"{r.act}: depth {r.depth}, width {r.width}, weights {r.weights} (sigma_w^2 = n E[w^2] = "
                   f"{r.sigma_w2:.6g}), {r.networks} networks x {r.batch} inputs, seed {r.seed}",
@@ -72,17 +77,20 @@ def _simulate(args: argparse.Namespace) -> Output:
             header += ["indep. model", "z (indep.)"]
         rows = []
         for c in s.checks:
-            row = [c.statistic + (" (<=)" if c.one_sided else ""), sci(c.analytic, c.log_analytic),
-                   sci(c.simulated, c.log_simulated), sci(c.stderr, c.log_stderr, 2), zscore(c.z),
-                   ("yes" if c.agree else "NO") + ("" if c.reliable else "?")]
+            row = [c.statistic + (" (<=)" if c.one_sided else ""),
+                   "not converged" if c.withheld else sci(c.analytic, c.log_analytic),
+                   sci(c.simulated, c.log_simulated), sci(c.stderr, c.log_stderr, 2),
+                   "-" if c.withheld else zscore(c.z),
+                   "-" if c.withheld else ("yes" if c.agree else "NO") + ("" if c.reliable else "?")]
             if twin:
                 t = twin.get(c.statistic)
-                row += [sci(t["simulated"], t["log_abs_simulated"]), zscore(t["z"])] if t else ["-", "-"]
+                row += ([sci(t["simulated"], t["log_abs_simulated"]), "-" if t["z"] is None else zscore(t["z"])]
+                        if t else ["-", "-"])
             rows.append(row)
         lines += ["", table(rows, header)]
         lines += [f"  {c.statistic}: {c.note}" for c in s.checks if c.note]
         if any(not c.reliable for c in s.checks):
-            lines.append("  ? = the standard error rests on few effective samples (heavy tails): not decisive")
+            lines.append("  ? = not decisive (the reason is in the verdict)")
     lines += [f"note: {n}" for n in s.notes]
     lines.append(f"verdict: {s.verdict}")
     return Output("\n".join(lines), s.as_dict())

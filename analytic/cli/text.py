@@ -73,3 +73,14 @@ def zscore(z: float) -> str:
 def opt(value: float | None, digits: int = 10) -> str:
     """A float that may be missing (``-``)."""
     return "-" if value is None else f"{value:.{digits}g}"
+
+
+def quantity(q: Any, digits: int = 10, linear: bool = False) -> str:
+    """A :class:`~analytic.quantities.LogQuantity` as ``value ± error`` (``linear``: a plain number such as a log
+    mean or a probability, printed with ``digits`` significant digits); a withheld one as ``not converged
+    (reason)``, never as a number."""
+    if q.withheld:
+        return f"not converged ({q.reason})"
+    if linear:
+        return f"{q.value:.{digits}g} ± {q.error:.2g}"
+    return f"{sci(q.value, q.log_abs if q.sign else -math.inf, digits)} ± {sci(q.error, q.log_error, 2)}"

@@ -8,7 +8,7 @@ import math
 from ..quantities import STANDARD_NORMAL, exp_or_inf
 from .command import PROG, Output, UsageError, command
 from .options import add_activation, add_params, finite_float, integer, params_of, positive_int, width_list
-from .text import number, opt, sci, table, zscore
+from .text import number, opt, quantity, sci, table, zscore
 
 
 def _configure_gradient(p: argparse.ArgumentParser) -> None:
@@ -42,36 +42,42 @@ def _gradient(args: argparse.Namespace) -> Output:
     b, m, ms, ty = per["bound"], per["mean"], per["mean_square"], per["typical"]
     reach, er = g.depth_to_threshold, g.depth_to_threshold["exact_chain"]
 
-    def q(name: str) -> str:
-        v = c[name]
-        flag = "" if v.converged else "  NOT CONVERGED"
-        return f"{sci(v.value, v.log_abs if v.sign else -math.inf, 10)} ± {sci(v.error, v.log_error, 2)}{flag}"
+    def q(name: str, linear: bool = False) -> str:
+        return quantity(c[name], 10, linear)
 
-    def ratio(key: str) -> str:
+    def ratio(key: str, name: str) -> str:
+        if c[name].withheld:
+            return "x -: the exact value is not converged"
         v = g.ratios.get(key)
-        return "-" if v is None else f"{v:.4g}"
+        return "x -" if v is None else f"x {v:.4g}"
 
-    lm = c["log_mean"].value
+    def exact_reach(key: str) -> str:
+        why = reach.get("exact_chain_withheld", {}).get(key)
+        return f"first depth below {t:g} unknown: {why}" if why else _reach(er[key], t, r)
+
+    lm = c["log_mean"]
     sup, edphi, edphi2, elog = b["sup|phi'|"], m["E[phi'(v)]"], ms["E[phi'(v)^2]"], ty["E log|phi'(v)|"]
+    elog_line = (f"  E log|prod|      = {q('log_mean', True)}" if lm.withheld else
+                 f"  E log|prod|      = {q('log_mean', True)} over non-zero products; "
+                 f"exp(E log|prod|) = {sci(exp_or_inf(lm.value), lm.value)}")
     lines = [f"{g.activation}: gradient prod_t w_t phi'(v_t) over r = {r} layers, weights {g.weights}, x = {g.x:g}, "
              + (f"bias {g.bias}" if g.bias else "no bias"),
              f"exact chain ({c.method}):",
-             f"  E[prod]          = {q('mean')}  [{_reach(er['mean'], t, r)}]",
-             f"  E|prod|          = {q('mean_abs')}  [{_reach(er['mean_abs'], t, r)}]",
-             f"  E[prod^2]        = {q('mean_square')}  [{_reach(er['mean_square'], t, r)}]",
-             f"  E log|prod|      = {lm:.10g} ± {c['log_mean'].error:.2g} over non-zero products; typical "
-             f"exp(E log) = {sci(exp_or_inf(lm), lm)}  [{_reach(er['typical'], t, r)}]",
-             f"  P(prod = 0)      = {c['zero_probability'].value:.10g} ± {c['zero_probability'].error:.2g}",
+             f"  E[prod]          = {q('mean')}  [{exact_reach('mean')}]",
+             f"  E|prod|          = {q('mean_abs')}  [{exact_reach('mean_abs')}]",
+             f"  E[prod^2]        = {q('mean_square')}  [{exact_reach('mean_square')}]",
+             f"{elog_line}  [{exact_reach('typical')}]",
+             f"  P(prod = 0)      = {q('zero_probability', True)}",
              f"crude bound  {ind.formulas['bound']} = ({b['E|w|']:.6g} * {sup:.6g})^{r} = "
              f"{sci(g.bound, ind.log_bound)}  [{_reach(reach['bound'], t)}]",
              f"independence approximation (v_t ~ {ind.preact}, independent of w_t; NOT this network), "
              "ratio to the exact chain:",
              f"  mean         {ind.formulas['mean']} = ({m['E[w]']:.6g} * {edphi:.6g})^{r} = "
-             f"{sci(ind.mean, ind.log_mean_abs)}  (x {ratio('mean')})",
+             f"{sci(ind.mean, ind.log_mean_abs)}  ({ratio('mean', 'mean')})",
              f"  mean square  {ind.formulas['mean_square']} = ({ms['E[w^2]']:.6g} * {edphi2:.6g})^{r}"
-             f" = {sci(ind.mean_square, ind.log_mean_square)}  (x {ratio('mean_square')})",
+             f" = {sci(ind.mean_square, ind.log_mean_square)}  ({ratio('mean_square', 'mean_square')})",
              f"  typical      {ind.formulas['typical']} = exp({r} * ({ty['E log|w|']:.6g} + "
-             f"{elog:.6g})) = {sci(ind.typical, ind.log_typical)}  (x {ratio('typical')})",
+             f"{elog:.6g})) = {sci(ind.typical, ind.log_typical)}  ({ratio('typical', 'log_mean')})",
              "assumptions:"]
     lines += [f"  - {a}" for a in g.assumptions]
     return Output("\n".join(lines), g.as_dict())
@@ -95,6 +101,16 @@ def _init(args: argparse.Namespace) -> Output:
              "E[phi(sqrt(q*) z)^2] + sigma_b^2"]
     if i.sigma_w2 is None:
         lines.append(f"  NONE         {i.method}")
+        for p in i.critical_points:
+            if not p.stable:
+                away = ("the length map runs away from q* on either side" if p.kind == "unstable" else
+                        "lengths just above q* = 0 move away from it" if p.edge else "not attracting")
+                lines.append(f"  unstable     chi_1 = 1 at sigma_w^2 = {p.sigma_w2:.12g}, q* = {p.q_star:.12g}: slope "
+                             f"G'(q*) = {p.slope:.6g} ({p.kind}), {away}")
+        if i.stable_edge is not None:
+            e = i.stable_edge
+            lines.append(f"  stable from  sigma_b^2 > {e['sigma_b2']:.9g} ± {e['error']:.1g}: chi_1 = 1 at a stable "
+                         f"fixed point (at the threshold q* = {e['q_star']:.6g}, sigma_w^2 = {e['sigma_w2']:.6g})")
     else:
         lines += [f"  sigma_w^2    {i.sigma_w2:.12g}  ({i.method})", f"  q*           {i.q_star:.12g}",
                   f"  chi_1        {i.chi1:.12g}", f"  gain         sqrt(sigma_w^2) = {i.gain:.12g}"]
@@ -188,7 +204,9 @@ def _window(args: argparse.Namespace) -> Output:
         raise UsageError(f"{PROG} window: --w must be non-zero")
     win = window(args.act, args.w, args.b, params=params_of(args))
     lines = [f"{win.activation}: inputs a with |w phi'(w a + b)| >= 1 at w = {win.w:g}, b = {win.b:g} ({win.method})"]
-    lines += [f"  a in [{_endpoint(lo)}, {_endpoint(hi)}]" for lo, hi in win.intervals] or ["  no such input"]
+    lines += [f"  a in [{_endpoint(lo)}, {_endpoint(hi)}]" + ("  (a single point: |w phi'| = 1 there exactly)"
+                                                             if lo.exact is not None and lo.exact == hi.exact else "")
+              for lo, hi in win.intervals] or ["  no such input"]
     lines += [f"  width {win.width:.15g}" + ("" if win.method == "exact" or math.isinf(win.width) else
                                              f" in [{win.width_lower:.15g}, {win.width_upper:.15g}]"), "proof:"]
     lines += [f"  - {step}" for step in win.proof]
@@ -207,7 +225,7 @@ def _configure_spectrum(p: argparse.ArgumentParser) -> None:
     p.add_argument("--width", type=width_list, metavar="N[,N...]",
                    help="finite width n (or n_0,...,n_L): exact finite-width law and a Monte Carlo spectrum")
     p.add_argument("--networks", type=positive_int, default=8, metavar="K", help="sampled networks (default 8)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=integer, default=0, help="random seed (default 0)")
     add_params(p)
 
 

@@ -23,17 +23,21 @@ from sympy.printing.numpy import NumPyPrinter
 
 from .activations import get
 from .display import displayable
-from ..errors import (ArgumentError, ComputationTimeout, FormulaError, canonical_float, canonical_int,
-                     canonical_params, canonical_text, time_limit)
+from .domain import check_expression
+from ..errors import (ArgumentError, FormulaError, canonical_float, canonical_int, canonical_params,
+                     canonical_text, within)
 from .fastforms import Kernel, fused_kernel
 from .parsing import expression_activation, looks_like_formula, user_activation
 from .registry import X, Activation, BoundActivation
 from .special import numpy_namespace, sigmoid
 
-#: Seconds allowed for simplifying (or rewriting for NumPy) one derivative of a user formula before the plain
-#: form is kept. Catalogue entries have no budget: they are known to finish (the slowest, gelu_tanh's phi'',
-#: in about 3 s), and a budget would make what they print depend on how busy the machine is.
+#: Seconds allowed for simplifying (or rewriting for NumPy) one derivative of a user formula; a longer one refuses
+#: the formula with ComputationTimeout. Catalogue entries have no deadline: they are known to finish (the slowest,
+#: gelu_tanh's phi'', in about 3 s), and a deadline would make what they print depend on how busy the machine is.
 SIMPLIFY_SECONDS = 5.0
+#: A user formula's derivative with more operations than this (SymPy's count_ops) is kept as it is, neither
+#: simplified nor rewritten for NumPy: a rule decided by the formula, not by a clock.
+SIMPLIFY_MAX_OPS = 100
 #: Seconds allowed for differentiating a user formula.
 DIFF_SECONDS = 10.0
 #: Highest derivative order :func:`derivative` and :func:`numpy_function` compute.
@@ -64,6 +68,8 @@ def resolve(name_or_formula: str | Activation | BoundActivation | sp.Expr,
     if isinstance(name_or_formula, BoundActivation):
         return name_or_formula.replace(params)
     if isinstance(name_or_formula, Activation):
+        if name_or_formula.user_defined or not _registered(name_or_formula):
+            check_expression(name_or_formula.expr)  # a record made by hand: the same whitelist as a formula
         return BoundActivation.of(name_or_formula, params)
     if isinstance(name_or_formula, sp.Basic):
         return BoundActivation.of(expression_activation(name_or_formula, params))
@@ -77,24 +83,38 @@ def resolve(name_or_formula: str | Activation | BoundActivation | sp.Expr,
     return BoundActivation.of(user_activation(name_or_formula, params))
 
 
+def _registered(record: Activation) -> bool:
+    """True for a catalogue record itself (not a record made by hand under a catalogue name)."""
+    from .registry import _REGISTRY
+
+    return _REGISTRY.get(record.name) is record
+
+
 def _float_subs(b: BoundActivation) -> dict[sp.Symbol, sp.Float]:
     """The parameter values as floats, for the NumPy forms (a number is compiled as the double it rounds to)."""
     return {k: sp.Float(float(v)) for k, v in b.subs.items()}
 
 
 def _budget(act: Activation | BoundActivation) -> float | None:
-    """The time budget for symbolic clean-up of ``act``: :data:`SIMPLIFY_SECONDS` for user formulas, none for
+    """The deadline for symbolic clean-up of ``act``: :data:`SIMPLIFY_SECONDS` for user formulas, none for
     catalogue entries."""
     return SIMPLIFY_SECONDS if act.user_defined else None
 
 
-def _simplify(expr: sp.Expr, seconds: float | None) -> sp.Expr:
-    """``simplify`` within one time budget (for all pieces together); on timeout, ``expr``."""
-    try:
-        with time_limit(seconds, "simplification"):
-            return _simplify_pieces(expr)
-    except ComputationTimeout:
+def _cleaned(clean: Callable[[sp.Expr], sp.Expr], expr: sp.Expr, seconds: float | None, what: str) -> sp.Expr:
+    """``clean(expr)``: at once for a catalogue entry (``seconds`` None); for a user formula ``expr`` itself when it
+    has more than :data:`SIMPLIFY_MAX_OPS` operations, else ``clean(expr)`` refused with
+    :class:`~analytic.errors.ComputationTimeout` if it takes longer than ``seconds``."""
+    if seconds is None:
+        return clean(expr)
+    if sp.count_ops(expr) > SIMPLIFY_MAX_OPS:
         return expr
+    return within(seconds, what, clean, expr)
+
+
+def _simplify(expr: sp.Expr, seconds: float | None) -> sp.Expr:
+    """``simplify`` (for all pieces together; see :func:`_cleaned` for a user formula's deadline)."""
+    return _cleaned(_simplify_pieces, expr, seconds, "simplifying a derivative of the formula")
 
 
 def _simplify_pieces(expr: sp.Expr) -> sp.Expr:
@@ -107,8 +127,10 @@ def _simplify_pieces(expr: sp.Expr) -> sp.Expr:
 
 @functools.lru_cache(maxsize=None)
 def _raw_derivative(act: Activation, order: int) -> sp.Expr:
-    with time_limit(DIFF_SECONDS, f"differentiating {act.name}"):
-        return sp.diff(act.expr, X, order) if order else act.expr
+    if not order:
+        return act.expr
+    return within(DIFF_SECONDS if act.user_defined else None, f"differentiating {act.name}", sp.diff, act.expr, X,
+                  order)
 
 
 def derivative(act: Activation | BoundActivation | str, order: int = 1,
@@ -152,12 +174,8 @@ def numpy_function(act: Activation | str, order: int = 0,
 
 @functools.lru_cache(maxsize=None)
 def _numpy_function(act: BoundActivation, order: int) -> Callable[[np.ndarray], np.ndarray]:
-    expr = _raw_derivative(act.record, order).subs(_float_subs(act))
-    try:
-        with time_limit(_budget(act), "rewriting for NumPy"):
-            expr = numeric_form(expr)
-    except ComputationTimeout:  # a huge user formula: keep the plain form, which is exact
-        pass
+    expr = _cleaned(numeric_form, _raw_derivative(act.record, order).subs(_float_subs(act)), _budget(act),
+                    "rewriting the formula for NumPy")
     compiled = sp.lambdify([X], expr, modules=[_NUMPY_NAMESPACE, "numpy"])
     constant = not expr.has(X)
 
@@ -262,11 +280,8 @@ def _numpy_pair(act: BoundActivation) -> Callable[[np.ndarray], tuple[np.ndarray
         return separate[0](x), separate[1](x)
 
     both.__name__ = f"{act.name}_pair"
-    try:
-        with time_limit(_budget(act), "rewriting for NumPy"):
-            exprs = [numeric_form(_raw_derivative(act.record, k).subs(_float_subs(act))) for k in (0, 1)]
-    except ComputationTimeout:  # a huge user formula: the separate functions
-        return both
+    exprs = [_cleaned(numeric_form, _raw_derivative(act.record, k).subs(_float_subs(act)), _budget(act),
+                      "rewriting the formula for NumPy") for k in (0, 1)]
     namespace = {**_NUMPY_NAMESPACE, "sigmoid": _fast_sigmoid}
     printer = _WherePrinter({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True,
                              "user_functions": {k: k for k in namespace}})

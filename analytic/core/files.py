@@ -1,7 +1,11 @@
-"""Writing results to disk: output folders checked up front, files replaced atomically, values made JSON-safe.
+"""Writing results to disk: output folders checked up front, files replaced atomically, values made JSON-safe,
+finished parts of a long run stored under a key so that a rerun reuses them.
 
 A file is written to a temporary name in its own folder and renamed over the target with :func:`os.replace`,
-so a reader sees the old file or the new one, never half of one, and an interrupted write leaves no trace.
+so a reader sees the old file or the new one, never half of one, and an interrupted write leaves no trace. A part
+(:func:`write_part`) is stored with the key of everything that decided its content; :func:`read_part` gives it
+back only for an equal key, so a part made with other inputs or by other code (:func:`code_fingerprint`) is never
+reused.
 
 >>> import tempfile, pathlib
 >>> folder = output_folder(pathlib.Path(tempfile.mkdtemp()) / "out")
@@ -11,6 +15,7 @@ so a reader sees the old file or the new one, never half of one, and an interrup
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import numbers
 import os
@@ -147,3 +152,85 @@ def json_safe(value: object) -> object:
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
     return value
+
+
+# ---------------------------------------------------------------- finished parts, kept for a rerun
+
+def file_digest(path: str | os.PathLike) -> str | None:
+    """SHA-256 of the file's bytes (hex), or ``None`` when it cannot be read."""
+    import hashlib
+
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+def _canonical_json(value: object) -> str:
+    import json
+
+    return json.dumps(json_safe(value), sort_keys=True, ensure_ascii=True, allow_nan=False)
+
+
+def write_part(path: str | os.PathLike, key: dict, payload: dict) -> Path:
+    """Store one finished part: ``{"key": key, "payload": payload}`` as JSON, written atomically, so a part on
+    disk is complete or absent. ``key`` holds everything that decides the part's content (:func:`read_part`
+    returns the payload only for an equal key).
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "part.json"
+    >>> _ = write_part(p, {"name": "a", "n": (1, 2)}, {"text": "done"})
+    >>> read_part(p, {"name": "a", "n": [1, 2]}), read_part(p, {"name": "a", "n": [1, 3]})
+    ({'text': 'done'}, None)
+    """
+    import json
+
+    text = json.dumps(json_safe({"key": key, "payload": payload}), sort_keys=True, indent=1, ensure_ascii=True,
+                      allow_nan=False)
+    return atomic_write_text(path, text + "\n")
+
+
+def read_part(path: str | os.PathLike, key: dict) -> dict | None:
+    """The payload stored by :func:`write_part` at ``path`` if its key equals ``key`` (compared as canonical
+    JSON); ``None`` when the file is missing, unreadable, malformed or was made under another key."""
+    import json
+
+    try:
+        stored = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(stored, dict) or not isinstance(stored.get("payload"), dict) or "key" not in stored:
+        return None
+    return stored["payload"] if _canonical_json(stored["key"]) == _canonical_json(key) else None
+
+
+def source_digest(folder: str | os.PathLike) -> str:
+    """SHA-256 over the relative path and the bytes of every ``*.py`` file below ``folder``, in sorted order."""
+    import hashlib
+
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*.py")):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> dict[str, str]:
+    """What decides every computed output besides its own inputs: the package version, the SHA-256 of the
+    package's source files (so any change of the code makes earlier parts stale), and the versions of Python
+    and of the libraries that compute and draw (NumPy, SciPy, SymPy, mpmath, Matplotlib)."""
+    import importlib.metadata
+    import platform
+
+    from .. import __version__
+
+    versions = {"analytic": __version__, "python": platform.python_version(),
+                "source": source_digest(Path(__file__).resolve().parents[1])}
+    for lib in ("numpy", "scipy", "sympy", "mpmath", "matplotlib"):
+        try:
+            versions[lib] = importlib.metadata.version(lib)
+        except importlib.metadata.PackageNotFoundError:
+            versions[lib] = "absent"
+    return versions

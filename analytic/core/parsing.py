@@ -22,8 +22,8 @@ import warnings
 
 import sympy as sp
 
-from ..errors import ComputationTimeout, FormulaError, SpecError, canonical_params, one_line, time_limit
-from .domain import MAX_EXPONENT, growth_problem, real_on_line
+from ..errors import ComputationTimeout, FormulaError, SpecError, canonical_params, one_line, within
+from .domain import MAX_EXPONENT, check_expression, growth_problem, real_on_line
 from .registry import X, Activation
 from .special import parser_functions, sigmoid, softplus
 
@@ -244,8 +244,7 @@ def parse_formula(text: str, params: dict[str, float] | None = None) -> sp.Expr:
     """
     params = canonical_params(params, FormulaError)
     try:
-        with time_limit(PARSE_SECONDS, "parsing the formula"):
-            return _parse_formula(text, params)
+        return within(PARSE_SECONDS, "parsing the formula", _parse_formula, text, params)
     except ComputationTimeout:
         raise FormulaError(f"formula: too complex, parsing it took longer than {PARSE_SECONDS:g} s") from None
 
@@ -279,6 +278,10 @@ def user_activation(text: str, params: dict[str, float] | None = None) -> Activa
     return _user_record(expr, text.strip(), declared, f"User formula {text.strip()}")
 
 
+def _kinks(record: Activation) -> tuple:
+    return record.kinks
+
+
 def _user_record(expr: sp.Expr, name: str, declared: tuple, doc: str) -> Activation:
     """The record of a user activation ``expr`` (in :data:`X` and the ``declared`` parameters' symbols)."""
     bound = expr.subs({sp.Symbol(p.name, real=True): p.default for p in declared})
@@ -290,9 +293,8 @@ def _user_record(expr: sp.Expr, name: str, declared: tuple, doc: str) -> Activat
         raise FormulaError(f"formula: with {values}, {problem}")
     real_on_line(bound)
     record = Activation(name, expr, params=declared, doc=doc, user_defined=True)
-    try:
-        with time_limit(PARSE_SECONDS, "locating the kinks"):
-            record.kinks  # read off the Piecewise now, within the budget (the record keeps them)
+    try:  # read off the Piecewise now, within the deadline (the record keeps them)
+        record.__dict__["kinks"] = within(PARSE_SECONDS, "locating the kinks", _kinks, record)
     except ComputationTimeout:
         raise FormulaError(f"formula: too complex, locating its kinks took longer than {PARSE_SECONDS:g} s") from None
     return record
@@ -317,8 +319,7 @@ def expression_activation(expr: sp.Basic, params: dict[str, float] | None = None
 
     from .registry import Param
 
-    if not isinstance(expr, sp.Expr):
-        raise FormulaError(f"expression: expected a SymPy expression, got {type(expr).__name__}")
+    check_expression(expr)  # the formula string's whitelist and limits, before SymPy does anything with it
     if expr.atoms(AppliedUndef):
         f = sorted(map(str, expr.atoms(AppliedUndef)))[0]
         raise FormulaError(f"expression: {f} is an undefined function; write it out in elementary functions")

@@ -11,8 +11,13 @@ from typing import ClassVar
 import numpy as np
 import sympy as sp
 
-from ..errors import SpecError
+from ..errors import ArgumentError, SpecError, canonical_int, show_value
+from ..limits import check_array
 from .base import Distribution, Moments
+
+
+#: Largest side of a matrix :func:`haar_orthogonal` draws.
+MAX_SIDE = 10**4
 
 
 def haar_orthogonal(rng: np.random.Generator, rows: int, cols: int | None = None) -> np.ndarray:
@@ -27,7 +32,11 @@ def haar_orthogonal(rng: np.random.Generator, rows: int, cols: int | None = None
     >>> bool(np.allclose(q.T @ q, np.eye(3)))
     True
     """
-    cols = rows if cols is None else cols
+    if not isinstance(rng, np.random.Generator):
+        raise ArgumentError(f"rng must be a numpy.random.Generator, got {show_value(rng)}")
+    rows = canonical_int("rows", rows, 1, MAX_SIDE, ArgumentError)
+    cols = rows if cols is None else canonical_int("cols", cols, 1, MAX_SIDE, ArgumentError)
+    check_array("Haar orthogonal matrix (rows x cols)", (rows, cols))
     tall = rows >= cols
     g = rng.standard_normal((rows, cols) if tall else (cols, rows))
     q, r = np.linalg.qr(g)
@@ -83,6 +92,7 @@ class Orthogonal(Distribution):
         size = tuple(np.atleast_1d(size))
         if len(size) not in (2, 3) or size[-1] != size[-2]:
             self._refuse()
+        check_array("orthogonal weight matrices", tuple(int(n) for n in size))
         if len(size) == 2:
             return self.gain * haar_orthogonal(rng, size[0])
         return np.stack([self.gain * haar_orthogonal(rng, size[-1]) for _ in range(size[0])])

@@ -6,7 +6,12 @@ r"""Monte Carlo of the chain gradient :math:`\prod_{t=1}^r w_t\varphi'(v_t)`: bl
 
 Products are kept as a float mantissa times an integer power of two (every factor split exactly by ``frexp``,
 the mantissa renormalised every :data:`RENORM` layers), so depth :math:`10^6` neither underflows nor overflows, an
-exact zero stays zero and the sign is kept. The chains are cut in blocks of :data:`BLOCK` with their own random
+exact zero stays zero and the sign is kept. Where the float :math:`\varphi'(v)` is too small to trust (below
+:data:`~analytic.core.logforms.TINY`, 0.0 after underflow included) and :math:`\varphi'` does not vanish there,
+the factor is taken from :math:`\log|\varphi'(v)|` and its sign (:func:`~analytic.core.logforms.log_abs_dphi`),
+so an exact zero is a true one: :math:`\varphi' \equiv 0` on an interval (ReLU, hard activations) or
+:math:`w_t = 0`. Beside it, :class:`_Framework` multiplies the same factors naively in float64 and in float32,
+counting the products a framework would see underflow to 0. The chains are cut in blocks of :data:`BLOCK` with their own random
 streams (``SeedSequence(seed).spawn``), run on a pool of threads and merged in block order
 (:mod:`analytic.mc.stats`), so the numbers depend neither on the chunk size nor on the number of threads.
 :math:`\varphi` and :math:`\varphi'` come from :func:`~analytic.core.calculus.numpy_kernel`.
@@ -17,6 +22,7 @@ True
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import os
@@ -30,12 +36,14 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..core.calculus import numpy_kernel, resolve
+from ..core.logforms import TINY, float_dphi_exact, log_abs_dphi, np_dead, prepare
 from ..core.registry import BoundActivation
 from ..distributions import Distribution, distribution, scalar
 from ..errors import SimulationError, canonical_float, canonical_int
+from ..limits import check_array
 from ..quantities import exp_or_inf
 from .results import ChainSimulation
-from .stats import LN2, ScaledWelford, Stat, Welford, median_of_logs, summary
+from .stats import LN2, ScaledWelford, Stat, Welford, median_of_logs, summary, summary4
 
 #: Chains per random stream. Fixed, so that results do not depend on ``chunk``.
 BLOCK = 16384
@@ -131,6 +139,7 @@ def _chain_setup(act, depth, weights, samples, seed, x, bias, preact, params, ch
         raise SimulationError(f"depth x samples = {depth * samples:.3g} layer-samples exceeds the limit "
                               f"{MAX_LAYER_SAMPLES:.0e}; use fewer samples")
     chunk = DEFAULT_CHUNK if chunk is None else canonical_int("chunk", chunk, 1, 10**9, SimulationError)
+    check_array("chain block (chunk layer-samples per drawn quantity)", (chunk,))
     threads = thread_count(threads)
     law = [scalar(distribution(weights))] + [None if d is None else scalar(distribution(d), role)
                                              for d, role in ((bias, "bias"), (preact, "pre-activations"))]
@@ -147,8 +156,10 @@ class _Block:
     neg: np.ndarray
     broken: np.ndarray
     moments: tuple          # (mean, mean_abs, mean_square): each (n, exponent, mean, m2) of the scaled values
-    log_moments: tuple      # (n, None, mean, m2) of log|∏| over the non-zero products
+    log_moments: tuple      # (n, None, mean, m2, m3, m4) of log|∏| over the non-zero products
     zeros: int
+    underflow: tuple = (0, 0)   # products non-zero, but 0 when multiplied naively in (float64, float32)
+    unresolved: int = 0         # chains left out because log|φ′(v)| could not be resolved at some layer
 
 
 class _Product:
@@ -177,9 +188,85 @@ class _Product:
         self.acc.fill(0)
 
 
+#: frexp's exponent of TINY: a float with a larger exponent is at least TINY in magnitude.
+_TINY_EXPONENT = int(np.frexp(TINY)[1])
+
+
+class _LogRoute:
+    r"""Factors whose float :math:`\varphi'(v)` is below :data:`~analytic.core.logforms.TINY` (0.0 after underflow
+    included) and that do not lie where :math:`\varphi' \equiv 0`: their mantissa and exponent are rebuilt from
+    :math:`\log|\varphi'(v)|` and the sign (:func:`~analytic.core.logforms.log_abs_dphi`). The exponent goes
+    straight into the running int64 exponent (it may be far below :math:`-2^{31}`); the entries of the fast path
+    are left as they are. A factor that cannot be resolved is ``nan`` and its chain is marked ``unresolved``."""
+
+    def __init__(self, act: BoundActivation, b: int) -> None:
+        self.act, self.dead = act, np_dead(act)
+        self.small = np.empty(b, dtype=bool)
+        self.unresolved = np.zeros(b, dtype=bool)
+
+    @staticmethod
+    def needed(act: BoundActivation) -> bool:
+        """False when the float φ′ is exact (every piece a constant): nothing can underflow."""
+        return not float_dphi_exact(act)
+
+    def fix(self, v: np.ndarray, d: np.ndarray, mant: np.ndarray, ex: np.ndarray, E: np.ndarray,
+            t: np.ndarray) -> None:
+        """Rebuild ``mant``, ``ex`` (the ``frexp`` of ``d``) where ``d`` is tiny and not a true zero. Two
+        reductions over ``frexp``'s output answer "none here" for most layers (no 0.0 and every exponent above
+        that of TINY) without a pass that writes."""
+        if ex.min() > _TINY_EXPONENT and np.count_nonzero(mant) == mant.size:
+            return
+        np.abs(d, out=t)
+        np.less(t, TINY, out=self.small)
+        if not self.small.any():
+            return
+        idx = np.flatnonzero(self.small)
+        vv = v[idx]
+        keep = np.isfinite(vv)
+        if self.dead is not None:
+            keep &= ~self.dead(vv)
+        if not keep.all():
+            idx, vv = idx[keep], vv[keep]
+        if idx.size == 0:
+            return
+        logs, signs = log_abs_dphi(self.act, vv)
+        ok = np.isfinite(logs)
+        b2 = np.where(ok, logs, 0.0) / LN2
+        k = np.floor(b2)
+        mant[idx] = np.where(ok, signs * np.exp2(b2 - k - 1.0), np.where(np.isnan(logs), np.nan, 0.0))
+        ex[idx] = 0
+        E[idx] += (k + 1.0).astype(np.int64)
+        self.unresolved[idx[np.isnan(logs)]] = True
+
+
+class _Framework:
+    r"""The products a framework would compute: :math:`\prod_t w_t\varphi'(v_t)` multiplied naively, layer by
+    layer, in float64 (the float :math:`\varphi'`) and in float32 (:math:`v_t`, :math:`w_t` rounded to float32,
+    :math:`\varphi'` evaluated on float32 arrays, the product in float32), from the same forward pass. Once a
+    partial product underflows to 0 it stays 0. (Back-propagation multiplies from the output side; the two
+    orders see the same zero whenever a factor itself is 0, the usual cause, and can differ only when a partial
+    product leaves the float range and comes back.)"""
+
+    def __init__(self, kernel, b: int) -> None:
+        self.kernel = kernel
+        self.p64 = np.ones(b)
+        self.p32 = np.ones(b, dtype=np.float32)
+        self.v32, self.y32, self.d32, self.t32, self.w32 = (np.empty(b, dtype=np.float32) for _ in range(5))
+
+    def layer(self, w: np.ndarray, v: np.ndarray, d: np.ndarray) -> None:
+        np.multiply(self.p64, w, out=self.p64)
+        np.multiply(self.p64, d, out=self.p64)
+        np.copyto(self.v32, v, casting="same_kind")
+        self.kernel(self.v32, self.y32, self.d32, self.t32)
+        np.copyto(self.w32, w, casting="same_kind")
+        np.multiply(self.p32, self.w32, out=self.p32)
+        np.multiply(self.p32, self.d32, out=self.p32)
+
+
 def _layers(s: _ChainSetup, kernel, rw, rb, rv, prod: _Product, y: np.ndarray, broken: np.ndarray,
-            bar_step) -> None:
-    """Run the ``s.depth`` layers of one block, multiplying every factor into ``prod``."""
+            bar_step, route: _LogRoute | None, fw: _Framework) -> None:
+    """Run the ``s.depth`` layers of one block, multiplying every factor into ``prod`` (tiny φ′ through
+    ``route``) and, naively, into ``fw``."""
     b = y.size
     v, d, t = np.empty(b), np.empty(b), np.empty(b)
     m, mant, ex, acc = prod.m, prod.mant, prod.exp, prod.acc
@@ -196,6 +283,9 @@ def _layers(s: _ChainSetup, kernel, rw, rb, rv, prod: _Product, y: np.ndarray, b
             kernel(V, Y, D, np.empty_like(V))
             MD, ED = frexp(D)
             for row in range(k):
+                fw.layer(W[row], V[row], D[row])
+                if route is not None:
+                    route.fix(V[row], D[row], MD[row], ED[row], prod.E, t)
                 mul(m, MW[row], out=m)
                 add(acc, EW[row], out=acc)
                 mul(m, MD[row], out=m)
@@ -212,9 +302,12 @@ def _layers(s: _ChainSetup, kernel, rw, rb, rv, prod: _Product, y: np.ndarray, b
                 if not math.isfinite(float(add.reduce(v))):
                     broken |= ~np.isfinite(v)
                 kernel(v, y, d, t)
+                fw.layer(W[row], v, d)
                 mul(m, MW[row], out=m)
                 add(acc, EW[row], out=acc)
                 frexp(d, out=(mant, ex))
+                if route is not None:
+                    route.fix(v, d, mant, ex, prod.E, t)
                 mul(m, mant, out=m)
                 add(acc, ex, out=acc)
                 prod.layers += 1
@@ -233,16 +326,24 @@ def _run_block(s: _ChainSetup, kernel, child: np.random.SeedSequence, b: int, ba
     rw, rb, rv = (np.random.default_rng(c) for c in child.spawn(3))
     prod = _Product(b)
     broken = np.zeros(b, dtype=bool)
+    route = _LogRoute(s.act, b) if _LogRoute.needed(s.act) else None
+    fw = _Framework(kernel, b)
     with np.errstate(all="ignore"):
-        _layers(s, kernel, rw, rb, rv, prod, np.full(b, s.x), broken, bar_step)
+        _layers(s, kernel, rw, rb, rv, prod, np.full(b, s.x), broken, bar_step, route, fw)
         m, E = prod.m, prod.E
         broken |= ~np.isfinite(m)
+        unresolved = 0
+        if route is not None:
+            broken |= route.unresolved
+            unresolved = int(np.count_nonzero(route.unresolved))
         neg = m < 0
         logs = np.log(np.abs(m)) + E * LN2  # -inf where m = 0
         logs[broken] = np.nan
     if keep is not None:
         keep[...] = logs[:keep.size]
-    return _summarise(m, E, logs, neg, broken)
+    live = (m != 0) & ~broken
+    underflow = (int(np.count_nonzero(live & (fw.p64 == 0))), int(np.count_nonzero(live & (fw.p32 == 0))))
+    return dataclasses.replace(_summarise(m, E, logs, neg, broken), underflow=underflow, unresolved=unresolved)
 
 
 def _summarise(m, E, logs, neg, broken) -> _Block:
@@ -265,7 +366,7 @@ def _summarise(m, E, logs, neg, broken) -> _Block:
     a = np.abs(e) if neg_ok.any() else e
     moments = (mean, summary(a, c) if a is not e else mean, summary(a * a, None if c is None else 2 * c))
     finite = lg[nonzero] if zeros else lg
-    return _Block(logs, neg, broken, moments, summary(finite, None), zeros)
+    return _Block(logs, neg, broken, moments, summary4(finite), zeros)
 
 
 def _chain_blocks(s: _ChainSetup, bar=None, kept: np.ndarray | None = None) -> Iterator[_Block]:
@@ -279,6 +380,8 @@ def _chain_blocks(s: _ChainSetup, bar=None, kept: np.ndarray | None = None) -> I
     """
     nblocks = -(-s.samples // BLOCK)
     kernel = numpy_kernel(s.act)
+    if _LogRoute.needed(s.act):
+        prepare(s.act)  # the log forms, built once here rather than raced for by the threads
     lock = threading.Lock()
 
     def step(n: int) -> None:
@@ -336,7 +439,8 @@ def simulate_chain(act, depth: int, weights: str | Distribution, samples: int = 
     s = _chain_setup(act, depth, weights, samples, seed, x, bias, preact, params, chunk, threads)
     moments, logs = (ScaledWelford(), ScaledWelford(), ScaledWelford()), Welford()
     kept = np.empty(min(s.samples, MEDIAN_KEEP))  # the median's reservoir: the first chains, written by the blocks
-    zeros = nonfinite = 0
+    zeros = nonfinite = unresolved = 0
+    underflow = [0, 0]
     bar = progress_bar(s.depth * s.samples, progress,
                     f"simulate {s.act.name}" + (" (independence model)" if s.preact else ""))
     try:
@@ -346,20 +450,21 @@ def simulate_chain(act, depth: int, weights: str | Distribution, samples: int = 
             logs.merge(block.log_moments)
             zeros += block.zeros
             nonfinite += int(np.count_nonzero(block.broken))
+            unresolved += block.unresolved
+            underflow = [a + b for a, b in zip(underflow, block.underflow)]
     finally:
         if bar is not None:
             bar.close()
     n = s.samples - nonfinite
     if n < 2:
-        raise SimulationError(f"{s.act.name}: the forward pass overflowed in {nonfinite} of {s.samples} chains; "
-                              "use smaller weights or a smaller x")
+        raise SimulationError(f"{s.act.name}: the forward pass overflowed (or phi' could not be resolved) in "
+                              f"{nonfinite} of {s.samples} chains; use smaller weights or a smaller x")
     mean, mean_abs, mean_sq = moments
     log_mean, log_std = logs.stat()
     if nonfinite:  # chains whose forward pass overflowed (nan) are left out of the median too
         kept = kept[~np.isnan(kept)]
     nkept = kept.size
     median, log_median = median_of_logs(kept)
-    p0 = zeros / n
     m_abs, m_sq = mean_abs.stat(), mean_sq.stat()
     ess = (exp_or_inf(math.log(n) + 2 * m_abs.log_abs - m_sq.log_abs)
            if m_abs.sign and math.isfinite(m_sq.log_abs) else 0.0)
@@ -368,8 +473,16 @@ def simulate_chain(act, depth: int, weights: str | Distribution, samples: int = 
         samples=s.samples, seed=int(seed), params=s.act.given,
         mean=mean.stat(), mean_abs=m_abs, mean_square=m_sq,
         log_mean=log_mean, log_std=log_std, median_abs=median, log_median_abs=log_median, median_samples=nkept,
-        zero_fraction=Stat(p0, math.sqrt(p0 * (1 - p0) / n)), ess=ess, nonfinite=nonfinite,
-        ess_square=mean_sq.ess())
+        zero_fraction=_fraction(zeros, n), ess=ess, nonfinite=nonfinite,
+        ess_square=mean_sq.ess(), ess_log=logs.ess(),
+        framework_underflow={"float64": _fraction(underflow[0], n), "float32": _fraction(underflow[1], n)},
+        unresolved=unresolved)
+
+
+def _fraction(count: int, n: int) -> Stat:
+    r"""``count / n`` with its binomial standard error :math:`\sqrt{p(1-p)/n}`."""
+    p = count / n
+    return Stat(p, math.sqrt(p * (1 - p) / n))
 
 
 def chain_log_products(act, depth: int, weights: str | Distribution, samples: int, seed: int = 0, x: float = 1.0,

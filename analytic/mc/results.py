@@ -13,7 +13,7 @@ A chain simulation speaks the shared vocabulary of :mod:`analytic.quantities`: `
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..core.display import displayable
 from .stats import ScaledStat, Stat
@@ -32,8 +32,15 @@ class ChainSimulation:
     from the distribution-free order-statistic interval (ranks :math:`n/2 \pm \sqrt n/2`, about 68 %, halved);
     ``zero_fraction`` counts exactly-zero products (dead ReLU paths, :math:`w_t = 0`); ``ess`` is the effective
     sample size :math:`(\sum|g|)^2/\sum g^2` of the mean (and ``ess_square`` :math:`(\sum g^2)^2/\sum g^4` of the
-    mean square) — far below ``samples``, a few chains carry the mean and its standard error is unreliable;
-    ``nonfinite`` counts chains whose forward pass overflowed (left out of every statistic).
+    mean square; ``ess_log`` :math:`(\sum d^2)^2/\sum d^4` of the deviations of :math:`\log|\prod|` from their mean,
+    for ``log_mean``) — far below ``samples``, a few chains carry the mean and its standard error is unreliable;
+    ``nonfinite`` counts chains whose forward pass overflowed or whose :math:`\log|\varphi'(v)|` could not be
+    resolved (``unresolved`` of them), left out of every statistic.
+
+    ``framework_underflow`` (``"float64"``, ``"float32"``) is what a framework would see, not the chain: the
+    fraction of chains whose product is not 0 but becomes exactly 0 when multiplied naively, layer by layer, in
+    that float type (φ′ evaluated in it too), with its binomial standard error. The simulation itself keeps
+    :math:`\log|\varphi'|` where the float φ′ underflows, so ``zero_fraction`` counts true zeros only.
     """
 
     act: str
@@ -57,6 +64,9 @@ class ChainSimulation:
     ess: float
     nonfinite: int
     ess_square: float = math.nan
+    framework_underflow: dict = field(default_factory=dict)
+    ess_log: float = math.nan
+    unresolved: int = 0
 
     @property
     def model(self) -> str:
@@ -90,6 +100,9 @@ class ChainSimulation:
             "median_samples": self.median_samples,
             "zero_fraction": self.zero_fraction.value, "zero_fraction_stderr": self.zero_fraction.stderr,
             "ess": self.ess, "ess_square": self.ess_square, "nonfinite": self.nonfinite,
+            "unresolved": self.unresolved, "ess_log": self.ess_log,
+            "framework_underflow": {k: v.value for k, v in self.framework_underflow.items()},
+            "framework_underflow_stderr": {k: v.stderr for k, v in self.framework_underflow.items()},
         }
 
 

@@ -121,22 +121,48 @@ class ScaledWelford:
         return ScaledStat(log_abs, sign, log_se)
 
 
+def summary4(x: np.ndarray) -> tuple:
+    """(n, None, mean, and the sums of the 2nd, 3rd and 4th powers of the deviations) of ``x``."""
+    if x.size == 0:
+        return (0, None, 0.0, 0.0, 0.0, 0.0)
+    mean = float(x.mean())
+    dev = x - mean
+    d2 = dev * dev
+    return (x.size, None, mean, float(d2.sum()), float((d2 * dev).sum()), float((d2 * d2).sum()))
+
+
 class Welford:
-    """Running mean and sum of squared deviations (Chan's merge of per-block summaries)."""
+    """Running mean and sum of squared deviations (Chan's merge of per-block summaries); with blocks from
+    :func:`summary4`, also the sums of the 3rd and 4th powers of the deviations (Pébay's merge), for
+    :meth:`ess`."""
 
     def __init__(self) -> None:
-        self.n, self.mean, self.m2 = 0, 0.0, 0.0
+        self.n, self.mean, self.m2, self.m3, self.m4 = 0, 0.0, 0.0, 0.0, 0.0
 
     def merge(self, block: tuple) -> None:
-        """Merge ``(n, c, mean, m2)`` from :func:`summary` (``c`` is ignored)."""
-        n, _, m, m2 = block
+        """Merge ``(n, c, mean, m2)`` from :func:`summary` or ``(n, c, mean, m2, m3, m4)`` from :func:`summary4`
+        (``c`` is ignored)."""
+        n, _, m, m2 = block[:4]
+        m3, m4 = block[4:6] if len(block) > 4 else (math.nan, math.nan)
         if n == 0:
             return
-        total = self.n + n
+        na, total = self.n, self.n + n
         delta = m - self.mean
-        self.m2 += m2 + delta * delta * self.n * n / total
+        self.m4 += (m4 + delta**4 * na * n * (na * na - na * n + n * n) / total**3
+                    + 6 * delta**2 * (na * na * m2 + n * n * self.m2) / total**2
+                    + 4 * delta * (na * m3 - n * self.m3) / total)
+        self.m3 += (m3 + delta**3 * na * n * (na - n) / total**2 + 3 * delta * (na * m2 - n * self.m2) / total)
+        self.m2 += m2 + delta * delta * na * n / total
         self.mean += delta * n / total
         self.n = total
+
+    def ess(self) -> float:
+        r"""Effective sample size of the sample variance, :math:`(\sum d^2)^2/\sum d^4` over the deviations
+        :math:`d` from the mean (:math:`n/3` for a normal sample; a few when a few values carry the variance,
+        and then the standard error of the mean is unreliable); nan without the fourth moment."""
+        if self.n < 2 or not self.m4 > 0:
+            return math.nan if math.isnan(self.m4) else float(self.n)
+        return self.m2 * self.m2 / self.m4
 
     def stat(self) -> tuple[Stat, float]:
         """The mean with its standard error, and the sample standard deviation."""

@@ -24,6 +24,7 @@ from ..core.calculus import numpy_pair, resolve
 from ..core.registry import BoundActivation
 from ..distributions import Distribution, distribution, scalar
 from ..errors import SimulationError, canonical_int
+from ..limits import check_array
 from .chain import MAX_DEPTH, seed_sequence, spec, thread_count
 from .results import WideSimulation
 from .stats import Stat, logsumexp
@@ -73,6 +74,7 @@ def _wide_setup(act, depth, width, weights, bias, batch, seed, params, networks,
     if depth * batch * width > MAX_WIDE_ELEMENTS:
         raise SimulationError(f"depth x batch x width = {depth * batch * width:.3g} exceeds {MAX_WIDE_ELEMENTS}"
                               " (memory); use a smaller batch, width or depth")
+    check_array("wide network: a weight matrix (width x width)", (width, width))
     if depth * batch * width * width * networks > MAX_WIDE_WORK:
         raise SimulationError(f"depth x batch x width^2 x networks = {depth * batch * width**2 * networks:.3g} "
                               f"exceeds {MAX_WIDE_WORK:.0e} (time); make the network smaller")
@@ -154,7 +156,9 @@ def _run_networks(s: _WideSetup) -> tuple:
 
 def _fit(s: _WideSetup, sums: np.ndarray, mlog: np.ndarray) -> tuple:
     r"""``log_mean_norm2`` per layer; its slope against :math:`d = L - l` over :math:`l \ge` burn-in with a
-    jackknife standard error over networks; the mean of the per-network slopes of the mean log norm (networks
+    jackknife standard error over networks (:math:`K` networks, slopes :math:`\hat s_{(j)}` with network j left
+    out: :math:`\mathrm{se}^2 = \tfrac{K-1}{K}\sum_j (\hat s_{(j)} - \bar s)^2`, which has :math:`K - 1` degrees of
+    freedom); the mean of the per-network slopes of the mean log norm (networks
     with an input alive through every layer) with its standard error; the mean log norm per layer."""
     L, networks, batch = s.depth, s.networks, s.batch
     log_mean = logsumexp(sums, axis=0) - math.log(networks * batch)

@@ -17,16 +17,35 @@ import numpy as np
 
 from . import network_plotting as N
 from . import plotting as P
-from ..errors import ArgumentError
-from .budget import DEFAULT, Budget
+from ..core.calculus import resolve
+from ..errors import ArgumentError, canonical_bool, canonical_int, canonical_keywords, canonical_text, show_value
+from ..limits import check_array
+from .budget import DEFAULT, Budget, check_budget
 from .network_panels import phase_panel, relu_phase_panel
 from .panels import CHAIN_WEIGHTS, activation_panel, dead_panel, gradient_panel, histogram_panel, preact_panel
 from .style import figure_size, new_figure, style
 
 
+#: Most grid points of one curve.
+MAX_GRID = 10**5
+#: Longest title, in characters.
+MAX_TITLE = 200
+
+
 def _axes(ax, width: str, aspect: float, ncols: int = 1):
-    """``ax`` as given, or new axes on a new Agg figure of the current style's size (no pyplot, no global state)."""
+    """``ax`` as given (one matplotlib Axes, or for ``ncols = 2`` also a pair of them), or new axes on a new Agg
+    figure of the current style's size (no pyplot, no global state); anything else is an
+    :class:`~analytic.errors.ArgumentError`."""
+    from matplotlib.axes import Axes
+
+    if isinstance(ax, Axes):
+        return ax
     if ax is not None:
+        pair = ncols == 2 and isinstance(ax, (list, tuple, np.ndarray)) and len(ax) == 2 and all(
+            isinstance(a, Axes) for a in list(ax))
+        if not pair:
+            wanted = "a matplotlib Axes, a pair of Axes or None" if ncols == 2 else "a matplotlib Axes or None"
+            raise ArgumentError(f"ax must be {wanted}, got {show_value(ax)}")
         return ax
     with style():
         fig = new_figure(figure_size(width, aspect))
@@ -45,6 +64,11 @@ def plot_activation(act, ax=None, *, grid: int = DEFAULT.grid, title: str | None
     >>> ax.get_title()
     'tanh'
     """
+    resolve(act)  # refused here if it is not an activation; the panel takes it as given
+    grid = canonical_int("grid", grid, 3, MAX_GRID, ArgumentError)
+    check_array("plot_activation: a curve (grid points)", (grid,))
+    if title is not None:
+        title = canonical_text("title", title, max_length=MAX_TITLE)
     axes = _axes(ax, "page", 0.4, ncols=2)
     panel = activation_panel(act, grid)
     if np.ndim(axes) == 0:
@@ -56,10 +80,13 @@ def plot_activation(act, ax=None, *, grid: int = DEFAULT.grid, title: str | None
 
 
 def plot_gradient_depth(act, weights: str = CHAIN_WEIGHTS, ax=None, *, budget: Budget = DEFAULT, legend: bool = False):
-    r"""Draw the gradient magnitude of the chain of ``act`` against depth (the exact chain's mean and typical value,
-    Monte Carlo of the same chain with 95 % bands, the crude bound, and the independence approximation with
-    :math:`v \sim` :data:`~analytic.output.panels.PREACT` as thin lines) for weights ``weights`` on ``ax``
-    (default: a new one). Returns the Axes."""
+    r"""Draw the gradient magnitude of the chain of ``act`` against depth (the exact chain's mean and
+    :math:`e^{E\log|\prod|}` where they converged, Monte Carlo mean and median of the same chain with 95 % bands,
+    the crude bound, and the independence approximation with :math:`v \sim`
+    :data:`~analytic.output.panels.PREACT` as thin lines) for weights ``weights`` on ``ax`` (default: a new one).
+    Returns the Axes."""
+    act, weights = _chain_inputs(act, weights, budget)
+    legend = canonical_bool("legend", legend)
     axes = _axes(ax, "column", 0.85)
     P.draw_gradient_depth(axes, gradient_panel(act, budget, weights), legend=legend)
     return axes
@@ -68,6 +95,7 @@ def plot_gradient_depth(act, weights: str = CHAIN_WEIGHTS, ax=None, *, budget: B
 def plot_preactivation_law(act, weights: str = CHAIN_WEIGHTS, ax=None, *, budget: Budget = DEFAULT):
     """Mean ± sd of the pre-activation v_t of the chain of ``act`` against depth, with the N(0, 1) band; returns
     the Axes."""
+    act, weights = _chain_inputs(act, weights, budget)
     axes = _axes(ax, "column", 0.75)
     P.draw_preactivation_law(axes, preact_panel(act, budget, weights))
     return axes
@@ -76,6 +104,8 @@ def plot_preactivation_law(act, weights: str = CHAIN_WEIGHTS, ax=None, *, budget
 def plot_histogram(act, ax=None, *, budget: Budget = DEFAULT):
     r"""Draw histograms of :math:`\log_{10}|\prod_t w_t\varphi'(v_t)|` of ``act`` at ``budget.hist_depths``, with
     the mean and the median marked. Returns the Axes."""
+    resolve(act)
+    check_budget(budget)
     axes = _axes(ax, "column", 0.85)
     P.draw_log_histogram(axes, histogram_panel(act, budget))
     return axes
@@ -95,8 +125,11 @@ def plot_phase_diagram(ax=None, *, activation: str = "tanh", budget: Budget = DE
     >>> plot_phase_diagram(ax=new_figure((3, 3)).subplots(), activation="relu", budget=QUICK).get_title()
     'ReLU'
     """
+    activation = canonical_text("activation", activation)
     if activation not in PHASE_PANELS:
-        raise ArgumentError(f"no phase diagram for {activation!r}; phase diagrams: {', '.join(PHASE_PANELS)}")
+        raise ArgumentError(f"no phase diagram for {show_value(activation)}; phase diagrams: "
+                            f"{', '.join(PHASE_PANELS)}")
+    check_budget(budget)
     axes = _axes(ax, "column", 1.05)
     N.draw_phase_diagram(axes, PHASE_PANELS[activation](budget))
     return axes
@@ -105,6 +138,7 @@ def plot_phase_diagram(ax=None, *, activation: str = "tanh", budget: Budget = DE
 def plot_dying_relu(ax=None, *, budget: Budget = DEFAULT):
     r"""Draw the fraction of dead ReLU units against the bias mean: analytic :math:`P(v < 0)` and Monte Carlo.
     Returns the Axes."""
+    check_budget(budget)
     axes = _axes(ax, "column", 1.1)
     P.draw_dead_fraction(axes, dead_panel(budget))
     return axes
@@ -114,6 +148,19 @@ def plot_sweep(table, ax=None, **select):
     r"""Draw a sweep's heatmap of the mean log squared gradient over :math:`\sigma_w^2 \times \sigma_b^2` with the
     critical line (``select``: ``activation``, ``depth``, ``width``; see
     :func:`analytic.output.network_plotting.sweep_heatmap`). Returns the Axes."""
+    select = canonical_keywords("plot_sweep", select, ("activation", "depth", "width"))
     axes = _axes(ax, "column", 0.8)
     N.sweep_heatmap(table, ax=axes, **select)
     return axes
+
+
+def _chain_inputs(act, weights, budget):
+    """The activation resolved and the weight law checked (its spec text kept, as the panels take it), and the
+    budget checked, before any figure is made."""
+    from ..distributions import distribution
+
+    resolve(act)
+    weights = canonical_text("weights", weights, error=ArgumentError)
+    distribution(weights)
+    check_budget(budget)
+    return act, weights

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import ArgumentError
+from ..errors import ArgumentError, canonical_int, canonical_ints
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,28 @@ class Budget:
     fw_widths: tuple[int, ...] = (8, 16, 32, 64)
     fw_networks: int = 24
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        """Every field checked where the budget is made (:class:`~analytic.errors.ArgumentError` naming it), so a
+        figure never starts on a count it cannot use: integers in their :data:`LIMITS`, tuples non-empty."""
+        for name, (low, high) in LIMITS.items():
+            value = getattr(self, name)
+            if isinstance(value, tuple) or name in TUPLES:
+                checked = canonical_ints(f"budget.{name}", value, low, high)
+            else:
+                checked = canonical_int(f"budget.{name}", value, low, high, ArgumentError)
+            object.__setattr__(self, name, checked)
+
+
+#: The tuple fields of a :class:`Budget`.
+TUPLES = ("depth_points", "hist_depths", "jacobian_sizes", "isometry_depths", "fw_widths")
+#: The range of each field of a :class:`Budget` (for tuples: of each entry).
+LIMITS = {"grid": (3, 10**5), "chains": (16, 10**7), "max_depth": (1, 10**4), "depth_points": (1, 10**4),
+          "hist_chains": (16, 10**7), "hist_depths": (1, 10**4), "phase_points": (2, 1000), "dead_points": (2, 1000),
+          "dead_width": (2, 10**4), "dead_batch": (2, 10**5), "jacobian_samples": (2, 10**6),
+          "jacobian_sizes": (2, 1000), "isometry_depths": (1, 10**4), "isometry_width": (2, 10**4),
+          "isometry_networks": (1, 10**4), "isometry_points": (3, 10**5), "fw_widths": (1, 10**4),
+          "fw_networks": (2, 10**5), "seed": (0, 2**63 - 1)}
 
 
 DEFAULT = Budget()

@@ -8,6 +8,8 @@ activation registry: one ``activation_<name>`` figure per catalogue entry, plus 
 softmax-Jacobian, depth, pre-activation, histogram, phase-diagram, dying-ReLU, isometry and finite-width
 figures; the activations a shared figure draws are the catalogue entries whose ``figures`` name it, in
 declaration order. Figures are saved by :func:`analytic.output.save.save`, the only place a figure is written.
+A figure whose builder fails is named and skipped; :func:`write_figures` keeps every file it finished under the key
+of its inputs (:func:`figure_key`), so a rerun builds only the figures that are missing or stale.
 
 >>> import tempfile, pathlib
 >>> from analytic.output.budget import QUICK
@@ -17,6 +19,8 @@ declaration order. Figures are saved by :func:`analytic.output.save.save`, the o
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import fnmatch
 import functools
 import math
@@ -31,9 +35,9 @@ from matplotlib.figure import Figure
 from . import network_plotting as N
 from . import plotting as P
 from ..core.activations import catalogue
-from ..core.files import output_folder
-from ..errors import OutputError, UnknownFigure, canonical_callable, canonical_int, canonical_names, canonical_text, \
-    show_value
+from ..core.files import code_fingerprint, file_digest, output_folder, read_part, write_part
+from ..errors import AnalyticError, OutputError, UnknownFigure, canonical_callable, canonical_int, canonical_names, \
+    canonical_text, one_line, show_value
 from .api import plot_activation, plot_dying_relu, plot_gradient_depth, plot_histogram, plot_phase_diagram, \
     plot_preactivation_law
 from .budget import DEFAULT, Budget, check_budget
@@ -119,40 +123,76 @@ def build(name: str, budget: Budget = DEFAULT, style_name: str | None = None) ->
 
 @dataclass(frozen=True)
 class Written:
-    """One file written by :func:`write_figures`."""
+    """One file written by :func:`write_figures` (``reused``: it was finished by an earlier run under the same
+    key, and kept)."""
 
     name: str
     path: Path
     seconds: float
+    reused: bool = False
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A figure (or a report part) that could not be made, and why (the library's error, on one line)."""
+
+    name: str
+    reason: str
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "error": self.reason}
 
 
 @dataclass(frozen=True)
 class FigureFiles:
-    """What :func:`write_figures` wrote, in order."""
+    """What :func:`write_figures` wrote, in order, and the figures that failed."""
 
     written: tuple[Written, ...]
     format: str
+    failed: tuple[Failed, ...] = ()
 
     @property
     def paths(self) -> tuple[Path, ...]:
         return tuple(w.path for w in self.written)
 
     def as_dict(self) -> dict:
-        """JSON keys of the ``figures`` command: ``files`` (paths as strings) and ``format``."""
-        return {"files": [str(p) for p in self.paths], "format": self.format}
+        """JSON keys of the ``figures`` command: ``files`` (paths as strings) and ``format``; ``failed`` (a list
+        of ``{"name", "error"}``) only when a figure failed."""
+        out = {"files": [str(p) for p in self.paths], "format": self.format}
+        if self.failed:
+            out["failed"] = [f.as_dict() for f in self.failed]
+        return out
+
+
+#: Folder, inside an output folder, holding the key of every finished file (:func:`figure_key`).
+PARTS = ".parts"
+
+
+def figure_key(name: str, fmt: str, budget: Budget, dpi: int, style_name: str) -> dict:
+    """Everything that decides the bytes of the figure ``name``: its name, format, style, resolution, the budget,
+    and :func:`~analytic.core.files.code_fingerprint` (package version and source digest, Python and library
+    versions). A file written under one key is reused only by a run with an equal key."""
+    return {"part": "figure", "name": name, "format": fmt, "style": style_name, "dpi": dpi,
+            "budget": dataclasses.asdict(budget), "code": code_fingerprint()}
 
 
 def write_figures(out: str | os.PathLike = "figures", format: str = "png", only: Sequence[str] | None = None,
-                  budget: Budget = DEFAULT, progress: Callable[[int, int, Written], None] | None = None,
+                  budget: Budget = DEFAULT, progress: Callable[[int, int, Written | Failed], None] | None = None,
                   dpi: int = DPI, jobs: int | None = None, style_name: str = "paper") -> FigureFiles:
     """Build and save the selected figures into ``out`` as ``<name>.<format>``; the files are listed in the
     standard order.
 
     ``jobs`` worker processes build figures side by side (default: up to 2, one per core; 1 builds in this
     process). Every figure depends only on its own fixed seeds, so the bytes do not depend on ``jobs``.
-    ``progress(i, total, written)`` is called as each file is done. Bad names, a bad format or an ``out`` that
-    is a file raise before anything is written. ``style_name`` is ``paper`` (default: column or page width,
-    8–9 pt text) or ``slides``.
+    ``progress(i, total, written)`` is called as each file is done (or has failed). Bad names, a bad format or
+    an ``out`` that is a file raise before anything is written. ``style_name`` is ``paper`` (default: column or
+    page width, 8–9 pt text) or ``slides``.
+
+    Each file is written atomically as soon as its figure is built, and its key (:func:`figure_key`, with the
+    file's SHA-256) is stored beside it in ``out/.parts/``. A figure whose builder raises an
+    :class:`~analytic.errors.AnalyticError` is listed in ``failed`` and skipped; the others are written. A rerun
+    keeps every file whose stored key equals its own and whose bytes are the ones recorded, and builds the rest,
+    so it ends with the bytes an uninterrupted run writes.
     """
     current_style(style_name)  # an unknown style fails before any work
     fmt = canonical_text("format", format, error=OutputError).lower()
@@ -167,29 +207,58 @@ def write_figures(out: str | os.PathLike = "figures", format: str = "png", only:
     dpi = canonical_int("dpi", dpi, 10, MAX_DPI, OutputError)
     jobs = None if jobs is None else canonical_int("jobs", jobs, 1, 64)
     folder = output_folder(out)
-    jobs = min(len(specs), jobs if jobs is not None else min(2, os.cpu_count() or 1))
-    done: dict[str, Written] = {}
+    output_folder(folder / PARTS)
+    done: dict[str, Written | Failed] = {}
 
-    def report(w: Written) -> None:
+    def report(w: Written | Failed) -> None:
         done[w.name] = w
         if progress is not None:
             progress(len(done), len(specs), w)
 
+    todo = []
+    for spec in specs:
+        path = folder / f"{spec.name}.{fmt}"
+        if _finished(path, figure_key(spec.name, fmt, budget, dpi, style_name)):
+            report(Written(spec.name, path, 0.0, reused=True))
+        else:
+            todo.append(spec.name)
+    jobs = min(len(todo), jobs if jobs is not None else min(2, os.cpu_count() or 1))
     if jobs <= 1 or not hasattr(os, "fork"):
-        for spec in specs:
-            report(_write_one(spec.name, folder, fmt, budget, dpi, style_name))
+        for name in todo:
+            report(_write_one(name, folder, fmt, budget, dpi, style_name))
     else:
         work = functools.partial(_write_one, folder=folder, fmt=fmt, budget=budget, dpi=dpi, style_name=style_name)
-        run_parallel(_groups([s.name for s in specs]), work, jobs, report)
-    return FigureFiles(tuple(done[spec.name] for spec in specs), fmt)
+        run_parallel(_groups(todo), work, jobs, report)
+    results = [done[spec.name] for spec in specs]
+    return FigureFiles(tuple(r for r in results if isinstance(r, Written)), fmt,
+                       tuple(r for r in results if isinstance(r, Failed)))
 
 
-def _write_one(name: str, folder: Path, fmt: str, budget: Budget, dpi: int, style_name: str = "paper") -> Written:
-    """Build and save one figure (in this process or a worker)."""
+def _key_file(path: Path) -> Path:
+    return path.parent / PARTS / f"{path.name}.json"
+
+
+def _finished(path: Path, key: dict) -> bool:
+    """``path`` was written under ``key`` and still holds the bytes recorded then."""
+    stored = read_part(_key_file(path), key)
+    return stored is not None and stored.get("sha256") == file_digest(path)
+
+
+def _write_one(name: str, folder: Path, fmt: str, budget: Budget, dpi: int,
+               style_name: str = "paper") -> Written | Failed:
+    """Build and save one figure and record its key (in this process or a worker); a figure whose builder
+    raises an :class:`~analytic.errors.AnalyticError` is returned as :class:`Failed`, and nothing is written."""
     start = time.perf_counter()
-    fig = build(name, budget, style_name)
+    path = folder / f"{name}.{fmt}"
+    with contextlib.suppress(FileNotFoundError):
+        _key_file(path).unlink()  # a key never outlives the file it describes
+    try:
+        fig = build(name, budget, style_name)
+    except AnalyticError as exc:
+        return Failed(name, one_line(f"{type(exc).__name__}: {exc}"))
     with style(style_name):
-        path = save(fig, folder / f"{name}.{fmt}", fmt, dpi, style_name)
+        save(fig, path, fmt, dpi, style_name)
+    write_part(_key_file(path), figure_key(name, fmt, budget, dpi, style_name), {"sha256": file_digest(path)})
     return Written(name, path, time.perf_counter() - start)
 
 

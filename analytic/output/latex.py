@@ -1,14 +1,15 @@
-r"""The derivation report as a standalone LaTeX document: :func:`latex_document` renders the collected sections
-(:mod:`analytic.output.sections`) for ``pdflatex``, ASCII only: T1 fonts, Greek letters and symbols in math mode,
-proofs typeset from their SymPy steps, numbers as :math:`m\cdot 10^{e}`, figures from ``figures/``.
+r"""The derivation report as a standalone LaTeX document, in pieces that :mod:`analytic.output.report` joins:
+:func:`latex_head`, the overview figures, one :func:`latex_section` per collected section
+(:mod:`analytic.output.sections`) with its figure, and the notes that stand in for a part that is missing. For
+``pdflatex``, ASCII only: T1 fonts, Greek letters and symbols in math mode, proofs typeset from their SymPy steps,
+numbers as :math:`m\cdot 10^{e}`, figures from ``figures/``.
 """
 from __future__ import annotations
 
 import re
-from typing import Sequence
 
-from ..bounds.proof import Step, tex_prose
-from .sections import OVERVIEW, ActivationSection, num
+from ..bounds.proof import Step, TexError, tex_prose
+from .sections import ActivationSection, num
 
 #: LaTeX captions of the overview figures (symbols in math mode); a figure missing here gets its text caption.
 OVERVIEW_TEX = {
@@ -25,12 +26,11 @@ OVERVIEW_TEX = {
 }
 
 
-def latex_document(sections: Sequence[ActivationSection], *, weights: str, preact: str, chains: int, seed: int,
-                   mc_depth: int, fmt: str) -> str:
-    """The report as a standalone LaTeX document (``pdflatex report.tex``; figures ``figures/<name>.<fmt>``):
-    the model, the overview figures, then one section per activation, computed with the chain ``weights``, the
-    independence model's ``preact``, ``chains`` Monte Carlo chains from ``seed`` at depth ``mc_depth``."""
-    out = [
+def latex_head(*, weights: str, preact: str, chains: int, seed: int, mc_depth: int) -> list[str]:
+    """The preamble and the model section of the report, up to the heading of the overview figures: the chain
+    ``weights``, the independence model's ``preact``, ``chains`` Monte Carlo chains from ``seed`` at depth
+    ``mc_depth``. The document embeds no date (``\\date{}``)."""
+    return [
         r"\documentclass[11pt]{article}",
         r"\usepackage[T1]{fontenc}",
         r"\IfFileExists{lmodern.sty}{\usepackage{lmodern}}{\usepackage{mathptmx}}",
@@ -57,15 +57,44 @@ def latex_document(sections: Sequence[ActivationSection], *, weights: str, preac
         r"$z = (\text{analytic} - \text{simulated})/\text{stderr}$, agreement when $|z| \le 4$.",
         r"\section*{Overview figures}",
     ]
-    for name, caption in OVERVIEW:
-        out += [r"\begin{figure}[H]\centering",
-                rf"\includegraphics[width=\textwidth]{{figures/{name}.{fmt}}}",
-                rf"\caption{{{OVERVIEW_TEX.get(name) or tex_text(caption)}}}", r"\end{figure}"]
-    out.append(r"\clearpage")
-    for s in sections:
-        out += _latex_section(s, weights, preact, mc_depth)
-    out.append(r"\end{document}")
-    return "\n".join(out) + "\n"
+
+
+def latex_overview_figure(name: str, caption: str, fmt: str) -> list[str]:
+    """The overview figure ``name`` (``figures/<name>.<fmt>``) with its caption (:data:`OVERVIEW_TEX`, else the
+    text ``caption``)."""
+    return [r"\begin{figure}[H]\centering", rf"\includegraphics[width=\textwidth]{{figures/{name}.{fmt}}}",
+            rf"\caption{{{OVERVIEW_TEX.get(name) or tex_text(caption)}}}", r"\end{figure}"]
+
+
+def latex_section_figure(name: str, link: str) -> list[str]:
+    """The figure of the activation ``name`` at ``link`` (a path inside the report folder)."""
+    return [r"\begin{figure}[H]\centering", rf"\includegraphics[width=\textwidth]{{{link}}}",
+            rf"\caption{{{tex_text(name)}: $\varphi$ and $\varphi'$ with the proved bounds of $\varphi'$.}}",
+            r"\end{figure}"]
+
+
+def latex_missing_section(name: str, reason: str) -> list[str]:
+    """The heading of the activation ``name`` and why its section is missing."""
+    return [rf"\section{{{tex_text(name)}}}",
+            rf"\emph{{This section is missing: it could not be computed ({tex_reason(reason)}).}}\par"]
+
+
+def latex_missing_figure(name: str, reason: str) -> list[str]:
+    """Why the figure ``name`` is missing, in place of the figure."""
+    return [rf"\emph{{The figure {tex_text(name)} is missing: it could not be made ({tex_reason(reason)}).}}\par"]
+
+
+def tex_reason(text: str) -> str:
+    """An error message as LaTeX: :func:`tex_text`, with every character that has no LaTeX form dropped (a
+    message must always be printable).
+
+    >>> print(tex_reason("no bound for x_1 ⊗ y"))
+    no bound for x\\_1  y
+    """
+    try:
+        return tex_text(text)
+    except TexError:
+        return tex_text("".join(ch for ch in text if ord(ch) < 128))
 
 
 def _step_latex(step: Step | str) -> str:
@@ -101,7 +130,9 @@ def _param_tex(value: str) -> str:
     return tex_text(value) if len(value) <= 8 else num_tex(float(value))
 
 
-def _latex_section(s: ActivationSection, weights: str, preact: str, mc_depth: int) -> list[str]:
+def latex_section(s: ActivationSection, weights: str, preact: str, mc_depth: int) -> list[str]:
+    """The section of one activation, without its figure (:func:`latex_section_figure`): formulas, bound and proof,
+    gradient tables, Monte Carlo check and notes."""
     out = [rf"\section{{{tex_text(s.name)}}}",
            tex_doc(s.doc) + (rf" \emph{{({tex_text(s.reference)})}}" if s.reference else "")]
     if s.params:
@@ -121,7 +152,7 @@ def _latex_section(s: ActivationSection, weights: str, preact: str, mc_depth: in
     out += [rf"\subsection*{{Gradient across depth: the exact chain ($x = 1$, weights "
             rf"\texttt{{{tex_text(weights)}}}, no bias)}}",
             r"\begin{tabular}{rrrrr}\toprule",
-            r"depth $r$ & crude bound & mean $E[\prod]$ & mean square $E[\prod^2]$ & typical $e^{E\log|\prod|}$ "
+            r"depth $r$ & crude bound & mean $E[\prod]$ & mean square $E[\prod^2]$ & $e^{E\log|\prod|}$ "
             r"\\ \midrule"]
     out += [rf"{g.depth} & {num_tex(g.bound)} & {num_tex(g.exact_mean)} & {num_tex(g.exact_mean_square)} & "
             rf"{num_tex(g.exact_typical)} \\" for g in s.gradient]
@@ -141,11 +172,6 @@ def _latex_section(s: ActivationSection, weights: str, preact: str, mc_depth: in
             rf"{num_tex(c.z)} & {'yes' if c.agree else 'no'} & {num_tex(c.median)} \\" for c in s.checks]
     out.append(r"\bottomrule\end{tabular}}\par")
     out += [tex_text(n) + r"\par" for n in s.notes]
-    if s.figure:
-        out += [r"\begin{figure}[H]\centering", rf"\includegraphics[width=\textwidth]{{{s.figure}}}",
-                rf"\caption{{{tex_text(s.name)}: $\varphi$ and $\varphi'$ with the proved bounds of $\varphi'$.}}",
-                r"\end{figure}"]
-    out.append(r"\clearpage")
     return out
 
 

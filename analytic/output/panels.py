@@ -25,7 +25,6 @@ import sympy as sp
 from . import plotting as P
 from ..core.calculus import numpy_function, resolve
 from ..core.registry import Activation
-from ..errors import AnalyticError
 from ..quantities import STANDARD_NORMAL
 from .budget import DEFAULT, Budget
 
@@ -65,10 +64,7 @@ def dphi_bounds(act: Activation) -> tuple[P.BoundLine, ...]:
     r"""The proved sup of φ′ (and its inf when negative) as labelled lines, from :func:`analytic.bounds.bound`."""
     from ..bounds import bound
 
-    try:
-        b = bound(act, of="dphi")
-    except AnalyticError:  # not proved (e.g. a timeout): draw no line rather than an unproved one
-        return ()
+    b = bound(act, of="dphi")  # a bound that is not proved raises: a figure never silently lacks its lines
     symbol = act.symbol
     lines = []
     for kind, ext in (("sup", b.sup), ("inf", b.inf)):
@@ -189,18 +185,20 @@ def _exp(log_value: float) -> float:
 def gradient_panel(name: str, budget: Budget = DEFAULT, weights: str = CHAIN_WEIGHTS) -> P.GradientPanel:
     r"""Gradient magnitude against depth for the chain of one activation with ``weights`` (x = 1, no bias).
 
-    The exact chain (:func:`analytic.theory.chain.exact_chain`): :math:`|E\prod|` and the typical value
-    :math:`e^{E\log|\prod|}` at every depth; the crude bound :math:`(E|w|\sup|\varphi'|)^r`; the independence
-    approximation (:math:`v \sim` :data:`PREACT` independent of the weights) as thin lines; and a Monte Carlo of
-    the same chain at ``budget.depth_points``: :math:`|` mean :math:`|` with :math:`\pm 1.96` standard errors
-    (flagged when the effective sample size is below 1000) and the median of :math:`|\prod|` with its interval.
+    The exact chain (:func:`analytic.theory.chain.exact_chain`, vetted by :func:`analytic.theory.gradient.vetted`):
+    :math:`|E\prod|` and :math:`e^{E\log|\prod|}` at every depth where they converged (a withheld value is not
+    handed on); the crude bound :math:`(E|w|\sup|\varphi'|)^r`; the independence approximation (:math:`v \sim`
+    :data:`PREACT` independent of the weights) as thin lines; and a Monte Carlo of the same chain at
+    ``budget.depth_points``: :math:`|` mean :math:`|` with :math:`\pm 1.96` standard errors (flagged when the
+    effective sample size is below 1000) and the simulated median of :math:`|\prod|` with its interval.
     """
     from ..theory.independence import gradient_product
     from ..mc import simulate_chain
     from ..theory.chain import exact_chain
+    from ..theory.gradient import vetted
 
     depth = np.arange(1, budget.max_depth + 1)
-    exact = exact_chain(name, budget.max_depth, weights)
+    exact = vetted(exact_chain(name, budget.max_depth, weights))
     rows = [gradient_product(name, int(r), weights, preact=PREACT) for r in depth]
     points = np.array([r for r in budget.depth_points if r <= budget.max_depth])
     sims = [simulate_chain(name, int(r), weights, samples=budget.chains, seed=budget.seed, progress=False)
@@ -209,21 +207,25 @@ def gradient_panel(name: str, budget: Budget = DEFAULT, weights: str = CHAIN_WEI
     mean_se = np.array([_exp(s.mean.log_stderr) for s in sims])
     median = np.array([s.median_abs.value for s in sims])
     median_se = np.array([s.median_abs.stderr for s in sims])
-    lm = exact.by_depth["log_mean"]
-    typical = np.where(lm.sign != 0, np.exp(np.clip(lm.values, -745, 700)), 1.0)  # exp(E log|prod|)
+    m, lm = exact.by_depth["mean"], exact.by_depth["log_mean"]
+    with np.errstate(invalid="ignore"):
+        exp_log_mean = np.exp(np.clip(lm.values, -745, 700))  # nan where withheld or undefined
+    exact_lines = (P.DepthLine("mean", np.abs(m.values), m.withheld),
+                   P.DepthLine("exp_log_mean", exp_log_mean, lm.withheld))
     note = ""
     if sims[-1].zero_fraction.value > 0.5:
-        note = (f"median 0: {100 * exact['zero_probability'].value:.1f} % of the products\nare exactly 0 at "
-                f"$r = {budget.max_depth}$ (dead paths)")
+        p0 = exact["zero_probability"]
+        share = (f"{100 * p0.value:.1f} % of the products" if not p0.withheld else
+                 f"{100 * sims[-1].zero_fraction.value:.1f} % of the simulated products")
+        note = f"median 0: {share}\nare exactly 0 at $r = {budget.max_depth}$ (dead paths)"
     return P.GradientPanel(
         title=exact.activation or str(name), depth=depth,
-        bound=np.array([_exp(g.log_bound) for g in rows]),
-        mean=np.abs(exact.by_depth["mean"].values), typical=typical,
+        bound=np.array([_exp(g.log_bound) for g in rows]), exact=exact_lines,
         mc_mean=P.Band(points, mean, mean - Z95 * mean_se, mean + Z95 * mean_se,
                        reliable=np.array([s.ess >= 1000 for s in sims])),
         mc_median=P.Band(points, median, median - Z95 * median_se, median + Z95 * median_se), note=note,
         independence_mean=np.array([_exp(g.log_mean_abs) for g in rows]),
-        independence_typical=np.array([_exp(g.log_typical) for g in rows]))
+        independence_exp_log_mean=np.array([_exp(g.log_typical) for g in rows]))
 
 
 # ---------------------------------------------------------------- the law of the pre-activations

@@ -79,19 +79,35 @@ class Band:
 
 
 @dataclass(frozen=True)
+class DepthLine:
+    """One exact-chain statistic at depths ``GradientPanel.depth``: ``y`` (nan where withheld, so it is not drawn)
+    and ``withheld`` (True at the depths whose value missed its tolerance); ``key`` names the statistic
+    (:data:`EXACT_STYLES`)."""
+
+    key: str
+    y: np.ndarray
+    withheld: np.ndarray
+
+
+@dataclass(frozen=True)
 class GradientPanel:
-    """Gradient magnitude against depth for one activation (all values positive; log axis)."""
+    """Gradient magnitude against depth for one activation (all values positive; log axis): the crude bound, the
+    exact-chain statistics (``exact``, one :class:`DepthLine` each, drawn in order), the Monte Carlo mean and
+    median of the same chain, and the independence approximation."""
 
     title: str
     depth: np.ndarray
     bound: np.ndarray
-    mean: np.ndarray
-    typical: np.ndarray
+    exact: tuple[DepthLine, ...]
     mc_mean: Band
     mc_median: Band
     note: str = ""
     independence_mean: np.ndarray | None = None
-    independence_typical: np.ndarray | None = None
+    independence_exp_log_mean: np.ndarray | None = None
+
+    def line(self, key: str) -> DepthLine | None:
+        """The exact-chain line of statistic ``key`` (None when the panel has none)."""
+        return next((line for line in self.exact if line.key == key), None)
 
 
 @dataclass(frozen=True)
@@ -268,37 +284,81 @@ def _headroom(ax, levels: Sequence[float], y: np.ndarray) -> None:
 
 # ---------------------------------------------------------------- gradient across depth
 
+#: How each exact-chain statistic of the depth figure is drawn: (legend label, short name for notes, colour). The
+#: Monte Carlo estimate of a statistic takes the same colour; two different statistics never share one.
+#: :math:`e^{E\log|g_r|}` is not the median (rare chains can dominate :math:`E\log|g_r|`), so it is not called typical.
+EXACT_STYLES = {
+    "mean": (r"exact chain: mean $|E[g_r]|$", r"$|E[g_r]|$", OKABE_ITO["blue"]),
+    "exp_log_mean": (r"exact chain: $e^{E\log|g_r|}$", r"$e^{E\log|g_r|}$", OKABE_ITO["vermillion"]),
+    "median": (r"exact chain: median $|g_r|$", r"median $|g_r|$", OKABE_ITO["green"]),
+}
+#: Colour of the median, simulated or exact.
+MEDIAN_COLOR = EXACT_STYLES["median"][2]
+
+
+def withheld_note(name: str, depth: np.ndarray, withheld: np.ndarray) -> str:
+    """Where a statistic is withheld, e.g. ``"$|E[g_r]|$: $r > 16$"`` or ``"...: $r$ = 2–5, 9"``; empty when
+    nothing is."""
+    depth, withheld = np.asarray(depth), np.asarray(withheld, bool)
+    if not withheld.any():
+        return ""
+    first = int(np.argmax(withheld))
+    if withheld[first:].all():
+        where = f"$r > {int(depth[first - 1])}$" if first > 0 else "every depth"
+    else:
+        runs, start = [], None
+        for i, w in enumerate(list(withheld) + [False]):
+            if w and start is None:
+                start = i
+            elif not w and start is not None:
+                a, b = int(depth[start]), int(depth[i - 1])
+                runs.append(f"{a}" if a == b else f"{a}–{b}")
+                start = None
+        where = "$r$ = " + ", ".join(runs)
+    return f"{name}: {where}"
+
+
+#: The heading of the note under a depth panel that lists the withheld statistics.
+WITHHELD_HEADING = "not converged, not drawn:"
+
+
 def draw_gradient_depth(ax, panel: GradientPanel, *, legend: bool = False) -> dict[str, Any]:
-    r"""Gradient magnitude against depth on a log axis: the exact chain's mean and typical value, the Monte Carlo
+    r"""Gradient magnitude against depth on a log axis: the exact chain's statistics (:data:`EXACT_STYLES`; a
+    withheld value is not drawn and a note under the axis says where, ``out["withheld_note"]``), the Monte Carlo
     mean and median of the same chain with 95 % bands, the crude bound, and (thin) the independence
     approximation."""
-    c_bound, c_mean, c_typ = BOUND_COLOR, OKABE_ITO["blue"], OKABE_ITO["vermillion"]
+    c_bound, c_mean, c_log = BOUND_COLOR, EXACT_STYLES["mean"][2], EXACT_STYLES["exp_log_mean"][2]
     out: dict[str, Any] = {}
     out["bound"] = draw_curve(ax, panel.depth, panel.bound, color=c_bound, linestyle="--", linewidth=1.5,
                               label=r"crude bound $(E|w|\,\sup|\varphi'|)^r$")
-    out["mean"] = draw_curve(ax, panel.depth, panel.mean, color=c_mean, linewidth=2.0,
-                             label=r"exact chain: mean $|E[g_r]|$")
-    out["typical"] = draw_curve(ax, panel.depth, panel.typical, color=c_typ, linewidth=2.0,
-                                label=r"exact chain: typical $e^{E\log|g_r|}$")
+    notes = []
+    for line in panel.exact:
+        label, short, color = EXACT_STYLES[line.key]
+        out[line.key] = draw_curve(ax, panel.depth, np.where(line.withheld, np.nan, line.y), color=color,
+                                   linewidth=2.0, label=label, zorder=2.5)  # over the Monte Carlo markers
+        notes.append(withheld_note(short, panel.depth, line.withheld))
     if panel.independence_mean is not None:
         out["independence_mean"] = draw_curve(ax, panel.depth, panel.independence_mean, color=c_mean,
                                               linewidth=0.8, linestyle=":",
                                               label=r"independence approx.: $|E[w]E[\varphi'(v)]|^r$")
-        out["independence_typical"] = draw_curve(ax, panel.depth, panel.independence_typical, color=c_typ,
-                                                 linewidth=0.8, linestyle=":",
-                                                 label=r"independence approx.: $e^{rE\log|w\varphi'(v)|}$")
+    if panel.independence_exp_log_mean is not None:
+        out["independence_exp_log_mean"] = draw_curve(ax, panel.depth, panel.independence_exp_log_mean,
+                                                      color=c_log, linewidth=0.8, linestyle=":",
+                                                      label=r"independence approx.: $e^{rE\log|w\varphi'(v)|}$")
     ax.set_yscale("log")
 
     def positive(*arrays) -> np.ndarray:
         v = np.concatenate([np.asarray(a, float).ravel() for a in arrays])
         return v[np.isfinite(v) & (v > 0)]
 
-    others = positive(panel.mean, panel.typical, panel.mc_mean.value, panel.mc_median.value)
+    others = positive(*[out[line.key].get_ydata() for line in panel.exact], panel.mc_mean.value,
+                      panel.mc_median.value)
     every = positive(panel.bound, others)
     floor = float(every.min()) / 30 if every.size else 1e-300
     for key, band, color, marker, label in (
             ("mc_mean", panel.mc_mean, c_mean, "o", r"Monte Carlo of the chain: mean $|\bar g_r|$, 95 % band"),
-            ("mc_median", panel.mc_median, c_typ, "s", r"Monte Carlo of the chain: median $|g_r|$, 95 % band")):
+            ("mc_median", panel.mc_median, MEDIAN_COLOR, "s",
+             r"Monte Carlo of the chain: simulated median $|g_r|$, 95 % band")):
         ok = np.isfinite(band.value) & (band.value > 0)
         good = ok & (band.reliable if band.reliable is not None else True)
         lo = np.where(np.isfinite(band.lower) & (band.lower > 0), band.lower, floor)
@@ -320,6 +380,11 @@ def draw_gradient_depth(ax, panel: GradientPanel, *, legend: bool = False) -> di
                               fontsize="small", bbox=dict(boxstyle="round,pad=0.3", fc="white", ec="0.7"))
     ax.set_title(panel.title)
     ax.set_xlabel("depth $r$")
+    withheld = [n for n in notes if n]
+    if withheld:  # under the axis label, where it covers nothing
+        out["withheld_note"] = ax.annotate("\n".join([WITHHELD_HEADING] + withheld), xy=(0.5, 0),
+                                           xycoords=ax.xaxis.label, xytext=(0, -2), textcoords="offset points",
+                                           ha="center", va="top", fontsize="x-small", color="0.25")
     ax.grid(True, which="major", color="0.9", linewidth=0.8)
     if legend:
         ax.legend(loc="best", fontsize="small")

@@ -2,7 +2,7 @@ r"""The data of the derivation report, one :class:`ActivationSection` per activa
 
 For one activation :func:`section` gathers φ and φ′ (SymPy, via :mod:`analytic.core.calculus`), the proved sup
 and inf of φ′ with the proof steps (:mod:`analytic.bounds`), the gradient product across depth — crude bound,
-:math:`|E\prod|`, :math:`E[\prod^2]`, typical value — for the chain with weights
+:math:`|E\prod|`, :math:`E[\prod^2]`, :math:`e^{E\log|\prod|}` — for the chain with weights
 :data:`~analytic.output.panels.CHAIN_WEIGHTS`, exact (:mod:`analytic.theory.chain`) and under the independence
 approximation (:mod:`analytic.theory.independence`), and a Monte Carlo check of the mean at depth
 :data:`MC_DEPTH` with its z-score (:mod:`analytic.mc`, :mod:`analytic.compare`). Every number is printed with
@@ -32,9 +32,10 @@ DIGITS = 6
 #: Figures shown in the overview, before the per-activation sections (each with its caption).
 OVERVIEW = (
     ("activations", "Every activation of the catalogue: φ (solid), φ′ (dashed) and the proved sup of φ′ (dotted)."),
-    ("gradient_depth", "Gradient magnitude across depth: the exact chain's mean and typical value, Monte Carlo of "
-                       "the same chain (mean and median with 95 % bands), the crude bound, and the independence "
-                       "approximation as thin lines."),
+    ("gradient_depth", "Gradient magnitude across depth: the exact chain's mean and exp(E log|∏|) where they "
+                       "converged (a value that missed its tolerance is not drawn; a note under the panel says where), "
+                       "Monte Carlo of the same chain (mean and simulated median with 95 % bands), the crude bound, "
+                       "and the independence approximation as thin lines."),
     ("preactivation_law", "The law of the pre-activation v_t in the exact chain (mean ± sd) against the N(0, 1) the "
                           "independence approximation assumes."),
     ("histogram", "Distribution of log10|∏ w_t φ′(v_t)|: the mean sits orders of magnitude above the typical value."),
@@ -66,21 +67,24 @@ def num(value: float) -> str:
 @dataclass(frozen=True)
 class GradientRow:
     r"""One row of the gradient tables: depth, crude bound; the exact chain's :math:`E\prod`, :math:`E[\prod^2]`
-    and typical value :math:`e^{E\log|\prod|}`; the independence approximation's :math:`E\prod`,
-    :math:`E[\prod^2]` and :math:`e^{rE\log|w\varphi'(v)|}` (``mean``, ``mean_square``, ``typical``)."""
+    and :math:`e^{E\log|\prod|}` (None where the value is withheld: not converged); the independence
+    approximation's :math:`E\prod`, :math:`E[\prod^2]` and :math:`e^{rE\log|w\varphi'(v)|}` (``mean``,
+    ``mean_square``, ``typical``)."""
 
     depth: int
     bound: float
     mean: float
     mean_square: float
     typical: float
-    exact_mean: float = math.nan
-    exact_mean_square: float = math.nan
-    exact_typical: float = math.nan
+    exact_mean: float | None = math.nan
+    exact_mean_square: float | None = math.nan
+    exact_typical: float | None = math.nan
 
     @staticmethod
-    def ratio(a: float, b: float) -> float:
-        """a / b (nan where b is 0)."""
+    def ratio(a: float, b: float | None) -> float | None:
+        """a / b (nan where b is 0, None where b is withheld)."""
+        if b is None:
+            return None
         return a / b if b else math.nan
 
 
@@ -92,7 +96,7 @@ class MonteCarloCheck:
     depth: int
     samples: int
     seed: int
-    analytic: float
+    analytic: float | None  # None: the analytic value is withheld (not converged), so there is no z-score
     simulated: float
     stderr: float
     z: float
@@ -137,6 +141,7 @@ def section(act: BoundActivation, budget: Budget = DEFAULT, fmt: str = "png") ->
     from ..compare import Check
     from ..mc import simulate_chain
     from ..theory.chain import exact_chain
+    from ..theory.gradient import vetted
 
     notes: list[str] = []
     record = act.record  # the entry as declared: phi and its kinks in the parameter symbols, with their values
@@ -150,21 +155,37 @@ def section(act: BoundActivation, budget: Budget = DEFAULT, fmt: str = "png") ->
         method, proof = "not proved", ()
         notes.append(f"No proved bound: {exc}")
     rows = []
-    exact = exact_chain(act, max(REPORT_DEPTHS + (MC_DEPTH,)), CHAIN_WEIGHTS)
+    exact = vetted(exact_chain(act, max(REPORT_DEPTHS + (MC_DEPTH,)), CHAIN_WEIGHTS))
+    withheld: dict[str, list[int]] = {}
     for r in REPORT_DEPTHS:
         g = gradient_product(act, r, CHAIN_WEIGHTS, preact=PREACT)
-        lm = exact.by_depth["log_mean"][r - 1].value
+        m, ms, lm = (exact.by_depth[q][r - 1] for q in ("mean", "mean_square", "log_mean"))
+        for label, q in (("E[∏]", m), ("E[∏²]", ms), ("exp(E log|∏|)", lm)):
+            if q.withheld:
+                withheld.setdefault(label, []).append(r)
+        exp_log = None if lm.withheld else (math.exp(lm.value) if math.isfinite(lm.value) and lm.value < 700
+                                            else math.nan)
         rows.append(GradientRow(r, float(g.bound), float(g.mean), float(g.mean_square), float(g.typical),
-                                exact.by_depth["mean"][r - 1].value, exact.by_depth["mean_square"][r - 1].value,
-                                math.exp(lm) if math.isfinite(lm) and lm < 700 else math.nan))
+                                m.value, ms.value, exp_log))
+    if withheld:
+        notes.append("Exact-chain values not converged to the tolerance are withheld (–): "
+                     + "; ".join(f"{label} at r = {', '.join(map(str, rs))}" for label, rs in withheld.items())
+                     + ".")
     checks = []
     g = gradient_product(act, MC_DEPTH, CHAIN_WEIGHTS, preact=PREACT)
     e = exact.by_depth["mean"][MC_DEPTH - 1]
     # like with like: the chain against the exact chain, the independence model against its formula
-    for model, preact, log_a, sign_a in (("exact chain", None, e.log_abs, e.sign),
-                                         ("independence model", PREACT, g.log_mean_abs, int(g.mean_sign))):
+    for model, preact, log_a, sign_a, held in (("exact chain", None, e.log_abs, e.sign, e.withheld),
+                                               ("independence model", PREACT, g.log_mean_abs, int(g.mean_sign),
+                                                False)):
         s = simulate_chain(act, MC_DEPTH, CHAIN_WEIGHTS, samples=budget.chains, seed=budget.seed, preact=preact,
                            progress=False)
+        if held:  # no analytic value to compare with: no z-score, no agreement
+            checks.append(MonteCarloCheck(model, MC_DEPTH, budget.chains, budget.seed, None, s.mean.value,
+                                          s.mean.stderr, math.nan, False, s.median_abs.value))
+            notes.append(f"Monte Carlo check of the exact chain: the exact mean at r = {MC_DEPTH} is withheld "
+                         f"({e.reason}).")
+            continue
         c = Check.of_logs("mean", log_a, sign_a, s.mean)
         checks.append(MonteCarloCheck(model, MC_DEPTH, budget.chains, budget.seed, c.analytic, c.simulated,
                                       c.stderr, c.z, c.agree and s.ess >= 1000, s.median_abs.value))

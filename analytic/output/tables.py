@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..core.display import displayable, html_table
-from ..errors import ArgumentError
+from ..errors import ArgumentError, DepthError, canonical_ints, canonical_keywords
 from ..quantities import STANDARD_NORMAL
 from ..theory.independence import GradientProduct, gradient_product
 
@@ -59,10 +59,7 @@ def depth_table(act: Any, depths: Sequence[int], weights: str, preact: str | Non
                 **kwargs) -> DepthTable:
     r"""The gradient product of ``act`` at each depth in ``depths`` (keyword arguments go to
     :func:`~analytic.theory.independence.gradient_product`); ``to_frame()`` gives a DataFrame with :data:`COLUMNS`."""
-    if isinstance(depths, (str, bytes)) or not hasattr(depths, "__iter__"):
-        raise ArgumentError(f"depths must be a sequence of positive integers, got {depths!r}")
-    depths = list(depths)
-    if not depths:
-        raise ArgumentError("depths is empty")
+    kwargs = canonical_keywords("depth_table", kwargs, ("threshold", "params"))
+    depths = canonical_ints("depths", depths, 1, 10**6, DepthError)
     rows = tuple(gradient_product(act, r, weights, preact=preact, **kwargs) for r in depths)
     return DepthTable(rows[0].activation, weights, preact, rows)

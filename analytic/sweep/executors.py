@@ -19,6 +19,9 @@ Progress = Callable[[int, int], None]
 #: Packages that must have the same version on every worker as here (the numbers depend on them).
 _SAME_VERSIONS = ("analytic", "numpy", "scipy", "sympy")
 _NEEDS_DASK = "running a sweep on Dask needs the sweep extra: pip install -e '.[sweep]' (or use --serial)"
+#: Seconds a Dask scheduler has to answer each step of the handshake (connection, identity, the workers' versions);
+#: a server that accepts the connection and stays silent is refused after this long, never waited on forever.
+HANDSHAKE_SECONDS = 30.0
 
 
 def run_serial(pending: Sequence[Task], done: Callable[[dict], None],
@@ -35,6 +38,9 @@ def check_worker_versions(client: Any, scheduler: str) -> None:
     here = versions()
     try:
         remote = client.run(versions)
+    except TimeoutError:
+        raise ClusterError(f"the workers at {scheduler} did not report their versions within {HANDSHAKE_SECONDS:g} s")\
+            from None
     except Exception as exc:  # a worker without this package fails to unpickle the function
         raise ClusterError(f"the workers at {scheduler} cannot run analytic ({type(exc).__name__}: {exc}); "
                            "install it there: pip install -e '.[sweep]'") from None
@@ -47,27 +53,56 @@ def check_worker_versions(client: Any, scheduler: str) -> None:
 
 
 @contextlib.contextmanager
-def _workers_ignore_sigint():
-    """Ignore SIGINT while the local workers are spawned (they inherit it), so Ctrl-C reaches this process alone,
-    which then cancels the tasks in flight and closes the cluster; restored afterwards."""
+def _signals_held():
+    """While the local cluster starts, SIGINT and SIGTERM are recorded instead of raised, and the first one
+    recorded is raised (``KeyboardInterrupt``, or the command line's ``Terminated``) on the way out, so a half-built
+    cluster is never left behind and no signal is lost. The workers themselves ignore SIGINT
+    (:func:`dask_setup`)."""
     import signal
     import threading
 
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    arrived: list[int] = []
+
+    def record(signum, frame):
+        arrived.append(signum)
+
+    # a signal ignored before stays ignored; the others are recorded
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: handler for sig, handler in previous.items() if handler is not signal.SIG_IGN}
+    for sig in previous:
+        signal.signal(sig, record)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        if arrived:
+            handler = previous[arrived[0]]
+            if callable(handler):
+                handler(arrived[0], None)  # raises, as the signal would have
+            else:
+                signal.raise_signal(arrived[0])  # the default action
+
+
+def dask_setup(worker: Any) -> None:
+    """Run in every worker of :func:`local_cluster` as it starts (a Dask preload): ignore SIGINT, so Ctrl-C, which a
+    terminal sends to every process of the group, is handled by the calling process alone, which cancels the tasks
+    in flight and closes the cluster."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def local_cluster(n_workers: int = 2) -> Any:
     """A ``distributed.LocalCluster`` on this machine: ``n_workers`` processes with one thread each, everything
     on loopback (127.0.0.1), no dashboard (the scheduler's health endpoint on a free loopback port) and no worker
-    profiler, logs below CRITICAL silenced; the workers ignore SIGINT, so Ctrl-C reaches the calling process
-    alone. Close it after use.
+    profiler, logs below CRITICAL silenced; the workers ignore SIGINT once started, so Ctrl-C reaches the calling
+    process alone. Ctrl-C or SIGTERM while it starts closes it again and is then raised. Close it after use.
     """
     try:
         from distributed import LocalCluster
@@ -77,11 +112,37 @@ def local_cluster(n_workers: int = 2) -> Any:
 
     import dask
 
-    # the workers' statistical profiler (a stack sample every 10 ms) only feeds the dashboard, which is off
-    with _workers_ignore_sigint(), dask.config.set({"distributed.worker.profile.enabled": False}):
-        return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                            dashboard_address=None, silence_logs=logging.CRITICAL,
-                            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
+    cluster = None
+    try:
+        # the workers' statistical profiler (a stack sample every 10 ms) only feeds the dashboard, which is off
+        with _signals_held(), dask.config.set({"distributed.worker.profile.enabled": False,
+                                               "distributed.worker.preload": [__name__]}):
+            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                   dashboard_address=None, silence_logs=logging.CRITICAL,
+                                   scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
+    except BaseException:
+        if cluster is not None:
+            with contextlib.suppress(Exception):
+                cluster.close()
+        raise
+    return cluster
+
+
+def _bounded_client() -> type:
+    """``distributed.Client`` whose start (connection and handshake) and ``run`` are bounded by
+    :data:`HANDSHAKE_SECONDS`: its own ``timeout`` bounds the connection, not the handshake read after it."""
+    import asyncio
+
+    from distributed import Client
+
+    class BoundedClient(Client):
+        async def _start(self, *args, **kwargs):
+            return await asyncio.wait_for(super()._start(*args, **kwargs), HANDSHAKE_SECONDS)
+
+        async def _run(self, *args, **kwargs):
+            return await asyncio.wait_for(super()._run(*args, **kwargs), HANDSHAKE_SECONDS)
+
+    return BoundedClient
 
 
 def run_dask(pending: Sequence[Task], done: Callable[[dict], None], points: Sequence[tuple[str, float]],
@@ -102,8 +163,11 @@ def run_dask(pending: Sequence[Task], done: Callable[[dict], None], points: Sequ
             client = Client(cluster)
         else:
             try:
-                client = Client(scheduler, timeout="10s")
-            except (OSError, TimeoutError, ValueError) as exc:
+                client = _bounded_client()(scheduler, timeout=HANDSHAKE_SECONDS)
+            except TimeoutError:
+                raise ClusterError(f"the Dask scheduler {scheduler} did not complete the handshake within "
+                                   f"{HANDSHAKE_SECONDS:g} s") from None
+            except (OSError, ValueError) as exc:
                 raise ClusterError(f"cannot connect to the Dask scheduler {scheduler}: {exc}") from None
             check_worker_versions(client, scheduler)
         started()

@@ -31,6 +31,7 @@ import itertools
 import json
 import math
 import os
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -39,6 +40,7 @@ import numpy as np
 from ..errors import (AnalyticError, OutputError, SweepSpecError, canonical_float, canonical_int, number_from_text,
                       show_value)
 from ..core.files import canonical_path
+from ..limits import MemoryLimitError, check_array
 
 #: Largest number of tasks one spec may expand into.
 MAX_TASKS = 100_000
@@ -46,6 +48,9 @@ MAX_TASKS = 100_000
 MAX_VARIANCE = 1e6
 #: Largest sweep spec file read (bytes): a spec is a few lines; a file that never ends (/dev/zero) is cut here.
 MAX_SPEC_BYTES = 1 << 20
+#: Deepest nesting of tables and lists a spec may hold (``sigma_w2 = {start = 0.5, ...}`` is 2 levels below the
+#: spec); deeper ones are refused before anything walks them recursively.
+MAX_NESTING = 4
 #: Bumped when the content of a task file changes, so old task files are recomputed rather than mixed in.
 SCHEMA = 1
 
@@ -60,6 +65,30 @@ ENSEMBLES = ("gaussian", "orthogonal")
 
 def _fail(message: str) -> None:
     raise SweepSpecError(f"sweep spec: {message}")
+
+
+#: A TOML string or comment (their text is not looked into), and a key of MAX_NESTING or more dotted parts.
+_TOML_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*')
+_DOTTED_KEY = re.compile(r"(?:[A-Za-z0-9_-]+[ \t]*\.[ \t]*){%d,}" % MAX_NESTING)
+
+
+def _check_dotted_keys(text: str, path: object) -> None:
+    """Refuse keys of more than :data:`MAX_NESTING` dotted parts before the TOML parser reads them (its time grows
+    with the square of the parts)."""
+    if _DOTTED_KEY.search(_TOML_STRING.sub("s", text)):
+        raise SweepSpecError(f"sweep spec {path}: a key has more than {MAX_NESTING} dotted parts")
+
+
+def _check_nesting(mapping: Any) -> None:
+    """Refuse tables and lists nested deeper than :data:`MAX_NESTING`, walking them without recursion."""
+    stack = [(mapping, 0)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, (Mapping, list, tuple)):
+            if level >= MAX_NESTING:
+                _fail(f"tables and lists are nested more than {MAX_NESTING} deep")
+            items = value.values() if isinstance(value, Mapping) else value
+            stack.extend((item, level + 1) for item in items)
 
 
 def is_int(value: Any) -> bool:
@@ -202,6 +231,7 @@ class SweepSpec:
         """Validate a mapping (parsed TOML) into a spec; raises :class:`~analytic.errors.SweepSpecError`."""
         if not isinstance(mapping, Mapping):
             _fail("must be a table of keys")
+        _check_nesting(mapping)
         unknown = sorted(set(mapping) - set(KEYS))
         if unknown:
             _fail(f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
@@ -233,6 +263,18 @@ class SweepSpec:
         )
         if spec.n_tasks > MAX_TASKS:
             _fail(f"{spec.n_tasks} tasks ({' x '.join(str(n) for n in spec.shape)}) exceed the limit of {MAX_TASKS}")
+        wide = [w for w in spec.width if w > 1]
+        if wide:  # the memory limits of the wide-network tasks, before any task starts
+            from ..mc.wide import MAX_WIDE_ELEMENTS
+
+            held = max(spec.depth) * spec.batch * max(wide)
+            if held > MAX_WIDE_ELEMENTS:
+                _fail(f"the derivatives of a wide task (depth x batch x width = {held:.3g}) exceed "
+                      f"{MAX_WIDE_ELEMENTS} entries; use a smaller batch, width or depth")
+            try:
+                check_array("a weight matrix of a wide task (width x width)", (max(wide), max(wide)))
+            except MemoryLimitError as exc:
+                raise SweepSpecError(f"sweep spec: {exc}") from None
         return spec
 
     @property
@@ -316,10 +358,13 @@ def load_spec(path: str | os.PathLike | None = None, overrides: Mapping[str, str
             except ModuleNotFoundError:
                 raise SweepSpecError("reading a TOML sweep spec needs Python >= 3.11 (or the tomli package)") from None
         text = _read_spec_file(path)
+        _check_dotted_keys(text, path)
         try:
             mapping = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise SweepSpecError(f"sweep spec {path} is not valid TOML: {exc}") from None
+        except RecursionError:  # the parser recurses once per nested table or list
+            raise SweepSpecError(f"sweep spec {path}: tables and lists are nested too deeply") from None
     if overrides is not None and not isinstance(overrides, Mapping):
         raise SweepSpecError(f"sweep overrides must be a mapping of keys to text, got {show_value(overrides)}")
     for key, text in (overrides or {}).items():

@@ -35,9 +35,13 @@ import math
 import numpy as np
 
 from ..core.calculus import numpy_function, resolve
-from ..errors import ArgumentError
+from ..errors import ArgumentError, canonical_float, canonical_text
 from .gaussian import Estimate, _breakpoints
 from ..core.registry import Activation, BoundActivation
+
+#: Largest variance (q, and the weight and bias variances of the mean-field maps) accepted: q stays far below
+#: the range where the quadrature loses the tails for every activation of sub-exponential growth.
+MAX_VARIANCE = 1e6
 
 #: Half-width of the integration range in standard-normal units.
 Z_MAX = 11.0
@@ -140,12 +144,9 @@ def bivariate_expectation(act: Activation | str, f: str, g: str, q: float, c: fl
     >>> round(bivariate_expectation("identity", "phi", "phi", q=2.0, c=0.3).value, 12)
     0.6
     """
-    if f not in _FUNCTIONS or g not in _FUNCTIONS:
-        raise ArgumentError(f"f and g must be 'phi' or 'dphi', got {f!r}, {g!r}")
-    q, c = float(q), float(c)
-    if not (math.isfinite(q) and q > 0):
-        raise ArgumentError(f"q must be finite and > 0, got {q!r}")
-    if not (-1.0 <= c <= 1.0):
-        raise ArgumentError(f"the correlation c must lie in [-1, 1], got {c!r}")
+    f = canonical_text("f", f, tuple(_FUNCTIONS))
+    g = canonical_text("g", g, tuple(_FUNCTIONS))
+    q = canonical_float("q", q, 0, MAX_VARIANCE, open_low=True)
+    c = canonical_float("the correlation c", c, -1.0, 1.0)
     act = resolve(act, params)
     return _bivariate(act, f, g, q, c)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from ..core.calculus import resolve
 from ..core.registry import Activation, BoundActivation
-from ..errors import ArgumentError, ConvergenceError
+from ..errors import ArgumentError, ConvergenceError, canonical_float
 from .bivariate import _bivariate, _bivariate_value
 from .gaussian import Estimate
 from .meanfield import MARGINAL, VERIFY, MeanField, _canonical_q0, _canonical_variances, _depth_scale, _mean_field
@@ -76,10 +76,10 @@ def correlation_map(act: Activation | str, c: float, sigma_w2: float, sigma_b2: 
     0.318309886184
     """
     sw, sb = _canonical_variances(sigma_w2, sigma_b2)
+    c = canonical_float("the correlation c", c, -1.0, 1.0)
+    q_star = _canonical_q0(q_star, "q_star")
     act = resolve(act, params)
-    if not (-1 <= float(c) <= 1):
-        raise ArgumentError(f"the correlation c must lie in [-1, 1], got {c!r}")
-    return _F(act, sw, sb, _canonical_q0(q_star), float(c))
+    return _F(act, sw, sb, q_star, c)
 
 
 def _F(act: BoundActivation, sw: float, sb: float, q: float, c: float) -> Estimate:

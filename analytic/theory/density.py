@@ -17,12 +17,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.calculus import resolve
-from ..errors import ConvergenceError
+from ..errors import ArgumentError, ConvergenceError, canonical_int
+from ..limits import check_array
 from .spectral_moments import d2_law, spectrum_moments
 
 #: Nodes per piece of the (smaller) law the density equations sum over; the density's own moments, compared
 #: with the exact ones in the output, show what this costs.
 DENSITY_NODES = 64
+
+#: Most grid points of a tabulated density.
+MAX_POINTS = 10**5
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,9 @@ class Density:
                 "dropped_near_edges": self.dropped,
                 "top_atom": None if self.top_atom is None else {"at": self.top_atom[0], "mass": self.top_atom[1]}}
 
+
+#: Most grid points of a tabulated density (each is a root solve).
+MAX_POINTS = 10**5
 
 def _equations(a: np.ndarray, p: np.ndarray, depth: int, gaussian: bool):
     """Residuals of (psi_D(z) = w, x w y^L = 1 + w) in the unknowns (w, y), y = S_D(w) S_W(w) (see module)."""
@@ -183,6 +190,8 @@ def spectral_density(act, depth: int, sigma_w2: float, sigma_b2: float = 0.0, we
     >>> round(d.m1, 3), round(d.variance, 3)
     (1.0, 1.0)
     """
+    points = canonical_int("points", points, 3, MAX_POINTS, ArgumentError)
+    check_array("spectral density grid (about 2.3 x points)", (3 * points,))
     act = resolve(act, params)
     mom = spectrum_moments(act, depth, sigma_w2, sigma_b2, weights)
     law, _, _ = d2_law(act, sigma_w2, sigma_b2, nodes=DENSITY_NODES)

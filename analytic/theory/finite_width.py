@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,7 +36,9 @@ import numpy as np
 from scipy import integrate, special, stats
 
 from ..core.calculus import numpy_pair, resolve
-from ..errors import ArgumentError, DepthError, canonical_int
+from ..core.registry import BoundActivation
+from ..errors import ArgumentError, DepthError, canonical_bool, canonical_int, canonical_ints, canonical_text
+from .meanfield import _canonical_variances
 
 #: Largest width accepted (the binomial sums run over k = 0..n).
 MAX_WIDTH = 100_000
@@ -122,8 +125,10 @@ def exact_law_reason(act, sigma_b2: float = 0.0, weights: str = "gaussian", para
 
 def canonical_widths(widths: int | Sequence[int], depth: int) -> tuple[int, ...]:
     """``n`` → (n,)·(L+1); a sequence of 1 or L + 1 widths :math:`n_0, \\dots, n_L`."""
-    seq = [widths] if isinstance(widths, (int, np.integer, float)) else list(widths)
-    ns = tuple(canonical_int("width", w, 1, MAX_WIDTH, ArgumentError) for w in seq)
+    if isinstance(widths, (numbers.Number, np.generic)) and not isinstance(widths, bool):
+        ns = (canonical_int("width", widths, 1, MAX_WIDTH, ArgumentError),)
+    else:
+        ns = canonical_ints("widths", widths, 1, MAX_WIDTH)
     if len(ns) == 1:
         return ns * (depth + 1)
     if len(ns) != depth + 1:
@@ -285,14 +290,23 @@ def finite_width(act, depth: int, sigma_w2: float, widths: int | Sequence[int], 
     True
     """
     depth = canonical_int("depth", depth, 1, 10**4, DepthError)
+    sw, sigma_b2 = _canonical_variances(sigma_w2, sigma_b2)
+    weights = canonical_text("weights", weights)
+    median = canonical_bool("median", median)
     act = resolve(act, params)
     reason = exact_law_reason(act, sigma_b2, weights)
     if reason:
         raise ArgumentError(reason)
-    sw = float(sigma_w2)
-    if not (math.isfinite(sw) and sw > 0):
-        raise ArgumentError(f"sigma_w2 must be a finite number > 0, got {sigma_w2!r}")
     ns = canonical_widths(widths, depth)
+    try:
+        return _finite_width(act, depth, sw, ns, median)
+    except OverflowError:
+        raise ArgumentError(f"{act.name}: the moments of ||J u||^2 over {depth} layers of widths {ns[0]}"
+                            f"{'...' if len(set(ns)) > 1 else ''} leave the float range") from None
+
+
+def _finite_width(act: BoundActivation, depth: int, sw: float, ns: tuple[int, ...], median: bool) -> FiniteWidth:
+    """The summaries of :func:`finite_width` for validated arguments."""
     b_pos, b_neg = relu_family(act)
     cs = [sw / ns[l - 1] for l in range(1, depth + 1)]
     lays = [_layer(ns[l], b_pos, b_neg) for l in range(1, depth + 1)]

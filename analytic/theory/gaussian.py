@@ -34,7 +34,7 @@ import sympy as sp
 
 from ..core.calculus import derivative, numpy_function, resolve
 from ..distributions import Constant, Distribution, LogNormal, Normal, Uniform, distribution, scalar
-from ..errors import canonical_float, canonical_text
+from ..errors import ArgumentError, canonical_float, canonical_text
 from ..core.registry import X, Activation, BoundActivation
 from ..quantities import STANDARD_NORMAL
 
@@ -397,9 +397,17 @@ def _gaussian(act: BoundActivation, fn: str, mean: float, std: float) -> Estimat
         return _at_point(act, fn, mean)
     if fn == "log_abs_dphi" and _prob_zero_piece(act, lambda a, b: b > a):
         return Estimate(-math.inf, 0.0, "exact", "-oo (phi' = 0 on an interval of positive probability)")
-    est = _closed_form(act, fn, mean, std)
+    try:
+        est = _closed_form(act, fn, mean, std)
+    except (OverflowError, ZeroDivisionError):  # a term of the closed form leaves the float range: integrate
+        est = None
     if est is None:
-        est = _gauss_quad(act, fn, mean, std)
+        try:
+            est = _gauss_quad(act, fn, mean, std)
+        except (OverflowError, ZeroDivisionError):
+            shown = {"phi": "phi(v)", "phi2": "phi(v)^2", "dphi": "phi'(v)", "dphi2": "phi'(v)^2"}.get(fn, fn)
+            raise ArgumentError(f"{act.name}: E[{shown}] for v ~ N({mean:g}, {std:g}^2) leaves the float range "
+                                "(the activation grows too fast)") from None
     return est
 
 

@@ -13,15 +13,17 @@ approximation, labelled as such, with the ratio between the approximation and th
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 from ..core.calculus import resolve
 from ..distributions import Distribution
-from ..quantities import STANDARD_NORMAL
+from ..quantities import LINEAR, NAMES, STANDARD_NORMAL, QuantitySeries
 from .independence import GradientProduct, gradient_product
 from ..core.registry import Activation
 from .chain import ChainExpectations, exact_chain
+from .undefined import checked_chain
 
 #: The exact-chain quantity each independence formula approximates: (independence key, its log, exact quantity).
 PAIRS = (("mean", "log_mean_abs", "mean"), ("mean_square", "log_mean_square", "mean_square"),
@@ -32,10 +34,14 @@ PAIRS = (("mean", "log_mean_abs", "mean"), ("mean_square", "log_mean_square", "m
 class Gradient:
     r"""The exact chain, the crude bound and the independence approximation at depth r.
 
-    ``ratios[k]`` is independence / exact for ``mean``, ``mean_square`` and ``typical`` (the typical value of the
-    exact chain is :math:`\exp E[\log|\prod| \mid \prod \ne 0]`); ``depth_to_threshold`` holds, per model, the
-    first depth below the threshold (for the exact chain only depths 1…r are known: ``None`` means not below by
-    depth r).
+    ``exact_chain`` is vetted (:func:`vetted`): a quantity that missed the tolerance is withheld with its reason.
+    ``ratios[k]`` is independence / exact for ``mean``, ``mean_square`` and ``typical`` (compared with
+    :math:`\exp E[\log|\prod| \mid \prod \ne 0]` of the exact chain; None where the exact value is withheld);
+    ``depth_to_threshold`` holds, per model, the first depth below the threshold (for the exact chain only depths
+    1…r are known: ``None`` means not below by depth r, or not known because a value before it is withheld — then
+    ``depth_to_threshold["exact_chain_withheld"][k]`` says where and why).
+    A quantity that has no value at all (an integral diverged or overflowed, or ``log_mean`` when every product
+    is 0) is withheld first, with the reason in ``exact_chain.notes`` (:mod:`analytic.theory.undefined`).
     """
 
     activation: str
@@ -65,8 +71,60 @@ class Gradient:
                 "assumptions": list(self.assumptions)}
 
 
-def _first_below(series, threshold: float, typical: bool = False) -> int | None:
-    """The first depth (1-based) where the quantity (for ``typical``: exp of the log mean) is below threshold."""
+def _tolerance_limits(exact: ChainExpectations) -> dict[str, tuple]:
+    r"""Per quantity, the log of the largest absolute error the exact chain allows at each depth, and how it is set:
+    ``exact.tolerance`` relative to the value (to :math:`E|\prod|` for :math:`E[\prod]`, which may vanish by
+    symmetry), absolute for the plain numbers ``log_mean`` and ``zero_probability``."""
+    import numpy as np
+
+    tol = exact.tolerance
+    log_tol = math.log(tol)
+    out = {}
+    for q in NAMES:
+        series = exact.by_depth[q]
+        if q in LINEAR:
+            out[q] = (np.full(len(series), log_tol), "absolute")
+        else:
+            ref = exact.by_depth["mean_abs" if q == "mean" else q].log_abs
+            out[q] = (log_tol + np.asarray(ref, float), f"relative {tol:g}" + (" of E|prod|" if q == "mean" else ""))
+    return out
+
+
+def _agrees(series: QuantitySeries, log_limit) -> bool:
+    """True when ``log_limit`` reproduces the series' own verdicts: converged exactly where the error is exact or
+    at most the limit (an undefined error, nan, counts as agreeing)."""
+    import numpy as np
+
+    le = np.asarray(series.log_error, float)
+    with np.errstate(invalid="ignore"):
+        ok = (le == -np.inf) | (le <= log_limit)
+    defined = ~np.isnan(le)
+    return bool(np.array_equal(np.asarray(series.converged, bool)[defined], ok[defined]))
+
+
+def vetted(exact: ChainExpectations) -> ChainExpectations:
+    r"""The exact chain with every quantity that missed the tolerance withheld with a reason naming the tolerance
+    it missed. Series that already carry their limits are kept as they are; a limit that does not reproduce the
+    chain's own verdicts at every depth is not quoted (the reason then gives the error alone), so a reason never
+    names a tolerance the chain did not apply.
+
+    >>> c = vetted(exact_chain("sigmoid", 3, "normal(1, 0.5)"))
+    >>> c["mean"].withheld, c["mean"].reason
+    (False, None)
+    """
+    limits = _tolerance_limits(exact)
+    by = {}
+    for q, series in exact.by_depth.items():
+        if q in limits and series.log_limit is None and _agrees(series, limits[q][0]):
+            series = dataclasses.replace(series, log_limit=limits[q][0], tolerance=limits[q][1])
+        by[q] = series
+    return dataclasses.replace(exact, by_depth=by, quantities={q: by[q][-1] for q in exact.quantities})
+
+
+def _first_below(series: QuantitySeries, threshold: float, typical: bool = False) -> tuple[int | None, str | None]:
+    """(the first depth, 1-based, where the quantity — for ``typical``: exp of the log mean — is below threshold,
+    None if none) and None; or (None, reason) when a depth before the first one below is withheld, so the answer
+    is not known."""
     import numpy as np
 
     log_t = math.log(threshold)
@@ -75,13 +133,22 @@ def _first_below(series, threshold: float, typical: bool = False) -> int | None:
         below = lm < log_t
     else:
         below = (series.sign == 0) | (series.log_abs < log_t)
-    return int(np.argmax(below)) + 1 if below.any() else None
+    withheld = series.withheld
+    first = int(np.argmax(below | withheld)) if (below | withheld).any() else None
+    if first is not None and withheld[first]:
+        return None, f"not converged at r = {first + 1} ({series[first].reason})"
+    return (None if first is None else first + 1), None
 
 
 def _ratios(exact: ChainExpectations, ind: GradientProduct) -> dict:
+    """Independence / exact for ``mean``, ``mean_square`` and ``typical``; None where either side is not finite or
+    the exact value is withheld."""
     out = {}
     for name, log_key, q in PAIRS:
         e = exact[q]
+        if e.withheld:
+            out[name] = None
+            continue
         log_exact = e.value if q == "log_mean" else e.log_abs
         log_ind = getattr(ind, log_key)
         if not (math.isfinite(log_exact) and math.isfinite(log_ind)):
@@ -102,12 +169,13 @@ def gradient(act: Activation | str, depth: int, weights: str | Distribution, x: 
     """
     act = resolve(act, params)
     ind = gradient_product(act, depth, weights, preact=preact, threshold=threshold)
-    exact = exact_chain(act, depth, weights, x=x, bias=bias)
+    exact = vetted(checked_chain(exact_chain(act, depth, weights, x=x, bias=bias)))
     t = ind.threshold
-    reach = {"exact_chain": {"mean": _first_below(exact.by_depth["mean"], t),
-                             "mean_abs": _first_below(exact.by_depth["mean_abs"], t),
-                             "mean_square": _first_below(exact.by_depth["mean_square"], t),
-                             "typical": _first_below(exact.by_depth["log_mean"], t, typical=True)},
+    found = {k: _first_below(exact.by_depth[q], t, typical=k == "typical")
+             for k, q in (("mean", "mean"), ("mean_abs", "mean_abs"), ("mean_square", "mean_square"),
+                          ("typical", "log_mean"))}
+    reach = {"exact_chain": {k: d for k, (d, _) in found.items()},
+             "exact_chain_withheld": {k: why for k, (_, why) in found.items() if why is not None},
              "bound": ind.depth_to_threshold["bound"],
              "independence": {k: v for k, v in ind.depth_to_threshold.items() if k != "bound"}}
     assumptions = (
@@ -115,7 +183,8 @@ def gradient(act: Activation | str, depth: int, weights: str | Distribution, x: 
         + (f", b_t i.i.d. {exact.bias}" if exact.bias else ", no bias")
         + f"; computed by {exact.method} (no sampling)",
         *exact.notes,
-        f"exact-chain depth_to_threshold: the first depth in 1..{depth} below {t:g}, null if none",
+        f"exact-chain depth_to_threshold: the first depth in 1..{depth} below {t:g}, null if none or if a value "
+        "before it is not converged (then exact_chain_withheld says where)",
         *ind.assumptions,
     )
     return Gradient(exact.activation, exact.depth, exact.weights, exact.bias, exact.x, t, exact, ind,

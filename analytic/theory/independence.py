@@ -31,6 +31,7 @@ from ..core.display import displayable
 from ..core.registry import Activation, BoundActivation
 from ..distributions import Constant, Distribution, distribution, scalar
 from ..errors import DepthError, canonical_float, canonical_int
+from .undefined import require_finite
 from ..quantities import STANDARD_NORMAL, LogQuantity, exp_or_inf, log_or_minus_inf
 from .gaussian import Estimate, _kinks, _preact
 
@@ -243,6 +244,8 @@ def gradient_product(act: Activation | str, depth: int, weights: str | Distribut
     sign = 0 if m1 == 0 else (1 if m1 > 0 or depth % 2 == 0 else -1)
     log_ms = _scale(depth, per["mean_square"]["log"])
     log_typ = _scale(depth, per["typical"]["log"])
+    require_finite(f"{act.name}: the independence approximation", "an integral over the pre-activation law "
+                   "diverged or overflowed", mean=log_mean, mean_square=log_ms, typical=log_typ, bound=log_bound)
     to_threshold = {k: first_depth_below(per[k]["log"], threshold) for k in ("bound", "mean", "mean_square", "typical")}
     assumptions = assumptions + (
         f"depth_to_threshold: smallest r with the quantity < {threshold:g} (|E[prod]| for the mean; "

@@ -33,7 +33,7 @@ from ..core.calculus import numpy_function, resolve
 from ..core.parsing import parse_formula
 from .gaussian import DIGITS, _OO, _gaussian, _kinks, _piece_integral, _quad_pieces, _terms
 from ..core.registry import X, Activation, BoundActivation
-from .criticality import _critical
+from .criticality import _critical, _stable_edge, orbit_reaches
 from .meanfield import _canonical_variances, _mean_field
 
 #: Relative differences for the verdicts "reproduces" and "approximates".
@@ -103,19 +103,21 @@ class Initialisation:
     assumptions: tuple[str, ...] = ()
     conventions: tuple[Convention, ...] = ()
     critical_points: tuple = ()
+    stable_edge: dict | None = None
 
     def as_dict(self) -> dict:
         """JSON-ready form: ``sigma_w2``, ``q_star``, ``chi1``, ``gain`` (SELU: ``alpha``, ``lambda``, ``selu``),
         ``conventions`` (``criticality``, ``variance_preserving``, ``linearised``), ``critical_points``, plus
         ``activation``, ``sigma_b2``, ``method``, ``torch_gain``, ``torch_entry``, ``reproduces_torch``,
-        ``comparison``, ``assumptions``."""
+        ``comparison``, ``assumptions``, ``stable_edge`` (where chi_1 = 1 only at unstable fixed points: the
+        sigma_b^2 from which it sits at a stable one, :class:`~analytic.theory.criticality.StableEdge`, or null)."""
         out = {"activation": self.activation, "sigma_b2": self.sigma_b2, "sigma_w2": self.sigma_w2,
                "q_star": self.q_star, "chi1": self.chi1, "gain": self.gain, "method": self.method,
                "torch_gain": self.torch_gain, "torch_entry": self.torch_entry,
                "reproduces_torch": self.reproduces_torch, "comparison": self.comparison,
                "conventions": {c.name: c.as_dict() for c in self.conventions},
                "critical_points": [p.as_dict() for p in self.critical_points],
-               "assumptions": list(self.assumptions)}
+               "assumptions": list(self.assumptions), "stable_edge": self.stable_edge}
         if self.alpha is not None:
             out.update(alpha=self.alpha, **{"lambda": self.lam}, selu=self.selu)
         return out
@@ -204,17 +206,26 @@ def _initialisation(act: BoundActivation, sb: float) -> Initialisation:
     tg = _torch_gain(act)
     entry = None if act.record.torch_gain is None else act.record.torch_gain.entry
     assumptions = []
+    edge = None
     if point is None:
         sw = q_star = chi1 = gain = None
         assumptions.append(f"no critical initialisation: {method}")
+        found = _stable_edge(act)[0]
+        if found is not None and any(not p.stable for p in points) and sb < found.sigma_b2:
+            edge = found.as_dict()
     else:
         mf = _mean_field(act, point.sigma_w2, sb, 1.0)
         sw, q_star, chi1, gain = point.sigma_w2, point.q_star, point.chi1, math.sqrt(point.sigma_w2)
         assumptions += list(mf.assumptions) + [
             f"critical initialisation: chi_1 = 1 at the {point.kind} fixed point q* = {q_star:.12g} ({method}); "
             "re-checked: chi_1 = 1 and G(q*) = q* to 1e-10"]
-        if mf.q_star != q_star and not point.edge:
-            assumptions.append(f"the orbit from q_0 = 1 does not reach this q* (it ends at {mf.q_star:.6g})")
+        if not point.edge and point.kind != "neutral":
+            reached, end, tol = orbit_reaches(act, sb, point)
+            assumptions.append(
+                f"the orbit from q_0 = 1 reaches this q* (it ends at the fixed point {end:.12g}; |difference| = "
+                f"{abs(end - q_star):.2g} <= {tol:.2g}, the two roots' error bound)" if reached else
+                f"the orbit from q_0 = 1 does not reach this q*: it ends at {end:.12g} (|difference| = "
+                f"{abs(end - q_star):.3g} > {tol:.2g}, the two roots' error bound)")
     conventions = _conventions(act, gain, method if point is None else f"q* = {q_star:.12g}, {point.kind}")
     if tg is None:
         reproduces, comparison = None, f"calculate_gain has no entry for {act.name}"
@@ -241,7 +252,7 @@ def _initialisation(act: BoundActivation, sb: float) -> Initialisation:
         assumptions.append(f"SELU's self-normalising fixed point (mean 0, variance 1) needs sigma_w^2 = 1; there "
                            f"q* = {fixed.q_star:.12g} and chi_1 = {fixed.chi1:.12g}")
     return Initialisation(act.name, sb, sw, q_star, chi1, gain, method, tg, entry, reproduces, comparison,
-                          alpha, lam, selu, tuple(assumptions), conventions, points)
+                          alpha, lam, selu, tuple(assumptions), conventions, points, edge)
 
 
 def initialisation(act: Activation | str, sigma_b2: float = 0.0, params: dict | None = None) -> Initialisation:

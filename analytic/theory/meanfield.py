@@ -38,7 +38,8 @@ from ..core.display import displayable
 from ..errors import ArgumentError, ConvergenceError, canonical_float
 from .gaussian import _SQRT2PI, Estimate, _breakpoints, _gaussian
 from ..core.registry import Activation, BoundActivation
-from .bivariate import ORDER, PANELS, ROUNDING, Z_MAX, _panel_nodes
+from .undefined import require_finite
+from .bivariate import MAX_VARIANCE, ORDER, PANELS, ROUNDING, Z_MAX, _panel_nodes
 
 #: Grid on which G(q) - q and chi_1(q) - 1 are scanned for sign changes.
 Q_GRID = tuple(float(q) for q in np.logspace(-6, 6, 241))
@@ -57,24 +58,14 @@ _ASSUMPTION = ("mean field: width -> infinity, W_ij ~ (0, sigma_w^2/n), bias ~ (
 
 # ---------------------------------------------------------------- one-layer pieces
 
-#: Largest weight or bias variance the mean-field maps accept (q stays far below Q_HUGE for every activation
-#: of sub-exponential growth).
-MAX_VARIANCE = 1e6
-
 
 def _canonical_variances(sigma_w2: Any, sigma_b2: Any) -> tuple[float, float]:
     return (canonical_float("sigma_w2", sigma_w2, 0, MAX_VARIANCE, open_low=True),
             canonical_float("sigma_b2", sigma_b2, 0, MAX_VARIANCE))
 
 
-def _canonical_q0(q0: Any) -> float:
-    try:
-        q = float(q0)
-    except (TypeError, ValueError):
-        raise ArgumentError(f"q0 must be a number > 0, got {q0!r}") from None
-    if not (math.isfinite(q) and q > 0):
-        raise ArgumentError(f"q0 must be finite and > 0, got {q0!r}")
-    return q
+def _canonical_q0(q0: Any, name: str = "q0") -> float:
+    return canonical_float(name, q0, 0, MAX_VARIANCE, open_low=True)
 
 
 def _V(act: BoundActivation, q: float) -> float:
@@ -229,6 +220,26 @@ def _fixed_points(act: BoundActivation, sw: float, sb: float) -> list[FixedPoint
     return out
 
 
+def _same_fixed_point(act: BoundActivation, sw: float, sb: float, a: float, b: float, slope: float
+                      ) -> tuple[bool, float]:
+    r"""Whether a and b are one fixed point of :math:`G(q) = \sigma_w^2 V(q) + \sigma_b^2` (each found by a root
+    search on its own function), and the bound on :math:`|a - b|` that decides it.
+
+    Near a simple fixed point :math:`h(q) = G(q) - q` has slope :math:`G' - 1`, so each of a, b lies within
+    :math:`(|h(q)| + 10\,\sigma_w^2 e_V(q))/|1 - G'|` of the true root (:math:`e_V`: the quadrature error of V);
+    a and b are the same fixed point when :math:`|a - b|` is within the sum of the two (fixed points closer than a
+    grid step are not told apart anyway)."""
+    if a == b:
+        return True, 0.0
+    if not (math.isfinite(a) and math.isfinite(b)) or min(a, b) <= 0:
+        return False, 0.0
+    g = _rules_at(act, np.array([a, b]))
+    h = sw * g[0] + sb - np.array([a, b])
+    gap = max(abs(1 - slope), MARGINAL)
+    tol = float(np.sum(np.abs(h) + 10 * sw * g[3] + 4e-16 * np.array([a, b]))) / gap
+    return abs(a - b) <= tol, tol
+
+
 @displayable(title="mean field", headline=("sigma_w2", "sigma_b2", "q_star", "chi1"))
 @dataclass(frozen=True)
 class MeanField:
@@ -379,4 +390,8 @@ def mean_field(act: Activation | str, sigma_w2: float, sigma_b2: float = 0.0, pa
     """
     sw, sb = _canonical_variances(sigma_w2, sigma_b2)
     act = resolve(act, params)
-    return _mean_field(act, sw, sb, _canonical_q0(q0))
+    m = _mean_field(act, sw, sb, _canonical_q0(q0))
+    require_finite(f"{act.name}: the mean field at sigma_w^2 = {sw:g}, sigma_b^2 = {sb:g}",
+                   "a Gaussian integral of phi or phi' diverged or overflowed", q_star=m.q_star, chi1=m.chi1,
+                   **({"slope": m.slope} if math.isfinite(m.q_star) else {}))
+    return m

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..core.calculus import numpy_pair, resolve
 from ..errors import ArgumentError, ConvergenceError, DepthError, canonical_int
+from ..limits import check_array
 from .meanfield import mean_field
 from .spectral_moments import _canonical_weights
 
@@ -87,6 +88,8 @@ def sample_spectrum(act, depth: int, sigma_w2: float, width: int, sigma_b2: floa
     width = canonical_int("width", width, 2, 10**4, ArgumentError)
     networks = canonical_int("networks", networks, 2, 10**5, ArgumentError)
     weights = _canonical_weights(weights)
+    seed = canonical_int("seed", seed, 0, error=ArgumentError)
+    check_array("sampled spectrum: a weight matrix and the Jacobian (width x width)", (width, width))
     if depth * width ** 3 * networks > MAX_SPECTRUM_WORK:
         raise ArgumentError(f"depth x width^3 x networks = {depth * width ** 3 * networks:.3g} exceeds "
                             f"{MAX_SPECTRUM_WORK:.0e} (time); use a smaller width or fewer networks")

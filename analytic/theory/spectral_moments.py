@@ -34,7 +34,7 @@ import numpy as np
 
 from ..core.calculus import numpy_pair, resolve
 from ..core.registry import BoundActivation
-from ..errors import ArgumentError, ConvergenceError, DepthError, canonical_int
+from ..errors import ArgumentError, ConvergenceError, DepthError, canonical_int, canonical_text, show_value
 from .meanfield import mean_field
 
 WEIGHTS = ("gaussian", "orthogonal")
@@ -78,9 +78,9 @@ class SpectrumMoments:
 
 
 def _canonical_weights(weights: str) -> str:
-    w = str(weights).strip().lower()
+    w = canonical_text("weights", weights).strip().lower()
     if w not in WEIGHTS:
-        raise ArgumentError(f"weights must be one of {', '.join(WEIGHTS)}, got {weights!r}")
+        raise ArgumentError(f"weights must be one of {', '.join(WEIGHTS)}, got {show_value(weights)}")
     return w
 
 
@@ -156,7 +156,10 @@ def spectrum_moments(act, depth: int, sigma_w2: float, sigma_b2: float = 0.0, we
     weights = _canonical_weights(weights)
     act = resolve(act, params)
     law, q, chi1 = d2_law(act, sigma_w2, sigma_b2)
-    ratio = law.mu2 / law.mu1 ** 2 - 1 + (1.0 if weights == "gaussian" else 0.0)
+    if law.mu1 > 0 and not (0 < law.mu1 ** 2 < math.inf and law.mu2 > 0):
+        raise ArgumentError(f"sigma_w2 = {float(sigma_w2):g}: mu_1 = {law.mu1:.3g}, mu_2 = {law.mu2:.3g}; mu_2/mu_1^2 "
+                            "leaves the float range")
+    ratio = (law.mu2 / law.mu1 ** 2 if law.mu1 > 0 else 1.0) - 1 + (1.0 if weights == "gaussian" else 0.0)
     m1 = law.mu1 ** depth
     return SpectrumMoments(act.name, depth, float(sigma_w2), float(sigma_b2), weights, q, chi1,
                            law.mu1, law.mu2, m1, m1 * m1 * depth * ratio, law.error * 2 * depth, law.zero_mass)

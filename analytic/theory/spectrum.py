@@ -11,9 +11,11 @@ import math
 from dataclasses import dataclass
 
 from ..core.calculus import resolve
+from ..errors import ArgumentError, canonical_int
 from .density import Density, spectral_density
 from .sampled_spectrum import SampledSpectrum, sample_spectrum
 from .spectral_moments import SpectrumMoments, spectrum_moments
+from ..errors import canonical_bool
 
 
 @dataclass(frozen=True)
@@ -63,13 +65,20 @@ def spectrum(act, depth: int, sigma_w2: float, sigma_b2: float = 0.0, weights: s
     """
     from .finite_width import canonical_widths, exact_law_reason, finite_width
 
+    seed = canonical_int("seed", seed, 0, error=ArgumentError)
+    density = canonical_bool("density", density)
     act = resolve(act, params)
     mom = spectrum_moments(act, depth, sigma_w2, sigma_b2, weights)
     notes = [f"large width n -> infinity at the fixed point q* = {mom.q_star:.6g}; factors asymptotically free"]
     if not (math.isfinite(mom.q_star) and mom.q_star > 0):
         notes.append("phi is positively homogeneous: the law of phi'(h), h ~ N(0, q), is the same at every q > 0, "
                      "so the spectrum does not need q to settle")
-    dens = spectral_density(act, depth, sigma_w2, sigma_b2, weights) if density else None
+    dens = None
+    if density:
+        try:
+            dens = spectral_density(act, depth, sigma_w2, sigma_b2, weights)
+        except (OverflowError, ZeroDivisionError):
+            notes.append(f"density withheld: its equations leave the float range at depth {mom.depth}")
     if dens is not None and len(dens.grid) == 1:
         notes.append(f"every eigenvalue of J J^T equals {dens.grid[0]:.6g} (orthogonal weights, constant phi'^2)"
                      + (f", apart from an atom {dens.atom:.6g} at 0" if dens.atom else ""))
@@ -86,5 +95,8 @@ def spectrum(act, depth: int, sigma_w2: float, sigma_b2: float = 0.0, weights: s
             notes.append("Monte Carlo spectrum: needs one width for every layer")
         fw_note = exact_law_reason(act, sigma_b2, mom.weights)
         if fw_note is None:
-            fw = finite_width(act, mom.depth, sigma_w2, ns).as_dict()
+            try:
+                fw = finite_width(act, mom.depth, sigma_w2, ns).as_dict()
+            except ArgumentError as exc:  # its moments leave the float range: withheld, with the reason
+                fw_note = f"exact law withheld: {exc}"
     return Spectrum(mom, dens, fw, fw_note, mc, tuple(notes))

@@ -32,13 +32,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import sympy as sp
 from scipy import special
 
 from ..core.calculus import numpy_function, numpy_pair, resolve
+from ..core.logforms import LOG_TINY as _LOG_TINY, log_abs_underflow as _log_abs_underflow
 from ..distributions import Base, Constant, Distribution, Normal, distribution
 from .gaussian import _dphi_zeros, _kinks, _zero_pieces
-from ..core.registry import X, Activation, BoundActivation
+from ..core.registry import Activation, BoundActivation
 
 #: Per-layer functions g of u = w phi'(v) the operator is built for.
 FUNCTIONS = ("mean", "mean_abs", "mean_square", "nonzero", "log", "one")
@@ -332,118 +332,6 @@ def _mixed_nodes(y: float, w: Distribution, bias: Distribution, ks: tuple, h: fl
 
 
 # ---------------------------------------------------------------- the operator
-
-#: log|φ′| where φ′ underflows to 0 outside an interval where it vanishes (the log of the smallest float).
-_LOG_TINY = math.log(5e-324)
-
-
-@functools.lru_cache(maxsize=64)
-def _mp_dphi(act: BoundActivation):
-    r"""φ′ as an mpmath function for the points where the float φ′ underflows, written so that it does not cancel
-    there: :math:`\operatorname{erf}(u) = \operatorname{erfc}(-u) - 1` (so :math:`1 + \operatorname{erf}(u)`
-    becomes :math:`\operatorname{erfc}(-u)`, exact in the left tail), sigmoid and softplus in exp and log."""
-    import sympy as sp
-
-    from ..core.special import to_elementary
-    from ..core.calculus import derivative
-    from ..core.registry import X
-
-    d = to_elementary(derivative(act, 1))
-    d = d.replace(sp.erf, lambda u: sp.erfc(-u, evaluate=False) - 1)  # erfc(-u) would fold back to 2 - erfc(u)
-    return sp.lambdify(X, d, "mpmath")
-
-
-class _log_erfc(sp.Function):
-    """log erfc(u), evaluated without underflow (NumPy: :func:`_np_log_erfc`)."""
-
-    nargs = 1
-
-
-class _log_abs_sum(sp.Function):
-    """log|sum_i s_i e^{l_i}| for arguments (l_1, s_1, l_2, s_2, ...), evaluated without underflow."""
-
-
-def _np_log_erfc(u):
-    u = np.asarray(u, dtype=float)
-    with np.errstate(all="ignore"):
-        return np.where(u > 0, np.log(special.erfcx(np.maximum(u, 0.0))) - u * u, np.log(special.erfc(u)))
-
-
-def _np_log_abs_sum(*args):
-    logs, signs = np.broadcast_arrays(*args[0::2]), np.broadcast_arrays(*args[1::2])
-    L, S = np.stack(logs), np.stack(signs)
-    top = np.max(np.where(S != 0, L, -np.inf), axis=0)
-    with np.errstate(all="ignore"):
-        total = np.sum(np.where(S != 0, S * np.exp(L - top), 0.0), axis=0)
-        return np.log(np.abs(total)) + top
-
-
-def _sign_form(e):
-    """The sign of e as an expression that does not underflow (positive factors drop out)."""
-    from ..core.special import sigmoid, softplus
-
-    if e.is_Mul:
-        return sp.Mul(*[_sign_form(f) for f in e.args])
-    if e.is_Pow and e.exp.is_integer:
-        return _sign_form(e.base) ** e.exp
-    if isinstance(e, (sp.exp, sp.erfc, sp.cosh, sigmoid, softplus)) or e.is_positive:
-        return sp.S.One
-    return sp.sign(e)
-
-
-def _log_abs_form(e):
-    r"""An expression for :math:`\log|e|` that does not underflow where e does: logs of products are sums,
-    :math:`\log e^u = u`, :math:`\log\sigma(u) = -\operatorname{softplus}(-u)`, log erfc by erfcx, and a sum by a
-    signed log-sum-exp of its terms; anything else stays :math:`\log|\cdot|`."""
-    from ..core.special import sigmoid, softplus
-
-    if isinstance(e, sp.Piecewise):
-        return sp.Piecewise(*[(_log_abs_form(piece), cond) for piece, cond in e.args])
-    if e.is_Mul:
-        return sp.Add(*[_log_abs_form(f) for f in e.args])
-    if e.is_Pow and e.exp.is_number:
-        return e.exp * _log_abs_form(e.base)
-    if isinstance(e, sp.exp):
-        return e.args[0]
-    if isinstance(e, sigmoid):
-        return -softplus(-e.args[0])
-    if isinstance(e, sp.erfc):
-        return _log_erfc(e.args[0])
-    if e.is_Add and e.has(X):
-        return _log_abs_sum(*[a for t in e.args for a in (_log_abs_form(t), _sign_form(t))])
-    if e.is_number:
-        return sp.log(abs(e)) if e != 0 else sp.S.NegativeInfinity
-    return sp.log(sp.Abs(e))
-
-
-@functools.lru_cache(maxsize=64)
-def _np_log_abs_dphi(act: BoundActivation):
-    from ..core.calculus import _NUMPY_NAMESPACE, derivative, numeric_form
-
-    expr = _log_abs_form(numeric_form(derivative(act, 1)))
-    extra = {"_log_erfc": _np_log_erfc, "_log_abs_sum": _np_log_abs_sum}
-    return sp.lambdify([X], expr, modules=[extra, _NUMPY_NAMESPACE, "numpy"])
-
-
-def _log_abs_underflow(act: BoundActivation, v: np.ndarray) -> np.ndarray:
-    """log|φ′(v)| where the float φ′ underflowed: a log form first (:func:`_log_abs_form`), then mpmath (30
-    digits) where that underflows too; the log of the smallest float if even that gives 0."""
-    import mpmath
-
-    with np.errstate(all="ignore"):
-        out = np.asarray(_np_log_abs_dphi(act)(v), dtype=float) * np.ones(v.size)
-    bad = np.flatnonzero(~np.isfinite(out))
-    if bad.size:
-        f = _mp_dphi(act)
-        with mpmath.workdps(30):
-            for i in bad:
-                try:
-                    d = f(mpmath.mpf(float(v[i])))
-                    out[i] = float(mpmath.log(abs(d))) if d != 0 else _LOG_TINY
-                except (ValueError, TypeError, ZeroDivisionError, OverflowError):
-                    out[i] = _LOG_TINY
-    return out
-
 
 def _row(nodes: _Nodes, pair, grid: Grid, dead: tuple, logfix=None) -> tuple[np.ndarray, np.ndarray]:
     """(the rows g of T at this y, for g in :data:`FUNCTIONS`, then ``one`` and ``nonzero`` acting on f/rho).

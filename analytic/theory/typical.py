@@ -51,8 +51,8 @@ from ..distributions import Constant, Distribution, distribution, scalar
 from ..errors import DepthError, SpecError, canonical_float, canonical_int
 from ..quantities import LogQuantity
 from .gaussian import _zero_pieces
-from .transfer import (Grid, _edges, _in_any, _kink_and_zero_points, _log_abs_underflow, _outer_rule,
-                       _weight_nodes, tanh_sinh, y_pieces)
+from ..core.logforms import log_abs_underflow
+from .transfer import Grid, _edges, _in_any, _kink_and_zero_points, _outer_rule, _weight_nodes, tanh_sinh, y_pieces
 
 #: Largest depth :func:`log_law` accepts (the θ-iteration costs a complex matrix–vector product per θ and depth).
 MAX_DEPTH = 2000
@@ -155,7 +155,7 @@ def _rows(act: BoundActivation, w: Distribution, b: Distribution | None, x: floa
             logd = np.where(d != 0, np.log(np.abs(np.where(d != 0, d, 1.0))), 0.0)
             under = alive & (d == 0)
             if under.any():
-                logd[under] = _log_abs_underflow(act, v[under])
+                logd[under] = log_abs_underflow(act, v[under])
             lu = np.log(np.abs(np.where(alive, wv, 1.0))) + logd
         keep = alive & (q > 0)
         phi = np.where(np.isnan(phi[keep]), 0.0, phi[keep])

@@ -36,17 +36,20 @@ from ..bounds.pieces import _piece_sets
 from ..bounds.tails import _tail_sign
 from ..core.special import sigmoid
 from ..core.calculus import derivative, numpy_function, resolve
-from ..errors import AnalyticError, ArgumentError, BoundError, ComputationTimeout, time_limit
+from ..errors import AnalyticError, ArgumentError, BoundError, ComputationTimeout, canonical_float, within
 from ..core.registry import X, Activation, BoundActivation
 
 #: Widest enclosure of a certified endpoint.
 ENDPOINT_WIDTH = 1e-12
 #: Box radii tried for the certified route.
 RADII = (8, 16, 32, 64)
-#: Seconds for one solveset call.
+#: Seconds for solveset on a user formula (catalogue entries have no deadline).
 SOLVE_SECONDS = 5.0
 #: Most boxes the certified route may examine on one piece.
 MAX_BOXES = 20000
+
+#: Largest |w| and |b| :func:`window` accepts.
+MAX_WEIGHT = 1e6
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,8 @@ class Endpoint:
     def mapped(self, w: float, b: float) -> "Endpoint":
         """The endpoint x mapped to a = (x - b)/w (the enclosure flips when w < 0)."""
         lo, hi = sorted(((self.lower - b) / w, (self.upper - b) / w))
-        ex = None if self.exact is None else str(sp.nsimplify((sp.sympify(self.exact) - sp.nsimplify(b)) /
-                                                               sp.nsimplify(w)))
+        ex = None if self.exact is None else str((sp.sympify(self.exact) - sp.Rational(repr(b))) /
+                                                 sp.Rational(repr(w)))
         return Endpoint((self.value - b) / w, lo, hi, ex)
 
 
@@ -132,20 +135,26 @@ def _substitution_roots(e: sp.Expr, t: sp.Expr) -> list[sp.Expr] | None:
     return roots
 
 
-def _exact_roots(e: sp.Expr, t: sp.Expr, piece: sp.Interval) -> list[sp.Expr] | None:
+def _solved(e: sp.Expr, t: sp.Expr, piece: sp.Interval) -> list[sp.Expr] | None:
+    roots = []
+    for rhs in (t, -t):
+        sol = sp.solveset(e - rhs, X, piece)
+        if not isinstance(sol, sp.FiniteSet) and sol is not sp.S.EmptySet:
+            return None
+        roots += list(sol)
+    return roots
+
+
+def _exact_roots(e: sp.Expr, t: sp.Expr, piece: sp.Interval, seconds: float | None) -> list[sp.Expr] | None:
     roots = _substitution_roots(e, t)
     if roots is None:
         if any(not isinstance(f, (sp.exp, sp.log)) for f in e.atoms(sp.Function)):
             return None
-        roots = []
         try:
-            with time_limit(SOLVE_SECONDS, "solveset"):
-                for rhs in (t, -t):
-                    sol = sp.solveset(e - rhs, X, piece)
-                    if not isinstance(sol, sp.FiniteSet) and sol is not sp.S.EmptySet:
-                        return None
-                    roots += list(sol)
+            roots = within(seconds, "solveset", _solved, e, t, piece)
         except (ComputationTimeout, NotImplementedError, TypeError, ValueError):
+            return None
+        if roots is None:
             return None
     out = []
     for r in roots:
@@ -168,15 +177,20 @@ def _inside_at(e: sp.Expr, t: float, x: float) -> bool:
 
 
 def _exact_piece(e: sp.Expr, t: sp.Expr, tf: float, piece: sp.Interval, roots: list[sp.Expr]) -> list:
+    """The closed pieces of {|e| >= t} on ``piece``: the runs between consecutive roots where |e| > t, and every
+    root that no such run reaches as a single point [r, r] (there |e| = t exactly: a tangency, e.g. the maximum of
+    |phi'| equal to t)."""
     pts = [piece.start] + roots + [piece.end]
     out = []
     for a, b in zip(pts[:-1], pts[1:]):
         fa, fb = float(sp.N(a, 30)), float(sp.N(b, 30))
         mid = fa + 1 if fb == math.inf and fa != -math.inf else fb - 1 if fa == -math.inf and fb != math.inf \
             else 0.0 if fa == -math.inf else (fa + fb) / 2
-        if _inside_at(e, tf, mid):
+        if a == b or _inside_at(e, tf, mid):  # a == b: a root at the piece's end, |e| = t there
             out.append((_exact_point(a), _exact_point(b)))
-    return out
+    touched = {p for run in out for p in (run[0].exact, run[1].exact)}
+    out += [(_exact_point(r), _exact_point(r)) for r in roots if str(r) not in touched]
+    return sorted(out, key=lambda run: run[0].value)
 
 
 # ---------------------------------------------------------------- certified route
@@ -188,7 +202,7 @@ def _end(x: float) -> Endpoint:
 def _classify_box(f, tf: float, a: float, b: float) -> int:
     """+1 in, -1 out, 0 undecided."""
     v = f(_IV.mpf([a, b]))
-    lo, hi = float(_lo(v)), float(_hi(v))
+    lo, hi = _lo(v), _hi(v)  # compared as mpf: float() would round the enclosure to nearest, not outward
     if lo >= tf or hi <= -tf:
         return 1
     if -tf < lo and hi < tf:
@@ -199,8 +213,8 @@ def _classify_box(f, tf: float, a: float, b: float) -> int:
 def _tail_in(e: sp.Expr, tf: float, side: int, R: float) -> int | None:
     """+1: every x beyond side·R is in; -1: none is; None: not settled."""
     t = sp.nsimplify(tf, rational=True)
-    s_plus, _ = _tail_sign(e - t, side, R, 10.0)
-    s_minus, _ = _tail_sign(-e - t, side, R, 10.0)
+    s_plus, _ = _tail_sign(e - t, side, R)
+    s_minus, _ = _tail_sign(-e - t, side, R)
     if s_plus > 0 or s_minus > 0:
         return 1
     if s_plus < 0 and s_minus < 0:
@@ -242,6 +256,10 @@ def _certified_piece(e: sp.Expr, tf: float, lo: float, hi: float) -> tuple[list,
         runs.insert(0, [-math.inf if left > 0 else lo, a0, left])
     if hi > b0:
         runs.append([b0, math.inf if right > 0 else hi, right])
+    for i, (a, b, c) in enumerate(runs):
+        if c == 0 and all(j < 0 or j >= len(runs) or runs[j][2] != 1 for j in (i - 1, i + 1)):
+            raise BoundError(f"|phi'| is within rounding of {tf:.17g} on [{a:.17g}, {b:.17g}] with smaller values on "
+                             "both sides: whether it reaches that level there (a tangency) is not decided")
     out, start = [], None
     for i, (a, b, c) in enumerate(runs):
         if c == 1 and start is None:
@@ -292,12 +310,13 @@ def _level_set(act: BoundActivation, w_abs: float) -> tuple[tuple, str, tuple[st
             methods.add("exact")
             proof.append(f"on {piece}: phi' = {e} is constant, {'>=' if abs(float(e)) >= tf else '<'} {shown} in size")
             continue
-        roots = _exact_roots(e, t, piece)
+        roots = _exact_roots(e, t, piece, SOLVE_SECONDS if act.user_defined else None)
         if roots is not None:
             parts += _exact_piece(e, t, tf, piece, roots)
             methods.add("exact")
             proof.append(f"on {piece}: |phi'| = {shown} exactly at x in {{{', '.join(map(str, roots))}}}; the side "
-                         "between consecutive roots by interval evaluation at one point")
+                         "between consecutive roots by interval evaluation at one point; a root with |phi'| < "
+                         f"{shown} on both sides is kept as a single point (the set is closed)")
             continue
         got, steps = _certified_piece(e, tf, float(piece.start), float(piece.end))
         parts += got
@@ -325,12 +344,9 @@ def window(act: Activation | str, w: float, b: float = 0.0, params: dict | None 
     >>> window("relu", 2.0).intervals[0][0].exact
     '0'
     """
-    try:
-        w, b = float(w), float(b)
-    except (TypeError, ValueError):
-        raise ArgumentError(f"w and b must be numbers, got {w!r}, {b!r}") from None
-    if not (math.isfinite(w) and math.isfinite(b)) or w == 0:
-        raise ArgumentError(f"w must be finite and non-zero and b finite, got w = {w!r}, b = {b!r}")
+    w, b = canonical_float("w", w, -MAX_WEIGHT, MAX_WEIGHT), canonical_float("b", b, -MAX_WEIGHT, MAX_WEIGHT)
+    if w == 0:
+        raise ArgumentError("w must be non-zero, got 0")
     act = resolve(act, params)
     xs, method, proof = _level_set(act, abs(w))
     mapped = [(lo.mapped(w, b), hi.mapped(w, b)) if w > 0 else (hi.mapped(w, b), lo.mapped(w, b)) for lo, hi in xs]
@@ -378,10 +394,19 @@ def widest_window(act: Activation | str, params: dict | None = None) -> WidestWi
     act = resolve(act, params)
     ws = np.logspace(-3, 4, 141)
     widths = np.array([_float_width(act, float(w)) for w in ws])
+    how = "a float scan"
+    for i in np.nonzero(np.isinf(widths))[0]:  # the scan reached its edge: the proved route decides
+        try:
+            widths[i] = window(act, float(ws[i]), 0.0).width
+        except AnalyticError:
+            break
+        if math.isinf(widths[i]):  # S_t grows as t = 1/|w| falls: unbounded from here on
+            how = "proved there; the set grows with |w|"
+            break
     if np.any(np.isinf(widths)):
         w0 = float(ws[np.argmax(np.isinf(widths))])
         return WidestWindow(act.name, w0, math.inf, None, f"the window is unbounded from |w| = {w0:.4g} on "
-                                                         "(a float scan), so there is no widest finite one")
+                                                         f"({how}), so there is no widest finite one")
     if not np.any(widths > 0):
         return WidestWindow(act.name, math.nan, 0.0, None, "|w phi'| < 1 everywhere for every w on the scan")
     i = int(np.argmax(widths))
@@ -390,9 +415,40 @@ def widest_window(act: Activation | str, params: dict | None = None) -> WidestWi
                           options={"xatol": 1e-10})
     w = float(math.exp(res.x))
     win = window(act, w, 0.0)
-    return WidestWindow(act.name, w, win.width, win,
-                        "w is a numerical maximiser (bounded scalar search on the width); the width at that w is "
-                        f"{win.method} ({', '.join(win.proof[:1])})")
+    note = ("w is a numerical maximiser (bounded scalar search on the width); the width at that w is "
+            f"{win.method} ({', '.join(win.proof[:1])})")
+    edge = _edge_weight(act)
+    if edge is not None:
+        at_edge = window(act, edge[0], 0.0)
+        if at_edge.width >= win.width:
+            note = (f"|w| = {edge[1]}: the smallest |w| with a non-empty window, where |w| max|phi'| = 1 exactly "
+                    f"(max|phi'| = {edge[2]}, proved and attained); its width {at_edge.width:.15g} ({at_edge.method}) "
+                    f"is no less than {win.width:.15g} at the numerical maximiser w = {w:.12g} (bounded scalar "
+                    "search), so the widest window sits on this boundary")
+            w, win = edge[0], at_edge
+    return WidestWindow(act.name, w, win.width, win, note)
+
+
+def _edge_weight(act: BoundActivation) -> tuple[float, str, str] | None:
+    r"""The weight :math:`|w| = 1/\max|arphi'|` where the window first becomes non-empty, when the proved
+    maximum of :math:`|arphi'|` is exact, attained and its reciprocal is a float exactly (so the window there is
+    computed at that very w): (w, w as text, the maximum as text); else None."""
+    from ..bounds import bound
+
+    try:
+        bd = bound(act)
+    except AnalyticError:
+        return None
+    ends = [(bd.sup.exact, bd.sup.attained), (None if bd.inf.exact is None else -bd.inf.exact, bd.inf.attained)]
+    if any(e is None for e, _ in ends):
+        return None
+    top = max(ends, key=lambda e: float(sp.N(e[0], 30)))
+    if not (top[1] and top[0].is_positive and top[0].is_finite):
+        return None
+    inv = sp.nsimplify(1 / top[0])
+    if not inv.is_Rational or sp.Rational(repr(float(inv))) != inv:
+        return None
+    return float(inv), str(inv), str(top[0])
 
 
 def _smooth_width(act: BoundActivation, w: float) -> float:

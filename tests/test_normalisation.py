@@ -1,0 +1,220 @@
+"""Per-layer gradient growth lambda with BatchNorm and LayerNorm: the mean-field values against closed forms derived
+here, against a second quadrature route, and against simulated networks (analytic.mc.normalised) and a
+brute-force network written below whose backward pass uses complex-step Jacobians instead of the normalisation's
+gradient formula."""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+from threadpoolctl import threadpool_limits
+
+from analytic.core.calculus import numpy_pair
+from analytic.core.registry import names
+from analytic.errors import AnalyticError, ArgumentError, SimulationError
+from analytic.mc.normalised import layer_log_ratios, simulate_normalised
+from analytic.quantities import LogQuantity
+from analytic.theory.gaussian import gaussian_expectation
+from analytic.theory.normalisation import (batchnorm_lambda, growth, layernorm_lambda, linear_batchnorm_fraction,
+                                           linear_batchnorm_lambda)
+
+#: Standard errors allowed between a simulation and the value it estimates.
+K_SE = 4.0
+
+
+# ---------------------------------------------------------------- theory
+
+def _linear_rate_by_hand(batch: int) -> float:
+    """(B - 1) E[1/chi^2_(B-1)] (1 - 1/(B-1)): the variance 1/s^2 of a unit at the fixed point B/(B-1) G, times the
+    share of an independent gradient left after removing the direction z, integrated from the chi^2 density."""
+    k = batch - 1
+    inv_chi2, _ = integrate.quad(lambda t: stats.chi2.pdf(t, k) / t, 0, np.inf)
+    return k * inv_chi2 * (1 - 1 / k)
+
+
+@pytest.mark.parametrize("batch", [4, 6, 8, 33])
+def test_linear_batchnorm_rate_is_the_hand_derived_one(batch):
+    assert linear_batchnorm_fraction(batch) == Fraction(batch - 2, batch - 3)
+    assert linear_batchnorm_lambda(batch).value == pytest.approx(_linear_rate_by_hand(batch), rel=1e-9)
+
+
+def test_relu_and_identity_at_infinite_batch():
+    lam = batchnorm_lambda("relu")
+    assert abs(lam.value - math.pi / (math.pi - 1)) < 1e-12
+    assert abs(lam.value - 1.466942206924260361) < 1e-12  # the constant published with DeepMind's DKS code
+    assert lam.converged and lam.error < 1e-12
+    assert batchnorm_lambda("identity").value == pytest.approx(1.0, abs=1e-14)
+    # LayerNorm: E[phi'^2] / E[phi^2] = (1/2) / (1/2) for ReLU
+    assert layernorm_lambda("relu").value == pytest.approx(1.0, abs=1e-14)
+    assert layernorm_lambda("identity").value == pytest.approx(1.0, abs=1e-14)
+
+
+@pytest.mark.parametrize("name", names())
+def test_every_catalogue_entry_agrees_with_closed_forms_and_quad(name):
+    """The Gauss-Legendre moments against gaussian_expectation's closed forms / scipy quad."""
+    dphi2 = gaussian_expectation(name, "dphi2").value
+    phi2 = gaussian_expectation(name, "phi2").value
+    phi = gaussian_expectation(name, "phi").value
+    bn, ln = batchnorm_lambda(name), layernorm_lambda(name)
+    assert bn.converged and ln.converged
+    assert bn.value == pytest.approx(dphi2 / (phi2 - phi * phi), rel=1e-8)
+    assert ln.value == pytest.approx(dphi2 / phi2, rel=1e-8)
+
+
+def test_growth_depths():
+    g = growth(linear_batchnorm_lambda(4))          # lambda = 2
+    assert g.depth_scale.value == pytest.approx(1 / math.log(2), rel=1e-15)
+    assert g.growth_depth.value == pytest.approx(6 * math.log(10) / math.log(2), rel=1e-15)
+    relu = growth(batchnorm_lambda("relu"))
+    assert relu.growth_depth.value == pytest.approx(math.log(1e6) / math.log(math.pi / (math.pi - 1)), rel=1e-11)
+    wide = growth(LogQuantity.of(2.0, 0.9))        # lambda in [1.1, 2.9]: 1/ln lambda in [0.939, 10.49]
+    lo, hi = wide.depth_scale.value - wide.depth_scale.error, wide.depth_scale.value + wide.depth_scale.error
+    assert lo <= 1 / math.log(2.9) and hi >= 1 / math.log(1.1)
+    assert growth(LogQuantity.of(1.05, 0.06)).depth_scale is None    # lambda > 1 not decided
+    flat = growth(batchnorm_lambda("identity"))
+    assert flat.depth_scale is None and flat.growth_depth is None and "does not grow" in flat.reason
+
+
+def test_theory_refusals():
+    with pytest.raises(ArgumentError):
+        linear_batchnorm_lambda(3)        # E[1/chi^2_2] is infinite
+    with pytest.raises(AnalyticError):
+        growth(linear_batchnorm_lambda(4), factor=0.5)
+
+
+# ---------------------------------------------------------------- the simulation against the theory
+
+@pytest.mark.parametrize("batch, networks", [(4, 32), (6, 16), (8, 16)])
+def test_linear_batchnorm_simulation(batch, networks):
+    """Width 512; the finite-width bias is O(1/n) (about -1.2/n relative measured at n = 128 and 512 for B = 6, 8):
+    allowed 2/n relative beside 4 standard errors. At B = 4 the per-unit factor 1/chi^2_3 has infinite variance,
+    so it runs twice the networks."""
+    width = 512
+    s = simulate_normalised("identity", "batch", batch=batch, width=width, depth=12, networks=networks, seed=11,
+                            burn_in=2)
+    exact = (batch - 2) / (batch - 3)
+    assert abs(s.rate.value - exact) <= K_SE * s.rate.error + 2 / width * exact, (s.rate, exact)
+
+
+@pytest.mark.parametrize("act", ["relu", "tanh"])
+def test_large_batch_theory_against_simulation(act):
+    """B = n = 256, depth 16 (forward depth << n: deep BN networks drift at finite width). Finite-batch and
+    finite-width corrections are O(1/B + 1/n): the linear network's exact excess is 1/(B-3), and each unit's
+    variance s^2 comes from B samples (E[1/s^2] picks up about 2/B); allowed lambda (2/B + 2/n) beside 4
+    standard errors."""
+    batch = width = 256
+    s = simulate_normalised(act, "batch", batch=batch, width=width, depth=16, networks=6, seed=3, sigma_w2=2.0)
+    lam = batchnorm_lambda(act).value
+    assert abs(s.rate.value - lam) <= K_SE * s.rate.error + lam * (2 / batch + 2 / width), (s.rate, lam)
+
+
+@pytest.mark.parametrize("act", ["relu", "sigmoid", "tanh"])
+def test_layernorm_theory_against_simulation(act):
+    """Width 256: LayerNorm's own finite-width corrections are those of BatchNorm with B -> n (2/n relative)."""
+    width = 256
+    s = simulate_normalised(act, "layer", batch=8, width=width, depth=16, networks=8, seed=5)
+    lam = layernorm_lambda(act).value
+    assert abs(s.rate.value - lam) <= K_SE * s.rate.error + lam * 4 / width, (s.rate, lam)
+
+
+# ---------------------------------------------------------------- a brute-force network
+
+def _standardise(h, axis):
+    c = h - h.mean(axis=axis, keepdims=True)
+    return c / np.sqrt((c * c).mean(axis=axis, keepdims=True))  # complex-analytic: complex steps pass through
+
+
+def _brute_force_log_ratios(norm, ws, x, top):
+    """log R_l, l = 1..L: each layer's Jacobian of h -> tanh(N(h)) by complex steps (BatchNorm: one step per input
+    moves column b of every unit's B x B block; LayerNorm: one step per unit, rows of each input's n x n block)."""
+    axis = 0 if norm == "batch" else 1
+    hs = []
+    for w in ws:
+        h = x @ w.T
+        hs.append(h)
+        x = np.tanh(_standardise(h, axis))
+    g = top / np.linalg.norm(top)
+    out = np.empty(len(ws))
+    eps = 1e-30
+    for l in range(len(ws), 0, -1):
+        h = hs[l - 1]
+        gh = np.zeros_like(h)
+        for k in range(h.shape[axis]):
+            step = np.zeros(h.shape, dtype=complex)
+            if axis == 0:
+                step[k, :] = 1j * eps
+                jac = np.tanh(_standardise(h + step, axis)).imag / eps   # [b', i] = d x[b', i] / d h[k, i]
+                gh[k, :] = (jac * g).sum(axis=0)
+            else:
+                step[:, k] = 1j * eps
+                jac = np.tanh(_standardise(h + step, axis)).imag / eps   # [b, j] = d x[b, j] / d h[b, k]
+                gh[:, k] = (jac * g).sum(axis=1)
+        new = gh @ ws[l - 1]
+        out[l - 1] = math.log((new * new).sum() / (g * g).sum())
+        g = new / np.linalg.norm(new)
+    return out
+
+
+@pytest.mark.parametrize("norm, batch, width", [("batch", 6, 256), ("layer", 3, 48)])
+def test_backward_pass_matches_complex_step_jacobians(norm, batch, width):
+    rng = np.random.default_rng(2026)
+    ws = [rng.standard_normal((width, width)) * math.sqrt(1.5 / width) for _ in range(5)]
+    x, top = rng.standard_normal((batch, width)), rng.standard_normal((batch, width))
+    got = layer_log_ratios(numpy_pair("tanh"), norm, ws, x, top)
+    assert np.allclose(got, _brute_force_log_ratios(norm, ws, x, top), rtol=0, atol=1e-10)
+
+
+def test_brute_force_rate_matches_the_simulation():
+    """Independent draws of the same network (tanh, BatchNorm, B = 8, width 256): the two mean rates over the same
+    layers agree within 4 combined standard errors."""
+    batch, width, depth, burn, networks = 8, 256, 10, 2, 12
+    s = simulate_normalised("tanh", "batch", batch=batch, width=width, depth=depth, networks=networks, seed=7,
+                            burn_in=burn)
+    rng = np.random.default_rng(99)
+    per_net = []
+    with threadpool_limits(limits=1, user_api="blas"):
+        for _ in range(networks):
+            ws = [rng.standard_normal((width, width)) / math.sqrt(width) for _ in range(depth)]
+            logs = _brute_force_log_ratios("batch", ws, rng.standard_normal((batch, width)),
+                                           rng.standard_normal((batch, width)))
+            per_net.append(np.exp(logs[burn:depth - burn]).mean())
+    per_net = np.array(per_net)
+    mean, se = per_net.mean(), per_net.std(ddof=1) / math.sqrt(networks)
+    assert abs(mean - s.rate.value) <= K_SE * math.hypot(se, s.rate.error), (mean, se, s.rate)
+
+
+# ---------------------------------------------------------------- the simulation's own guarantees
+
+def test_sigma_w2_cancels_and_threads_do_not_matter():
+    base = simulate_normalised("tanh", "batch", batch=8, width=32, depth=8, networks=4, seed=1, threads=1)
+    scaled = simulate_normalised("tanh", "batch", batch=8, width=32, depth=8, networks=4, seed=1, sigma_w2=5.0)
+    assert scaled.rate.value == pytest.approx(base.rate.value, rel=1e-10)
+    assert scaled.log_rate.value == pytest.approx(base.log_rate.value, rel=1e-10)
+    two = simulate_normalised("tanh", "batch", batch=8, width=32, depth=8, networks=4, seed=1, threads=2)
+    assert two == base
+
+
+def test_standard_error_is_the_spread_of_network_means():
+    """rate.error is the standard error across networks: the spread of rates from 24 independent seeds matches it
+    (the ratio of the two estimates of the standard deviation has a sampling spread of about 1/sqrt(46) = 0.15)."""
+    rates, errors = [], []
+    for seed in range(24):
+        s = simulate_normalised("tanh", "batch", batch=8, width=32, depth=9, networks=6, seed=seed, burn_in=2)
+        rates.append(s.rate.value)
+        errors.append(s.rate.error)
+    ratio = np.std(rates, ddof=1) / np.sqrt(np.mean(np.square(errors)))
+    assert 0.6 < ratio < 1.5, ratio
+
+
+def test_simulation_refusals():
+    with pytest.raises(SimulationError, match="GiB"):
+        simulate_normalised("relu", "batch", batch=4, width=20000, depth=3, networks=2)
+    with pytest.raises(SimulationError):
+        simulate_normalised("relu", "batch", batch=3, width=16, depth=4, networks=2)
+    with pytest.raises(SimulationError):
+        simulate_normalised("relu", "group", batch=8, width=16, depth=4, networks=2)
+    with pytest.raises(SimulationError):
+        simulate_normalised("relu", "layer", batch=8, width=16, depth=4, networks=1)
