@@ -211,7 +211,7 @@ def gradient_panel(name: str, budget: Budget = DEFAULT, weights: str = CHAIN_WEI
     with np.errstate(invalid="ignore"):
         exp_log_mean = np.exp(np.clip(lm.values, -745, 700))  # nan where withheld or undefined
     exact_lines = (P.DepthLine("mean", np.abs(m.values), m.withheld),
-                   P.DepthLine("exp_log_mean", exp_log_mean, lm.withheld))
+                   P.DepthLine("exp_log_mean", exp_log_mean, lm.withheld), _median_line(name, budget.max_depth, weights))
     note = ""
     if sims[-1].zero_fraction.value > 0.5:
         p0 = exact["zero_probability"]
@@ -226,6 +226,18 @@ def gradient_panel(name: str, budget: Budget = DEFAULT, weights: str = CHAIN_WEI
         mc_median=P.Band(points, median, median - Z95 * median_se, median + Z95 * median_se), note=note,
         independence_mean=np.array([_exp(g.log_mean_abs) for g in rows]),
         independence_exp_log_mean=np.array([_exp(g.log_typical) for g in rows]))
+
+
+def _median_line(name: str, depth: int, weights: str) -> P.DepthLine:
+    r"""The exact median of :math:`|\prod|` at depths 1…``depth`` (:func:`analytic.theory.typical.log_law`): nan
+    where withheld, and where at least half the products are exactly 0 (a median of 0 has no place on a log axis;
+    the panel's note says so)."""
+    from ..theory.typical import log_law
+
+    med = log_law(name, depth, weights).median_log
+    withheld = np.array([q.withheld for q in med])
+    y = np.array([math.exp(q.log_abs) if q.sign and not q.withheld and q.log_abs > -745 else math.nan for q in med])
+    return P.DepthLine("median", y, withheld)
 
 
 # ---------------------------------------------------------------- the law of the pre-activations
