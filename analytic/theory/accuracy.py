@@ -25,7 +25,10 @@ class Accuracy:
     r"""One level of accuracy of the transfer operator.
 
     * ``points``: Chebyshev points per piece of the y-range;
-    * ``step``: the tanh–sinh step h;
+    * ``step``: the tanh–sinh step h (on an interval of the weight that ends where the integrand is singular:
+      w = 0, a kink or a zero of φ′);
+    * ``legendre_points``: Gauss–Legendre points on every other interval (cut where φ(v) crosses a boundary of
+      the y-grid's pieces, the integrand is smooth up to both ends);
     * ``grading_zero``: geometric pieces :math:`[4^{-(j+1)}, 4^{-j}]` towards y = 0 (then :math:`[0, 4^{-J}]`);
     * ``grading_infinity``: geometric pieces :math:`[4^{j-1}, 4^j]` towards ∞ on an unbounded side;
     * ``window``: the tanh–sinh rule runs over :math:`t \in [-\text{window}, \text{window}]`;
@@ -37,6 +40,7 @@ class Accuracy:
 
     points: int
     step: float
+    legendre_points: int
     grading_zero: int
     grading_infinity: int
     window: float
@@ -51,13 +55,14 @@ class Accuracy:
     def describe(self) -> str:
         return (f"{self.points} Chebyshev points per piece, grading {self.grading_zero} towards 0 and "
                 f"{self.grading_infinity} towards infinity, tanh-sinh step {self.step:.4g} over |t| <= "
-                f"{self.window:g}, Gaussian base cut at {self.gauss_cut:g} sd, bias rule over {self.outer_cut:g} sd "
+                f"{self.window:g} and {self.legendre_points} Gauss-Legendre points per piece of the weight, "
+                f"Gaussian base cut at {self.gauss_cut:g} sd, bias rule over {self.outer_cut:g} sd "
                 f"with {self.outer_points} points per piece, {self.uniform_pieces} uniform pieces")
 
 
 def _level(k: int) -> Accuracy:
     """Level k of the schedule: every setting strictly finer (or wider) than at level k - 1."""
-    return Accuracy(points=16 + 4 * k, step=1 / (6 + 2 * k), grading_zero=8 + 3 * k, grading_infinity=6 + k,
+    return Accuracy(points=16 + 4 * k, step=1 / (6 + 2 * k), legendre_points=20 + 4 * k, grading_zero=8 + 3 * k, grading_infinity=6 + k,
                     window=3.0 + 0.25 * k, gauss_cut=9.0 + k, outer_cut=7.0 + k, outer_points=12 + 8 * k,
                     uniform_pieces=6 + 2 * k)
 

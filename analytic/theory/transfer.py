@@ -315,23 +315,52 @@ def _point(v: float, w: Distribution) -> _Nodes:
                   one(1 - float(pm.zero)), one(lp + ln))
 
 
-def _weight_nodes(y: float, c: float, base: Base, ks: tuple, acc: Accuracy) -> _Nodes:
-    """Constant bias c: integrate over the weight's base variable, split where w = 0 or w y + c hits one of the
-    points ``ks`` (kinks and zeros of φ′, preimages of the y-grid's piece boundaries)."""
+def _rule(edges: list[float], singular: set, acc: Accuracy) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights over the intervals between ``edges``: tanh–sinh (step ``acc.step``, window
+    ``acc.window``) on an interval that ends at, or lies within its own width of, one of the ``singular`` points
+    (w = 0, where log|w| is singular, a kink or a zero of φ′), Gauss–Legendre with ``acc.legendre_points`` points
+    on the others, where the integrand is smooth well beyond both ends."""
+    t, wt = _legendre(acc.legendre_points)
+    near = np.array(sorted(z for z in singular if math.isfinite(z)))
+    xs, ws = [], []
+    for a, b in zip(edges[:-1], edges[1:]):
+        if not b > a:
+            continue
+        # a singular point closer to the interval than its width slows Gauss–Legendre down: tanh–sinh there too
+        if near.size and float(np.min(np.minimum(np.abs(near - a), np.abs(near - b)))) < b - a:
+            x, q = tanh_sinh([a, b], acc.step, acc.window)
+        else:
+            x, q = a + (b - a) * (t + 1) / 2, wt * (b - a) / 2
+        xs.append(x)
+        ws.append(q)
+    if not xs:
+        return np.zeros(0), np.zeros(0)
+    return np.concatenate(xs), np.concatenate(ws)
+
+
+@functools.lru_cache(maxsize=16)
+def _legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.polynomial.legendre.leggauss(n)
+
+
+def _weight_nodes(y: float, c: float, base: Base, ks: tuple, pre: tuple, acc: Accuracy) -> _Nodes:
+    """Constant bias c: integrate over the weight's base variable, split where w = 0, where w y + c hits a kink or
+    a zero of φ′ (``ks``) and where it hits a preimage of the y-grid's piece boundaries (``pre``)."""
     if base.kind == "constant":
         return _deterministic(np.array([base.a * y + c]), np.array([1.0]), np.array([base.a]))
-    cuts = {base.z(0.0)} | {base.z((k - c) / y) for k in ks}
-    z, q = tanh_sinh(_edges(base, cuts, acc), acc.step, acc.window)
+    singular = {base.z(0.0)} | {base.z((k - c) / y) for k in ks}
+    z, q = _rule(_edges(base, singular | {base.z((p - c) / y) for p in pre}, acc), singular, acc)
     w = base.w(z)
     return _deterministic(w * y + c, q * base.density(z), w)
 
 
-def _gaussian_nodes(y: float, w: Normal, b: Normal, ks: tuple, acc: Accuracy) -> _Nodes:
+def _gaussian_nodes(y: float, w: Normal, b: Normal, ks: tuple, pre: tuple, acc: Accuracy) -> _Nodes:
     """Gaussian weight and bias: integrate over v with the Gaussian law of w given v."""
     mw, sw, mb, sb = float(w.mu), float(w.sigma), float(b.mu), float(b.sigma)
     mv = mw * y + mb
     sv = math.sqrt(sw * sw * y * y + sb * sb)
-    z, q = tanh_sinh(_edges(Base("normal", 0.0, 1.0), [(k - mv) / sv for k in ks], acc), acc.step, acc.window)
+    singular = {(k - mv) / sv for k in ks}
+    z, q = _rule(_edges(Base("normal", 0.0, 1.0), singular | {(p - mv) / sv for p in pre}, acc), singular, acc)
     v = mv + sv * z
     m = mw + sw * sw * y * z / sv
     s = sw * sb / sv
@@ -341,16 +370,16 @@ def _gaussian_nodes(y: float, w: Normal, b: Normal, ks: tuple, acc: Accuracy) ->
     return _Nodes(v, q * np.exp(-z * z / 2) / math.sqrt(2 * math.pi), m, mabs, m * m + s * s, np.ones(z.size), lw)
 
 
-def _row_nodes(y: float, w: Distribution, bias: Distribution | None, ks: tuple, cuts: tuple,
+def _row_nodes(y: float, w: Distribution, bias: Distribution | None, ks: tuple, pre: tuple,
                acc: Accuracy) -> _Nodes:
-    """The integration nodes of the row at y: ``ks`` are the kinks and zeros of φ′, ``cuts`` those and the
-    preimages of the y-grid's piece boundaries (the points of v where the integrand is not smooth)."""
+    """The integration nodes of the row at y: ``ks`` are the kinks and zeros of φ′, ``pre`` the preimages of the
+    y-grid's piece boundaries (the points of v where the integrand is not smooth)."""
     if bias is None or isinstance(bias, Constant):
         c = 0.0 if bias is None else float(bias.args[0])
-        return _point(c, w) if y == 0 and not w.is_constant else _weight_nodes(y, c, w.base(), cuts, acc)
+        return _point(c, w) if y == 0 and not w.is_constant else _weight_nodes(y, c, w.base(), ks, pre, acc)
     if isinstance(w, Normal) and isinstance(bias, Normal):
-        return _gaussian_nodes(y, w, bias, cuts, acc)
-    return _mixed_nodes(y, w, bias, ks, cuts, acc)
+        return _gaussian_nodes(y, w, bias, ks, pre, acc)
+    return _mixed_nodes(y, w, bias, ks, pre, acc)
 
 
 def _outer_rule(base: Base, cuts, acc: Accuracy) -> tuple[np.ndarray, np.ndarray]:
@@ -369,7 +398,7 @@ def _outer_rule(base: Base, cuts, acc: Accuracy) -> tuple[np.ndarray, np.ndarray
     return z, q * base.density(z)
 
 
-def _mixed_nodes(y: float, w: Distribution, bias: Distribution, ks: tuple, cuts: tuple, acc: Accuracy) -> _Nodes:
+def _mixed_nodes(y: float, w: Distribution, bias: Distribution, ks: tuple, pre: tuple, acc: Accuracy) -> _Nodes:
     """A random bias with a weight law that is not Gaussian (or the reverse): the constant-bias rows averaged
     over the bias by :func:`_outer_rule`."""
     bb = bias.base()
@@ -378,7 +407,7 @@ def _mixed_nodes(y: float, w: Distribution, bias: Distribution, ks: tuple, cuts:
     parts = []
     for b_value, weight in zip(bb.w(zb), qb):
         n = (_point(b_value, w) if y == 0 and not w.is_constant
-             else _weight_nodes(y, float(b_value), w.base(), cuts, acc))
+             else _weight_nodes(y, float(b_value), w.base(), ks, pre, acc))
         parts.append(_Nodes(n.v, n.q * weight, n.m1, n.mabs, n.m2, n.pnz, n.lw))
     return _concatenate(parts)
 
@@ -391,6 +420,8 @@ def _concatenate(parts: list) -> _Nodes:
 
 #: log|φ′| where φ′ underflows to 0 outside an interval where it vanishes (the log of the smallest float).
 _LOG_TINY = math.log(5e-324)
+#: Below this a float φ′ is subnormal (fewer than 53 significant bits): log|φ′| comes from the log form instead.
+_SUBNORMAL = 2.2250738585072014e-308
 
 
 @functools.lru_cache(maxsize=64)
@@ -515,12 +546,14 @@ def _rows(chunk: list, pair, grid: Grid, dead: tuple, logfix=None) -> np.ndarray
     nodes = _concatenate(chunk)
     phi, d = pair(nodes.v)
     nz = d != 0
-    underflow = ~nz & ~_in_any(nodes.v, dead)
+    alive = ~_in_any(nodes.v, dead)
+    underflow = ~nz & alive
     nz |= underflow
     with np.errstate(divide="ignore"):
         logd = np.where(d != 0, np.log(np.abs(np.where(d != 0, d, 1.0))), _LOG_TINY)
-    if logfix is not None and underflow.any():
-        logd[underflow] = logfix(nodes.v[underflow])
+    inexact = (np.abs(d) < _SUBNORMAL) & alive  # 0 or subnormal: too few digits for log|φ′|
+    if logfix is not None and inexact.any():
+        logd[inexact] = logfix(nodes.v[inexact])
     rho = 1.0 + np.minimum(phi * phi, 1e300)
     G = np.stack([nodes.m1 * d, nodes.mabs * np.abs(d), nodes.m2 * d * d, nodes.pnz * nz,
                   np.where(nz, nodes.lw + nodes.pnz * logd, 0.0), np.ones(d.size)]) * nodes.q
@@ -575,7 +608,7 @@ def _build(act: BoundActivation, w: Distribution, b: Distribution | None, x: flo
     pair = numpy_pair(act)
     grid = Grid(y_pieces(act, acc), acc.points)
     ks = _kink_and_zero_points(act)
-    cuts = tuple(sorted(set(ks) | set(_preimages(act, tuple(p[1] for p in grid.pieces[:-1])))))
+    pre = _preimages(act, tuple(p[1] for p in grid.pieces[:-1]))
     dead = tuple(_zero_pieces(act))
     nodes = grid.nodes
     names = FUNCTIONS + ("one_rho", "nonzero_rho")
@@ -585,7 +618,7 @@ def _build(act: BoundActivation, w: Distribution, b: Distribution | None, x: flo
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         first, chunk, size = 0, [], 0
         for i, y in enumerate(points):
-            chunk.append(_row_nodes(float(y), w, b, ks, cuts, acc))
+            chunk.append(_row_nodes(float(y), w, b, ks, pre, acc))
             size += chunk[-1].v.size
             if size >= _CHUNK_NODES or i == points.size - 1:
                 T[:, first:i + 1] = _rows(chunk, pair, grid, dead, logfix)
