@@ -109,17 +109,17 @@ def _unit_rule(h: float, window: float) -> tuple[np.ndarray, np.ndarray, np.ndar
 def tanh_sinh(edges: list[float], h: float, window: float) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights of the tanh–sinh rule of step ``h`` over ``|t| <= window`` on each interval between
     consecutive ``edges``."""
+    e = np.asarray(edges, dtype=float)
+    a, b = e[:-1], e[1:]
+    keep = b > a
+    return _tanh_sinh_on(a[keep], b[keep], h, window)
+
+
+def _tanh_sinh_on(a: np.ndarray, b: np.ndarray, h: float, window: float) -> tuple[np.ndarray, np.ndarray]:
     left, right, weight = _unit_rule(h, window)
-    xs, ws = [], []
-    for a, b in zip(edges[:-1], edges[1:]):
-        if not b > a:
-            continue
-        x = np.where(left < 0.5, a + (b - a) * left, b - (b - a) * right)
-        xs.append(x)
-        ws.append((b - a) * weight)
-    if not xs:
-        return np.zeros(0), np.zeros(0)
-    return np.concatenate(xs), np.concatenate(ws)
+    a, b = a[:, None], b[:, None]
+    x = np.where(left < 0.5, a + (b - a) * left, b - (b - a) * right)
+    return x.ravel(), ((b - a) * weight).ravel()
 
 
 # ---------------------------------------------------------------- the y grid
@@ -172,17 +172,21 @@ class Grid:
     def size(self) -> int:
         return self.n * len(self.pieces)
 
-    def locate(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def locate(self, y: np.ndarray, normalised: bool = True) -> tuple[np.ndarray, np.ndarray] | tuple:
         """The piece of each ``y`` (clipped to the range) and its ``n`` barycentric interpolation weights
-        (len(y) × n): interpolation at y is a combination of the values at the nodes of that piece only."""
+        (len(y) × n): interpolation at y is a combination of the values at the nodes of that piece only. With
+        ``normalised=False`` the weights come undivided, with their sums as a third array."""
         s_nodes, lam = self._s
         y = np.asarray(y, dtype=float).ravel()
         bounds = np.array([p[1] for p in self.pieces[:-1]])
         which = np.searchsorted(bounds, y, side="left") if bounds.size else np.zeros(y.size, dtype=int)
-        s = np.empty(y.size)
-        for p in range(len(self.pieces)):
-            idx = np.flatnonzero(which == p)
-            if idx.size:
+        ends = np.array(self.pieces, dtype=float)
+        lo, hi = ends[which, 0], ends[which, 1]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            s = np.clip(np.where(hi > lo, (2 * y - lo - hi) / (hi - lo), 0.0), -1.0, 1.0)
+        for p in range(len(self.pieces)):  # the unbounded pieces: their algebraic map
+            if not np.all(np.isfinite(ends[p])):
+                idx = np.flatnonzero(which == p)
                 s[idx] = self.to_s(p, y[idx])
         with np.errstate(divide="ignore", invalid="ignore"):
             terms = lam[None, :] / (s[:, None] - s_nodes[None, :])
@@ -190,6 +194,8 @@ class Grid:
         hit = np.flatnonzero(~np.isfinite(total))  # y on a node: its value
         terms[hit] = s[hit, None] == s_nodes[None, :]
         total[hit] = 1.0
+        if not normalised:
+            return which, terms, total
         terms /= total[:, None]
         return which, terms
 
@@ -322,20 +328,20 @@ def _rule(edges: list[float], singular: set, acc: Accuracy) -> tuple[np.ndarray,
     on the others, where the integrand is smooth well beyond both ends."""
     t, wt = _legendre(acc.legendre_points)
     near = np.array(sorted(z for z in singular if math.isfinite(z)))
-    xs, ws = [], []
-    for a, b in zip(edges[:-1], edges[1:]):
-        if not b > a:
-            continue
+    e = np.asarray(edges, dtype=float)
+    a, b = e[:-1], e[1:]
+    keep = b > a
+    a, b = a[keep], b[keep]
+    if near.size:
         # a singular point closer to the interval than its width slows Gauss–Legendre down: tanh–sinh there too
-        if near.size and float(np.min(np.minimum(np.abs(near - a), np.abs(near - b)))) < b - a:
-            x, q = tanh_sinh([a, b], acc.step, acc.window)
-        else:
-            x, q = a + (b - a) * (t + 1) / 2, wt * (b - a) / 2
-        xs.append(x)
-        ws.append(q)
-    if not xs:
-        return np.zeros(0), np.zeros(0)
-    return np.concatenate(xs), np.concatenate(ws)
+        dist = np.min(np.minimum(np.abs(near[None, :] - a[:, None]), np.abs(near[None, :] - b[:, None])), axis=1)
+        ts = dist < b - a
+    else:
+        ts = np.zeros(a.size, dtype=bool)
+    xt, qt = _tanh_sinh_on(a[ts], b[ts], acc.step, acc.window)
+    ag, bg = a[~ts, None], b[~ts, None]
+    xg, qg = (ag + (bg - ag) * (t + 1) / 2).ravel(), (wt * (bg - ag) / 2).ravel()
+    return np.concatenate([xt, xg]), np.concatenate([qt, qg])
 
 
 @functools.lru_cache(maxsize=16)
@@ -558,19 +564,16 @@ def _rows(chunk: list, pair, grid: Grid, dead: tuple, logfix=None) -> np.ndarray
     G = np.stack([nodes.m1 * d, nodes.mabs * np.abs(d), nodes.m2 * d * d, nodes.pnz * nz,
                   np.where(nz, nodes.lw + nodes.pnz * logd, 0.0), np.ones(d.size)]) * nodes.q
     G = np.vstack([G, G[5] * rho, G[3] * rho])
-    which, terms = grid.locate(np.where(np.isnan(phi), 0.0, phi))
+    which, terms, total = grid.locate(np.where(np.isnan(phi), 0.0, phi), normalised=False)
+    G /= total  # the barycentric normalisation, on the node weights rather than on every interpolation weight
     point = np.repeat(np.arange(len(chunk)), [c.v.size for c in chunk])
-    key = point * len(grid.pieces) + which
-    order = np.argsort(key, kind="stable")
-    key, terms, G = key[order], terms[order], G[:, order]
-    starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
-    seg = key[starts]
-    ptr = np.append(starts, key.size)
-    out = np.zeros((G.shape[0], len(chunk), len(grid.pieces), grid.n))
-    for g in range(G.shape[0]):  # group sums as a sparse (groups × nodes) times dense (nodes × n) product
-        S = sparse.csr_matrix((G[g], np.arange(key.size), ptr), shape=(seg.size, key.size))
-        out[g, seg // len(grid.pieces), seg % len(grid.pieces)] = S @ terms
-    return out.reshape(G.shape[0], len(chunk), grid.size)
+    key = point * len(grid.pieces) + which  # the (point, piece) block each node adds to
+    m, blocks = key.size, len(chunk) * len(grid.pieces)
+    out = np.empty((G.shape[0], len(chunk), grid.size))
+    for g in range(G.shape[0]):  # sparse (blocks × nodes, one entry per node) times dense (nodes × n)
+        S = sparse.csc_matrix((G[g], key, np.arange(m + 1)), shape=(blocks, m))
+        out[g] = (S @ terms).reshape(len(chunk), grid.size)
+    return out
 
 
 def _in_any(v: np.ndarray, intervals: tuple) -> np.ndarray:
