@@ -23,9 +23,14 @@ by Chebyshev interpolation on the closure of the range of :math:`\varphi`, split
 unbounded side (functions with an expansion in :math:`1/y` stay smooth in s). Each row's expectation is a 1-D
 integral over the base variable of the weight law (or, with Gaussian weights and bias, over :math:`v` with the
 Gaussian conditional law of :math:`w` given :math:`v`), split at :math:`w = 0` and at every preimage of a kink or a
-zero of :math:`\varphi'`, by tanh–sinh quadrature (which absorbs the logarithmic end-point singularities of
-:math:`\log|u|`). Everything is computed at two resolutions; the finer value is reported with the difference as its
-error, and a quantity whose error exceeds the tolerance is marked ``converged = False``.
+zero of :math:`\varphi'` (tanh–sinh quadrature there, which absorbs the logarithmic end-point singularities of
+:math:`\log|u|`) and where :math:`\varphi(v)` crosses a piece boundary of the y-grid (Gauss–Legendre between).
+Every accuracy setting is a field of :class:`~analytic.theory.accuracy.Accuracy`; everything is computed at two
+consecutive levels of :data:`~analytic.theory.accuracy.SCHEDULE`, which differ in every setting (resolution,
+grading, truncation windows), and the finer value is reported with the difference as its error. While some
+quantity at some depth misses its tolerance (relative ``tolerance`` for the moments, absolute for
+``zero_probability``, ``tolerance`` × t for ``log_mean`` at depth t), the chain moves up one level and is
+recomputed; a quantity still above its tolerance at the last level is marked ``converged = False``.
 
 **Closed form** (``method = "closed form"``): for positively homogeneous piecewise-linear :math:`\varphi`
 (:math:`\varphi(v) = a_+ v` for v > 0, :math:`a_- v` for v < 0: ReLU, leaky ReLU, PReLU, identity) without a bias,

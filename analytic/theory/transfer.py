@@ -11,7 +11,9 @@ for the per-layer functions :data:`FUNCTIONS` of :math:`u = w\varphi'(v)`: :math
 v] + P(w \ne 0\mid v)\log|\varphi'(v)|)`, and so on. Three cases reduce each row to one integral:
 
 * the bias is a constant c (0 by default): :math:`w` is integrated over its base variable, :math:`v = wy + c`,
-  split at :math:`w = 0` and at :math:`w = (k - c)/y` for every kink and zero k of :math:`\varphi'`;
+  split at :math:`w = 0` and at :math:`w = (k - c)/y` for every kink and zero k of :math:`\varphi'` (tanh–sinh on
+  the intervals next to these) and where :math:`\varphi(v)` crosses a piece boundary of the y-grid
+  (Gauss–Legendre on the intervals between, where the integrand is smooth);
 * weights and bias both Gaussian: :math:`v \mid y \sim N(\mu_w y + \mu_b, \sigma_w^2 y^2 + \sigma_b^2)` and
   :math:`w \mid v` is Gaussian with mean :math:`\mu_w + \sigma_w^2 y (v - \mu_v)/\sigma_v^2` and variance
   :math:`\sigma_w^2\sigma_b^2/\sigma_v^2`, whose :math:`E|w|` (folded normal) and :math:`E\log|w|` (the Poisson
