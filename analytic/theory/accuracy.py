@@ -63,7 +63,7 @@ class Accuracy:
 def _level(k: int) -> Accuracy:
     """Level k of the schedule: every setting strictly finer (or wider) than at level k - 1."""
     return Accuracy(points=16 + 4 * k, step=1 / (6 + 2 * k), legendre_points=20 + 4 * k, grading_zero=10 + 5 * k, grading_infinity=6 + k,
-                    window=3.0 + 0.25 * k, gauss_cut=9.0 + k, outer_cut=7.0 + k, outer_points=12 + 8 * k,
+                    window=3.0 + 0.25 * k, gauss_cut=9.0 + k, outer_cut=7.0 + k, outer_points=8 + 4 * k,
                     uniform_pieces=6 + 2 * k)
 
 

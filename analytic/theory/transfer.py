@@ -48,6 +48,8 @@ FUNCTIONS = ("mean", "mean_abs", "mean_square", "nonzero", "log", "one")
 #: Fixed cuts of a Gaussian base variable (in sd), so no piece is wider than 2 sd where the density matters; the
 #: base is truncated at ±``Accuracy.gauss_cut`` (a setting of :mod:`analytic.theory.accuracy`).
 _GAUSS_CUTS = (-6.0, -4.0, -2.5, -1.25, 0.0, 1.25, 2.5, 4.0, 6.0)
+#: Fixed cuts (in sd) of the outer rule over a Gaussian bias, truncated at ±``Accuracy.outer_cut``.
+_OUTER_CUTS = (-4.0, -2.0, 0.0, 2.0, 4.0)
 
 
 @dataclass(frozen=True)
@@ -392,10 +394,12 @@ def _row_nodes(y: float, w: Distribution, bias: Distribution | None, ks: tuple, 
 
 def _outer_rule(base: Base, cuts, acc: Accuracy) -> tuple[np.ndarray, np.ndarray]:
     """A Gauss–Legendre rule over a bias's base variable (``acc.outer_points`` points per piece, cut at ``cuts``;
-    a Gaussian base over ±``acc.outer_cut`` sd): the outer integral of :func:`_mixed_nodes` is smooth, and its
-    cost multiplies the inner one."""
+    a Gaussian base over ±``acc.outer_cut`` sd, also cut at :data:`_OUTER_CUTS` so that the points per sd do not
+    thin out as the window widens): the outer integral of :func:`_mixed_nodes` is smooth, and its cost multiplies
+    the inner one."""
     lo, hi = (base.lo, base.hi) if base.kind == "uniform" else (-acc.outer_cut, acc.outer_cut)
-    inside = sorted({z for z in cuts if math.isfinite(z) and lo < z < hi} | ({0.0} if base.kind != "uniform" else set()))
+    inside = sorted({z for z in cuts if math.isfinite(z) and lo < z < hi}
+                    | (set(_OUTER_CUTS) if base.kind != "uniform" else set()))
     edges = [lo] + inside + [hi]
     t, wt = np.polynomial.legendre.leggauss(acc.outer_points)
     zs, ws = [], []
