@@ -174,3 +174,19 @@ def test_refinement_does_not_hide_a_truncation_narrowed_in_one_level():
                            scalar(distribution(BIAS), "bias"), 1.0, chain.TOLERANCE, planted)
     assert not c.converged
     assert c["mean_square"].relative_error > 1e-3
+
+
+# ---------------------------------------------------------------- log_mean: a tolerance per layer
+
+def test_a_million_deterministic_layers_converge_and_match_the_plain_sum():
+    # w = 1, no bias, x = 0: y_t = sigmoid(y_(t-1)) is deterministic and log|P_r| = sum_t log sigmoid'(y_(t-1)).
+    # The rounding of a sum of 10^6 terms alone exceeds an absolute 1e-8; the tolerance is 1e-8 per layer.
+    r = 10**6
+    c = exact_chain("sigmoid", r, "constant(1)", x=0.0)
+    assert c["log_mean"].converged and c.converged
+    y, terms = 0.0, []
+    for _ in range(r):
+        s = 1 / (1 + math.exp(-y))
+        terms.append(math.log(s * (1 - s)))
+        y = s
+    assert c["log_mean"].value == pytest.approx(math.fsum(terms), rel=1e-9)
