@@ -280,6 +280,30 @@ def _preimages(act: BoundActivation, values: tuple) -> tuple:
     return tuple(sorted(x for x in out if math.isfinite(x)))
 
 
+def _support_kinks(w: Distribution, b: Distribution | None, ks: tuple) -> tuple:
+    r"""The y where a kink or zero k of φ′ reaches an end e of a bounded weight law, :math:`y = (k - c)/e`
+    (bias the constant c): there the rows of T have a kink in y (a part of the integral over w appears or leaves),
+    so the y-grid is split there too."""
+    base = w.base()
+    if base.kind != "uniform" or not (b is None or isinstance(b, Constant)):
+        return ()
+    c = 0.0 if b is None else float(b.args[0])
+    return tuple(sorted({(k - c) / e for k in ks for e in (base.lo, base.hi) if e != 0}))
+
+
+def _split(pieces: tuple, points: tuple) -> tuple:
+    """``pieces`` split at ``points`` inside them (not within 1e-6 of the piece's width from an end)."""
+    out = []
+    for lo, hi in pieces:
+        width = hi - lo if math.isfinite(hi - lo) else max(abs(lo), abs(hi), 1.0) if math.isfinite(lo) or math.isfinite(hi) else 1.0
+        if not math.isfinite(width):
+            width = 1.0
+        cuts = sorted(p for p in points if lo + 1e-6 * width < p < hi - 1e-6 * width)
+        edges = [lo] + cuts + [hi]
+        out += list(zip(edges[:-1], edges[1:]))
+    return tuple(out)
+
+
 # ---------------------------------------------------------------- one row: the integration nodes at one y
 
 @dataclass(frozen=True)
@@ -615,8 +639,8 @@ _CHUNK_NODES = 100_000
 @functools.lru_cache(maxsize=64)
 def _build(act: BoundActivation, w: Distribution, b: Distribution | None, x: float, acc: Accuracy) -> Operator:
     pair = numpy_pair(act)
-    grid = Grid(y_pieces(act, acc), acc.points)
     ks = _kink_and_zero_points(act)
+    grid = Grid(_split(y_pieces(act, acc), _support_kinks(w, b, ks)), acc.points)
     pre = _preimages(act, tuple(p[1] for p in grid.pieces[:-1]))
     dead = tuple(_zero_pieces(act))
     nodes = grid.nodes
