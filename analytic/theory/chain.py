@@ -54,7 +54,7 @@ from threadpoolctl import threadpool_limits
 import sympy as sp
 
 from ..core.calculus import resolve
-from ..distributions import Distribution, distribution, scalar
+from ..distributions import Constant, Distribution, Normal, distribution, scalar
 from ..errors import DepthError, SpecError, canonical_float, canonical_int
 from ..quantities import NAMES, LogQuantity, QuantitySeries
 from ..core.registry import X, Activation, BoundActivation
@@ -422,6 +422,11 @@ def _first_unconverged(by: dict) -> tuple[int, list[str]] | None:
     return k + 1, [q for q in NAMES if q in firsts and not by[q].converged[k]]
 
 
+#: Levels of the schedule the route with an outer integral over the bias may use (its rows cost the outer rule's
+#: points times the others').
+_MIXED_LEVELS = 3
+
+
 @functools.lru_cache(maxsize=64)
 def _exact_chain(act: BoundActivation, depth: int, w: Distribution, b: Distribution | None, x: float,
                  tolerance: float, schedule: tuple = SCHEDULE) -> ChainExpectations:
@@ -440,10 +445,14 @@ def _exact_chain(act: BoundActivation, depth: int, w: Distribution, b: Distribut
             it["nonzero_log"][:] = 0.0
         return it
 
+    # Work budget: a random bias with a non-Gaussian weight law (or the reverse) multiplies every row by the outer
+    # rule over the bias, so that route refines at most to level _MIXED_LEVELS - 1 (a count, not a clock).
+    mixed = b is not None and not isinstance(b, Constant) and not (isinstance(w, Normal) and isinstance(b, Normal))
+    levels = min(len(schedule), _MIXED_LEVELS) if mixed else len(schedule)
     level = 1
     coarse, fine = run(schedule[0]), run(schedule[1])
     by = _assemble(fine, coarse, tolerance)
-    while not _all_converged(by) and level + 1 < len(schedule):
+    while not _all_converged(by) and level + 1 < levels:
         level += 1
         coarse, fine = fine, run(schedule[level])
         by = _assemble(fine, coarse, tolerance)
@@ -460,8 +469,8 @@ def _exact_chain(act: BoundActivation, depth: int, w: Distribution, b: Distribut
         notes += (f"refined {level - 1} time(s) beyond the first pair of settings to meet the tolerance",)
     first = _first_unconverged(by)
     if first is not None:
-        notes += (f"NOT converged to the tolerance with the finest settings of the schedule ({len(schedule)} "
-                  f"levels): first at depth {first[0]} ({', '.join(first[1])}); see the errors",)
+        notes += (f"NOT converged to the tolerance with the finest settings the work budget allows ({levels} of "
+                  f"{len(schedule)} levels): first at depth {first[0]} ({', '.join(first[1])}); see the errors",)
     if depth > _STEADY_AFTER:
         notes += (f"beyond depth {_STEADY_AFTER}, once every log-quantity grew by a constant step over "
                   f"{_WINDOW} layers (the dominant eigenvector reached to 1e-13), the rest is extrapolated "
