@@ -15,13 +15,14 @@ from scipy import integrate, stats
 from analytic.mc import simulate_chain
 from analytic.quantities import NAMES
 from analytic.theory import chain
+from analytic.theory.accuracy import SCHEDULE
 from analytic.theory.chain import _assemble, _iterate, exact_chain
 from analytic.theory.transfer import build_operator, mean_log_abs_normal
 
 
-def _transfer(act, depth, weights, bias=None, x=1.0, resolutions=chain.RESOLUTIONS):
+def _transfer(act, depth, weights, bias=None, x=1.0, levels=SCHEDULE[:2]):
     """The transfer-operator route, even where a closed form exists."""
-    runs = [_iterate(build_operator(act, weights, bias, x, n, h), depth) for n, h in resolutions]
+    runs = [_iterate(build_operator(act, weights, bias, x, acc), depth) for acc in levels]
     return _assemble(runs[-1], runs[0], chain.TOLERANCE)
 
 
@@ -104,7 +105,7 @@ def test_tanh_with_a_symmetric_weight_law_has_mean_zero():
                                                 ("relu", "normal(0, 1.4142)", "normal(0.1, 0.2)")])
 def test_reported_error_bounds_the_distance_to_a_much_finer_solution(act, weights, bias):
     c = exact_chain(act, 6, weights, bias=bias)
-    finer = _transfer(act, 6, weights, bias=bias, resolutions=((32, 1 / 36),))  # one run, no error of its own
+    finer = _transfer(act, 6, weights, bias=bias, levels=SCHEDULE[-1:])  # one run, no error of its own
     for q in ("mean", "mean_abs", "mean_square", "log_mean", "zero_probability"):
         if c.method == "closed form":
             continue

@@ -23,9 +23,14 @@ by Chebyshev interpolation on the closure of the range of :math:`\varphi`, split
 unbounded side (functions with an expansion in :math:`1/y` stay smooth in s). Each row's expectation is a 1-D
 integral over the base variable of the weight law (or, with Gaussian weights and bias, over :math:`v` with the
 Gaussian conditional law of :math:`w` given :math:`v`), split at :math:`w = 0` and at every preimage of a kink or a
-zero of :math:`\varphi'`, by tanh–sinh quadrature (which absorbs the logarithmic end-point singularities of
-:math:`\log|u|`). Everything is computed at two resolutions; the finer value is reported with the difference as its
-error, and a quantity whose error exceeds the tolerance is marked ``converged = False``.
+zero of :math:`\varphi'` (tanh–sinh quadrature there, which absorbs the logarithmic end-point singularities of
+:math:`\log|u|`) and where :math:`\varphi(v)` crosses a piece boundary of the y-grid (Gauss–Legendre between).
+Every accuracy setting is a field of :class:`~analytic.theory.accuracy.Accuracy`; everything is computed at two
+consecutive levels of :data:`~analytic.theory.accuracy.SCHEDULE`, which differ in every setting (resolution,
+grading, truncation windows), and the finer value is reported with the difference as its error. While some
+quantity at some depth misses its tolerance (relative ``tolerance`` for the moments, absolute for
+``zero_probability``, ``tolerance`` × t for ``log_mean`` at depth t), the chain moves up one level and is
+recomputed; a quantity still above its tolerance at the last level is marked ``converged = False``.
 
 **Closed form** (``method = "closed form"``): for positively homogeneous piecewise-linear :math:`\varphi`
 (:math:`\varphi(v) = a_+ v` for v > 0, :math:`a_- v` for v < 0: ReLU, leaky ReLU, PReLU, identity) without a bias,
@@ -49,20 +54,20 @@ from threadpoolctl import threadpool_limits
 import sympy as sp
 
 from ..core.calculus import resolve
-from ..distributions import Distribution, distribution, scalar
+from ..distributions import Constant, Distribution, Normal, distribution, scalar
 from ..errors import DepthError, SpecError, canonical_float, canonical_int
 from ..quantities import NAMES, LogQuantity, QuantitySeries
 from ..core.registry import X, Activation, BoundActivation
+from .accuracy import SCHEDULE, Accuracy, check_schedule
 from .transfer import FUNCTIONS, Operator, build_operator
 
 #: Largest depth :func:`exact_chain` accepts.
 MAX_DEPTH = 10**6
 #: Layers of the pre-activation law included in the JSON form (all of them up to this depth).
 PREACT_JSON = 1000
-#: Relative tolerance of the reported quantities (``log_mean`` and ``zero_probability``: absolute).
+#: Tolerance of the reported quantities: relative for the moments, absolute for ``zero_probability``, and
+#: ``tolerance`` × r (absolute) for ``log_mean`` at depth r, a sum of r per-layer terms.
 TOLERANCE = 1e-8
-#: Resolutions (Chebyshev points per piece of the y-range, tanh–sinh step): coarse and fine.
-RESOLUTIONS = ((16, 1 / 12), (24, 1 / 24))
 
 
 # ---------------------------------------------------------------- results
@@ -74,7 +79,9 @@ class ChainExpectations:
     ``quantities[q]`` (q in :data:`analytic.quantities.NAMES`) is a :class:`~analytic.quantities.LogQuantity` at
     depth r; ``by_depth[q]`` the same at depths 1…r (a :class:`~analytic.quantities.QuantitySeries`).
     ``preact_mean[t-1]``, ``preact_sd[t-1]`` (arrays) are the
-    mean and standard deviation of :math:`v_t`. ``method`` is ``closed form`` or ``transfer operator``.
+    mean and standard deviation of :math:`v_t`. ``method`` is ``closed form`` or ``transfer operator``;
+    ``settings`` the two levels of accuracy (coarse, fine) whose difference is the error (empty for the closed
+    form), ``refinements`` how many times the chain moved one level up to meet the tolerance.
     """
 
     activation: str
@@ -90,6 +97,8 @@ class ChainExpectations:
     tolerance: float = TOLERANCE
     notes: tuple = ()
     formulas: dict = field(default_factory=dict)
+    settings: tuple = ()
+    refinements: int = 0
 
     def __getitem__(self, name: str) -> LogQuantity:
         return self.quantities[name]
@@ -104,6 +113,8 @@ class ChainExpectations:
         out.update(method=self.method, depth=self.depth, weights=self.weights, bias=self.bias, x=self.x,
                    tolerance=self.tolerance, converged=self.converged, notes=list(self.notes),
                    formulas=dict(self.formulas),
+                   settings={k: a.as_dict() for k, a in zip(("coarse", "fine"), self.settings)},
+                   refinements=self.refinements,
                    preactivation={"mean": [float(v) for v in self.preact_mean[:PREACT_JSON]],
                                   "sd": [float(v) for v in self.preact_sd[:PREACT_JSON]]})
         return out
@@ -227,11 +238,13 @@ _ROUNDING = 4e-15
 def _assemble(fine: dict, coarse: dict | None, tolerance: float, rounding: float = _ROUNDING) -> dict:
     r"""Per-depth :class:`QuantitySeries`: the fine value with ``|fine - coarse|`` as its error (no coarse run:
     an exact route), never below the rounding floor ``rounding`` × depth × |value|, and checked against
-    ``tolerance`` (relative; absolute for ``log_mean`` and ``zero_probability``; for ``mean`` relative to E|∏|,
-    since E[∏] may vanish by symmetry). ``log_mean`` is nan where every product is zero."""
+    ``tolerance``: relative for the moments (for ``mean`` relative to E|∏|, since E[∏] may vanish by symmetry),
+    absolute for ``zero_probability``, and ``tolerance`` × r (absolute) for ``log_mean`` at depth r, a sum of r
+    per-layer terms whose rounding alone grows like r·|value|. ``log_mean`` is nan where every product is zero."""
     F = _quantity_arrays(fine)
     C = _quantity_arrays(coarse) if coarse is not None else None
-    layers = np.log(rounding * np.arange(1, len(fine["log_mean"]) + 1))
+    log_depth = np.log(np.arange(1, len(fine["log_mean"]) + 1))
+    layers = math.log(rounding) + log_depth
     out = {}
     for q in NAMES:
         l, s = F[q]
@@ -239,7 +252,7 @@ def _assemble(fine: dict, coarse: dict | None, tolerance: float, rounding: float
         size = np.maximum(np.where(np.isfinite(l), l, 0.0), 0.0) if linear else l
         floor = np.where((s != 0) | linear, layers + size, -np.inf)
         le = np.maximum(floor, _log_difference(F[q], C[q]) if C is not None else -np.inf)
-        ref = 0.0 if linear else (F["mean_abs"][0] if q == "mean" else l)
+        ref = (log_depth if q == "log_mean" else 0.0) if linear else (F["mean_abs"][0] if q == "mean" else l)
         with np.errstate(invalid="ignore"):
             ok = (le == -np.inf) | (le <= math.log(tolerance) + np.where(np.isfinite(ref), ref, 0.0))
         if q == "log_mean":
@@ -362,13 +375,18 @@ def _canonical_x(x) -> float:
 
 def exact_chain(act: Activation | str, depth: int, weights: str | Distribution, x: float = 1.0,
                 bias: str | Distribution | None = None, params: dict | None = None,
-                tolerance: float = TOLERANCE) -> ChainExpectations:
+                tolerance: float = TOLERANCE, schedule: tuple = SCHEDULE) -> ChainExpectations:
     r"""E[∏], E|∏|, E[∏²], E[log|∏| | ∏ ≠ 0] and P(∏ = 0) of the chain at depths 1…``depth``, and the law of
     :math:`v_t`, without sampling.
 
     The closed form (sign chain) is used for positively homogeneous piecewise-linear φ without a bias; every other
-    case goes through the discretised transfer operator at two resolutions (see the module docstring).
-    ``bias=None`` is no bias; ``constant(0)`` is the same chain.
+    case goes through the discretised transfer operator at two consecutive levels of ``schedule`` (see
+    :mod:`analytic.theory.accuracy`), the finer value reported with the difference as its error. A quantity is
+    converged when its error is at most ``tolerance`` relative (the moments; ``mean`` relative to E|∏|), at most
+    ``tolerance`` absolute (``zero_probability``), or at most ``tolerance`` × t (``log_mean`` at depth t: a sum of
+    t per-layer terms). While some quantity at some depth is not converged, the chain moves one level up and is
+    recomputed, until every one is or the schedule is spent; what is still not converged is flagged
+    (``converged = False``) with its error. ``bias=None`` is no bias; ``constant(0)`` is the same chain.
 
     >>> c = exact_chain("tanh", 5, "normal(0, 1)")
     >>> abs(c["mean"].value) < 1e-14, c.method  # tanh is odd and the weight law symmetric: E[prod] = 0
@@ -381,38 +399,81 @@ def exact_chain(act: Activation | str, depth: int, weights: str | Distribution, 
     if b is not None and b.is_constant and float(b.args[0]) == 0:
         b = None
     tolerance = canonical_float("tolerance", tolerance, 0, 1, open_low=True)
-    return _exact_chain(a, depth, w, b, _canonical_x(x), tolerance)
+    schedule = tuple(schedule)
+    try:
+        if len(schedule) < 2 or not all(isinstance(s, Accuracy) for s in schedule):
+            raise ValueError("accuracy schedule: at least two Accuracy levels are needed")
+        check_schedule(schedule)
+    except ValueError as e:
+        raise SpecError(str(e)) from None
+    return _exact_chain(a, depth, w, b, _canonical_x(x), tolerance, schedule)
+
+
+def _all_converged(by: dict) -> bool:
+    return all(bool(np.all(by[q].converged)) for q in NAMES)
+
+
+def _first_unconverged(by: dict) -> tuple[int, list[str]] | None:
+    """The first depth at which some quantity misses its tolerance, and those quantities (None: none does)."""
+    firsts = {q: int(np.argmin(by[q].converged)) for q in NAMES if not np.all(by[q].converged)}
+    if not firsts:
+        return None
+    k = min(firsts.values())
+    return k + 1, [q for q in NAMES if q in firsts and not by[q].converged[k]]
+
+
+#: Levels of the schedule the route with an outer integral over the bias may use (its rows cost the outer rule's
+#: points times the others').
+_MIXED_LEVELS = 3
 
 
 @functools.lru_cache(maxsize=64)
 def _exact_chain(act: BoundActivation, depth: int, w: Distribution, b: Distribution | None, x: float,
-                 tolerance: float) -> ChainExpectations:
+                 tolerance: float, schedule: tuple = SCHEDULE) -> ChainExpectations:
     if b is None:
         closed = _closed_form(act, depth, w, x, tolerance)
         if closed is not None:
             return closed
-    # One BLAS thread: threaded matrix products sum in an order that depends on the thread count, and the same
-    # call must give the same digits whatever the machine.
-    with threadpool_limits(limits=1, user_api="blas"):
-        runs = [_iterate(build_operator(act, w, b, x, n, h), depth) for n, h in RESOLUTIONS]
-    if _never_zero(act, w):  # no interval where phi' = 0 and no atom of w at 0: P(prod = 0) = 0 exactly
-        for run in runs:
-            run["nonzero_log"][:] = 0.0
-    by = _assemble(runs[1], runs[0], tolerance)
-    ey = np.concatenate([[x], runs[1]["y1"][1:]])
-    ey2 = np.concatenate([[x * x], runs[1]["y2"][1:]])
+    never_zero = _never_zero(act, w)
+
+    def run(acc: Accuracy) -> dict:
+        # One BLAS thread: threaded matrix products sum in an order that depends on the thread count, and the
+        # same call must give the same digits whatever the machine.
+        with threadpool_limits(limits=1, user_api="blas"):
+            it = _iterate(build_operator(act, w, b, x, acc), depth)
+        if never_zero:  # no interval where phi' = 0 and no atom of w at 0: P(prod = 0) = 0 exactly
+            it["nonzero_log"][:] = 0.0
+        return it
+
+    # Work budget: a random bias with a non-Gaussian weight law (or the reverse) multiplies every row by the outer
+    # rule over the bias, so that route refines at most to level _MIXED_LEVELS - 1 (a count, not a clock).
+    mixed = b is not None and not isinstance(b, Constant) and not (isinstance(w, Normal) and isinstance(b, Normal))
+    levels = min(len(schedule), _MIXED_LEVELS) if mixed else len(schedule)
+    level = 1
+    coarse, fine = run(schedule[0]), run(schedule[1])
+    by = _assemble(fine, coarse, tolerance)
+    while not _all_converged(by) and level + 1 < levels:
+        level += 1
+        coarse, fine = fine, run(schedule[level])
+        by = _assemble(fine, coarse, tolerance)
+    ey = np.concatenate([[x], fine["y1"][1:]])
+    ey2 = np.concatenate([[x * x], fine["y2"][1:]])
     pm, psd = _preact_law(ey, ey2, w, b)
-    (n0, h0), (n1, h1) = RESOLUTIONS
+    used = (schedule[level - 1], schedule[level])
     notes = (f"transfer operator: y-range of phi split at 0 and graded geometrically towards 0 and infinity, "
-             f"Chebyshev interpolation with {n0} and {n1} points per piece, tanh-sinh quadrature with steps "
-             f"{h0:.4g} and {h1:.4g}; each value is the finer one, its error the difference between the two "
-             f"(tolerance {tolerance:g}, relative)",)
-    bad = [q for q in NAMES if not by[q][-1].converged]
-    if bad:
-        notes += (f"NOT converged to the tolerance at depth {depth}: {', '.join(bad)} (see their errors)",)
+             f"Chebyshev interpolation, tanh-sinh quadrature; each value is the finer of two estimates that differ "
+             f"in every accuracy setting, its error their difference (tolerance {tolerance:g}: relative for the "
+             f"moments, absolute for zero_probability, {tolerance:g} x depth for log_mean); "
+             f"coarse: {used[0].describe()}; fine: {used[1].describe()}",)
+    if level > 1:
+        notes += (f"refined {level - 1} time(s) beyond the first pair of settings to meet the tolerance",)
+    first = _first_unconverged(by)
+    if first is not None:
+        notes += (f"NOT converged to the tolerance with the finest settings the work budget allows ({levels} of "
+                  f"{len(schedule)} levels): first at depth {first[0]} ({', '.join(first[1])}); see the errors",)
     if depth > _STEADY_AFTER:
         notes += (f"beyond depth {_STEADY_AFTER}, once every log-quantity grew by a constant step over "
                   f"{_WINDOW} layers (the dominant eigenvector reached to 1e-13), the rest is extrapolated "
                   "linearly in the depth",)
     return ChainExpectations(act.name, depth, w.spec, None if b is None else b.spec, x, "transfer operator",
-                             {q: by[q][-1] for q in NAMES}, by, pm, psd, tolerance, notes)
+                             {q: by[q][-1] for q in NAMES}, by, pm, psd, tolerance, notes, {}, used, level - 1)

@@ -37,6 +37,7 @@ tolerance. A deterministic chain (constant weight, no random bias) has :math:`|P
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass
@@ -52,7 +53,9 @@ from ..errors import DepthError, SpecError, canonical_float, canonical_int
 from ..quantities import LogQuantity
 from .gaussian import _zero_pieces
 from ..core.logforms import log_abs_underflow
-from .transfer import Grid, _edges, _in_any, _kink_and_zero_points, _outer_rule, _weight_nodes, tanh_sinh, y_pieces
+from .accuracy import SCHEDULE, Accuracy
+from .transfer import (Grid, _edges, _in_any, _kink_and_zero_points, _outer_rule, _preimages, _rule, _split,
+                       _support_kinks, _weight_nodes, y_pieces)
 
 #: Largest depth :func:`log_law` accepts (the θ-iteration costs a complex matrix–vector product per θ and depth).
 MAX_DEPTH = 2000
@@ -62,18 +65,24 @@ TOLERANCE = 1e-3
 
 @dataclass(frozen=True)
 class Settings:
-    """One accuracy setting: Chebyshev points per piece, tanh–sinh step, Gauss–Legendre points per θ-panel and
-    the cut-off of the θ-integral as a multiple of the shallowest spread's inverse."""
+    """One accuracy setting: Chebyshev points per piece of the y-range, the level of the exact chain's accuracy
+    schedule (:data:`analytic.theory.accuracy.SCHEDULE`: weight quadrature, grading, truncations) it otherwise
+    takes, Gauss–Legendre points per θ-panel and the cut-off of the θ-integral as a multiple of the shallowest
+    spread's inverse."""
 
     points: int
-    step: float
+    level: int
     panel_points: int
     cutoff: float
+
+    @property
+    def accuracy(self) -> Accuracy:
+        return dataclasses.replace(SCHEDULE[self.level], points=self.points)
 
 
 #: The refinement ladder: consecutive settings differ in every knob, so the difference of two consecutive ones
 #: sees every source of error. The first two are computed; the next only where a value missed its tolerance.
-SETTINGS = (Settings(10, 1 / 8, 12, 16.0), Settings(14, 1 / 16, 16, 24.0), Settings(18, 1 / 24, 20, 32.0))
+SETTINGS = (Settings(10, 0, 12, 16.0), Settings(14, 1, 16, 24.0), Settings(18, 2, 20, 32.0))
 
 
 @dataclass(frozen=True)
@@ -107,25 +116,26 @@ class LogLaw:
 
 # ---------------------------------------------------------------- one row: (v, weight, w) triples
 
-def _triples(y: float, w: Distribution, b: Distribution | None, ks: tuple, h: float
+def _triples(y: float, w: Distribution, b: Distribution | None, ks: tuple, pre: tuple, acc: Accuracy
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Integration nodes of one row with the weight explicit: pre-activations v, quadrature weights, weights w."""
     if b is None or isinstance(b, Constant):
-        return _at_bias(y, 0.0 if b is None else float(b.args[0]), w, ks, h)
+        return _at_bias(y, 0.0 if b is None else float(b.args[0]), w, ks, pre, acc)
     bb = b.base()
-    zb, qb = _outer_rule(bb, {bb.z(k - float(w.moments().mean) * y) for k in ks}, h)
-    parts = [_at_bias(y, float(c), w, ks, h) for c in bb.w(zb)]
+    zb, qb = _outer_rule(bb, {bb.z(k - float(w.moments().mean) * y) for k in ks}, acc)
+    parts = [_at_bias(y, float(c), w, ks, pre, acc) for c in bb.w(zb)]
     return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] * q for p, q in zip(parts, qb)]),
             np.concatenate([p[2] for p in parts]))
 
 
-def _at_bias(y: float, c: float, w: Distribution, ks: tuple, h: float):
+def _at_bias(y: float, c: float, w: Distribution, ks: tuple, pre: tuple, acc: Accuracy):
     base = w.base()
     if y == 0 and not w.is_constant:  # v = c whatever w: integrate w over its base, split at w = 0
-        z, q = tanh_sinh(_edges(base, {base.z(0.0)}), h)
+        zero = {base.z(0.0)}
+        z, q = _rule(_edges(base, zero, acc), zero, acc)
         wv = base.w(z)
         return np.full(wv.size, c), q * base.density(z), wv
-    n = _weight_nodes(y, c, base, ks, h)
+    n = _weight_nodes(y, c, base, ks, pre, acc)
     return n.v, n.q, n.m1
 
 
@@ -144,11 +154,12 @@ def _rows(act: BoundActivation, w: Distribution, b: Distribution | None, x: floa
           grid: Grid) -> _Rows:
     pair = numpy_pair(act)
     ks = _kink_and_zero_points(act)
+    pre = _preimages(act, tuple(p[1] for p in grid.pieces[:-1]))
     dead = tuple(_zero_pieces(act))
     lus, qs, blocks, rhos = [], [], [], []
     bounds = np.array([p[1] for p in grid.pieces[:-1]])
     for y in list(grid.nodes) + [x]:
-        v, q, wv = _triples(float(y), w, b, ks, s.step)
+        v, q, wv = _triples(float(y), w, b, ks, pre, s.accuracy)
         with np.errstate(all="ignore"):
             phi, d = pair(v)
             alive = (wv != 0) & ((d != 0) | ~_in_any(v, dead))
@@ -291,7 +302,7 @@ def _bulk_spreads(sd: np.ndarray) -> np.ndarray:
 
 def _one_setting(act: BoundActivation, w: Distribution, b: Distribution | None, x: float, depth: int,
                  s: Settings, levels: tuple) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
-    grid = Grid(y_pieces(act), s.points)
+    grid = Grid(_split(y_pieces(act, s.accuracy), _support_kinks(w, b, _kink_and_zero_points(act))), s.points)
     rows = _rows(act, w, b, x, s, grid)
     lognz, mean, sd = _log_moments(_real_operators(rows, grid), grid.nodes, depth)
     spreads = _bulk_spreads(sd)
