@@ -57,7 +57,7 @@ def main() -> None:
         row += (f"{inf.value:>11.6f}{depth:>11}{ln.value:>11.6f}{s.rate.value:>9.4f} ± {s.rate.error:.4f}"
                 f"{(s.rate.value - ln.value) / s.rate.error:>7.1f}")
         print(row, flush=True)
-    print(f"identity reference at finite B: (B-2)/(B-3) = "
+    print("identity reference at finite B: (B-2)/(B-3) = "
           + ", ".join(f"{linear_batchnorm_lambda(b).value:.4f}" for b in BATCHES))
     print(f"ReLU B=inf - pi/(pi-1) = {batchnorm_lambda('relu').value - math.pi / (math.pi - 1):.1e}")
     print(f"CPU {time.process_time() - start:.1f} s")

@@ -18,7 +18,6 @@ import pytest
 import scipy.special
 import sympy as sp
 
-from analytic.core.activations import SELU_ALPHA, SELU_SCALE
 from analytic.core.special import to_elementary
 from analytic.core.calculus import derivative, numpy_function, resolve
 from analytic.errors import AnalyticError, ArgumentError, DepthError, SpecError, UnknownActivation

@@ -369,8 +369,8 @@ def _build_gradient_depth(budget: Budget) -> Figure:
         fig.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False)
     else:
         legend_ax.legend(handles, labels, loc="center", frameon=False, fontsize=12)
-    fig.suptitle(rf"Gradient $g_r = w_1\varphi'(v_1)\cdots w_r\varphi'(v_r)$ of the chain $y_0 = 1$, "
-                 rf"$v_t = w_t y_{{t-1}}$, $w \sim \mathcal{{N}}(1, 0.5^2)$:"
+    fig.suptitle(r"Gradient $g_r = w_1\varphi'(v_1)\cdots w_r\varphi'(v_r)$ of the chain $y_0 = 1$, "
+                 r"$v_t = w_t y_{t-1}$, $w \sim \mathcal{N}(1, 0.5^2)$:"
                  + ("\n" if compact() else " ") + f"exact chain, Monte Carlo of the same chain ({budget.chains:,} "
                  "chains per depth), independence approximation (thin)")
     return fig

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..core.display import displayable, html_table
-from ..errors import ArgumentError, DepthError, canonical_ints, canonical_keywords
+from ..errors import DepthError, canonical_ints, canonical_keywords
 from ..quantities import STANDARD_NORMAL
 from ..theory.independence import GradientProduct, gradient_product
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from ..core.calculus import resolve
 from ..core.registry import Activation, BoundActivation
-from ..errors import ArgumentError, ConvergenceError, canonical_float
+from ..errors import ConvergenceError, canonical_float
 from .bivariate import _bivariate, _bivariate_value
 from .gaussian import Estimate
 from .meanfield import MARGINAL, VERIFY, MeanField, _canonical_q0, _canonical_variances, _depth_scale, _mean_field

@@ -322,7 +322,7 @@ def _finite_width(act: BoundActivation, depth: int, sw: float, ns: tuple[int, ..
     alive = math.exp(sum(math.log1p(-lay.dead) for lay in lays))
     dead = -math.expm1(sum(math.log1p(-lay.dead) for lay in lays))
     lw_dead = sum(lay.dead for lay in lays)
-    notes = [f"input x_0 != 0, any unit direction u; weights N(0, sigma_w^2/n_(l-1)), no bias"]
+    notes = ["input x_0 != 0, any unit direction u; weights N(0, sigma_w^2/n_(l-1)), no bias"]
     med, med_err, note = _median_summary(median, dead, list(zip(ns[1:], cs)), b_pos, b_neg, log_mean, log_var)
     notes += [note] if note else []
     rel = 1e-14 * depth

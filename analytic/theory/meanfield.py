@@ -35,7 +35,7 @@ import numpy as np
 
 from ..core.calculus import numpy_function, resolve
 from ..core.display import displayable
-from ..errors import ArgumentError, ConvergenceError, canonical_float
+from ..errors import ConvergenceError, canonical_float
 from .gaussian import _SQRT2PI, Estimate, _breakpoints, _gaussian
 from ..core.registry import Activation, BoundActivation
 from .undefined import require_finite
