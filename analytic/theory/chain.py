@@ -427,7 +427,7 @@ def _first_unconverged(by: dict) -> tuple[int, list[str]] | None:
 _MIXED_LEVELS = 3
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=16)
 def _exact_chain(act: BoundActivation, depth: int, w: Distribution, b: Distribution | None, x: float,
                  tolerance: float, schedule: tuple = SCHEDULE) -> ChainExpectations:
     if b is None:

@@ -526,7 +526,12 @@ def build_operator(act: Activation | str, weights: str | Distribution, bias: str
 _CHUNK_NODES = 100_000
 
 
-@functools.lru_cache(maxsize=64)
+#: Operators kept for reuse: a fine level's matrices take up to a few hundred MB, and a chain uses each level once
+#: (a later call at another depth reuses the last few).
+_KEPT_OPERATORS = 4
+
+
+@functools.lru_cache(maxsize=_KEPT_OPERATORS)
 def _build(act: BoundActivation, w: Distribution, b: Distribution | None, x: float, acc: Accuracy) -> Operator:
     pair = numpy_pair(act)
     ks = _kink_and_zero_points(act)
