@@ -54,7 +54,7 @@ from ..quantities import LogQuantity
 from .gaussian import _zero_pieces
 from ..core.logforms import log_abs_underflow
 from .accuracy import SCHEDULE, Accuracy
-from .transfer import (Grid, _edges, _in_any, _kink_and_zero_points, _outer_rule, _preimages, _rule, _split,
+from .transfer import (_SUBNORMAL, Grid, _edges, _in_any, _kink_and_zero_points, _outer_rule, _preimages, _rule, _split,
                        _support_kinks, _weight_nodes, y_pieces)
 
 #: Largest depth :func:`log_law` accepts (the θ-iteration costs a complex matrix–vector product per θ and depth).
@@ -157,26 +157,21 @@ def _rows(act: BoundActivation, w: Distribution, b: Distribution | None, x: floa
     pre = _preimages(act, tuple(p[1] for p in grid.pieces[:-1]))
     dead = tuple(_zero_pieces(act))
     lus, qs, blocks, rhos = [], [], [], []
-    bounds = np.array([p[1] for p in grid.pieces[:-1]])
     for y in list(grid.nodes) + [x]:
         v, q, wv = _triples(float(y), w, b, ks, pre, s.accuracy)
         with np.errstate(all="ignore"):
             phi, d = pair(v)
             alive = (wv != 0) & ((d != 0) | ~_in_any(v, dead))
             logd = np.where(d != 0, np.log(np.abs(np.where(d != 0, d, 1.0))), 0.0)
-            under = alive & (d == 0)
+            under = alive & (np.abs(d) < _SUBNORMAL)  # 0 or subnormal: too few digits for log|φ′|
             if under.any():
                 logd[under] = log_abs_underflow(act, v[under])
             lu = np.log(np.abs(np.where(alive, wv, 1.0))) + logd
         keep = alive & (q > 0)
         phi = np.where(np.isnan(phi[keep]), 0.0, phi[keep])
         lu, q = lu[keep], q[keep]
-        which = np.searchsorted(bounds, phi, side="left") if bounds.size else np.zeros(phi.size, dtype=int)
-        rows = []
-        for p in np.unique(which):
-            idx = np.flatnonzero(which == p)
-            L = grid.interpolation(phi[idx])[:, p * grid.n:(p + 1) * grid.n]
-            rows.append((int(p), idx, L))
+        which, terms = grid.locate(phi)  # each node's piece and its n interpolation weights there
+        rows = [(int(p), idx, terms[idx]) for p in np.unique(which) for idx in [np.flatnonzero(which == p)]]
         lus.append(lu)
         qs.append(q)
         blocks.append(rows)
