@@ -373,6 +373,18 @@ def _canonical_x(x) -> float:
     return canonical_float("x", x, error=SpecError)
 
 
+def chain_inputs(act, depth, weights, bias, params, tolerance, max_depth: int) -> tuple:
+    """The chain's inputs, checked and resolved once: (bound activation, depth in 1…``max_depth``, weight law,
+    bias law or None — ``constant(0)`` is no bias —, tolerance in (0, 1])."""
+    depth = canonical_int("depth", depth, 1, max_depth, DepthError)
+    a = resolve(act, params)
+    w = scalar(distribution(weights))
+    b = None if bias is None else scalar(distribution(bias), "bias")
+    if b is not None and b.is_constant and float(b.args[0]) == 0:
+        b = None
+    return a, depth, w, b, canonical_float("tolerance", tolerance, 0, 1, open_low=True)
+
+
 def exact_chain(act: Activation | str, depth: int, weights: str | Distribution, x: float = 1.0,
                 bias: str | Distribution | None = None, params: dict | None = None,
                 tolerance: float = TOLERANCE, schedule: tuple = SCHEDULE) -> ChainExpectations:
@@ -392,13 +404,7 @@ def exact_chain(act: Activation | str, depth: int, weights: str | Distribution, 
     >>> abs(c["mean"].value) < 1e-14, c.method  # tanh is odd and the weight law symmetric: E[prod] = 0
     (True, 'transfer operator')
     """
-    depth = canonical_int("depth", depth, 1, MAX_DEPTH, DepthError)
-    a = resolve(act, params)
-    w = scalar(distribution(weights))
-    b = None if bias is None else scalar(distribution(bias), "bias")
-    if b is not None and b.is_constant and float(b.args[0]) == 0:
-        b = None
-    tolerance = canonical_float("tolerance", tolerance, 0, 1, open_low=True)
+    a, depth, w, b, tolerance = chain_inputs(act, depth, weights, bias, params, tolerance, MAX_DEPTH)
     schedule = tuple(schedule)
     try:
         if len(schedule) < 2 or not all(isinstance(s, Accuracy) for s in schedule):

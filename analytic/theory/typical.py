@@ -46,14 +46,15 @@ import numpy as np
 from scipy import optimize
 from threadpoolctl import threadpool_limits
 
-from ..core.calculus import numpy_pair, resolve
+from ..core.calculus import numpy_pair
 from ..core.registry import Activation, BoundActivation
-from ..distributions import Constant, Distribution, distribution, scalar
-from ..errors import DepthError, SpecError, canonical_float, canonical_int
+from ..distributions import Constant, Distribution
+from ..errors import SpecError, canonical_float
 from ..quantities import LogQuantity
 from .gaussian import _zero_pieces
 from ..core.logforms import log_abs_underflow
 from .accuracy import SCHEDULE, Accuracy
+from .chain import chain_inputs
 from .transfer import (_SUBNORMAL, Grid, _edges, _in_any, _kink_and_zero_points, _outer_rule, _preimages, _rule, _split,
                        _support_kinks, _weight_nodes, y_pieces)
 
@@ -344,13 +345,7 @@ def log_law(act: Activation | str, depth: int, weights: str | Distribution, x: f
     >>> law.method
     'deterministic chain'
     """
-    depth = canonical_int("depth", depth, 1, MAX_DEPTH, DepthError)
-    a = resolve(act, params)
-    w = scalar(distribution(weights))
-    b = None if bias is None else scalar(distribution(bias), "bias")
-    if b is not None and b.is_constant and float(b.args[0]) == 0:
-        b = None
-    tolerance = canonical_float("tolerance", tolerance, 0, 1, open_low=True)
+    a, depth, w, b, tolerance = chain_inputs(act, depth, weights, bias, params, tolerance, MAX_DEPTH)
     levels = tuple(canonical_float("level", q, 0, 1, open_low=True, open_high=True) for q in levels)
     return _log_law(a, depth, w, b, canonical_float("x", x, error=SpecError), tolerance, levels)
 
