@@ -192,9 +192,8 @@ def _real_operators(rows: _Rows, grid: Grid) -> dict[str, np.ndarray]:
             sl = slice(p * grid.n, (p + 1) * grid.n)
             for k in names:
                 M[k][i, sl] += g[k][idx] @ L
-    rho_nodes = 1.0 + np.concatenate([grid.nodes, [np.nan]]) ** 2
-    for k in ("Z_rho", "Zl_rho"):
-        M[k][:-1] /= rho_nodes[:-1, None]
+    for k in ("Z_rho", "Zl_rho"):  # the node rows; the last row (x) is not divided
+        M[k][:-1] /= (1.0 + grid.nodes**2)[:, None]
     return M
 
 
