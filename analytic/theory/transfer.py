@@ -458,6 +458,22 @@ def _concatenate(parts: list) -> _Nodes:
 _SUBNORMAL = 2.2250738585072014e-308
 
 
+def phi_and_log_dphi(pair, v: np.ndarray, dead: tuple, logfix=None) -> tuple:
+    """(φ(v), φ′(v), whether u = wφ′(v) can be non-zero for w ≠ 0, log|φ′(v)|) at the nodes ``v``: φ′ is zero only
+    inside the intervals ``dead`` where it vanishes identically (or where it is exactly 0 there); a φ′ that is 0
+    or subnormal elsewhere has too few digits, and ``logfix(v)`` gives its log (else the log of the smallest
+    float)."""
+    phi, d = pair(v)
+    outside = ~_in_any(v, dead)
+    nz = (d != 0) | outside
+    with np.errstate(divide="ignore"):
+        logd = np.where(d != 0, np.log(np.abs(np.where(d != 0, d, 1.0))), _LOG_TINY)
+    inexact = (np.abs(d) < _SUBNORMAL) & outside  # 0 or subnormal: too few digits for log|φ′|
+    if logfix is not None and inexact.any():
+        logd[inexact] = logfix(v[inexact])
+    return phi, d, nz, logd
+
+
 def _rows(chunk: list, pair, grid: Grid, dead: tuple, logfix=None) -> np.ndarray:
     """The rows of every operator at the points whose integration nodes are ``chunk`` (one :class:`_Nodes` per
     point): an array (8, len(chunk), grid.size), the g of :data:`FUNCTIONS`, then ``one`` and ``nonzero`` acting
@@ -470,16 +486,7 @@ def _rows(chunk: list, pair, grid: Grid, dead: tuple, logfix=None) -> np.ndarray
     from scipy import sparse
 
     nodes = _concatenate(chunk)
-    phi, d = pair(nodes.v)
-    nz = d != 0
-    alive = ~_in_any(nodes.v, dead)
-    underflow = ~nz & alive
-    nz |= underflow
-    with np.errstate(divide="ignore"):
-        logd = np.where(d != 0, np.log(np.abs(np.where(d != 0, d, 1.0))), _LOG_TINY)
-    inexact = (np.abs(d) < _SUBNORMAL) & alive  # 0 or subnormal: too few digits for log|φ′|
-    if logfix is not None and inexact.any():
-        logd[inexact] = logfix(nodes.v[inexact])
+    phi, d, nz, logd = phi_and_log_dphi(pair, nodes.v, dead, logfix)
     rho = 1.0 + np.minimum(phi * phi, 1e300)
     G = np.stack([nodes.m1 * d, nodes.mabs * np.abs(d), nodes.m2 * d * d, nodes.pnz * nz,
                   np.where(nz, nodes.lw + nodes.pnz * logd, 0.0), np.ones(d.size)]) * nodes.q

@@ -55,8 +55,8 @@ from .gaussian import _zero_pieces
 from ..core.logforms import log_abs_underflow
 from .accuracy import SCHEDULE, Accuracy
 from .chain import chain_inputs
-from .transfer import (_SUBNORMAL, Grid, _edges, _in_any, _kink_and_zero_points, _outer_rule, _preimages, _rule, _split,
-                       _support_kinks, _weight_nodes, y_pieces)
+from .transfer import (Grid, _edges, _kink_and_zero_points, _outer_rule, _preimages, _rule, _split, _support_kinks,
+                       _weight_nodes, phi_and_log_dphi, y_pieces)
 
 #: Largest depth :func:`log_law` accepts (the θ-iteration costs a complex matrix–vector product per θ and depth).
 MAX_DEPTH = 2000
@@ -157,16 +157,13 @@ def _rows(act: BoundActivation, w: Distribution, b: Distribution | None, x: floa
     ks = _kink_and_zero_points(act)
     pre = _preimages(act, tuple(p[1] for p in grid.pieces[:-1]))
     dead = tuple(_zero_pieces(act))
+    logfix = functools.partial(log_abs_underflow, act)
     lus, qs, blocks, rhos = [], [], [], []
     for y in list(grid.nodes) + [x]:
         v, q, wv = _triples(float(y), w, b, ks, pre, s.accuracy)
         with np.errstate(all="ignore"):
-            phi, d = pair(v)
-            alive = (wv != 0) & ((d != 0) | ~_in_any(v, dead))
-            logd = np.where(d != 0, np.log(np.abs(np.where(d != 0, d, 1.0))), 0.0)
-            under = alive & (np.abs(d) < _SUBNORMAL)  # 0 or subnormal: too few digits for log|φ′|
-            if under.any():
-                logd[under] = log_abs_underflow(act, v[under])
+            phi, _, nz, logd = phi_and_log_dphi(pair, v, dead, logfix)
+            alive = (wv != 0) & nz
             lu = np.log(np.abs(np.where(alive, wv, 1.0))) + logd
         keep = alive & (q > 0)
         phi = np.where(np.isnan(phi[keep]), 0.0, phi[keep])
