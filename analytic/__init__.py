@@ -58,6 +58,8 @@ _EXPORTS = {
     "haar_orthogonal": "distributions.matrices", "finite_width": "theory.finite_width", "FiniteWidth": "theory.finite_width",
     "spectrum": "theory.spectrum", "Spectrum": "theory.spectrum", "spectrum_moments": "theory.spectral_moments",
     "spectral_density": "theory.density", "sample_spectrum": "theory.sampled_spectrum",
+    "Architecture": "architecture", "residual": "architecture", "recurrent": "architecture",
+    "normalised": "architecture", "PLAIN": "architecture",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
