@@ -16,7 +16,7 @@ r"""Notebook display for result objects: short ``repr``\ s, HTML tables, and ``t
 ...     def as_dict(self):
 ...         return {"a": self.a, "b": self.b}
 >>> Pair(1.0, "x" * 500)
-Pair(a=1.0)
+Pair(a=1)
 >>> "<table" in Pair(1.0, "y")._repr_html_()
 True
 """

@@ -260,7 +260,7 @@ def _log_median(layers, b_pos: float, b_neg: float, mean: float, sd: float, targ
 
 def _median_summary(wanted: bool, dead: float, layers: list, b_pos: float, b_neg: float, log_mean: float,
                     log_var: float) -> tuple[float, float, str]:
-    """(log median, its error, a note) of :math:`\|Ju\|^2`: 0 when more than half the networks are dead, by
+    r"""(log median, its error, a note) of :math:`\|Ju\|^2`: 0 when more than half the networks are dead, by
     Gil-Pelaez inversion of the alive law for ReLU and the linear case, else not computed (nan)."""
     if not wanted:
         return math.nan, math.nan, ""
@@ -286,7 +286,8 @@ def finite_width(act, depth: int, sigma_w2: float, widths: int | Sequence[int], 
     ``median=False`` skips the median (nan), the one part that needs a numerical inversion.
     Raises :class:`~analytic.errors.ArgumentError` when there is no exact law (:func:`exact_law_reason`).
 
-    >>> finite_width("relu", 2, 2.0, 8).dead_probability.exact == 1 - (1 - 2**-8) ** 2
+    >>> p = finite_width("relu", 2, 2.0, 8).dead_probability.exact  # 1 - (1 - 2^-8)^2, to rounding
+    >>> abs(p - (1 - (1 - 2**-8) ** 2)) < 1e-17
     True
     """
     depth = canonical_int("depth", depth, 1, 10**4, DepthError)
