@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from analytic.bounds.interval import _IV, _hi, _lo, compile_interval
+from analytic.bounds.interval import IV_CONTEXT, upper_end, lower_end, compile_interval
 from analytic.core.parsing import parse_formula
 from analytic.core.registry import X
 from analytic.core.special import ENTIRE, SPECIALS, numpy_namespace, parser_functions, sigmoid, softplus, special
@@ -107,15 +107,15 @@ def test_interval_rule_encloses_the_mpmath_value(s):
     f = compile_interval(s.sympy(X))
     rng = np.random.default_rng(20260101)
     for a, b in _intervals(s, rng):
-        r = f(_IV.mpf([a, b]))
+        r = f(IV_CONTEXT.mpf([a, b]))
         with mpmath.workdps(50):
             for t in (a, a + (b - a) / 3, (a + b) / 2, b):
                 v = s.mpmath(mpmath.mp, mpmath.mpf(t))
-                assert _lo(r) <= v <= _hi(r), (s.name, a, b, t)
-        point = f(_IV.mpf([a, a]))  # and a tight one: a point is enclosed to a few units in the last place
-        assert _hi(point) - _lo(point) <= 1e-20 * max(1, abs(_lo(point))), (s.name, a, point)
+                assert lower_end(r) <= v <= upper_end(r), (s.name, a, b, t)
+        point = f(IV_CONTEXT.mpf([a, a]))  # and a tight one: a point is enclosed to a few units in the last place
+        assert upper_end(point) - lower_end(point) <= 1e-20 * max(1, abs(lower_end(point))), (s.name, a, point)
 
 
 def test_interval_rules_refuse_to_leave_the_domain():
     with pytest.raises(BoundError, match="domain of log"):
-        compile_interval(sp.log(X))(_IV.mpf([-1, 1]))
+        compile_interval(sp.log(X))(IV_CONTEXT.mpf([-1, 1]))

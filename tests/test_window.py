@@ -14,7 +14,7 @@ import sympy as sp
 from analytic.core.calculus import derivative, numpy_function
 from analytic.core.registry import X
 from analytic.errors import ArgumentError
-from analytic.theory.window import _certified_piece, widest_window, window
+from analytic.theory.window import certified_piece, widest_window, window
 
 
 def sigmoid_width(w: float) -> float:
@@ -69,7 +69,7 @@ def test_certified_endpoints_enclose_the_exact_ones():
     d = derivative("tanh", 1)
     exact = window("tanh", 2.0)
     assert exact.method == "exact"
-    got, _ = _certified_piece(d, 0.5, -math.inf, math.inf)
+    got, _ = certified_piece(d, 0.5, -math.inf, math.inf)
     assert len(got) == 1
     for cert, ex in zip(got[0], exact.intervals[0]):
         x = 2.0 * ex.value  # back to x = w a
@@ -142,7 +142,7 @@ def test_a_certified_tangency_is_withheld_not_dropped():
     from analytic.errors import BoundError
 
     with pytest.raises(BoundError, match="tangency"):
-        _certified_piece(derivative("tanh", 1), 1.0, -math.inf, math.inf)
-    got, _ = _certified_piece(derivative("tanh", 1), 1 - 1e-8, -math.inf, math.inf)  # a short interval around 0
+        certified_piece(derivative("tanh", 1), 1.0, -math.inf, math.inf)
+    got, _ = certified_piece(derivative("tanh", 1), 1 - 1e-8, -math.inf, math.inf)  # a short interval around 0
     assert len(got) == 1 and got[0][0].upper < 0 < got[0][1].lower
     assert got[0][1].value - got[0][0].value == pytest.approx(2 * math.atanh(math.sqrt(1e-8)), rel=1e-6)

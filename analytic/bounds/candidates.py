@@ -1,7 +1,7 @@
 """Candidates for an extremum and the choice among them.
 
 Every route (exact values at critical points, limits at the ends of a piece, certified enclosures) contributes
-:class:`_Candidate` values; :func:`_choose` takes the sup or inf and merges the candidates that tie with it into
+:class:`Candidate` values; :func:`choose_extremum` takes the sup or inf and merges the candidates that tie with it into
 one :class:`~analytic.bounds.result.Extremum`, refusing when certified enclosures cannot be separated.
 """
 from __future__ import annotations
@@ -12,15 +12,15 @@ import mpmath
 import sympy as sp
 
 from ..errors import BoundError
-from .interval import _down, _enclose_exact, _up
-from .notation import _fmt_set, _tex_number, _where_tex
+from .interval import round_down, enclose_exact, round_up
+from .notation import format_set, tex_number, where_tex
 from .proof import Math, tex_set
 from .proof import math as part
 from .result import Extremum
 
 
 @dataclass(frozen=True)
-class _Candidate:
+class Candidate:
     exact: sp.Expr | None
     lo: object  # mpf
     hi: object
@@ -31,13 +31,13 @@ class _Candidate:
 
 
 
-def _exact_candidate(value: sp.Expr, attained: bool, where) -> _Candidate:
-    lo, hi = _enclose_exact(value)
-    return _Candidate(value, lo, hi, attained, where)
+def exact_candidate(value: sp.Expr, attained: bool, where) -> Candidate:
+    lo, hi = enclose_exact(value)
+    return Candidate(value, lo, hi, attained, where)
 
 
 
-def _same(a: sp.Expr, b: sp.Expr) -> bool:
+def same_value(a: sp.Expr, b: sp.Expr) -> bool:
     if a == b:
         return True
     if a.is_infinite or b.is_infinite:
@@ -47,7 +47,7 @@ def _same(a: sp.Expr, b: sp.Expr) -> bool:
 
 
 
-def _choose(cands: list[_Candidate], sign: int, what: str) -> Extremum:
+def choose_extremum(cands: list[Candidate], sign: int, what: str) -> Extremum:
     """The sup (sign = 1) or inf (sign = −1) among the candidates."""
     key = (lambda c: c.hi) if sign > 0 else (lambda c: -c.lo)
     top = max(cands, key=key)
@@ -61,7 +61,7 @@ def _choose(cands: list[_Candidate], sign: int, what: str) -> Extremum:
         if not all(c.exact is None for c in ties):
             raise BoundError(f"cannot separate the candidates for the {what}: enclosures overlap")
     if top.exact is not None:
-        ties = [c for c in ties if c.exact is not None and _same(c.exact, top.exact)] + \
+        ties = [c for c in ties if c.exact is not None and same_value(c.exact, top.exact)] + \
                [c for c in ties if c.exact is None]
     exact = top.exact if all(c.exact is not None for c in ties) else None
     lo = min(c.lo for c in ties) if exact is None else top.lo
@@ -77,29 +77,29 @@ def _choose(cands: list[_Candidate], sign: int, what: str) -> Extremum:
         numeric = [c for c in attained if c.where is None]
         parts, tex = [], []
         if exact_sets:
-            parts.append(_fmt_set(sp.Union(*exact_sets)))
+            parts.append(format_set(sp.Union(*exact_sets)))
             tex.append(tex_set(sp.Union(*exact_sets)))
         for c in numeric:
             parts.append("≈" + mpmath.nstr((c.at_lo + c.at_hi) / 2, 15))
-            tex.append(r"\approx " + _tex_number(mpmath.nstr((c.at_lo + c.at_hi) / 2, 15)))
+            tex.append(r"\approx " + tex_number(mpmath.nstr((c.at_lo + c.at_hi) / 2, 15)))
         if numeric:
-            at_lo = _down(min(c.at_lo for c in numeric))
-            at_hi = _up(max(c.at_hi for c in numeric))
+            at_lo = round_down(min(c.at_lo for c in numeric))
+            at_hi = round_up(max(c.at_hi for c in numeric))
         elif len(exact_sets) == 1 and isinstance(exact_sets[0], sp.FiniteSet) and len(exact_sets[0]) == 1:
             p = next(iter(exact_sets[0]))
-            pl, ph = _enclose_exact(p)
-            at_lo, at_hi = _down(pl), _up(ph)
+            pl, ph = enclose_exact(p)
+            at_lo, at_hi = round_down(pl), round_up(ph)
         at = " ∪ ".join(parts)
         at_tex = r" \cup ".join(tex)
     else:
         wheres = sorted({str(c.where) for c in ties})
         at = "±oo" if wheres == ["-oo", "oo"] else ", ".join(wheres)
-        at_tex = ", ".join(_where_tex(w) for w in ([at] if at == "±oo" else wheres))
-    return Extremum(exact, _down(lo), _up(hi), bool(attained), at, at_lo, at_hi, at_tex)
+        at_tex = ", ".join(where_tex(w) for w in ([at] if at == "±oo" else wheres))
+    return Extremum(exact, round_down(lo), round_up(hi), bool(attained), at, at_lo, at_hi, at_tex)
 
 
 
-def _describe_value(e: Extremum) -> tuple:
+def describe_value(e: Extremum) -> tuple:
     """Proof parts: the value (exact, or its enclosure) and where it is attained or approached."""
     v = (part(e.exact) if e.exact is not None else
          Math(None, f"[{e.lower!r}, {e.upper!r}]", rf"[{e.lower!r},\allowbreak\ {e.upper!r}]"))

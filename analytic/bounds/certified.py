@@ -16,11 +16,11 @@ import sympy as sp
 
 from ..core.registry import X
 from ..errors import BoundError
-from .candidates import _Candidate
-from .interval import _IV, _INF, _MP, PRECISION, IntervalFn, _hi, _lo, _point, compile_interval
-from .notation import _enclosure, _number
+from .candidates import Candidate
+from .interval import IV_CONTEXT, IV_INF, MP_CONTEXT, PRECISION, IntervalFn, upper_end, lower_end, point_interval, compile_interval
+from .notation import enclosure_math, number_math
 from .proof import Step, step
-from .tails import _tail_sign
+from .tails import tail_sign
 
 __all__ = ["TARGET_WIDTH"]
 
@@ -47,14 +47,14 @@ class _Compiled:
 
     def centred(self, a, b):
         """Enclosure of g on [a, b]: centred form g(m) + g'([a,b])([a,b] − m), intersected with the naive one."""
-        box = _IV.mpf([a, b])
+        box = IV_CONTEXT.mpf([a, b])
         m = (a + b) / 2
-        gm = self.g(_point(m))
+        gm = self.g(point_interval(m))
         cf = gm + self.dg(box) * (box - m)
-        lo, hi = _lo(cf), _hi(cf)
+        lo, hi = lower_end(cf), upper_end(cf)
         if b - a > _NAIVE_WIDTH:  # on wide boxes the naive enclosure can be the tighter one
             nv = self.g(box)
-            lo, hi = max(lo, _lo(nv)), min(hi, _hi(nv))
+            lo, hi = max(lo, lower_end(nv)), min(hi, upper_end(nv))
         return lo, hi, gm
 
 
@@ -66,11 +66,11 @@ def _maximise_box(c: _Compiled, sign: int, lo, hi) -> tuple[list[tuple], object,
         l, h, gm = c.centred(a, b)
         if sign < 0:
             l, h, gm = -h, -l, -gm
-        return h, _lo(gm)
+        return h, lower_end(gm)
 
     n0 = 16
     width = (hi - lo) / n0
-    heap, best, examined = [], -_INF, 0
+    heap, best, examined = [], -IV_INF, 0
     for i in range(n0):
         a = lo + i * width
         b = hi if i == n0 - 1 else lo + (i + 1) * width
@@ -122,18 +122,18 @@ def _refine_argmax(c: _Compiled, sign: int, a, b):
     maximiser, enclosed by interval bisection on the sign of g' to relative width 2^-64; ``("up", None)`` /
     ``("down", None)`` when sign·g is strictly increasing / decreasing on [a, b] (g' excludes 0, or concavity
     with g' of one sign at an end); else ``(None, None)``."""
-    slope = c.dg(_IV.mpf([a, b])) * sign
-    if _lo(slope) > 0:
+    slope = c.dg(IV_CONTEXT.mpf([a, b])) * sign
+    if lower_end(slope) > 0:
         return "up", None
-    if _hi(slope) < 0:
+    if upper_end(slope) < 0:
         return "down", None
-    d2 = c.d2g(_IV.mpf([a, b]))
-    if not ((sign > 0 and _hi(d2) < 0) or (sign < 0 and _lo(d2) > 0)):
+    d2 = c.d2g(IV_CONTEXT.mpf([a, b]))
+    if not ((sign > 0 and upper_end(d2) < 0) or (sign < 0 and lower_end(d2) > 0)):
         return None, None
 
     def s(x):
-        v = c.dg(_point(x)) * sign
-        return 1 if _lo(v) > 0 else (-1 if _hi(v) < 0 else 0)
+        v = c.dg(point_interval(x)) * sign
+        return 1 if lower_end(v) > 0 else (-1 if upper_end(v) < 0 else 0)
 
     sa, sb = s(a), s(b)
     if sa == -1:
@@ -154,8 +154,8 @@ def _refine_argmax(c: _Compiled, sign: int, a, b):
 
 
 
-def _certified_piece(g: sp.Expr, interval: sp.Interval, of: str,
-                     proof: list[Step]) -> tuple[list[_Candidate], list[_Candidate]]:
+def certified_piece(g: sp.Expr, interval: sp.Interval, of: str,
+                     proof: list[Step]) -> tuple[list[Candidate], list[Candidate]]:
     """Certified sup and inf candidates of g on one piece (finite ends are handled as limits by the caller)."""
     dg = sp.diff(g, X)
     d2g = sp.diff(dg, X)
@@ -167,8 +167,8 @@ def _certified_piece(g: sp.Expr, interval: sp.Interval, of: str,
     a, b = interval.start, interval.end
     lo_inf, hi_inf = a is sp.S.NegativeInfinity, b is sp.oo
     R, tails = _proved_tails(dg, a, b, names, proof) if (lo_inf or hi_inf) else (None, [])
-    lo = _MP.mpf(-R) if lo_inf else _MP.mpf(str(sp.N(a, 40)))
-    hi = _MP.mpf(R) if hi_inf else _MP.mpf(str(sp.N(b, 40)))
+    lo = MP_CONTEXT.mpf(-R) if lo_inf else MP_CONTEXT.mpf(str(sp.N(a, 40)))
+    hi = MP_CONTEXT.mpf(R) if hi_inf else MP_CONTEXT.mpf(str(sp.N(b, 40)))
     sups, infs = (_box_extrema(comp, sign, lo, hi, R, tails, names, proof) for sign in (1, -1))
     return sups, infs
 
@@ -181,7 +181,7 @@ def _proved_tails(dg: sp.Expr, a: sp.Expr, b: sp.Expr, names: tuple, proof: list
     R, tails = None, []
     for r in RADII:
         if (not hi_inf or r > a) and (not lo_inf or -r < b):
-            signs = [(side, *_tail_sign(dg, side, r))
+            signs = [(side, *tail_sign(dg, side, r))
                      for side in ((1,) if hi_inf else ()) + ((-1,) if lo_inf else ())]
             if all(s != 0 for _, s, _ in signs):
                 R, tails = r, signs
@@ -200,7 +200,7 @@ def _proved_tails(dg: sp.Expr, a: sp.Expr, b: sp.Expr, names: tuple, proof: list
 
 
 def _box_extrema(comp: _Compiled, sign: int, lo, hi, R, tails: list, names: tuple,
-                 proof: list[Step]) -> list[_Candidate]:
+                 proof: list[Step]) -> list[Candidate]:
     """Candidates for the max (sign = 1) or min (−1) of g inside the box [lo, hi], and the proof step saying how
     the branch and bound found them."""
     name, dname, d2name = names
@@ -211,19 +211,19 @@ def _box_extrema(comp: _Compiled, sign: int, lo, hi, R, tails: list, names: tupl
     if cands:
         best_c = max(cands, key=lambda c: c.hi) if sign > 0 else min(cands, key=lambda c: c.lo)
         proof.append(step(
-            f"Branch and bound for the {kind} of {name} on ", _enclosure(lo, hi, 6),
+            f"Branch and bound for the {kind} of {name} on ", enclosure_math(lo, hi, 6),
             f" ({examined} boxes, centred-form interval enclosures) discards every box but those near x ≈ ",
-            _number(best_c.at_lo, 12), f"; there {d2name} {'< 0' if sign > 0 else '> 0'} on the remaining "
+            number_math(best_c.at_lo, 12), f"; there {d2name} {'< 0' if sign > 0 else '> 0'} on the remaining "
             f"boxes and {dname} changes sign, so the {kind} is the unique zero of {dname}, enclosed by interval "
-            f"bisection in ", _enclosure(best_c.at_lo, best_c.at_hi, 22), "; value in ",
-            _enclosure(best_c.lo, best_c.hi, 22), "."))
+            f"bisection in ", enclosure_math(best_c.at_lo, best_c.at_hi, 22), "; value in ",
+            enclosure_math(best_c.lo, best_c.hi, 22), "."))
     else:
-        proof.append(step(f"Branch and bound for the {kind} of {name} on ", _enclosure(lo, hi, 6),
+        proof.append(step(f"Branch and bound for the {kind} of {name} on ", enclosure_math(lo, hi, 6),
                           f" ({examined} boxes) finds no interior {kind}: it is approached at an end of the piece."))
     return cands
 
 
-def _cluster_candidate(comp: _Compiled, sign: int, p, q, lo, hi, R, tails: list, name: str) -> _Candidate | None:
+def _cluster_candidate(comp: _Compiled, sign: int, p, q, lo, hi, R, tails: list, name: str) -> Candidate | None:
     """The interior extremum in the cluster [p, q] of surviving boxes, enclosed to :data:`TARGET_WIDTH`; None when
     the cluster is monotone (its extreme is a limit at an end of the piece, a candidate of its own). Raises
     :class:`BoundError` when the cluster can be classified neither way."""
@@ -245,8 +245,8 @@ def _cluster_candidate(comp: _Compiled, sign: int, p, q, lo, hi, R, tails: list,
         raise BoundError(f"could not isolate the extremum of {name} near [{mpmath.nstr(p, 8)}, "
                          f"{mpmath.nstr(q, 8)}] (neither monotone nor strictly concave there)")
     ca, cb = arg
-    v = comp.g(_IV.mpf([ca, cb]))
-    vlo, vhi = _lo(v), _hi(v)
+    v = comp.g(IV_CONTEXT.mpf([ca, cb]))
+    vlo, vhi = lower_end(v), upper_end(v)
     if vhi - vlo > TARGET_WIDTH:
         raise BoundError(f"enclosure of the extremum of {name} is {mpmath.nstr(vhi - vlo, 3)} wide")
-    return _Candidate(None, vlo, vhi, True, None, ca, cb)
+    return Candidate(None, vlo, vhi, True, None, ca, cb)

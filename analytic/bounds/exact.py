@@ -22,17 +22,17 @@ import sympy as sp
 from ..core.calculus import resolve
 from ..core.registry import X, Activation
 from ..errors import BoundError, ComputationTimeout, canonical_float, canonical_text, within
-from .candidates import _Candidate, _choose, _describe_value, _exact_candidate, _same
-from .certified import CERTIFY_SECONDS, _certified_piece
-from .interval import _MP
-from .notation import _fmt_set, _set_part, _short, _where_tex
-from .pieces import (_check_continuous, _critical_points, _limit, _one_sided, _piece_sets, _tidy,
-                     _witnessed)
+from .candidates import Candidate, choose_extremum, describe_value, exact_candidate, same_value
+from .certified import CERTIFY_SECONDS, certified_piece
+from .interval import MP_CONTEXT
+from .notation import format_set, set_part, short_text, where_tex
+from .pieces import (check_continuous, critical_points_of, one_limit, one_sided_limits, piece_sets, tidy_value,
+                     witnessed)
 from .proof import Math, Step, step, tex_set
 from .proof import math as part
 from .result import Bound
-from .softmax import _J, softmax_jacobian_bounds
-from .substitution import _substitution
+from .softmax import SOFTMAX_JACOBIAN, softmax_jacobian_bounds
+from .substitution import substitution_bound
 
 __all__ = ["bound"]
 
@@ -66,7 +66,7 @@ def bound(act: Activation | str, of: str = "dphi", params: dict[str, float] | No
     sup, inf, proof, method = _bound_formula(act.expr, of, kinks, float(timeout) if act.user_defined else None)
     jac = softmax_jacobian_bounds() if act.vector else None
     if jac is not None:
-        proof = proof + (step("Full softmax Jacobian ", _J, ", for every n:"),) + jac.steps
+        proof = proof + (step("Full softmax Jacobian ", SOFTMAX_JACOBIAN, ", for every n:"),) + jac.steps
     return Bound(act.name, of, sup, inf, proof, method, tuple(kinks), act.params, jac)
 
 
@@ -79,13 +79,13 @@ def _bound_formula(phi: sp.Expr, of: str, kinks: tuple, timeout: float | None):
     the kinks, the candidates of each piece (:func:`_piece_candidates`), the kinks, and the comparison."""
     name = "φ′" if of == "dphi" else "φ"
     proof: list[Step] = []
-    pieces = _piece_sets(phi)
+    pieces = piece_sets(phi)
     if of == "dphi":
         dphi_full = sp.diff(phi, X)
-        proof.append(step("φ′(x) = ", part(dphi_full, _short(dphi_full, 200)), "."))
+        proof.append(step("φ′(x) = ", part(dphi_full, short_text(dphi_full, 200)), "."))
     if len(pieces) == 1:
         try:
-            sub = _substitution(sp.diff(phi, X) if of == "dphi" else phi, of, timeout)
+            sub = substitution_bound(sp.diff(phi, X) if of == "dphi" else phi, of, timeout)
         except ComputationTimeout:
             sub = None
             proof.append(step(f"Monotone substitution: SymPy could not settle the zeros of P′ within {timeout:g} s; "
@@ -96,8 +96,8 @@ def _bound_formula(phi: sp.Expr, of: str, kinks: tuple, timeout: float | None):
             return _conclude(cands, cands, name, "So ", proof, {"exact: monotone substitution"})
     if len(pieces) > 1:
         proof.append(_split_step(pieces, of, name))
-    sup_c: list[_Candidate] = []
-    inf_c: list[_Candidate] = []
+    sup_c: list[Candidate] = []
+    inf_c: list[Candidate] = []
     methods: set[str] = set()
     for e, s in pieces:
         sups, infs = _piece_candidates(e, s, of, name, timeout, proof, methods)
@@ -108,12 +108,12 @@ def _bound_formula(phi: sp.Expr, of: str, kinks: tuple, timeout: float | None):
     return _conclude(sup_c, inf_c, name, "Comparing all candidates: ", proof, methods)
 
 
-def _conclude(sup_c: list[_Candidate], inf_c: list[_Candidate], name: str, lead: str, proof: list[Step],
+def _conclude(sup_c: list[Candidate], inf_c: list[Candidate], name: str, lead: str, proof: list[Step],
               methods: set[str]) -> tuple:
     """Choose the sup and inf among the candidates, state them as the last step; (sup, inf, proof, method)."""
-    sup = _choose(sup_c, 1, "sup")
-    inf = _choose(inf_c, -1, "inf")
-    proof.append(step(f"{lead}sup {name} = ", *_describe_value(sup), f"; inf {name} = ", *_describe_value(inf), "."))
+    sup = choose_extremum(sup_c, 1, "sup")
+    inf = choose_extremum(inf_c, -1, "inf")
+    proof.append(step(f"{lead}sup {name} = ", *describe_value(sup), f"; inf {name} = ", *describe_value(inf), "."))
     return sup, inf, tuple(proof), " + ".join(sorted(methods)) or "exact: critical points + limits"
 
 
@@ -127,43 +127,43 @@ def _split_step(pieces: list, of: str, name: str) -> Step:
     desc: list = []
     for e, s in pieces:
         g = _bounded(e, of)
-        desc += ["; "] * bool(desc) + [_set_part(_shown(s, of)), f": {name} = ", part(g, _short(g, 60))]
+        desc += ["; "] * bool(desc) + [set_part(_shown(s, of)), f": {name} = ", part(g, short_text(g, 60))]
     return step("Split at the kinks: ", *desc, ".")
 
 
 def _piece_candidates(e: sp.Expr, s: sp.Set, of: str, name: str, timeout: float | None, proof: list[Step],
-                      methods: set[str]) -> tuple[list[_Candidate], list[_Candidate]]:
+                      methods: set[str]) -> tuple[list[Candidate], list[Candidate]]:
     """The sup and the inf candidates of one piece with formula ``e`` on the set ``s``: its isolated points (for φ),
     or its constant value, or the limits at its ends and its interior extrema (exact or certified)."""
     g = _bounded(e, of)
     if isinstance(s, sp.FiniteSet):
-        points = [_exact_candidate(g.subs(X, p), True, sp.FiniteSet(p)) for p in s] if of == "phi" else []
+        points = [exact_candidate(g.subs(X, p), True, sp.FiniteSet(p)) for p in s] if of == "phi" else []
         return points, list(points)
     if not isinstance(s, sp.Interval):
         raise BoundError(f"cannot handle the piece set {s}")
     where_all = s if of == "phi" else sp.Interval.open(s.start, s.end)
-    _check_continuous(e, s, "φ", timeout)
+    check_continuous(e, s, "φ", timeout)
     if of == "dphi":
-        _check_continuous(g, s, "φ′", timeout)
+        check_continuous(g, s, "φ′", timeout)
     if not g.has(X):
-        c = _exact_candidate(g, True, where_all)
-        proof.append(step("On ", _set_part(where_all), f", {name} = ", g, " is constant."))
+        c = exact_candidate(g, True, where_all)
+        proof.append(step("On ", set_part(where_all), f", {name} = ", g, " is constant."))
         return [c], [c]
     ends, lims = _end_limits(g, s, of, name, timeout)
-    crit = _critical_points(g, s, timeout)
+    crit = critical_points_of(g, s, timeout)
     if not isinstance(crit, tuple):
-        crit = _witnessed(g, s, crit, ends, name, timeout)
+        crit = witnessed(g, s, crit, ends, name, timeout)
     if isinstance(crit, tuple):
         sups, infs = _certified_candidates(g, s, of, crit, timeout, proof, methods)
     else:
         sups = infs = _exact_interior(g, s, of, name, crit, proof, methods, timeout)
     joined = [p for i, lim in enumerate(lims) for p in (("; ",) if i else ()) + lim]
-    proof.append(step("Limits on ", _set_part(_shown(s, of)), ": ", *joined, " (Gruntz's algorithm / continuity)."))
+    proof.append(step("Limits on ", set_part(_shown(s, of)), ": ", *joined, " (Gruntz's algorithm / continuity)."))
     return ends + sups, ends + infs
 
 
 def _end_limits(g: sp.Expr, s: sp.Interval, of: str, name: str,
-                timeout: float | None) -> tuple[list[_Candidate], list[tuple]]:
+                timeout: float | None) -> tuple[list[Candidate], list[tuple]]:
     """The candidates at the two ends of the piece (limits at ±∞, one-sided limits or, for φ, values at included
     ends) and the proof parts stating each."""
     a, b = s.start, s.end
@@ -171,24 +171,24 @@ def _end_limits(g: sp.Expr, s: sp.Interval, of: str, name: str,
     for end, side, inf_end in ((a, "+", a is sp.S.NegativeInfinity), (b, "-", b is sp.oo)):
         if inf_end:
             direction = sp.oo if side == "-" else -sp.oo
-            L = _limit(g, direction, timeout)
-            c = _exact_candidate(L, False, "oo" if side == "-" else "-oo")
+            L = one_limit(g, direction, timeout)
+            c = exact_candidate(L, False, "oo" if side == "-" else "-oo")
             lims.append((f"{name} → ", L, f" as x → {'∞' if side == '-' else '−∞'}"))
         else:
-            L = _one_sided(g, end, side, timeout)
+            L = one_sided_limits(g, end, side, timeout)
             included = of == "phi" and end in s
-            c = _exact_candidate(L, included, sp.FiniteSet(end) if included else f"{end}{side}")
-            lims.append((f"{name}(", Math(end, f"{end}{side}", _where_tex(f"{end}{side}")), ") = ", L)
+            c = exact_candidate(L, included, sp.FiniteSet(end) if included else f"{end}{side}")
+            lims.append((f"{name}(", Math(end, f"{end}{side}", where_tex(f"{end}{side}")), ") = ", L)
                         + ((" (attained)",) if included else ()))
         cands.append(c)
     return cands, lims
 
 
 def _certified_candidates(g: sp.Expr, s: sp.Interval, of: str, why: tuple, timeout: float | None,
-                          proof: list[Step], methods: set[str]) -> tuple[list[_Candidate], list[_Candidate]]:
+                          proof: list[Step], methods: set[str]) -> tuple[list[Candidate], list[Candidate]]:
     """The interior sup and inf candidates by the certified route, after the step saying why SymPy's answer was not
     used (for a user formula in a worker under :data:`CERTIFY_SECONDS`)."""
-    proof.append(step("On ", _set_part(_shown(s, of)), ": ", *why, "; certified route (interval branch and bound)."))
+    proof.append(step("On ", set_part(_shown(s, of)), ": ", *why, "; certified route (interval branch and bound)."))
     methods.add("certified: interval branch-and-bound")
     seconds = None if timeout is None else CERTIFY_SECONDS
     sups, infs, steps = within(seconds, "the certified route", _certified_steps, g, s, of)
@@ -196,11 +196,11 @@ def _certified_candidates(g: sp.Expr, s: sp.Interval, of: str, why: tuple, timeo
     return [_unpacked(c) for c in sups], [_unpacked(c) for c in infs]
 
 
-def _certified_steps(g: sp.Expr, s: sp.Interval, of: str) -> tuple[list[_Candidate], list[_Candidate], list[Step]]:
-    """:func:`_certified_piece` with the proof steps it adds returned and its candidates packed (so that it can
+def _certified_steps(g: sp.Expr, s: sp.Interval, of: str) -> tuple[list[Candidate], list[Candidate], list[Step]]:
+    """:func:`certified_piece` with the proof steps it adds returned and its candidates packed (so that it can
     run in a worker)."""
     steps: list[Step] = []
-    sups, infs = _certified_piece(g, s, of, steps)
+    sups, infs = certified_piece(g, s, of, steps)
     return [_packed(c) for c in sups], [_packed(c) for c in infs], steps
 
 
@@ -208,31 +208,31 @@ def _certified_steps(g: sp.Expr, s: sp.Interval, of: str) -> tuple[list[_Candida
 _NUMBERS = ("lo", "hi", "at_lo", "at_hi")
 
 
-def _packed(c: _Candidate) -> _Candidate:
+def _packed(c: Candidate) -> Candidate:
     """``c`` with its mpmath numbers as (private context?, raw mantissa-exponent tuple): numbers of the interval
     code's own mpmath context do not pickle. Lossless: :func:`_unpacked` gives back equal numbers."""
-    return dataclasses.replace(c, **{f: (type(v).context is _MP, v._mpf_) for f in _NUMBERS
+    return dataclasses.replace(c, **{f: (type(v).context is MP_CONTEXT, v._mpf_) for f in _NUMBERS
                                      if hasattr(v := getattr(c, f), "_mpf_")})
 
 
-def _unpacked(c: _Candidate) -> _Candidate:
-    return dataclasses.replace(c, **{f: (_MP if v[0] else mpmath.mp).make_mpf(v[1]) for f in _NUMBERS
+def _unpacked(c: Candidate) -> Candidate:
+    return dataclasses.replace(c, **{f: (MP_CONTEXT if v[0] else mpmath.mp).make_mpf(v[1]) for f in _NUMBERS
                                      if isinstance(v := getattr(c, f), tuple)})
 
 
 def _exact_interior(g: sp.Expr, s: sp.Interval, of: str, name: str, crit: sp.Set, proof: list[Step],
-                    methods: set[str], timeout: float | None) -> list[_Candidate]:
+                    methods: set[str], timeout: float | None) -> list[Candidate]:
     """The values at the complete set of critical points (candidates for both), and the step stating them."""
     methods.add("exact: critical points + limits")
     dn = "φ″" if of == "dphi" else "φ′"
     out, vals = [], []
     for p in crit:
-        v = _tidy(g.subs(X, p), timeout)
-        out.append(_exact_candidate(v, True, sp.FiniteSet(p)))
+        v = tidy_value(g.subs(X, p), timeout)
+        out.append(exact_candidate(v, True, sp.FiniteSet(p)))
         vals += [", "] * bool(vals) + [f"{name}(", p, ") = ", v]
-    found = (Math(crit, "{" + _fmt_set(crit) + "}", r"\{" + tex_set(crit) + r"\}") if crit
+    found = (Math(crit, "{" + format_set(crit) + "}", r"\{" + tex_set(crit) + r"\}") if crit
              else Math(crit, "∅", r"\emptyset"))
-    proof.append(step("On ", _set_part(_shown(s, of)), f": {dn} = 0 has the complete solution set ", found,
+    proof.append(step("On ", set_part(_shown(s, of)), f": {dn} = 0 has the complete solution set ", found,
                       " (solveset)", *(["; ", *vals, "."] if vals else ["."])))
     return out
 
@@ -276,9 +276,9 @@ def _smooth_at(pieces, point, timeout) -> bool:
     if left is None or right is None:
         return False
     try:
-        phi_ok = _same(_one_sided(left, point, "-", timeout), _one_sided(right, point, "+", timeout))
-        d_ok = _same(_one_sided(sp.diff(left, X), point, "-", timeout),
-                     _one_sided(sp.diff(right, X), point, "+", timeout))
+        phi_ok = same_value(one_sided_limits(left, point, "-", timeout), one_sided_limits(right, point, "+", timeout))
+        d_ok = same_value(one_sided_limits(sp.diff(left, X), point, "-", timeout),
+                     one_sided_limits(sp.diff(right, X), point, "+", timeout))
     except BoundError:
         return False
     return phi_ok and d_ok
@@ -292,8 +292,8 @@ def _differentiable_kinks(pieces, sup_c, inf_c, proof, timeout) -> None:
     for p in points:
         if _smooth_at(pieces, p, timeout):
             left, _ = _neighbours(pieces, p)
-            v = _one_sided(sp.diff(left, X), p, "-", timeout)
-            c = _exact_candidate(v, True, sp.FiniteSet(p))
+            v = one_sided_limits(sp.diff(left, X), p, "-", timeout)
+            c = exact_candidate(v, True, sp.FiniteSet(p))
             sup_c.append(c), inf_c.append(c)
             proof.append(step("At x = ", p, ": φ and φ′ have equal one-sided limits, so φ is differentiable there "
                               "(mean value theorem) with φ′(", p, ") = ", v, ", attained."))

@@ -26,11 +26,11 @@ __all__ = ["compile_interval", "IntervalFn", "PRECISION"]
 #: Working precision (bits) of the interval arithmetic.
 PRECISION = 96
 
-_IV = MPIntervalContext()
-_IV.prec = PRECISION
-_MP = mpmath.MPContext()
-_MP.prec = PRECISION + 8
-_INF = mpmath.mpf("inf")
+IV_CONTEXT = MPIntervalContext()
+IV_CONTEXT.prec = PRECISION
+MP_CONTEXT = mpmath.MPContext()
+MP_CONTEXT.prec = PRECISION + 8
+IV_INF = mpmath.mpf("inf")
 
 IntervalFn = Callable[[object], object]
 
@@ -40,24 +40,24 @@ def _widen(lo, hi):
     eps = mpmath.mpf(2) ** (8 - PRECISION)
     lo = lo - abs(lo) * eps if mpmath.isfinite(lo) else lo
     hi = hi + abs(hi) * eps if mpmath.isfinite(hi) else hi
-    return _IV.mpf([lo, hi])
+    return IV_CONTEXT.mpf([lo, hi])
 
 
 
 def _monotone(f: Callable, increasing: bool = True, domain_lo=None, range_=None) -> IntervalFn:
     """Interval extension of a monotone function; ``range_`` = (lo, hi) clamps the widened result to the
     function's known range (σ ∈ [0, 1], tanh ∈ [−1, 1], …)."""
-    lo_r, hi_r = range_ or (-_INF, _INF)
+    lo_r, hi_r = range_ or (-IV_INF, IV_INF)
 
     def g(v):
-        a, b = _lo(v), _hi(v)
+        a, b = lower_end(v), upper_end(v)
         if domain_lo is not None and a < domain_lo:
             raise BoundError(f"interval argument {v} leaves the domain of {f.__name__}")
         fa, fb = f(a), f(b)
-        if _MP.isnan(fa) or _MP.isnan(fb):
+        if MP_CONTEXT.isnan(fa) or MP_CONTEXT.isnan(fb):
             raise BoundError(f"{f.__name__} is undefined on {v}")
         r = _widen(fa, fb) if increasing else _widen(fb, fa)
-        return _IV.mpf([max(_lo(r), lo_r), min(_hi(r), hi_r)])
+        return IV_CONTEXT.mpf([max(lower_end(r), lo_r), min(upper_end(r), hi_r)])
 
     return g
 
@@ -68,12 +68,12 @@ def _even(f: Callable) -> IntervalFn:
     inc = _monotone(f)
 
     def g(v):
-        a, b = _lo(v), _hi(v)
+        a, b = lower_end(v), upper_end(v)
         if a >= 0:
             return inc(v)
         if b <= 0:
-            return inc(_IV.mpf([-b, -a]))
-        return inc(_IV.mpf([0, max(-a, b)]))
+            return inc(IV_CONTEXT.mpf([-b, -a]))
+        return inc(IV_CONTEXT.mpf([0, max(-a, b)]))
 
     return g
 
@@ -85,18 +85,18 @@ def _clamp(s: Special) -> tuple:
         lo, hi = s.range.start, s.range.end
     lo = lo if lo is not None and (lo.is_Integer or lo is sp.S.NegativeInfinity) else sp.S.NegativeInfinity
     hi = hi if hi is not None and (hi.is_Integer or hi is sp.oo) else sp.oo
-    as_mp = {sp.oo: _INF, sp.S.NegativeInfinity: -_INF}
+    as_mp = {sp.oo: IV_INF, sp.S.NegativeInfinity: -IV_INF}
     return tuple(as_mp.get(e, None) if e.is_infinite else int(e) for e in (lo, hi))
 
 
 def interval_rule(s: Special) -> IntervalFn:
     """The interval extension of the special function ``s``, built from its declared rule."""
     def f(u):
-        return s.mpmath(_MP, u)
+        return s.mpmath(MP_CONTEXT, u)
 
     f.__name__ = s.name
     if s.interval == "mpmath":
-        return getattr(_IV, s.name)
+        return getattr(IV_CONTEXT, s.name)
     if s.interval == "even":
         return _even(f)
     domain_lo = None if s.entire else s.domain_lo
@@ -110,19 +110,19 @@ _FUNCTIONS: dict[type, IntervalFn] = {s.sympy: interval_rule(s) for s in SPECIAL
 def _constant(expr: sp.Expr):
     """A rigorous interval for a constant SymPy expression."""
     if expr.is_Integer:
-        return _IV.mpf(int(expr))
+        return IV_CONTEXT.mpf(int(expr))
     if expr.is_Rational:
-        return _IV.mpf(int(expr.p)) / _IV.mpf(int(expr.q))
+        return IV_CONTEXT.mpf(int(expr.p)) / IV_CONTEXT.mpf(int(expr.q))
     if expr.is_Float:
-        return _IV.mpf(str(expr))
+        return IV_CONTEXT.mpf(str(expr))
     if expr is sp.pi:
-        return _IV.pi
+        return IV_CONTEXT.pi
     if expr is sp.E:
-        return _IV.e
+        return IV_CONTEXT.e
     if expr is sp.oo:
-        return _IV.mpf(_INF)
+        return IV_CONTEXT.mpf(IV_INF)
     if expr is sp.S.NegativeInfinity:
-        return _IV.mpf(-_INF)
+        return IV_CONTEXT.mpf(-IV_INF)
     return None
 
 
@@ -156,7 +156,7 @@ class _Builder:
         value = sp.N(e, 45)
         if not (value.is_real and value.is_finite):
             raise BoundError(f"cannot enclose the constant {e}")
-        mid = _MP.mpf(str(value))
+        mid = MP_CONTEXT.mpf(str(value))
         cc = _widen(mid, mid)
         return lambda env, c=cc: c
 
@@ -205,7 +205,7 @@ def compile_interval(expr: sp.Expr, var: sp.Symbol = X, cse: bool = False) -> In
     it cannot enclose.
 
     >>> f = compile_interval(X**2 - 1)
-    >>> f(_IV.mpf([-1, 2]))  # encloses the range of x^2 - 1 over [-1, 2]
+    >>> f(IV_CONTEXT.mpf([-1, 2]))  # encloses the range of x^2 - 1 over [-1, 2]
     mpi('-1.0', '3.0')
     """
     builder = _Builder({var})
@@ -228,58 +228,58 @@ def compile_interval(expr: sp.Expr, var: sp.Symbol = X, cse: bool = False) -> In
     return run
 
 
-def _lo(v):
+def lower_end(v):
     """Lower end of an mpmath interval as an mpf."""
-    return _MP.mpf(v._mpi_[0])
+    return MP_CONTEXT.mpf(v._mpi_[0])
 
 
 
-def _hi(v):
+def upper_end(v):
     """Upper end of an mpmath interval as an mpf."""
-    return _MP.mpf(v._mpi_[1])
+    return MP_CONTEXT.mpf(v._mpi_[1])
 
 
 
 def _sqrt(v):
-    if _lo(v) < 0:
+    if lower_end(v) < 0:
         raise BoundError(f"sqrt of an interval reaching below 0: {v}")
-    return _IV.sqrt(v)
+    return IV_CONTEXT.sqrt(v)
 
 
 
-def _point(x) -> object:
-    return _IV.mpf([x, x])
+def point_interval(x) -> object:
+    return IV_CONTEXT.mpf([x, x])
 
 
 
-def _down(x) -> float:
-    if x == -_INF:
+def round_down(x) -> float:
+    if x == -IV_INF:
         return -math.inf
-    if x == _INF:
+    if x == IV_INF:
         return math.inf
     f = float(x)
     return f if mpmath.mpf(f) <= x else math.nextafter(f, -math.inf)
 
 
 
-def _up(x) -> float:
-    if x == _INF:
+def round_up(x) -> float:
+    if x == IV_INF:
         return math.inf
-    if x == -_INF:
+    if x == -IV_INF:
         return -math.inf
     f = float(x)
     return f if mpmath.mpf(f) >= x else math.nextafter(f, math.inf)
 
 
 
-def _enclose_exact(value: sp.Expr):
+def enclose_exact(value: sp.Expr):
     """mpmath (lo, hi) enclosing an exact real number (±inf for infinities)."""
     if value is sp.oo:
-        return _INF, _INF
+        return IV_INF, IV_INF
     if value is sp.S.NegativeInfinity:
-        return -_INF, -_INF
+        return -IV_INF, -IV_INF
     c = _constant(value)
     if c is None:
-        c = compile_interval(value)(_point(0))
-    return _lo(c), _hi(c)
+        c = compile_interval(value)(point_interval(0))
+    return lower_end(c), upper_end(c)
 

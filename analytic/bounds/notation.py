@@ -14,10 +14,10 @@ def _fmt_point(p: sp.Expr) -> str:
 
 
 
-def _fmt_set(s: sp.Set) -> str:
+def format_set(s: sp.Set) -> str:
     """(0, oo), [0, oo), {-1, 1}, unions joined with ' ∪ '."""
     if isinstance(s, sp.Union):
-        return " ∪ ".join(_fmt_set(a) for a in s.args)
+        return " ∪ ".join(format_set(a) for a in s.args)
     if isinstance(s, sp.Interval):
         left = "(" if s.left_open else "["
         right = ")" if s.right_open else "]"
@@ -29,13 +29,13 @@ def _fmt_set(s: sp.Set) -> str:
 
 
 
-def _set_part(s: sp.Set) -> Math:
-    """A set as a proof part: the text of :func:`_fmt_set`, LaTeX from its SymPy parts."""
-    return part(s, _fmt_set(s))
+def set_part(s: sp.Set) -> Math:
+    """A set as a proof part: the text of :func:`format_set`, LaTeX from its SymPy parts."""
+    return part(s, format_set(s))
 
 
 
-def _where_tex(where: str) -> str:
+def where_tex(where: str) -> str:
     """LaTeX of a limit point written ``oo``, ``-oo``, ``±oo`` or ``3-`` (from the left)."""
     named = {"oo": r"\infty", "-oo": r"-\infty", "±oo": r"\pm\infty"}
     if where in named:
@@ -46,28 +46,28 @@ def _where_tex(where: str) -> str:
 
 
 
-def _number(v, digits: int) -> Math:
+def number_math(v, digits: int) -> Math:
     """An mpmath number as a proof part, to ``digits`` significant digits."""
     text = mpmath.nstr(v, digits)
-    return Math(None, text, _tex_number(text))
+    return Math(None, text, tex_number(text))
 
 
 
-def _tex_number(text: str) -> str:
+def tex_number(text: str) -> str:
     """``1.5e-7`` → ``1.5\\cdot 10^{-7}``; digits kept as they are."""
     mant, _, exp = text.partition("e")
     return mant if not exp else rf"{mant}\cdot 10^{{{int(exp)}}}"
 
 
 
-def _enclosure(lo, hi, digits: int) -> Math:
+def enclosure_math(lo, hi, digits: int) -> Math:
     """``[lo, hi]`` as a proof part (a line may break after the comma)."""
     a, b = mpmath.nstr(lo, digits), mpmath.nstr(hi, digits)
-    return Math(None, f"[{a}, {b}]", rf"[{_tex_number(a)},\allowbreak\ {_tex_number(b)}]")
+    return Math(None, f"[{a}, {b}]", rf"[{tex_number(a)},\allowbreak\ {tex_number(b)}]")
 
 
 
-def _short(e, n: int = 90) -> str:
+def short_text(e, n: int = 90) -> str:
     s = str(e)
     return s if len(s) <= n else s[: n - 1] + "…"
 

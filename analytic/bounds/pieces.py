@@ -1,4 +1,4 @@
-r"""What SymPy proves about a formula piece by piece: the split at its kinks (:func:`_piece_sets`), limits at
+r"""What SymPy proves about a formula piece by piece: the split at its kinks (:func:`piece_sets`), limits at
 the ends of a piece (Gruntz's algorithm), continuity on it, and the complete set of critical points
 (``solveset``), with a witness check that catches an incomplete answer.
 
@@ -16,9 +16,9 @@ from sympy.calculus.util import continuous_domain
 from ..core.registry import X
 from ..core.special import ENTIRE, to_elementary
 from ..errors import BoundError, ComputationTimeout, within
-from .candidates import _Candidate, _exact_candidate
-from .interval import _hi, _lo, _point, compile_interval
-from .notation import _fmt_set, _short
+from .candidates import Candidate, exact_candidate
+from .interval import upper_end, lower_end, point_interval, compile_interval
+from .notation import format_set, short_text
 from .proof import Math
 
 #: Seconds allowed for one limit, continuity check or simplification of a user formula.
@@ -30,7 +30,7 @@ def _step_seconds(timeout: float | None) -> float | None:
     return None if timeout is None else LIMIT_SECONDS
 
 
-def _piece_sets(expr: sp.Expr) -> list[tuple[sp.Expr, sp.Set]]:
+def piece_sets(expr: sp.Expr) -> list[tuple[sp.Expr, sp.Set]]:
     expr = sp.piecewise_fold(expr)
     if not isinstance(expr, sp.Piecewise):
         return [(expr, sp.S.Reals)]
@@ -46,11 +46,11 @@ def _piece_sets(expr: sp.Expr) -> list[tuple[sp.Expr, sp.Set]]:
 
 
 
-def _limit(expr: sp.Expr, direction, timeout: float | None) -> sp.Expr:
+def one_limit(expr: sp.Expr, direction, timeout: float | None) -> sp.Expr:
     """Limit of ``expr`` as x → ±∞ by Gruntz's algorithm (``sympy.limit`` mishandles some sigmoid forms)."""
     e = to_elementary(expr)
     try:
-        value = within(_step_seconds(timeout), f"the limit of {_short(expr)} as x -> {direction}", sp.gruntz, e, X,
+        value = within(_step_seconds(timeout), f"the limit of {short_text(expr)} as x -> {direction}", sp.gruntz, e, X,
                        direction)
     except ComputationTimeout:
         raise
@@ -62,13 +62,13 @@ def _limit(expr: sp.Expr, direction, timeout: float | None) -> sp.Expr:
 
 
 
-def _one_sided(expr: sp.Expr, point: sp.Expr, side: str, timeout: float | None) -> sp.Expr:
+def one_sided_limits(expr: sp.Expr, point: sp.Expr, side: str, timeout: float | None) -> sp.Expr:
     """One-sided limit at a finite point: the value when the expression is finite there, else ``sympy.limit``."""
     value = expr.subs(X, point)
     if value.is_finite and value.is_real and not value.has(sp.nan, sp.zoo):
         return value
     try:
-        value = within(_step_seconds(timeout), f"the limit of {_short(expr)} at {point}{side}", sp.limit,
+        value = within(_step_seconds(timeout), f"the limit of {short_text(expr)} at {point}{side}", sp.limit,
                        to_elementary(expr), X, point, side)
     except ComputationTimeout:
         raise
@@ -80,7 +80,7 @@ def _one_sided(expr: sp.Expr, point: sp.Expr, side: str, timeout: float | None) 
 
 
 
-def _check_continuous(g: sp.Expr, interval: sp.Interval, what: str, timeout: float | None) -> None:
+def check_continuous(g: sp.Expr, interval: sp.Interval, what: str, timeout: float | None) -> None:
     """Raise :class:`BoundError` unless g is real and continuous on the open interval.
 
     Sums, products and non-negative integer powers of functions continuous on ℝ (exp, erf, tanh, σ, softplus, …)
@@ -105,21 +105,21 @@ def _check_continuous(g: sp.Expr, interval: sp.Interval, what: str, timeout: flo
     except ComputationTimeout:
         raise
     except (NotImplementedError, ValueError, TypeError) as exc:
-        raise BoundError(f"cannot establish that {what} = {_short(g)} is continuous on {_fmt_set(inside)} "
+        raise BoundError(f"cannot establish that {what} = {short_text(g)} is continuous on {format_set(inside)} "
                          f"({type(exc).__name__})") from None
     missing = inside - domain
     if missing is not sp.S.EmptySet:
-        raise BoundError(f"{what} = {_short(g)} is not real and continuous on all of {_fmt_set(inside)}: "
-                         f"it fails on {_fmt_set(missing)}")
+        raise BoundError(f"{what} = {short_text(g)} is not real and continuous on all of {format_set(inside)}: "
+                         f"it fails on {format_set(missing)}")
 
 
 
-def _witnessed(g: sp.Expr, interval: sp.Interval, crit, ends: list[_Candidate], name: str, timeout: float | None):
+def witnessed(g: sp.Expr, interval: sp.Interval, crit, ends: list[Candidate], name: str, timeout: float | None):
     """``crit`` if the values at the critical points and the ends enclose g at a few witness points of the piece;
     otherwise the reason why not (SymPy's solveset then missed a zero: σ(x)σ(2x) has φ″ = 0 somewhere, yet
     solveset answers ∅), so that the certified route takes over. A check of the proof, never a proof."""
     try:
-        values = [_exact_candidate(_tidy(g.subs(X, p), timeout), True, None) for p in crit] + ends
+        values = [exact_candidate(tidy_value(g.subs(X, p), timeout), True, None) for p in crit] + ends
         lo, hi = min(c.lo for c in values), max(c.hi for c in values)
         f = compile_interval(g)
         a = max(float(interval.start), -8.0) if interval.start.is_finite or interval.start is sp.S.NegativeInfinity \
@@ -130,17 +130,17 @@ def _witnessed(g: sp.Expr, interval: sp.Interval, crit, ends: list[_Candidate], 
     for k in range(1, 40):
         w = a + (b - a) * k / 40
         try:
-            r = f(_point(w))
+            r = f(point_interval(w))
         except (BoundError, ZeroDivisionError, ValueError):
             continue
-        if _lo(r) > hi or _hi(r) < lo:
+        if lower_end(r) > hi or upper_end(r) < lo:
             return (f"the solution set SymPy's solveset gives for the zeros of the derivative is incomplete "
                     f"({name}({mpmath.nstr(w, 6)}) lies outside the values at its points and ends)",)
     return crit
 
 
 
-def _critical_points(g: sp.Expr, interval: sp.Interval, timeout: float | None):
+def critical_points_of(g: sp.Expr, interval: sp.Interval, timeout: float | None):
     """The complete finite set of zeros of g' in the open interval, or proof parts (a tuple) saying why not
     (``solveset`` gave no complete finite set, or, for a user formula, did not finish within ``timeout``)."""
     dg = to_elementary(sp.diff(g, X))
@@ -154,14 +154,14 @@ def _critical_points(g: sp.Expr, interval: sp.Interval, timeout: float | None):
         return sol
     if sol is sp.S.EmptySet:
         return sp.S.EmptySet
-    return ("solveset returned ", Math(sol, _short(sol), r"\text{a " + type(sol).__name__ + "}"),
+    return ("solveset returned ", Math(sol, short_text(sol), r"\text{a " + type(sol).__name__ + "}"),
             ", not a complete finite set")
 
 
 
-def _tidy(value: sp.Expr, timeout: float | None) -> sp.Expr:
+def tidy_value(value: sp.Expr, timeout: float | None) -> sp.Expr:
     """``simplify`` (for a user formula under :data:`LIMIT_SECONDS`, else refused); a number or symbol as it is."""
     if value.is_Atom:
         return value
-    return within(_step_seconds(timeout), f"simplifying {_short(value)}", sp.simplify, value)
+    return within(_step_seconds(timeout), f"simplifying {short_text(value)}", sp.simplify, value)
 

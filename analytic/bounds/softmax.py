@@ -9,7 +9,7 @@ from .result import Extremum, SoftmaxJacobianBounds
 
 __all__ = ["softmax_jacobian_bounds"]
 
-_J = Math(None, "J = diag(s) − s sᵀ", r"J = \operatorname{diag}(s) - s s^{\top}")
+SOFTMAX_JACOBIAN = Math(None, "J = diag(s) − s sᵀ", r"J = \operatorname{diag}(s) - s s^{\top}")
 
 
 def softmax_jacobian_bounds() -> SoftmaxJacobianBounds:

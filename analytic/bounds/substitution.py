@@ -8,9 +8,9 @@ import sympy as sp
 from ..core.registry import X
 from ..core.special import sigmoid
 from ..errors import within
-from .candidates import _exact_candidate
-from .notation import _set_part
-from .pieces import _tidy
+from .candidates import exact_candidate
+from .notation import set_part
+from .pieces import tidy_value
 from .proof import Math, Step, step
 from .proof import math as part
 
@@ -23,7 +23,7 @@ def _sigma_proof(h: sp.Expr, hu: str, x0: sp.Expr) -> Step:
 
 
 
-def _substitution(g: sp.Expr, of: str, timeout: float | None):
+def substitution_bound(g: sp.Expr, of: str, timeout: float | None):
     r"""If g = P(h(u)) with h ∈ {σ, tanh}, u = p x + q (p ≠ 0) and P a polynomial: sup/inf candidates of P over
     h's open range (0, 1) or (−1, 1), mapped back to x. Returns (candidates, proof steps) or None; raises
     :class:`~analytic.errors.ComputationTimeout` when, for a user formula, ``solveset`` does not finish within
@@ -50,11 +50,11 @@ def _substitution(g: sp.Expr, of: str, timeout: float | None):
     inverse = (lambda v: sp.log(v / (1 - v))) if h.func is sigmoid else sp.atanh
 
     def x_of(v):
-        return _tidy(sp.solve(sp.Eq(u, inverse(v)), X)[0], timeout)
+        return tidy_value(sp.solve(sp.Eq(u, inverse(v)), X)[0], timeout)
 
-    cands = [_exact_candidate(_tidy(P.subs(s, c), timeout), True, sp.FiniteSet(x_of(c))) for c in crit]
+    cands = [exact_candidate(tidy_value(P.subs(s, c), timeout), True, sp.FiniteSet(x_of(c))) for c in crit]
     ends = [(low, "-oo" if slope.is_positive else "oo"), (high, "oo" if slope.is_positive else "-oo")]
-    cands += [_exact_candidate(P.subs(s, v), False, where) for v, where in ends]
+    cands += [exact_candidate(P.subs(s, v), False, where) for v, where in ends]
     hu = f"{hname}({u})"
     proof = []
     if sp.expand(P - s * (1 - s)) == 0 and h.func is sigmoid:
@@ -66,7 +66,7 @@ def _substitution(g: sp.Expr, of: str, timeout: float | None):
         span = part(sp.Interval.open(low, high), f"({low}, {high})")
         proof.append(step("Substitute t = ", part(h, hu), ", a strictly monotone bijection of ℝ onto ", span,
                           f"; {'φ′' if of == 'dphi' else 'φ'} = P(t) with P(t) = ", P.subs(s, t), "."))
-        zeros = ("vanishes in ", span, " exactly at t = ", _set_part(crit)) if crit else ("has no zero in ", span)
+        zeros = ("vanishes in ", span, " exactly at t = ", set_part(crit)) if crit else ("has no zero in ", span)
         proof.append(step("P′(t) = ", sp.diff(P, s).subs(s, t), " ", *zeros, " (solveset, complete); the ends t → ",
                           low, ", ", high, " (x → ±∞) give the limits ", P.subs(s, low), ", ", P.subs(s, high),
                           ", not attained."))

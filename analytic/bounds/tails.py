@@ -18,8 +18,8 @@ import sympy as sp
 from ..core.registry import X
 from ..core.special import to_elementary
 from ..errors import BoundError
-from .interval import _IV, _INF, _enclose_exact, _hi, _lo, _point, compile_interval
-from .pieces import _limit
+from .interval import IV_CONTEXT, IV_INF, enclose_exact, upper_end, lower_end, point_interval, compile_interval
+from .pieces import one_limit
 
 _Y = sp.Symbol("y", positive=True)
 _T = sp.Symbol("t", positive=True)
@@ -77,22 +77,22 @@ def _sign(e: sp.Expr, y: sp.Symbol, box) -> int:
         r = compile_interval(e, y)(box)
     except (BoundError, ZeroDivisionError, ValueError):
         return 0
-    if _lo(r) >= 0:
+    if lower_end(r) >= 0:
         return 1
-    if _hi(r) <= 0:
+    if upper_end(r) <= 0:
         return -1
     return 0
 
 
 
-def _tail_sign(dg: sp.Expr, side: int, R: int, depth: int = 1) -> tuple[int, str]:
+def tail_sign(dg: sp.Expr, side: int, R: int, depth: int = 1) -> tuple[int, str]:
     """(+1 or −1, reason) if ``dg`` is ≥ 0 / ≤ 0 for every x with side·x ≥ R; (0, "") if not settled.
 
     First by interval evaluation of a rearranged form (:func:`_tail_form`) on [R, ∞); failing that, when the
     derivative of ``dg`` has a settled sign there (recursively), ``dg`` is monotone on the tail and so lies between
     its value at the tail's edge and its limit at infinity, whose signs then decide."""
     h = dg.subs(X, _Y if side > 0 else -_Y)
-    sgn = _sign(_tail_form(h, _Y), _Y, _IV.mpf([R, _INF]))
+    sgn = _sign(_tail_form(h, _Y), _Y, IV_CONTEXT.mpf([R, IV_INF]))
     if sgn:
         return sgn, "interval evaluation"
     sgn = _mapped_sign(h, R)
@@ -101,21 +101,21 @@ def _tail_sign(dg: sp.Expr, side: int, R: int, depth: int = 1) -> tuple[int, str
                      f"factored, on t ∈ (0, e^(−{R})]")
     if depth <= 0:
         return 0, ""
-    inner, _ = _tail_sign(sp.diff(dg, X), side, R, depth - 1)
+    inner, _ = tail_sign(sp.diff(dg, X), side, R, depth - 1)
     if not inner:
         return 0, ""
     try:
-        L = _limit(dg, sp.oo if side > 0 else -sp.oo, None)
-        edge = compile_interval(dg)(_point(side * R))
+        L = one_limit(dg, sp.oo if side > 0 else -sp.oo, None)
+        edge = compile_interval(dg)(point_interval(side * R))
     except (BoundError, ZeroDivisionError, ValueError):
         return 0, ""
-    Llo, Lhi = _enclose_exact(L)
-    lo, hi = min(_lo(edge), Llo), max(_hi(edge), Lhi)
+    Llo, Lhi = enclose_exact(L)
+    lo, hi = min(lower_end(edge), Llo), max(upper_end(edge), Lhi)
     sgn = 1 if lo >= 0 else (-1 if hi <= 0 else 0)
     if not sgn:
         return 0, ""
     return sgn, (f"its own derivative has sign {'≥ 0' if inner > 0 else '≤ 0'} there (interval evaluation), so it is "
-                 f"monotone and lies between its value {mpmath.nstr(_lo(edge), 6)} at {side * R} and its limit {L}")
+                 f"monotone and lies between its value {mpmath.nstr(lower_end(edge), 6)} at {side * R} and its limit {L}")
 
 
 
@@ -136,7 +136,7 @@ def _mapped_sign(h: sp.Expr, R: int) -> int:
         if e.has(_Y) or not e.has(_T):
             return 0
         num, den = sp.fraction(sp.factor(sp.together(e), _T))
-        box = _IV.mpf([0, mpmath.exp(-R)])
+        box = IV_CONTEXT.mpf([0, mpmath.exp(-R)])
         sn, sd = _sign(sp.factor(num), _T, box), _sign(sp.factor(den), _T, box)
     except (NotImplementedError, TypeError, ValueError, BoundError):
         return 0

@@ -44,7 +44,7 @@ DIFF_SECONDS = 10.0
 MAX_ORDER = 8
 
 #: ``lambdify``'s namespace: each special function's stable NumPy form (:mod:`analytic.core.special`).
-_NUMPY_NAMESPACE = numpy_namespace()
+NUMPY_NAMESPACE = numpy_namespace()
 
 
 def resolve(name_or_formula: str | Activation | BoundActivation | sp.Expr,
@@ -85,9 +85,9 @@ def resolve(name_or_formula: str | Activation | BoundActivation | sp.Expr,
 
 def _registered(record: Activation) -> bool:
     """True for a catalogue record itself (not a record made by hand under a catalogue name)."""
-    from .registry import _REGISTRY
+    from .registry import REGISTRY
 
-    return _REGISTRY.get(record.name) is record
+    return REGISTRY.get(record.name) is record
 
 
 def _float_subs(b: BoundActivation) -> dict[sp.Symbol, sp.Float]:
@@ -176,7 +176,7 @@ def numpy_function(act: Activation | str, order: int = 0,
 def _numpy_function(act: BoundActivation, order: int) -> Callable[[np.ndarray], np.ndarray]:
     expr = _cleaned(numeric_form, _raw_derivative(act.record, order).subs(_float_subs(act)), _budget(act),
                     "rewriting the formula for NumPy")
-    compiled = sp.lambdify([X], expr, modules=[_NUMPY_NAMESPACE, "numpy"])
+    compiled = sp.lambdify([X], expr, modules=[NUMPY_NAMESPACE, "numpy"])
     constant = not expr.has(X)
 
     def phi(x):
@@ -282,7 +282,7 @@ def _numpy_pair(act: BoundActivation) -> Callable[[np.ndarray], tuple[np.ndarray
     both.__name__ = f"{act.name}_pair"
     exprs = [_cleaned(numeric_form, _raw_derivative(act.record, k).subs(_float_subs(act)), _budget(act),
                       "rewriting the formula for NumPy") for k in (0, 1)]
-    namespace = {**_NUMPY_NAMESPACE, "sigmoid": _fast_sigmoid}
+    namespace = {**NUMPY_NAMESPACE, "sigmoid": _fast_sigmoid}
     printer = _WherePrinter({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True,
                              "user_functions": {k: k for k in namespace}})
     compiled = sp.lambdify([X], exprs, modules=[namespace, "numpy"], cse=True, printer=printer)

@@ -33,7 +33,7 @@ import numpy as np
 import sympy as sp
 from scipy import special
 
-from .calculus import _NUMPY_NAMESPACE, derivative, numeric_form
+from .calculus import NUMPY_NAMESPACE, derivative, numeric_form
 from .registry import X, BoundActivation
 from .special import sigmoid, softplus, to_elementary
 
@@ -228,7 +228,7 @@ def _numeric_dphi(act: BoundActivation) -> sp.Expr:
 
 
 def _lambdify(expr: sp.Expr):
-    return sp.lambdify([X], expr, modules=[_EXTRA, _NUMPY_NAMESPACE, "numpy"])
+    return sp.lambdify([X], expr, modules=[_EXTRA, NUMPY_NAMESPACE, "numpy"])
 
 
 @functools.lru_cache(maxsize=64)

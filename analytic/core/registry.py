@@ -222,25 +222,25 @@ class BoundActivation:
                                                   for p, (_, v) in zip(self.record.params, self.values)))
 
 
-_REGISTRY: dict[str, Activation] = {}
+REGISTRY: dict[str, Activation] = {}
 #: Other names for catalogue entries (PyTorch's spellings): alias -> catalogue name.
 _ALIASES: dict[str, str] = {}
 
 
 def register(act: Activation) -> Activation:
     """Add ``act`` to the catalogue (names are unique) and return it."""
-    if act.name in _REGISTRY:
+    if act.name in REGISTRY:
         raise ValueError(f"activation {act.name!r} is already registered")
-    _REGISTRY[act.name] = act
+    REGISTRY[act.name] = act
     return act
 
 
 def alias(other: str, name: str) -> None:
     """Let ``other`` stand for the catalogue entry ``name`` (an assignment, not a copy: ``get(other)`` *is*
     ``get(name)``)."""
-    if other in _REGISTRY or other in _ALIASES:
+    if other in REGISTRY or other in _ALIASES:
         raise ValueError(f"name {other!r} is already taken")
-    if name not in _REGISTRY:
+    if name not in REGISTRY:
         raise ValueError(f"cannot alias unknown activation {name!r}")
     _ALIASES[other] = name
 
@@ -255,7 +255,7 @@ def aliases(name: str | None = None) -> dict[str, str] | list[str]:
 
 def names() -> list[str]:
     """Catalogue names in declaration order."""
-    return list(_REGISTRY)
+    return list(REGISTRY)
 
 
 def get(name: str) -> Activation:
@@ -263,14 +263,14 @@ def get(name: str) -> Activation:
     valid ones."""
     name = canonical_text("activation name", name, error=UnknownActivation)
     try:
-        return _REGISTRY[_ALIASES.get(name, name)]
+        return REGISTRY[_ALIASES.get(name, name)]
     except KeyError:
-        close = difflib.get_close_matches(name[:100], list(_REGISTRY) + list(_ALIASES), n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(_REGISTRY)}"
+        close = difflib.get_close_matches(name[:100], list(REGISTRY) + list(_ALIASES), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(REGISTRY)}"
         shown = repr(name) if len(name) <= 60 else repr(name[:59] + "…")
         raise UnknownActivation(f"unknown activation {shown}{hint}") from None
 
 
 def catalogue() -> tuple[Activation, ...]:
     """Every registered activation, in declaration order."""
-    return tuple(_REGISTRY.values())
+    return tuple(REGISTRY.values())

@@ -39,7 +39,7 @@ def _fmt(value: float) -> str:
     return repr(value)
 
 
-def _exact(value: float) -> sp.Expr:
+def exact_number(value: float) -> sp.Expr:
     """A float argument as an exact rational (0.5 → 1/2), so moments come out exact."""
     return sp.nsimplify(value, rational=True)
 

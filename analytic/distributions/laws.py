@@ -17,7 +17,7 @@ import sympy as sp
 import sympy.stats as stats
 
 from ..errors import SpecError
-from .base import Base, Distribution, Moments, PartialMoments, _exact
+from .base import Base, Distribution, Moments, PartialMoments, exact_number
 
 
 def _normal_partial(mu: sp.Expr, sigma: sp.Expr) -> PartialMoments:
@@ -89,7 +89,7 @@ class Normal(Distribution):
         raise NotImplementedError
 
     def exact_params(self) -> tuple[sp.Expr, sp.Expr]:
-        return _exact(self.args[0]), _exact(self.args[1])
+        return exact_number(self.args[0]), exact_number(self.args[1])
 
     def variable(self, name: str = "w") -> sp.Expr:
         mu, sigma = self.exact_params()
@@ -175,17 +175,17 @@ class Uniform(Distribution):
     def check(self) -> None:
         if not self.args[0] < self.args[1]:
             raise SpecError(f"{self.spec}: a must be < b, got a = {self.args[0]:g}, b = {self.args[1]:g}")
-        if not _exact(self.args[0]) < _exact(self.args[1]):  # the exact moments would divide by b - a = 0
+        if not exact_number(self.args[0]) < exact_number(self.args[1]):  # the exact moments would divide by b - a = 0
             raise SpecError(f"{self.spec}: a and b are too close to tell apart (b - a = {self.args[1] - self.args[0]:g})")
 
     def variable(self, name: str = "w") -> sp.Expr:
-        return stats.Uniform(name, _exact(self.args[0]), _exact(self.args[1]))
+        return stats.Uniform(name, exact_number(self.args[0]), exact_number(self.args[1]))
 
     def sample(self, rng: np.random.Generator, size) -> np.ndarray:
         return rng.uniform(self.args[0], self.args[1], size)
 
     def moments(self) -> Moments:
-        a, b = map(_exact, self.args)
+        a, b = map(exact_number, self.args)
         if a >= 0:
             mean_abs = (a + b) / 2
         elif b <= 0:
@@ -202,7 +202,7 @@ class Uniform(Distribution):
         return np.where((w >= a) & (w <= b), 1.0 / (b - a), 0.0)
 
     def partial_moments(self) -> PartialMoments:
-        a, b = map(_exact, self.args)
+        a, b = map(exact_number, self.args)
 
         def side(lo, hi):  # E[w^k 1(lo < w < hi)]
             lo, hi = max(lo, a), min(hi, b)
@@ -213,7 +213,7 @@ class Uniform(Distribution):
         return PartialMoments(side(0, b), side(a, 0), sp.S.Zero)
 
     def partial_log_moments(self) -> tuple[float, float]:
-        a, b = map(_exact, self.args)
+        a, b = map(exact_number, self.args)
         F = _log_antiderivative
         pos = (F(b) - F(max(a, 0))) / (b - a) if b > 0 else sp.S.Zero
         neg = (F(min(b, 0)) - F(a)) / (b - a) if a < 0 else sp.S.Zero
@@ -229,13 +229,13 @@ class Constant(Distribution):
     ARGS: ClassVar[tuple[str, ...]] = ("c",)
 
     def variable(self, name: str = "w") -> sp.Expr:
-        return _exact(self.args[0])
+        return exact_number(self.args[0])
 
     def sample(self, rng: np.random.Generator, size) -> np.ndarray:
         return np.full(size, float(self.args[0]))
 
     def moments(self) -> Moments:
-        c = _exact(self.args[0])
+        c = exact_number(self.args[0])
         return Moments(c, abs(c), c**2, sp.log(abs(c)) if c != 0 else -sp.oo)
 
     @property
@@ -243,7 +243,7 @@ class Constant(Distribution):
         return True
 
     def partial_moments(self) -> PartialMoments:
-        c = _exact(self.args[0])
+        c = exact_number(self.args[0])
         one = (sp.S.One, c, c**2)
         nothing = (sp.S.Zero,) * 3
         return PartialMoments(one if c > 0 else nothing, one if c < 0 else nothing, sp.S.One if c == 0 else sp.S.Zero)
@@ -272,13 +272,13 @@ class LogNormal(Distribution):
                             f"keep mu + sigma^2 <= {self.MAX_LOG_MOMENT / 2:g}")
 
     def variable(self, name: str = "w") -> sp.Expr:
-        return stats.LogNormal(name, _exact(self.args[0]), _exact(self.args[1]))
+        return stats.LogNormal(name, exact_number(self.args[0]), exact_number(self.args[1]))
 
     def sample(self, rng: np.random.Generator, size) -> np.ndarray:
         return rng.lognormal(self.args[0], self.args[1], size)
 
     def moments(self) -> Moments:
-        mu, sigma = map(_exact, self.args)
+        mu, sigma = map(exact_number, self.args)
         mean = sp.exp(mu + sigma**2 / 2)
         return Moments(mean, mean, sp.exp(2 * mu + 2 * sigma**2), mu)
 
@@ -290,7 +290,7 @@ class LogNormal(Distribution):
         return np.where(w > 0, dens, 0.0)
 
     def partial_moments(self) -> PartialMoments:
-        mu, sigma = map(_exact, self.args)
+        mu, sigma = map(exact_number, self.args)
         return PartialMoments((sp.S.One, sp.exp(mu + sigma**2 / 2), sp.exp(2 * mu + 2 * sigma**2)),
                               (sp.S.Zero,) * 3, sp.S.Zero)
 

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from ..bounds.interval import _IV, _hi, _lo, _point, compile_interval
-from ..bounds.pieces import _piece_sets
-from ..bounds.tails import _tail_sign
+from ..bounds.interval import IV_CONTEXT, upper_end, lower_end, point_interval, compile_interval
+from ..bounds.pieces import piece_sets
+from ..bounds.tails import tail_sign
 from ..core.special import sigmoid
 from ..core.calculus import derivative, numpy_function, resolve
 from ..errors import AnalyticError, ArgumentError, BoundError, ComputationTimeout, canonical_float, within
@@ -167,8 +167,8 @@ def _exact_roots(e: sp.Expr, t: sp.Expr, piece: sp.Interval, seconds: float | No
 
 def _inside_at(e: sp.Expr, t: float, x: float) -> bool:
     """|e(x)| ≥ t at one point, decided by interval arithmetic (raises BoundError when undecided)."""
-    v = compile_interval(e)(_point(x))
-    lo, hi = _lo(v), _hi(v)
+    v = compile_interval(e)(point_interval(x))
+    lo, hi = lower_end(v), upper_end(v)
     if lo >= t or hi <= -t:
         return True
     if -t < lo and hi < t:
@@ -201,8 +201,8 @@ def _end(x: float) -> Endpoint:
 
 def _classify_box(f, tf: float, a: float, b: float) -> int:
     """+1 in, -1 out, 0 undecided."""
-    v = f(_IV.mpf([a, b]))
-    lo, hi = _lo(v), _hi(v)  # compared as mpf: float() would round the enclosure to nearest, not outward
+    v = f(IV_CONTEXT.mpf([a, b]))
+    lo, hi = lower_end(v), upper_end(v)  # compared as mpf: float() would round the enclosure to nearest, not outward
     if lo >= tf or hi <= -tf:
         return 1
     if -tf < lo and hi < tf:
@@ -213,8 +213,8 @@ def _classify_box(f, tf: float, a: float, b: float) -> int:
 def _tail_in(e: sp.Expr, tf: float, side: int, R: float) -> int | None:
     """+1: every x beyond side·R is in; -1: none is; None: not settled."""
     t = sp.nsimplify(tf, rational=True)
-    s_plus, _ = _tail_sign(e - t, side, R)
-    s_minus, _ = _tail_sign(-e - t, side, R)
+    s_plus, _ = tail_sign(e - t, side, R)
+    s_minus, _ = tail_sign(-e - t, side, R)
     if s_plus > 0 or s_minus > 0:
         return 1
     if s_plus < 0 and s_minus < 0:
@@ -222,7 +222,7 @@ def _tail_in(e: sp.Expr, tf: float, side: int, R: float) -> int | None:
     return None
 
 
-def _certified_piece(e: sp.Expr, tf: float, lo: float, hi: float) -> tuple[list, list[str]]:
+def certified_piece(e: sp.Expr, tf: float, lo: float, hi: float) -> tuple[list, list[str]]:
     f = compile_interval(e, cse=True)
     for R in RADII:
         left = -1 if lo > -R else _tail_in(e, tf, -1, R)
@@ -301,7 +301,7 @@ def _level_set(act: BoundActivation, w_abs: float) -> tuple[tuple, str, tuple[st
     tf = float(t)
     shown = str(t) if len(str(t)) <= 30 else f"{tf:.12g}"
     parts, methods, proof = [], set(), []
-    for e, piece in _piece_sets(d):
+    for e, piece in piece_sets(d):
         if not isinstance(piece, sp.Interval):
             continue  # a single point (a kink): no width
         if not e.has(X):
@@ -318,7 +318,7 @@ def _level_set(act: BoundActivation, w_abs: float) -> tuple[tuple, str, tuple[st
                          "between consecutive roots by interval evaluation at one point; a root with |phi'| < "
                          f"{shown} on both sides is kept as a single point (the set is closed)")
             continue
-        got, steps = _certified_piece(e, tf, float(piece.start), float(piece.end))
+        got, steps = certified_piece(e, tf, float(piece.start), float(piece.end))
         parts += got
         methods.add("certified")
         proof += [f"on {piece}: " + s for s in steps]
