@@ -199,7 +199,7 @@ def normalised(norm: str, batch: int | None = None) -> Architecture:
     >>> normalised("batch", 32).describe()
     'normalised (BatchNorm, batch 32)'
     """
-    norm, batch = _canonical_norm(norm, batch)
+    norm, batch = _canonical_norm(canonical_text("norm", norm, NORMS), batch)
     return Architecture(norm=norm, batch=batch)
 
 

@@ -181,6 +181,10 @@ BASE: dict[str, tuple] = {
                            {"act": ACTS, "sigma_w2": NUMBERS + [0, 1e308], "sigma_b2": NUMBERS,
                             "params": MAPPINGS, "q0": NUMBERS + [0, 1e308]}),
     "widest_window": ({"act": "relu"}, {"act": ACTS, "params": MAPPINGS}),
+    "residual": ({"alpha": 1.0}, {"alpha": NUMBERS + ["1/log(r)", "1/sqrt(r"], "branch": TEXTS, "norm": TEXTS[1:],
+                                  "batch": NUMBERS}),
+    "recurrent": ({}, {"inputs": TEXTS[1:] + ["orthogonal(1)"]}),
+    "normalised": ({"norm": "layer"}, {"norm": TEXTS, "batch": NUMBERS}),
     "window": ({"act": "tanh", "w": 1.0}, {"act": ACTS, "w": NUMBERS + [1e308], "b": NUMBERS, "params": MAPPINGS}),
     "finite_width": ({"act": "relu", "depth": 2, "sigma_w2": 2.0, "widths": [4]},
                      {"act": ACTS, "depth": NUMBERS, "sigma_w2": NUMBERS + [0], "widths": ANY + [[0], [HUGE], [1.5],
@@ -236,6 +240,7 @@ ACCEPTED = {
     ("sample_spectrum", "sigma_w2", 2.5), ("sample_spectrum", "sigma_b2", 2.5), ("spectrum", "seed", 10**18),
     ("sample_spectrum", "seed", 10**18), ("spectrum", "seed", HUGE), ("sample_spectrum", "seed", HUGE),
 ("finite_width", "widths", 1),
+    ("residual", "alpha", -1), ("residual", "alpha", 2.5), ("residual", "alpha", "1"),
 }
 
 
@@ -247,7 +252,8 @@ NONE_OK = {"simulate_chain": {"bias", "preact", "chunk"}, "chain_log_products": 
            "sweep_heatmap": {"ax", "activation", "depth", "width"}, "plot_sweep": {"ax", "activation", "depth", "width"},
            "plot_activation": {"ax", "title"}, "plot_dying_relu": {"ax"}, "plot_gradient_depth": {"ax"},
            "plot_histogram": {"ax"}, "plot_phase_diagram": {"ax"}, "plot_preactivation_law": {"ax"},
-           "depth_table": {"preact"}, "spectrum": {"width"}, "haar_orthogonal": {"cols"}}
+           "depth_table": {"preact"}, "spectrum": {"width"}, "haar_orthogonal": {"cols"},
+           "residual": {"norm", "batch"}, "recurrent": {"inputs"}, "normalised": {"batch"}}
 
 
 def _substitute(value, tmp_path):
