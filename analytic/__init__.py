@@ -32,6 +32,8 @@ _EXPORTS = {
     "Estimate": "theory.gaussian", "gaussian_expectation": "theory.gaussian", "preact_expectations": "theory.gaussian",
     "GradientProduct": "theory.independence", "gradient_product": "theory.independence",
     "MeanField": "theory.meanfield", "mean_field": "theory.meanfield", "critical_sigma_w2": "theory.criticality",
+    "sphere_lambda": "theory.batch_sphere", "normalised_lambda": "theory.normalisation",
+    "batchnorm_lambda": "theory.normalisation", "layernorm_lambda": "theory.normalisation",
     "FixedPoint": "theory.meanfield", "SignalPropagation": "theory.correlation",
     "signal_propagation": "theory.correlation", "correlation_map": "theory.correlation",
     "CriticalPoint": "theory.criticality", "critical_points": "theory.criticality",

@@ -115,6 +115,13 @@ BASE: dict[str, tuple] = {
     "mean_field": ({"act": "tanh", "sigma_w2": 1.5}, {"act": ACTS, "sigma_w2": NUMBERS + [1e308],
                                                       "sigma_b2": NUMBERS, "params": MAPPINGS}),
     "critical_sigma_w2": ({"act": "tanh"}, {"act": ACTS, "sigma_b2": NUMBERS, "params": MAPPINGS}),
+    "sphere_lambda": ({"act": "relu", "batch": 8}, {"act": ACTS, "batch": NUMBERS + [3, 10**6], "params": MAPPINGS}),
+    "batchnorm_lambda": ({"act": "relu"}, {"act": ACTS, "params": MAPPINGS,
+                                           "architecture": ANY + [analytic.normalised("layer")]}),
+    "layernorm_lambda": ({"act": "relu"}, {"act": ACTS, "params": MAPPINGS,
+                                           "architecture": ANY + [analytic.normalised("batch", 8)]}),
+    "normalised_lambda": ({"act": "relu", "architecture": analytic.normalised("batch", 8)},
+                          {"act": ACTS, "params": MAPPINGS, "architecture": ANY + [None, analytic.PLAIN]}),
     "initialisation": ({"act": "tanh"}, {"act": ACTS, "sigma_b2": NUMBERS, "params": MAPPINGS}),
     "selu_constants": ({}, {}),
     "gain_table": ({}, {"sigma_b2": NUMBERS}),
@@ -240,7 +247,7 @@ ACCEPTED = {
 
 
 #: Parameters whose documented default is None (besides params and progress).
-NONE_OK = {"simulate_chain": {"bias", "preact", "chunk"}, "chain_log_products": {"bias", "preact"},
+NONE_OK = {"batchnorm_lambda": {"architecture"}, "layernorm_lambda": {"architecture"}, "simulate_chain": {"bias", "preact", "chunk"}, "chain_log_products": {"bias", "preact"},
            "simulate_wide": {"bias", "burn_in"}, "simulate": {"bias", "preact"}, "save": {"format"},
            "write_figures": {"only"}, "build_report": {"activations"}, "write_report": {"activations"},
            "load_spec": {"path", "overrides"}, "run_sweep": {"out", "scheduler"},

@@ -218,3 +218,84 @@ def test_simulation_refusals():
         simulate_normalised("relu", "group", batch=8, width=16, depth=4, networks=2)
     with pytest.raises(SimulationError):
         simulate_normalised("relu", "layer", batch=8, width=16, depth=4, networks=1)
+
+
+# ---------------------------------------------------------------- finite batch (analytic.theory.batch_sphere)
+
+from analytic.architecture import PLAIN, normalised  # noqa: E402
+from analytic.core.calculus import resolve  # noqa: E402
+from analytic.theory import batch_sphere  # noqa: E402
+from analytic.theory.batch_sphere import sphere_lambda  # noqa: E402
+from analytic.theory.normalisation import normalised_lambda  # noqa: E402
+
+
+@pytest.mark.parametrize("batch", [4, 5, 7, 64, 1024])
+def test_finite_batch_identity_is_the_linear_rate(batch):
+    lam = batchnorm_lambda("identity", architecture=normalised("batch", batch))
+    assert lam.converged
+    if batch <= 64:  # quad of the chi^2 density loses digits at large B
+        assert abs(lam.value - _linear_rate_by_hand(batch)) < 1e-9
+    assert abs(lam.value - (batch - 2) / (batch - 3)) < 1e-10
+
+
+@pytest.mark.parametrize("batch", [4, 6, 9])
+def test_finite_batch_hard_sigmoid_is_affine_on_the_small_sphere(batch):
+    """|z_i| <= sqrt(B - 1) <= 3 on the batch sphere, where hard_sigmoid is x/6 + 1/2: the linear network's rate."""
+    assert abs(sphere_lambda("hard_sigmoid", batch).value - (batch - 2) / (batch - 3)) < 1e-10
+
+
+def _sphere_by_sampling(name: str, batch: int, samples: int, seed: int):
+    """v and mu straight from points uniform on the batch sphere (no marginals, no exchangeability): per sample,
+    phi(z) phi(z)^T's mean diagonal minus mean off-diagonal, and tr(D G D P_u)/(B - 1)."""
+    pair = numpy_pair(resolve(name))
+    rng = np.random.default_rng(seed)
+    g = rng.standard_normal((samples, batch))
+    g -= g.mean(axis=1, keepdims=True)
+    u = g / np.linalg.norm(g, axis=1, keepdims=True)
+    f, d = pair(math.sqrt(batch) * u)
+    sq, tot = (f * f).sum(axis=1), f.sum(axis=1) ** 2
+    v = sq / batch - (tot - sq) / (batch * (batch - 1))
+    G = np.eye(batch) - 1 / batch
+    DGD = d[:, :, None] * G[None] * d[:, None, :]
+    P = G[None] - u[:, :, None] * u[:, None, :]
+    mu = np.einsum("sij,sji->s", DGD, P) / (batch - 1)
+    return [(float(x.mean()), float(x.std(ddof=1) / math.sqrt(samples))) for x in (v, mu)]
+
+
+@pytest.mark.parametrize("name,batch", [("relu", 5), ("tanh", 8), ("gelu", 6), ("hardtanh", 4)])
+def test_sphere_marginals_against_points_sampled_on_the_sphere(name, batch):
+    coarse, fine = batch_sphere._moments(resolve(name), batch)
+    (v, v_se), (mu, mu_se) = _sphere_by_sampling(name, batch, 100_000, 7)
+    assert abs(fine.v - v) < K_SE * v_se, (fine.v, v, v_se)
+    assert abs(fine.mu - mu) < K_SE * mu_se, (fine.mu, mu, mu_se)
+
+
+def test_finite_batch_relu_tends_to_the_infinite_batch_limit():
+    inf = math.pi / (math.pi - 1)
+    gaps = [sphere_lambda("relu", b).value - inf for b in (256, 1024, 4096)]
+    assert all(g > 0 for g in gaps)
+    # O(1/B): each fourfold batch cuts the gap by about four
+    assert 3.5 < gaps[0] / gaps[1] < 4.5 and 3.5 < gaps[1] / gaps[2] < 4.5
+
+
+def test_finite_batch_error_covers_a_much_finer_rule():
+    for name, batch in (("tanh", 32), ("relu", 5), ("gelu", 128)):
+        lam = sphere_lambda(name, batch)
+        m = batch_sphere._rule(resolve(name), batch, 90.0, 24, 0.4, 40)
+        fine = batch * m.mu / (m.v * (batch - 3))
+        assert abs(lam.value - fine) <= lam.error, (name, batch)
+
+
+def test_finite_batch_refusals():
+    for bad in (3, 2, 0, 2.5, batch_sphere.MAX_BATCH + 1):
+        with pytest.raises(ArgumentError):
+            sphere_lambda("relu", bad)
+    with pytest.raises(ArgumentError):
+        batchnorm_lambda("relu", architecture=normalised("layer"))
+    with pytest.raises(ArgumentError):
+        layernorm_lambda("relu", architecture=normalised("batch", 8))
+    with pytest.raises(ArgumentError):
+        normalised_lambda("relu", PLAIN)
+    with pytest.raises(ArgumentError):  # phi constant
+        sphere_lambda("0*x + 1", 8)
+    assert normalised_lambda("relu", normalised("layer")).value == layernorm_lambda("relu").value

@@ -37,7 +37,8 @@ assumption), :math:`\|\partial L/\partial h\|^2 = E[\varphi'(z)^2]\,\|\partial L
 
 ReLU: :math:`E[\varphi'^2] = 1/2`, :math:`\mathrm{Var} = 1/2 - 1/(2\pi)`, so :math:`\lambda_\infty = \pi/(\pi -
 1) = 1.46694\ldots` (the limit in Yang et al.); identity: 1. Checked against the simulation
-(:mod:`analytic.mc.normalised`). Finite :math:`B` for a nonlinear :math:`\varphi` is left to the simulation.
+(:mod:`analytic.mc.normalised`). Finite :math:`B` for any :math:`\varphi`: :mod:`analytic.theory.batch_sphere`
+(exact 1-D/2-D integrals over the batch sphere; :math:`\lambda_B \to \lambda_\infty` as :math:`B \to \infty`).
 
 **BatchNorm, linear network, finite B (n → ∞), exactly.** :math:`x = z`. The batch Gram matrix
 :math:`\Sigma = \frac1n\sum_j x_{j\cdot}x_{j\cdot}^\top` has the fixed point :math:`\Sigma^* = \frac{B}{B-1}G`
@@ -84,10 +85,12 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..architecture import Architecture, canonical_architecture
 from ..core.calculus import numpy_function, resolve
 from ..core.registry import Activation, BoundActivation
 from ..errors import ArgumentError, canonical_float, canonical_int
 from ..quantities import LogQuantity
+from .batch_sphere import sphere_lambda
 from .gaussian import _breakpoints
 
 #: Relative tolerance of the quadrature (difference of the coarse and fine rules).
@@ -144,25 +147,62 @@ def _ratio(act: BoundActivation, denominator) -> LogQuantity:
     return LogQuantity.of(values[1], err, err <= TOLERANCE * abs(values[1]))
 
 
-def batchnorm_lambda(act: Activation | str | BoundActivation, params: dict[str, float] | None = None) -> LogQuantity:
-    r""":math:`\lambda_\infty = E[\varphi'(z)^2]/\mathrm{Var}\,\varphi(z)`: the per-layer growth of the squared
-    gradient norm with BatchNorm, batch :math:`B \to \infty`, width :math:`n \to \infty` (module docstring).
+def _normalised(architecture, norm: str) -> Architecture | None:
+    if architecture is None:
+        return None
+    arch = canonical_architecture(architecture)
+    if arch.kind != "normalised" or arch.norm != norm:
+        want = "normalised('batch', B)" if norm == "batch" else "normalised('layer')"
+        raise ArgumentError(f"this lambda is for {want}, not {arch.describe()}")
+    return arch
+
+
+def batchnorm_lambda(act: Activation | str | BoundActivation, params: dict[str, float] | None = None,
+                     architecture: Architecture | None = None) -> LogQuantity:
+    r"""The per-layer growth of the squared gradient norm with BatchNorm, width :math:`n \to \infty`: with no
+    ``architecture``, batch :math:`B \to \infty`, :math:`\lambda_\infty = E[\varphi'(z)^2]/\mathrm{Var}\,
+    \varphi(z)` (module docstring); with ``architecture=normalised("batch", B)``, :math:`B \ge 4`, the finite-batch
+    :math:`\lambda_B` of :func:`analytic.theory.batch_sphere.sphere_lambda`.
 
     >>> import math
     >>> abs(batchnorm_lambda("relu").value - math.pi / (math.pi - 1)) < 1e-12
     True
+    >>> from analytic.architecture import normalised
+    >>> abs(batchnorm_lambda("identity", architecture=normalised("batch", 8)).value - 6 / 5) < 1e-12
+    True
     """
+    arch = _normalised(architecture, "batch")
+    if arch is not None:
+        return sphere_lambda(act, arch.batch, params)
     return _ratio(resolve(act, params), lambda m: m.phi2 - m.phi * m.phi)
 
 
-def layernorm_lambda(act: Activation | str | BoundActivation, params: dict[str, float] | None = None) -> LogQuantity:
+def layernorm_lambda(act: Activation | str | BoundActivation, params: dict[str, float] | None = None,
+                     architecture: Architecture | None = None) -> LogQuantity:
     r""":math:`\lambda_{LN} = E[\varphi'(z)^2]/E[\varphi(z)^2]`: the per-layer growth of the squared gradient norm
-    with LayerNorm, width :math:`n \to \infty` (module docstring).
+    with LayerNorm, width :math:`n \to \infty` (module docstring); ``architecture`` may be ``normalised("layer")``.
 
     >>> layernorm_lambda("relu").value
     1.0
     """
+    _normalised(architecture, "layer")
     return _ratio(resolve(act, params), lambda m: m.phi2)
+
+
+def normalised_lambda(act: Activation | str | BoundActivation, architecture: Architecture,
+                      params: dict[str, float] | None = None) -> LogQuantity:
+    r""":math:`\lambda` of the network ``architecture`` (``normalised("batch", B)`` or ``normalised("layer")``).
+
+    >>> from analytic.architecture import normalised
+    >>> normalised_lambda("relu", normalised("layer")).value
+    1.0
+    """
+    arch = canonical_architecture(architecture)
+    if arch.kind != "normalised":
+        raise ArgumentError(f"lambda of a normalised network needs normalised(...), not {arch.describe()}")
+    if arch.norm == "batch":
+        return batchnorm_lambda(act, params, arch)
+    return layernorm_lambda(act, params, arch)
 
 
 def linear_batchnorm_fraction(batch: int) -> Fraction:
