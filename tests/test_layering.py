@@ -20,12 +20,12 @@ ORDER = ["budget", "errors", "limits", "quantities",
          "theory.bivariate", "theory.meanfield", "theory.batch_sphere", "theory.normalisation", "theory.correlation", "theory.criticality", "theory.initialisation", "theory.window",
          "theory.finite_width", "theory.spectral_moments", "theory.density", "theory.sampled_spectrum",
          "theory.spectrum",
-         "mc.stats", "mc.results", "mc.chain", "mc.wide", "mc.normalised", "mc", "compare",
+         "mc.stats", "mc.results", "mc.chain", "mc.wide", "mc.normalised", "mc", "compare", "compare_normalised",
          "sweep.spec", "sweep.tasks", "sweep.store", "sweep.heatmap", "sweep.executors", "sweep",
          "output", "output.tables", "output.plotting", "output.network_plotting", "output.style", "output.save",
          "output.budget", "output.panels", "output.network_panels", "output.api", "output.workers", "output.figures",
          "output.sections", "output.latex", "output.report",
-         "cli.command", "cli.options", "cli.text", "cli.catalogue", "cli.theory", "cli.simulation", "cli.documents",
+         "cli.command", "cli.options", "cli.text", "cli.normalisation", "cli.catalogue", "cli.theory", "cli.simulation", "cli.documents",
          "cli.sweep", "cli", "__main__"]
 
 

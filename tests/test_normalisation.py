@@ -299,3 +299,72 @@ def test_finite_batch_refusals():
     with pytest.raises(ArgumentError):  # phi constant
         sphere_lambda("0*x + 1", 8)
     assert normalised_lambda("relu", normalised("layer")).value == layernorm_lambda("relu").value
+
+
+# ---------------------------------------------------------------- command line
+
+def _cli(capsys, *argv: str) -> tuple[int, str, str]:
+    from analytic.cli import main
+
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_meanfield_norm_json_keys_and_values(capsys):
+    import json
+
+    code, out, err = _cli(capsys, "meanfield", "identity", "--norm", "batch", "--batch", "4", "--json")
+    assert code == 0 and err == ""
+    data = json.loads(out)
+    assert data["architecture"] == {"kind": "normalised", "norm": "batch", "batch": 4}
+    assert set(data["lambda"]) == {"value", "error", "converged", "reason"}
+    assert abs(data["lambda"]["value"] - 2.0) < 1e-10 and data["lambda"]["converged"]
+    # (B - 2)/(B - 3) = 2: depth scale 1/ln 2, a 1e6 growth after ln 1e6/ln 2 layers
+    assert data["depth_scale"]["value"] == pytest.approx(1 / math.log(2), rel=1e-10)
+    assert data["depth_1e6"]["value"] == pytest.approx(math.log(1e6) / math.log(2), rel=1e-10)
+    code, out, _ = _cli(capsys, "meanfield", "relu", "--norm", "layer", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["architecture"]["norm"] == "layer"
+    assert data["lambda"]["value"] == pytest.approx(1.0, abs=1e-14)
+    assert data["depth_scale"] is None and data["depth_1e6"] is None and data["growth_reason"]
+    code, out, _ = _cli(capsys, "meanfield", "relu", "--norm", "batch", "--batch", "8")
+    assert code == 0 and "lambda       1.78818997666" in out and "depth 1e6" in out
+
+
+@pytest.mark.parametrize("argv", [
+    ("meanfield", "relu", "--norm", "batch"),                       # no batch
+    ("meanfield", "relu", "--norm", "batch", "--batch", "3"),       # B = 3: infinite mean square
+    ("meanfield", "relu", "--norm", "layer", "--batch", "8"),       # LayerNorm takes no batch
+    ("meanfield", "relu", "--norm", "group"),
+    ("meanfield", "relu", "--norm", "batch", "--batch", "x"),
+    ("meanfield", "relu", "--norm", "batch", "--batch", "8", "--sigma-b2", "0.1"),
+    ("meanfield", "relu", "--batch", "8", "--sigma-w2", "2", "--sigma-b2", "0"),
+    ("meanfield", "relu", "--sigma-w2", "2"),
+    ("simulate", "relu", "--depth", "8", "--norm", "batch", "--batch", "8"),   # width 1
+    ("simulate", "relu", "--depth", "8", "--width", "16", "--norm", "batch"),
+    ("simulate", "relu", "--depth", "8", "--width", "16", "--norm", "batch", "--batch", "3"),
+    ("simulate", "relu", "--depth", "8", "--width", "16", "--norm", "layer", "--bias", "normal(0,1)"),
+    ("simulate", "relu", "--depth", "8"),
+])
+def test_norm_options_refused_with_exit_2(capsys, argv):
+    code, out, err = _cli(capsys, *argv)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_simulate_norm_json_and_verdict(capsys):
+    import json
+
+    code, out, err = _cli(capsys, "simulate", "identity", "--depth", "10", "--width", "96", "--norm", "batch",
+                          "--batch", "8", "--networks", "4", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["architecture"] == {"kind": "normalised", "norm": "batch", "batch": 8}
+    assert data["lambda"]["value"] == pytest.approx(1.2, abs=1e-12)
+    assert [c["statistic"] for c in data["checks"]] == ["rate", "log_rate"]
+    rate = data["checks"][0]
+    assert rate["analytic"] == pytest.approx(1.2, abs=1e-12) and rate["z"] is not None
+    assert data["verdict"].startswith(("agree", "inconclusive"))
+    code, out, _ = _cli(capsys, "simulate", "tanh", "--depth", "10", "--width", "64", "--norm", "layer",
+                        "--networks", "4")
+    assert code == 0 and "verdict:" in out and "LayerNorm" in out

@@ -251,6 +251,8 @@ def growth(lam: LogQuantity, factor: float = GROWTH) -> Growth:
     19.931569
     """
     factor = canonical_float("factor", factor, 1, open_low=True)
+    if lam.withheld:
+        return Growth(lam, factor, None, None, f"lambda withheld: {lam.reason}")
     v, e = lam.value, lam.error
     if not (math.isfinite(v) and v > 1):
         return Growth(lam, factor, None, None, "lambda <= 1: the squared gradient norm does not grow")
@@ -261,3 +263,55 @@ def growth(lam: LogQuantity, factor: float = GROWTH) -> Growth:
     scale = LogQuantity.of(1 / log_l, scale_err)
     depth = LogQuantity.of(math.log(factor) / log_l, math.log(factor) * scale_err)
     return Growth(lam, factor, scale, depth)
+
+
+#: What the normalised mean field assumes, in words.
+ASSUMPTIONS = ("width n -> infinity; no bias, no learned affine map, no epsilon in the normalisation",
+               "the back-propagated gradient is independent of the forward pass (gradient independence)",
+               "BatchNorm: the batch Gram matrix is permutation-symmetric (Yang et al.'s BSB1 fixed point; i.i.d. "
+               "inputs start there), so each unit's normalised batch is uniform on the sphere of radius sqrt(B) "
+               "in the (B-1)-space orthogonal to the ones vector",
+               "sigma_w^2 cancels (the normalisation undoes the weights' scale)")
+
+
+@dataclass(frozen=True)
+class NormalisedGrowth:
+    r""":math:`\lambda` of a normalised network with its depths (:func:`growth`) and, for BatchNorm, the
+    :math:`B \to \infty` limit beside it."""
+
+    activation: str
+    architecture: Architecture
+    lam: LogQuantity
+    growth: Growth
+    limit: LogQuantity | None
+
+    def as_dict(self) -> dict:
+        def depth(q: LogQuantity | None) -> dict | None:
+            return None if q is None else {"value": q.value, "error": q.error}
+
+        lam = self.lam
+        return {"activation": self.activation, "architecture": self.architecture.to_json(),
+                "lambda": {"value": lam.value, "error": lam.error, "converged": lam.converged,
+                           "reason": lam.reason if lam.withheld else None},
+                "depth_scale": depth(self.growth.depth_scale), "depth_1e6": depth(self.growth.growth_depth),
+                "growth_reason": self.growth.reason,
+                "lambda_infinite_batch": None if self.limit is None else self.limit.as_dict(),
+                "assumptions": [a for a in ASSUMPTIONS
+                                if self.architecture.norm == "batch" or not a.startswith("BatchNorm")]}
+
+
+def normalised_growth(act: Activation | str | BoundActivation, architecture: Architecture,
+                      params: dict[str, float] | None = None) -> NormalisedGrowth:
+    r""":func:`normalised_lambda` with the depth scale :math:`1/\ln\lambda`, the depth of a :math:`10^6` growth and
+    (BatchNorm) the :math:`B \to \infty` limit.
+
+    >>> from analytic.architecture import normalised
+    >>> g = normalised_growth("identity", normalised("batch", 4))
+    >>> round(g.growth.growth_depth.value, 6)
+    19.931569
+    """
+    arch = canonical_architecture(architecture)
+    a = resolve(act, params)
+    lam = normalised_lambda(a, arch)
+    limit = batchnorm_lambda(a) if arch.norm == "batch" else None
+    return NormalisedGrowth(a.name, arch, lam, growth(lam), limit)
