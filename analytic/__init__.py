@@ -55,6 +55,7 @@ _EXPORTS = {
     "SweepSpecError": "errors", "ClusterError": "errors", "sweep_heatmap": "output.network_plotting",
     "plot_activation": "output.api", "plot_gradient_depth": "output.api", "plot_preactivation_law": "output.api", "plot_histogram": "output.api",
     "plot_phase_diagram": "output.api", "plot_dying_relu": "output.api", "plot_sweep": "output.api",
+    "plot_normalisation": "output.api",
     "depth_table": "output.tables", "DepthTable": "output.tables", "aliases": "core.activations", "expression_activation": "core.parsing",
     "Step": "bounds.proof",
     "haar_orthogonal": "distributions.matrices", "finite_width": "theory.finite_width", "FiniteWidth": "theory.finite_width",

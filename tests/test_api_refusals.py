@@ -168,6 +168,7 @@ BASE: dict[str, tuple] = {
     "plot_activation": ({"act": "tanh", "grid": 21}, {"act": ACTS, "ax": AXES, "grid": NUMBERS + [0, 1, 10**7],
                                                      "title": TEXTS[1:]}),
     "plot_dying_relu": ({"budget": QUICK}, {"ax": AXES, "budget": BUDGETS}),
+    "plot_normalisation": ({"budget": QUICK}, {"ax": AXES + ["AX"], "budget": BUDGETS}),
     "plot_gradient_depth": ({"act": "tanh", "budget": QUICK}, {"act": ACTS, "weights": TEXTS, "ax": AXES,
                                                               "budget": BUDGETS, "legend": ANY}),
     "plot_histogram": ({"act": "tanh", "budget": QUICK}, {"act": ACTS, "ax": AXES, "budget": BUDGETS}),
@@ -252,7 +253,7 @@ NONE_OK = {"batchnorm_lambda": {"architecture"}, "layernorm_lambda": {"architect
            "write_figures": {"only"}, "build_report": {"activations"}, "write_report": {"activations"},
            "load_spec": {"path", "overrides"}, "run_sweep": {"out", "scheduler"},
            "sweep_heatmap": {"ax", "activation", "depth", "width"}, "plot_sweep": {"ax", "activation", "depth", "width"},
-           "plot_activation": {"ax", "title"}, "plot_dying_relu": {"ax"}, "plot_gradient_depth": {"ax"},
+           "plot_activation": {"ax", "title"}, "plot_dying_relu": {"ax"}, "plot_normalisation": {"ax"}, "plot_gradient_depth": {"ax"},
            "plot_histogram": {"ax"}, "plot_phase_diagram": {"ax"}, "plot_preactivation_law": {"ax"},
            "depth_table": {"preact"}, "spectrum": {"width"}, "haar_orthogonal": {"cols"}}
 
