@@ -368,3 +368,45 @@ def test_simulate_norm_json_and_verdict(capsys):
     code, out, _ = _cli(capsys, "simulate", "tanh", "--depth", "10", "--width", "64", "--norm", "layer",
                         "--networks", "4")
     assert code == 0 and "verdict:" in out and "LayerNorm" in out
+
+
+def _brute_force_batchnorm_rates(batch: int, width: int, depth: int, networks: int, seed: int) -> np.ndarray:
+    """Per-network mean of ||g_(l-1)||^2/||g_l||^2 over the middle layers of ReLU networks with BatchNorm, written
+    out with every unit's B x B normalisation Jacobian (sqrt(B)/||Gh||)(G - u u^T) formed explicitly."""
+    rng = np.random.default_rng(seed)
+    G = np.eye(batch) - 1 / batch
+    out = []
+    for _ in range(networks):
+        x = rng.standard_normal((width, batch))  # units x inputs
+        Ws, Js, Ds = [], [], []
+        for _ in range(depth):
+            W = rng.standard_normal((width, width)) / math.sqrt(width)
+            h = W @ x
+            c = h @ G
+            r = np.linalg.norm(c, axis=1)
+            u = c / r[:, None]
+            z = math.sqrt(batch) * u
+            Js.append(math.sqrt(batch) / r[:, None, None] * (G[None] - u[:, :, None] * u[:, None, :]))
+            Ds.append((z > 0).astype(float))
+            Ws.append(W)
+            x = np.maximum(z, 0.0)
+        g = rng.standard_normal((width, batch))
+        ratios = []
+        for W, J, D in zip(Ws[::-1], Js[::-1], Ds[::-1]):
+            dz = D * g
+            dh = np.einsum("ibc,ic->ib", J, dz)  # J is symmetric
+            new = W.T @ dh
+            ratios.append(np.vdot(new, new) / np.vdot(g, g))
+            g = new
+        out.append(np.mean(ratios[2:-2]))
+    return np.array(out)
+
+
+def test_brute_force_batchnorm_network_against_the_finite_batch_lambda():
+    """ReLU, B = 6, width 512: the simulated per-layer rate against lambda_6 (n -> infinity) within 4 standard
+    errors; the B -> infinity value pi/(pi - 1) is far outside (the finite-B theory is needed)."""
+    rates = _brute_force_batchnorm_rates(6, 512, 10, 12, 3)
+    mean, se = rates.mean(), rates.std(ddof=1) / math.sqrt(len(rates))
+    lam = sphere_lambda("relu", 6).value
+    assert abs(mean - lam) < K_SE * se, (mean, se, lam)
+    assert abs(mean - math.pi / (math.pi - 1)) > 10 * se
