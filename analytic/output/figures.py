@@ -5,8 +5,8 @@ Each figure has a name (the ``--only`` value and the file stem) and a builder th
 with the public plotting functions of :mod:`analytic.output.api`, from data computed through the library
 (:mod:`analytic.output.panels`, :mod:`analytic.output.network_panels`). The list of figures is derived from the
 activation registry: one ``activation_<name>`` figure per catalogue entry, plus the catalogue grid and the
-softmax-Jacobian, depth, pre-activation, histogram, phase-diagram, dying-ReLU, isometry and finite-width
-figures; the activations a shared figure draws are the catalogue entries whose ``figures`` name it, in
+softmax-Jacobian, depth, pre-activation, histogram, phase-diagram, dying-ReLU, isometry, finite-width and
+normalisation figures; the activations a shared figure draws are the catalogue entries whose ``figures`` name it, in
 declaration order. Figures are saved by :func:`analytic.output.save.save`, the only place a figure is written.
 A figure whose builder fails is named and skipped; :func:`write_figures` keeps every file it finished under the key
 of its inputs (:func:`figure_key`), so a rerun builds only the figures that are missing or stale.
