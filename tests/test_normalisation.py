@@ -410,3 +410,25 @@ def test_brute_force_batchnorm_network_against_the_finite_batch_lambda():
     lam = sphere_lambda("relu", 6).value
     assert abs(mean - lam) < K_SE * se, (mean, se, lam)
     assert abs(mean - math.pi / (math.pi - 1)) > 10 * se
+
+
+def test_simulate_norm_labels_a_gap_as_finite_width_bias_and_a_withheld_lambda_as_undecided(monkeypatch):
+    from analytic import compare_normalised as CN
+    from analytic.compare import MEAN_FIELD, NOT_CONVERGED
+
+    # hard_swish at B = 128 and width 64: many standard errors above lambda_128 (the gap shrinks like 1/n)
+    c = CN.compare_normalised("hard_swish", normalised("batch", 128), width=64, depth=12, networks=4)
+    assert c.check("rate").z < -4 and c.check("rate").reason == MEAN_FIELD
+    assert "DISAGREE" not in c.verdict and "finite-width bias" in c.check("rate").note
+    real = CN.normalised_growth
+
+    def unconverged(act, arch, params=None):
+        g = real(act, arch, params)
+        lam = LogQuantity.of(g.lam.value, 0.1, converged=False)
+        return type(g)(g.activation, g.architecture, lam, growth(lam), g.limit)
+
+    monkeypatch.setattr(CN, "normalised_growth", unconverged)
+    c = CN.compare_normalised("relu", normalised("batch", 8), width=32, depth=6, networks=2)
+    assert all(k.withheld and k.reason == NOT_CONVERGED for k in c.checks)
+    assert c.as_dict()["lambda"]["value"] is None and c.as_dict()["checks"][0]["z"] is None
+    assert c.verdict.startswith("inconclusive (analytic value not converged)")
