@@ -432,3 +432,14 @@ def test_simulate_norm_labels_a_gap_as_finite_width_bias_and_a_withheld_lambda_a
     assert all(k.withheld and k.reason == NOT_CONVERGED for k in c.checks)
     assert c.as_dict()["lambda"]["value"] is None and c.as_dict()["checks"][0]["z"] is None
     assert c.verdict.startswith("inconclusive (analytic value not converged)")
+
+
+@pytest.mark.parametrize("name,batch", [("relu", 8), ("relu", 32), ("tanh", 8), ("tanh", 32)])
+def test_finite_batch_lambda_against_the_simulated_networks(name, batch):
+    """mc.normalised at width 256 (finite-width bias well inside 4 standard errors here) against lambda_B; the
+    B -> infinity value is outside at B = 8."""
+    s = simulate_normalised(name, "batch", batch=batch, width=256, depth=16, networks=8, seed=0)
+    lam = batchnorm_lambda(name, architecture=normalised("batch", batch)).value
+    assert abs(s.rate.value - lam) < K_SE * s.rate.error, (s.rate, lam)
+    if batch == 8:
+        assert abs(s.rate.value - batchnorm_lambda(name).value) > 10 * s.rate.error
