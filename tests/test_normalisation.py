@@ -443,3 +443,25 @@ def test_finite_batch_lambda_against_the_simulated_networks(name, batch):
     assert abs(s.rate.value - lam) < K_SE * s.rate.error, (s.rate, lam)
     if batch == 8:
         assert abs(s.rate.value - batchnorm_lambda(name).value) > 10 * s.rate.error
+
+
+def _relu_lambda_by_homogeneity(batch: int) -> float:
+    """ReLU's lambda_B in closed form. On the sphere z = sqrt(B) g/|g|, g ~ N(0, G) with |g| independent of g/|g|,
+    so for f homogeneous of degree k, E f(z) = B^(k/2) E f(g) / E|g|^k (E|g|^2 = B - 1). (g_1, g_2) are normal
+    with variance 1 - 1/B and correlation rho = -1/(B - 1), theta = arccos(rho); the arc-cosine kernels give
+    E relu(z1) relu(z2) = E relu'(z1) z1 relu'(z2) z2 = (sin theta + (pi - theta) rho)/(2 pi) =: K,
+    E relu'(z1) relu'(z2) = (pi - theta)/(2 pi), and E relu(z1)^2 = E relu'(z1)^2 = E relu'(z1)^2 z1^2 = 1/2."""
+    b = batch
+    rho = -1 / (b - 1)
+    theta = math.acos(rho)
+    k = (math.sqrt(1 - rho * rho) + (math.pi - theta) * rho) / (2 * math.pi)
+    v = 0.5 - k
+    mu = ((b - 2) / 2 + (0.5 + (b - 1) * (math.pi - theta) / (2 * math.pi)) / b - 0.5 + (0.5 + (b - 1) * k) / b) / (b - 1)
+    return b * mu / (v * (b - 3))
+
+
+@pytest.mark.parametrize("batch", [4, 5, 6, 8, 32, 128, 1024, 4096])
+def test_finite_batch_relu_against_its_closed_form(batch):
+    lam = sphere_lambda("relu", batch)
+    exact = _relu_lambda_by_homogeneity(batch)
+    assert lam.converged and abs(lam.value - exact) <= lam.error, (lam.value - exact, lam.error)
