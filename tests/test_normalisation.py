@@ -276,6 +276,12 @@ def test_finite_batch_relu_tends_to_the_infinite_batch_limit():
     assert all(g > 0 for g in gaps)
     # O(1/B): each fourfold batch cuts the gap by about four
     assert 3.5 < gaps[0] / gaps[1] < 4.5 and 3.5 < gaps[1] / gaps[2] < 4.5
+    # the closed form expanded to first order in eps = 1/(B - 1): theta = pi/2 + eps, K = (1 - pi eps/2)/(2 pi),
+    # mu = 1/2 + (1/(2 pi) - 3/4)/B, v = (pi - 1)/(2 pi) + 1/(4B), B/(B - 3) = 1 + 3/B, so
+    # B (lambda_B - pi/(pi - 1)) -> (2 pi^2 - pi - 2)/(2 (pi - 1)^2)
+    c = (2 * math.pi**2 - math.pi - 2) / (2 * (math.pi - 1) ** 2)
+    for b, gap in zip((256, 1024, 4096), gaps):
+        assert abs(b * gap - c) < 6 / b, (b, b * gap, c)
 
 
 def test_finite_batch_error_covers_a_much_finer_rule():
