@@ -115,6 +115,13 @@ BASE: dict[str, tuple] = {
     "mean_field": ({"act": "tanh", "sigma_w2": 1.5}, {"act": ACTS, "sigma_w2": NUMBERS + [1e308],
                                                       "sigma_b2": NUMBERS, "params": MAPPINGS}),
     "critical_sigma_w2": ({"act": "tanh"}, {"act": ACTS, "sigma_b2": NUMBERS, "params": MAPPINGS}),
+    "sphere_lambda": ({"act": "relu", "batch": 8}, {"act": ACTS, "batch": NUMBERS + [3, 10**6], "params": MAPPINGS}),
+    "batchnorm_lambda": ({"act": "relu"}, {"act": ACTS, "params": MAPPINGS,
+                                           "architecture": ANY + [analytic.normalised("layer")]}),
+    "layernorm_lambda": ({"act": "relu"}, {"act": ACTS, "params": MAPPINGS,
+                                           "architecture": ANY + [analytic.normalised("batch", 8)]}),
+    "normalised_lambda": ({"act": "relu", "architecture": analytic.normalised("batch", 8)},
+                          {"act": ACTS, "params": MAPPINGS, "architecture": ANY + [None, analytic.PLAIN]}),
     "initialisation": ({"act": "tanh"}, {"act": ACTS, "sigma_b2": NUMBERS, "params": MAPPINGS}),
     "selu_constants": ({}, {}),
     "gain_table": ({}, {"sigma_b2": NUMBERS}),
@@ -161,6 +168,7 @@ BASE: dict[str, tuple] = {
     "plot_activation": ({"act": "tanh", "grid": 21}, {"act": ACTS, "ax": AXES, "grid": NUMBERS + [0, 1, 10**7],
                                                      "title": TEXTS[1:]}),
     "plot_dying_relu": ({"budget": QUICK}, {"ax": AXES, "budget": BUDGETS}),
+    "plot_normalisation": ({"budget": QUICK}, {"ax": AXES + ["AX"], "budget": BUDGETS}),
     "plot_gradient_depth": ({"act": "tanh", "budget": QUICK}, {"act": ACTS, "weights": TEXTS, "ax": AXES,
                                                               "budget": BUDGETS, "legend": ANY}),
     "plot_histogram": ({"act": "tanh", "budget": QUICK}, {"act": ACTS, "ax": AXES, "budget": BUDGETS}),
@@ -245,12 +253,12 @@ ACCEPTED = {
 
 
 #: Parameters whose documented default is None (besides params and progress).
-NONE_OK = {"simulate_chain": {"bias", "preact", "chunk"}, "chain_log_products": {"bias", "preact"},
+NONE_OK = {"batchnorm_lambda": {"architecture"}, "layernorm_lambda": {"architecture"}, "simulate_chain": {"bias", "preact", "chunk"}, "chain_log_products": {"bias", "preact"},
            "simulate_wide": {"bias", "burn_in"}, "simulate": {"bias", "preact"}, "save": {"format"},
            "write_figures": {"only"}, "build_report": {"activations"}, "write_report": {"activations"},
            "load_spec": {"path", "overrides"}, "run_sweep": {"out", "scheduler"},
            "sweep_heatmap": {"ax", "activation", "depth", "width"}, "plot_sweep": {"ax", "activation", "depth", "width"},
-           "plot_activation": {"ax", "title"}, "plot_dying_relu": {"ax"}, "plot_gradient_depth": {"ax"},
+           "plot_activation": {"ax", "title"}, "plot_dying_relu": {"ax"}, "plot_normalisation": {"ax"}, "plot_gradient_depth": {"ax"},
            "plot_histogram": {"ax"}, "plot_phase_diagram": {"ax"}, "plot_preactivation_law": {"ax"},
            "depth_table": {"preact"}, "spectrum": {"width"}, "haar_orthogonal": {"cols"},
            "residual": {"norm", "batch"}, "recurrent": {"inputs"}, "normalised": {"batch"}}

@@ -387,3 +387,31 @@ def test_spectrum_figures_carry_the_library_values_and_reproduce_across_thread_c
         subprocess.run([sys.executable, "-c", script, str(out)], check=True, cwd=ROOT, env=env, timeout=WALL_SECONDS)
         runs.append(_digests(out))
     assert runs[0] == runs[1]
+
+
+def test_normalisation_figure_values_and_bytes(tmp_path):
+    """The identity's curve is (B - 2)/(B - 3), the relu limit pi/(pi - 1) (closed forms, not the code's output);
+    the figure's bytes repeat for the same seed; plot_normalisation needs a pair of Axes."""
+    import math
+
+    from analytic.output import normalisation_panels as NP
+    from analytic.output.api import plot_normalisation
+    from analytic.errors import ArgumentError
+
+    panel = NP.batch_panel(QUICK)
+    curves = {c[0]: c for c in panel.curves}
+    b = np.array(panel.batches, dtype=float)
+    assert np.max(np.abs(curves["identity"][2] - (b - 2) / (b - 3))) < 1e-10
+    assert abs(curves["relu"][3] - math.pi / (math.pi - 1)) < 1e-12
+    assert curves["identity"][3] == pytest.approx(1.0, abs=1e-14)
+    depth = NP.depth_panel(QUICK)
+    assert all(s[4][0] == 0 and len(s[4]) == NP.DEPTH + 1 for s in depth.series)
+    first = F.write_figures(tmp_path / "a", "png", only=["normalisation"], budget=QUICK).paths[0].read_bytes()
+    NP.batch_panel.cache_clear()
+    NP.depth_panel.cache_clear()  # computed again, not read back
+    second = F.write_figures(tmp_path / "b", "png", only=["normalisation"], budget=QUICK).paths[0].read_bytes()
+    assert first == second
+    from analytic.output.style import new_figure
+
+    with pytest.raises(ArgumentError):
+        plot_normalisation(ax=new_figure((3, 3)).subplots(), budget=QUICK)

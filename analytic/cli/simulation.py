@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 
-from .command import Output, command
+from . import normalisation as normalised
+from .command import PROG, Output, UsageError, command
+from .normalisation import add_norm
 from .options import add_activation, add_params, finite_float, integer, params_of, positive_int
 from .text import sci, table, zscore
 
@@ -11,9 +13,9 @@ from .text import sci, table, zscore
 def _configure_simulate(p: argparse.ArgumentParser) -> None:
     add_activation(p)
     p.add_argument("--depth", type=positive_int, required=True, metavar="R", help="number of layers r")
-    p.add_argument("--weights", required=True, metavar="SPEC",
+    p.add_argument("--weights", default=None, metavar="SPEC",
                    help="weight distribution, e.g. 'normal(1, 0.5)'; with --width n the spec's own scale is used "
-                        "(he(n) = N(0, 2/n))")
+                        "(he(n) = N(0, 2/n)); required without --norm")
     p.add_argument("--width", type=positive_int, default=1, metavar="N",
                    help="1 (default): the chain of one neuron per layer; N > 1: an MLP of width N")
     p.add_argument("--samples", type=positive_int, default=100_000, metavar="N", help="chains (default 100000)")
@@ -22,13 +24,15 @@ def _configure_simulate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bias", metavar="SPEC", help="bias distribution (default: no bias)")
     p.add_argument("--preact", metavar="SPEC",
                    help="simulate the independence model: v_t drawn from SPEC, independent of the weights")
-    p.add_argument("--batch", type=positive_int, default=64, metavar="B", help="inputs per network (width > 1)")
+    p.add_argument("--batch", type=positive_int, default=None, metavar="B",
+                   help="inputs per network (width > 1; default 64); with --norm batch the batch normalised over")
     p.add_argument("--networks", type=positive_int, default=8, metavar="K",
                    help="independent weight draws (width > 1; default 8)")
     add_params(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--threads", type=positive_int, default=None, metavar="N",
                    help="threads for the chain (default: the cores available); the numbers do not depend on it")
+    add_norm(p, batch=False)
 
 
 @command("simulate", "Monte Carlo of the gradient product vs the analytic values, with z-scores", _configure_simulate)
@@ -36,10 +40,14 @@ def _simulate(args: argparse.Namespace) -> Output:
     from ..compare import simulate
     from ..mc import ChainSimulation
 
+    if args.norm is not None:
+        return normalised.simulate(args)
+    if args.weights is None:
+        raise UsageError(f"{PROG} simulate: the following arguments are required: --weights")
     s = simulate(args.act, args.depth, args.weights, width=args.width, samples=args.samples, seed=args.seed,
                  x=args.x, bias=args.bias, preact=args.preact, params=params_of(args),
-                 progress=False if args.quiet else None, batch=args.batch, networks=args.networks,
-                 threads=args.threads)
+                 progress=False if args.quiet else None, batch=64 if args.batch is None else args.batch,
+                 networks=args.networks, threads=args.threads)
     r = s.result
     lines = []
     if isinstance(r, ChainSimulation):

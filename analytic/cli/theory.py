@@ -6,8 +6,10 @@ import argparse
 import math
 
 from ..quantities import STANDARD_NORMAL, exp_or_inf
+from . import normalisation as normalised
 from .command import PROG, Output, UsageError, command
 from .options import add_activation, add_params, finite_float, integer, params_of, positive_int, width_list
+from .normalisation import add_norm
 from .text import number, opt, quantity, sci, table, zscore
 
 
@@ -139,18 +141,27 @@ def _init(args: argparse.Namespace) -> Output:
 
 def _configure_meanfield(p: argparse.ArgumentParser) -> None:
     add_activation(p)
-    p.add_argument("--sigma-w2", dest="sigma_w2", type=finite_float, required=True, metavar="V",
-                   help="weight variance sigma_w^2 (W_ij ~ N(0, sigma_w^2/n))")
-    p.add_argument("--sigma-b2", dest="sigma_b2", type=finite_float, required=True, metavar="V",
-                   help="bias variance sigma_b^2")
+    p.add_argument("--sigma-w2", dest="sigma_w2", type=finite_float, default=None, metavar="V",
+                   help="weight variance sigma_w^2 (W_ij ~ N(0, sigma_w^2/n)); required without --norm")
+    p.add_argument("--sigma-b2", dest="sigma_b2", type=finite_float, default=None, metavar="V",
+                   help="bias variance sigma_b^2; required without --norm")
     p.add_argument("--q0", type=finite_float, default=1.0, metavar="V", help="input length q_0 = |x|^2/n (default 1)")
     add_params(p)
+    add_norm(p, batch=True)
 
 
 @command("meanfield", "mean field: fixed points with stability, chi_1, correlation map c*, chi_c, depth scales, "
                       "phase", _configure_meanfield)
 def _meanfield(args: argparse.Namespace) -> Output:
     from ..theory.correlation import signal_propagation
+
+    if args.norm is not None:
+        return normalised.meanfield(args)
+    missing = [flag for flag, v in (("--sigma-w2", args.sigma_w2), ("--sigma-b2", args.sigma_b2)) if v is None]
+    if missing:
+        raise UsageError(f"{PROG} meanfield: the following arguments are required: {', '.join(missing)}")
+    if args.batch is not None:
+        raise UsageError(f"{PROG} meanfield: error: --batch needs --norm batch")
 
     s = signal_propagation(args.act, args.sigma_w2, args.sigma_b2, params=params_of(args), q0=args.q0)
     m = s.mean_field

@@ -144,6 +144,25 @@ def plot_dying_relu(ax=None, *, budget: Budget = DEFAULT):
     return axes
 
 
+def plot_normalisation(ax=None, *, budget: Budget = DEFAULT):
+    r"""Draw the normalisation figure's two panels on ``ax`` (a pair of Axes; default: a new pair): left, BatchNorm's
+    per-layer growth :math:`\lambda_B` of the squared gradient norm against the batch size for relu, tanh, sigmoid,
+    gelu and identity with the :math:`B \to \infty` limits dashed and Monte Carlo points
+    (:func:`~analytic.output.normalisation_panels.batch_panel`); right, the squared gradient norm across depth of
+    plain, BatchNorm and LayerNorm ReLU/tanh networks, mean field and Monte Carlo
+    (:func:`~analytic.output.normalisation_panels.depth_panel`). Returns the pair."""
+    from . import normalisation_panels as NP
+
+    check_budget(budget)
+    axes = _axes(ax, "page", 0.45, ncols=2)
+    if np.ndim(axes) == 0:
+        raise ArgumentError("plot_normalisation draws two panels: ax must be a pair of Axes or None")
+    left, right = axes
+    NP.draw_batch(left, NP.batch_panel(budget))
+    NP.draw_depth(right, NP.depth_panel(budget))
+    return axes
+
+
 def plot_sweep(table, ax=None, **select):
     r"""Draw a sweep's heatmap of the mean log squared gradient over :math:`\sigma_w^2 \times \sigma_b^2` with the
     critical line (``select``: ``activation``, ``depth``, ``width``; see

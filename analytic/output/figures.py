@@ -5,8 +5,8 @@ Each figure has a name (the ``--only`` value and the file stem) and a builder th
 with the public plotting functions of :mod:`analytic.output.api`, from data computed through the library
 (:mod:`analytic.output.panels`, :mod:`analytic.output.network_panels`). The list of figures is derived from the
 activation registry: one ``activation_<name>`` figure per catalogue entry, plus the catalogue grid and the
-softmax-Jacobian, depth, pre-activation, histogram, phase-diagram, dying-ReLU, isometry and finite-width
-figures; the activations a shared figure draws are the catalogue entries whose ``figures`` name it, in
+softmax-Jacobian, depth, pre-activation, histogram, phase-diagram, dying-ReLU, isometry, finite-width and
+normalisation figures; the activations a shared figure draws are the catalogue entries whose ``figures`` name it, in
 declaration order. Figures are saved by :func:`analytic.output.save.save`, the only place a figure is written.
 A figure whose builder fails is named and skipped; :func:`write_figures` keeps every file it finished under the key
 of its inputs (:func:`figure_key`), so a rerun builds only the figures that are missing or stale.
@@ -38,8 +38,8 @@ from ..core.activations import catalogue
 from ..core.files import code_fingerprint, file_digest, output_folder, read_part, write_part
 from ..errors import AnalyticError, OutputError, UnknownFigure, canonical_callable, canonical_int, canonical_names, \
     canonical_text, one_line, show_value
-from .api import plot_activation, plot_dying_relu, plot_gradient_depth, plot_histogram, plot_phase_diagram, \
-    plot_preactivation_law
+from .api import plot_activation, plot_dying_relu, plot_gradient_depth, plot_histogram, plot_normalisation, \
+    plot_phase_diagram, plot_preactivation_law
 from .budget import DEFAULT, Budget, check_budget
 from .network_panels import finite_width_panel, isometry_panels
 from .panels import softmax_bounds, softmax_jacobians
@@ -452,4 +452,13 @@ def _build_isometry(budget: Budget) -> Figure:
 def _build_finite_width(budget: Budget) -> Figure:
     fig = new_figure(figure_size("column", 0.95))
     N.draw_finite_width(fig.subplots(), finite_width_panel(budget))
+    return fig
+
+
+
+@_figure("normalisation", "BatchNorm and LayerNorm: lambda against the batch size (finite-batch theory, B -> infinity "
+                          "limits, Monte Carlo) and the squared gradient norm across depth, plain vs normalised")
+def _build_normalisation(budget: Budget) -> Figure:
+    fig = new_figure(figure_size("page", 0.45))
+    plot_normalisation(ax=fig.subplots(1, 2), budget=budget)
     return fig

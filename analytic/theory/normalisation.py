@@ -37,7 +37,8 @@ assumption), :math:`\|\partial L/\partial h\|^2 = E[\varphi'(z)^2]\,\|\partial L
 
 ReLU: :math:`E[\varphi'^2] = 1/2`, :math:`\mathrm{Var} = 1/2 - 1/(2\pi)`, so :math:`\lambda_\infty = \pi/(\pi -
 1) = 1.46694\ldots` (the limit in Yang et al.); identity: 1. Checked against the simulation
-(:mod:`analytic.mc.normalised`). Finite :math:`B` for a nonlinear :math:`\varphi` is left to the simulation.
+(:mod:`analytic.mc.normalised`). Finite :math:`B` for any :math:`\varphi`: :mod:`analytic.theory.batch_sphere`
+(exact 1-D/2-D integrals over the batch sphere; :math:`\lambda_B \to \lambda_\infty` as :math:`B \to \infty`).
 
 **BatchNorm, linear network, finite B (n → ∞), exactly.** :math:`x = z`. The batch Gram matrix
 :math:`\Sigma = \frac1n\sum_j x_{j\cdot}x_{j\cdot}^\top` has the fixed point :math:`\Sigma^* = \frac{B}{B-1}G`
@@ -84,10 +85,12 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..architecture import Architecture, canonical_architecture
 from ..core.calculus import numpy_function, resolve
 from ..core.registry import Activation, BoundActivation
 from ..errors import ArgumentError, canonical_float, canonical_int
 from ..quantities import LogQuantity
+from .batch_sphere import sphere_lambda
 from .gaussian import _breakpoints
 
 #: Relative tolerance of the quadrature (difference of the coarse and fine rules).
@@ -144,25 +147,62 @@ def _ratio(act: BoundActivation, denominator) -> LogQuantity:
     return LogQuantity.of(values[1], err, err <= TOLERANCE * abs(values[1]))
 
 
-def batchnorm_lambda(act: Activation | str | BoundActivation, params: dict[str, float] | None = None) -> LogQuantity:
-    r""":math:`\lambda_\infty = E[\varphi'(z)^2]/\mathrm{Var}\,\varphi(z)`: the per-layer growth of the squared
-    gradient norm with BatchNorm, batch :math:`B \to \infty`, width :math:`n \to \infty` (module docstring).
+def _normalised(architecture, norm: str) -> Architecture | None:
+    if architecture is None:
+        return None
+    arch = canonical_architecture(architecture)
+    if arch.kind != "normalised" or arch.norm != norm:
+        want = "normalised('batch', B)" if norm == "batch" else "normalised('layer')"
+        raise ArgumentError(f"this lambda is for {want}, not {arch.describe()}")
+    return arch
+
+
+def batchnorm_lambda(act: Activation | str | BoundActivation, params: dict[str, float] | None = None,
+                     architecture: Architecture | None = None) -> LogQuantity:
+    r"""The per-layer growth of the squared gradient norm with BatchNorm, width :math:`n \to \infty`: with no
+    ``architecture``, batch :math:`B \to \infty`, :math:`\lambda_\infty = E[\varphi'(z)^2]/\mathrm{Var}\,
+    \varphi(z)` (module docstring); with ``architecture=normalised("batch", B)``, :math:`B \ge 4`, the finite-batch
+    :math:`\lambda_B` of :func:`analytic.theory.batch_sphere.sphere_lambda`.
 
     >>> import math
     >>> abs(batchnorm_lambda("relu").value - math.pi / (math.pi - 1)) < 1e-12
     True
+    >>> from analytic.architecture import normalised
+    >>> abs(batchnorm_lambda("identity", architecture=normalised("batch", 8)).value - 6 / 5) < 1e-12
+    True
     """
+    arch = _normalised(architecture, "batch")
+    if arch is not None:
+        return sphere_lambda(act, arch.batch, params)
     return _ratio(resolve(act, params), lambda m: m.phi2 - m.phi * m.phi)
 
 
-def layernorm_lambda(act: Activation | str | BoundActivation, params: dict[str, float] | None = None) -> LogQuantity:
+def layernorm_lambda(act: Activation | str | BoundActivation, params: dict[str, float] | None = None,
+                     architecture: Architecture | None = None) -> LogQuantity:
     r""":math:`\lambda_{LN} = E[\varphi'(z)^2]/E[\varphi(z)^2]`: the per-layer growth of the squared gradient norm
-    with LayerNorm, width :math:`n \to \infty` (module docstring).
+    with LayerNorm, width :math:`n \to \infty` (module docstring); ``architecture`` may be ``normalised("layer")``.
 
     >>> layernorm_lambda("relu").value
     1.0
     """
+    _normalised(architecture, "layer")
     return _ratio(resolve(act, params), lambda m: m.phi2)
+
+
+def normalised_lambda(act: Activation | str | BoundActivation, architecture: Architecture,
+                      params: dict[str, float] | None = None) -> LogQuantity:
+    r""":math:`\lambda` of the network ``architecture`` (``normalised("batch", B)`` or ``normalised("layer")``).
+
+    >>> from analytic.architecture import normalised
+    >>> normalised_lambda("relu", normalised("layer")).value
+    1.0
+    """
+    arch = canonical_architecture(architecture)
+    if arch.kind != "normalised":
+        raise ArgumentError(f"lambda of a normalised network needs normalised(...), not {arch.describe()}")
+    if arch.norm == "batch":
+        return batchnorm_lambda(act, params, arch)
+    return layernorm_lambda(act, params, arch)
 
 
 def linear_batchnorm_fraction(batch: int) -> Fraction:
@@ -211,6 +251,8 @@ def growth(lam: LogQuantity, factor: float = GROWTH) -> Growth:
     19.931569
     """
     factor = canonical_float("factor", factor, 1, open_low=True)
+    if lam.withheld:
+        return Growth(lam, factor, None, None, f"lambda withheld: {lam.reason}")
     v, e = lam.value, lam.error
     if not (math.isfinite(v) and v > 1):
         return Growth(lam, factor, None, None, "lambda <= 1: the squared gradient norm does not grow")
@@ -221,3 +263,55 @@ def growth(lam: LogQuantity, factor: float = GROWTH) -> Growth:
     scale = LogQuantity.of(1 / log_l, scale_err)
     depth = LogQuantity.of(math.log(factor) / log_l, math.log(factor) * scale_err)
     return Growth(lam, factor, scale, depth)
+
+
+#: What the normalised mean field assumes, in words.
+ASSUMPTIONS = ("width n -> infinity; no bias, no learned affine map, no epsilon in the normalisation",
+               "the back-propagated gradient is independent of the forward pass (gradient independence)",
+               "BatchNorm: the batch Gram matrix is permutation-symmetric (Yang et al.'s BSB1 fixed point; i.i.d. "
+               "inputs start there), so each unit's normalised batch is uniform on the sphere of radius sqrt(B) "
+               "in the (B-1)-space orthogonal to the ones vector",
+               "sigma_w^2 cancels (the normalisation undoes the weights' scale)")
+
+
+@dataclass(frozen=True)
+class NormalisedGrowth:
+    r""":math:`\lambda` of a normalised network with its depths (:func:`growth`) and, for BatchNorm, the
+    :math:`B \to \infty` limit beside it."""
+
+    activation: str
+    architecture: Architecture
+    lam: LogQuantity
+    growth: Growth
+    limit: LogQuantity | None
+
+    def as_dict(self) -> dict:
+        def depth(q: LogQuantity | None) -> dict | None:
+            return None if q is None else {"value": q.value, "error": q.error}
+
+        lam = self.lam
+        return {"activation": self.activation, "architecture": self.architecture.to_json(),
+                "lambda": {"value": lam.value, "error": lam.error, "converged": lam.converged,
+                           "reason": lam.reason if lam.withheld else None},
+                "depth_scale": depth(self.growth.depth_scale), "depth_1e6": depth(self.growth.growth_depth),
+                "growth_reason": self.growth.reason,
+                "lambda_infinite_batch": None if self.limit is None else self.limit.as_dict(),
+                "assumptions": [a for a in ASSUMPTIONS
+                                if self.architecture.norm == "batch" or not a.startswith("BatchNorm")]}
+
+
+def normalised_growth(act: Activation | str | BoundActivation, architecture: Architecture,
+                      params: dict[str, float] | None = None) -> NormalisedGrowth:
+    r""":func:`normalised_lambda` with the depth scale :math:`1/\ln\lambda`, the depth of a :math:`10^6` growth and
+    (BatchNorm) the :math:`B \to \infty` limit.
+
+    >>> from analytic.architecture import normalised
+    >>> g = normalised_growth("identity", normalised("batch", 4))
+    >>> round(g.growth.growth_depth.value, 6)
+    19.931569
+    """
+    arch = canonical_architecture(architecture)
+    a = resolve(act, params)
+    lam = normalised_lambda(a, arch)
+    limit = batchnorm_lambda(a) if arch.norm == "batch" else None
+    return NormalisedGrowth(a.name, arch, lam, growth(lam), limit)
