@@ -32,6 +32,7 @@ _EXPORTS = {
     "Estimate": "theory.gaussian", "gaussian_expectation": "theory.gaussian", "preact_expectations": "theory.gaussian",
     "GradientProduct": "theory.independence", "gradient_product": "theory.independence",
     "MeanField": "theory.meanfield", "mean_field": "theory.meanfield", "critical_sigma_w2": "theory.criticality",
+    "ResidualMeanField": "theory.residual_meanfield", "residual_mean_field": "theory.residual_meanfield",
     "FixedPoint": "theory.meanfield", "SignalPropagation": "theory.correlation",
     "signal_propagation": "theory.correlation", "correlation_map": "theory.correlation",
     "CriticalPoint": "theory.criticality", "critical_points": "theory.criticality",
