@@ -46,6 +46,7 @@ _EXPORTS = {
     "Stat": "mc", "ScaledStat": "mc", "Check": "compare", "ChainSimulation": "mc",
     "WideSimulation": "mc", "Simulation": "compare", "simulate_chain": "mc",
     "chain_log_products": "mc", "simulate_wide": "mc", "simulate": "compare",
+    "ResidualWideSimulation": "mc.residual_wide", "simulate_residual_wide": "mc.residual_wide",
     "SimulationError": "errors",  # montecarlo
     "save": "output.save", "write_figures": "output.figures", "figure_names": "output.figures", "FigureFiles": "output.figures",
     "Budget": "output.budget", "write_report": "output.report", "build_report": "output.report", "Report": "output.report",
