@@ -78,6 +78,15 @@ the correlation decays exponentially; the skip's 1 keeps each factor near 1.
   :math:`R_L \sim L^\beta`. These laws are leading orders for a fixed :math:`\alpha` as :math:`L \to \infty`; with
   :math:`\alpha = 1/\sqrt L` the homogeneous ratio :math:`(1 + \sigma_w^2 a/L)^L \to e^{\sigma_w^2 a}` stays bounded.
 
+**Where finite width departs.** For positively homogeneous :math:`\varphi` without bias each block is
+homogeneous of degree 1 in :math:`x`, so :math:`J_l x_{l-1} = x_l` and :math:`\langle x_l, g_l\rangle =
+\langle x_L, u\rangle` at every l, exactly, at any width: the gradient's component along the signal grows like the
+signal, :math:`p_L/p_l`, not like :math:`\prod\chi`. Post with :math:`E\varphi \ne 0` (ReLU) the length grows
+faster (:math:`\gamma > 1 + A`), and that direction's share, of order :math:`(\gamma/(1 + A))^d/n`, overtakes the
+mean field after :math:`\sim\ln n/\ln(\gamma/(1 + A))` blocks. The width-n twin shows it as a :math:`1/n`
+correction: ReLU, He, :math:`\alpha = 1`, 10 blocks, :math:`n(R_{\text{twin}}/R - 1) \approx 83` at widths 64
+to 1024 (benchmarks/residual_meanfield.py); the mean field is the :math:`n \to \infty` limit at fixed depth.
+
 **Numerics.** Every expectation is a composite Gauss–Legendre rule in z on :math:`[-11, 11]` (the panels of
 :mod:`analytic.theory.bivariate`), cut at the kinks and at :math:`x \in \{0, \pm\frac12, \pm1, \pm2, \pm4, \pm8\}`
 so that the scale of :math:`\varphi` is resolved however large q grows. The whole recursion runs twice, with
@@ -298,6 +307,12 @@ def _log_series(log_values: np.ndarray, log_errors: np.ndarray) -> QuantitySerie
 @functools.lru_cache(maxsize=256)
 def _residual_mean_field(act: BoundActivation, sw: float, sb: float, arch: Architecture, L: int, q0: float,
                          c0: float) -> ResidualMeanField:
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _assemble(act, sw, sb, arch, L, q0, c0)
+
+
+def _assemble(act: BoundActivation, sw: float, sb: float, arch: Architecture, L: int, q0: float,
+              c0: float) -> ResidualMeanField:
     alpha = arch.alpha_at(L)
     coarse = _run(act, sw, sb, alpha, arch.branch, q0, c0, L, ORDER)
     fine = _run(act, sw, sb, alpha, arch.branch, q0, c0, L, 2 * ORDER)
