@@ -12,10 +12,15 @@ Hand derivations (W_ij ~ N(0, s/n), z ~ N(0, 1)):
 """
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+from hang_guard import WALL_SECONDS
 
 from analytic.architecture import normalised, residual
 from analytic.errors import ArgumentError, SimulationError
@@ -181,3 +186,28 @@ def test_twin_is_deterministic_whatever_the_threads():
     one = simulate_residual_wide("tanh", 1.0, 0.1, residual(1.0, "post"), threads=1, **kw)
     two = simulate_residual_wide("tanh", 1.0, 0.1, residual(1.0, "post"), threads=2, **kw)
     assert one.as_dict() == two.as_dict()
+
+
+# ---------------------------------------------------------------- the command line
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    root = Path(__file__).resolve().parents[1]
+    return subprocess.run([sys.executable, "-m", "analytic", *args], capture_output=True, text=True, cwd=root,
+                          timeout=WALL_SECONDS)
+
+
+def test_cli_json_carries_the_architecture_and_the_series():
+    out = _cli("meanfield", "relu", "--sigma-w2", "2", "--sigma-b2", "0", "--residual", "0.5", "--branch", "pre",
+               "--depth", "6", "--json")
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out.stdout)
+    assert d["architecture"] == {"kind": "residual", "alpha": 0.5, "branch": "pre", "norm": None, "batch": None}
+    assert [q["value"] for q in d["gradient_ratio"]] == pytest.approx([1.25 ** k for k in range(1, 7)], rel=1e-12)
+    assert len(d["gradient_correlation"]) == 6 and all(q["error"] >= 0 for q in d["gradient_correlation"])
+
+
+@pytest.mark.parametrize("args", [("--residual", "foo"), ("--residual", "1", "--c0", "2"), ("--branch", "pre"),
+                                  ("--depth", "5")])
+def test_cli_bad_input_one_line_exit_2(args):
+    out = _cli("meanfield", "tanh", "--sigma-w2", "1", "--sigma-b2", "0", *args)
+    assert out.returncode == 2 and out.stdout == "" and len(out.stderr.strip().splitlines()) == 1, out.stderr

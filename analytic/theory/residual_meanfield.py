@@ -28,7 +28,7 @@ common offset of every unit:
 
 equivalently the per-unit variance :math:`p_l - m_l^2` grows by :math:`\alpha^2\,\mathrm{Var}\,\varphi(\sqrt{q_l} z)`
 per block. (Dropping the cross term, as for a zero-mean branch, understates ReLU's growth: with He weights and
-:math:`\alpha = 1` it gives :math:`p_l = 2^l p_0`, while the network grows by a factor that tends to 2.907;
+:math:`\alpha = 1` it gives :math:`p_l = 2^l p_0`, while the network grows by a factor that tends to 2.9041;
 see below.) Two inputs: :math:`P_l = P_{l-1} + 2\alpha m_{l-1}\mu(q_l) + \alpha^2 E_{q_l, C_l/q_l}[\varphi\varphi]`,
 :math:`C_l = \sigma_w^2 P_{l-1} + \sigma_b^2`.
 
@@ -64,7 +64,7 @@ the correlation decays exponentially; the skip's 1 keeps each factor near 1.
   \sqrt{p_l/p_{l-1}}`; at the fixed point :math:`\gamma = (1 + t)^2` where t is the positive root of
   :math:`t^3 + 2t^2 - At - 2B = 0`, :math:`B = \alpha^2\sigma_w^2 k^2` (one root: the cubic is convex on t > 0 and
   :math:`\le 0` at 0), so :math:`p_l \sim \gamma^l` (a bias only shifts the early layers). ReLU, He,
-  :math:`\alpha = 1`: :math:`A = 1`, :math:`B = 1/\pi`, :math:`\gamma = 2.9068`; identity: :math:`\gamma = 1 + A`.
+  :math:`\alpha = 1`: :math:`A = 1`, :math:`B = 1/\pi`, :math:`\gamma = 2.9041`; identity: :math:`\gamma = 1 + A`.
 * :math:`\varphi` with finite limits :math:`\varphi(\pm\infty)` and :math:`K = \int\varphi'^2 dx < \infty`
   (tanh, sigmoid): as :math:`q \to \infty`, :math:`V \to v_\infty = (\varphi(\infty)^2 + \varphi(-\infty)^2)/2`,
   :math:`\mu \to \mu_\infty = (\varphi(\infty) + \varphi(-\infty))/2`, :math:`W(q) \approx K/\sqrt{2\pi q}`. Pre:
@@ -88,7 +88,7 @@ correction: ReLU, He, :math:`\alpha = 1`, 10 blocks, :math:`n(R_{\text{twin}}/R 
 to 1024 (benchmarks/residual_meanfield.py); the mean field is the :math:`n \to \infty` limit at fixed depth.
 
 **Numerics.** Every expectation is a composite Gauss–Legendre rule in z on :math:`[-11, 11]` (the panels of
-:mod:`analytic.theory.bivariate`), cut at the kinks and at :math:`x \in \{0, \pm\frac12, \pm1, \pm2, \pm4, \pm8\}`
+:mod:`analytic.theory.bivariate`), cut at the kinks and at :math:`x \in \{0, \pm\frac12, \pm1, \pm2, \dots, \pm32\}`
 so that the scale of :math:`\varphi` is resolved however large q grows. The whole recursion runs twice, with
 :data:`~analytic.theory.bivariate.ORDER` and twice as many nodes per panel; the error of each value is the
 difference of the two runs plus the rounding of the sums, and a value whose relative error (absolute, for the
@@ -104,7 +104,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -123,7 +123,7 @@ TOLERANCE = 1e-8
 #: Largest depth of the recursion.
 MAX_DEPTH = 100_000
 #: Points in x where every rule is cut (besides the kinks), so the scale of phi is resolved at any length q.
-SCALE_CUTS = (0.0, 0.5, -0.5, 1.0, -1.0, 2.0, -2.0, 4.0, -4.0, 8.0, -8.0)
+SCALE_CUTS = (0.0, 0.5, -0.5, 1.0, -1.0, 2.0, -2.0, 4.0, -4.0, 8.0, -8.0, 16.0, -16.0, 32.0, -32.0)
 #: Offsets (in units of s/|c|) around a kink's image z_1 = k/(c sqrt q), where the inner integral bends.
 _BEND = (-12.0, -6.0, -3.0, -1.5, -0.5, 0.5, 1.5, 3.0, 6.0, 12.0)
 
@@ -137,17 +137,21 @@ class Growth:
     r"""A growth law of the recursion as :math:`L \to \infty`: ``quantity`` (``"length"`` or ``"gradient_ratio"``),
     ``law`` (``"geometric"``: rate per block; ``"power"``: exponent of L; ``"stretched exponential"``:
     :math:`\ln R \approx \beta\sqrt L`), ``rate`` (the rate, exponent or β), ``exact`` (True when the law holds at
-    every depth, not only to leading order), and ``text`` (the law and its argument in one line)."""
+    every depth, not only to leading order), ``text`` (the law and its argument in one line) and ``observed``: the
+    same rate read off the recursion at the last block L, to set beside it — geometric: :math:`p_L/p_{L-1}` or
+    :math:`\chi_L`; power: :math:`\ln(p_L/p_{L-1})/\ln(L/(L-1))` or :math:`L\ln\chi_L`; stretched exponential:
+    :math:`2\sqrt L\ln\chi_L` (None when L < 2 or a value is withheld)."""
 
     quantity: str
     law: str
     rate: float
     exact: bool
     text: str
+    observed: float | None = None
 
     def as_dict(self) -> dict:
         return {"quantity": self.quantity, "law": self.law, "rate": self.rate, "exact": self.exact,
-                "text": self.text}
+                "text": self.text, "observed": self.observed}
 
 
 @dataclass(frozen=True)
@@ -354,8 +358,27 @@ def _assemble(act: BoundActivation, sw: float, sb: float, arch: Architecture, L:
     method = (f"Gauss-Legendre rules in z on [-{Z_MAX:g}, {Z_MAX:g}] cut at the kinks and at the scale points "
               f"{SCALE_CUTS[1::2]} (both signs) of x; the recursion run with {ORDER} and {2 * ORDER} nodes per "
               "panel, error = their difference + rounding")
+    growth = tuple(replace(g, observed=_observed(g, p, lchi, length.converged, ratio.converged))
+                   for g in _growth(act, sw, sb, arch, alpha))
     return ResidualMeanField(act.name, arch, sw, sb, q0, c0, L, alpha, length, mean, corr, ratio, grad_corr,
-                             _growth(act, sw, sb, arch, alpha), method, tuple(notes))
+                             growth, method, tuple(notes))
+
+
+def _observed(g: Growth, p: np.ndarray, lchi: np.ndarray, p_ok: np.ndarray, ratio_ok: np.ndarray) -> float | None:
+    """The rate of ``g`` read off the last block (see :class:`Growth`)."""
+    L = len(p)
+    if L < 2:
+        return None
+    if g.quantity == "length":
+        if not (p_ok[-1] and p_ok[-2]):
+            return None
+        step = p[-1] / p[-2]
+        return float(step if g.law == "geometric" else math.log(step) / math.log(L / (L - 1)))
+    if not ratio_ok[-1]:
+        return None
+    last = lchi[-1]
+    return float({"geometric": math.exp(last), "power": L * last,
+                  "stretched exponential": 2 * math.sqrt(L) * last}[g.law])
 
 
 # ---------------------------------------------------------------- growth laws
