@@ -88,7 +88,7 @@ def test_relu_pre_closed_forms(alpha):
 
 
 def test_relu_post_he_doubles_the_gradient_and_carries_the_mean():
-    L, q0 = 40, 1.0
+    L, q0 = 25, 1.0
     r = residual_mean_field("relu", 2.0, 0.0, residual(1.0), depth=L, q0=q0, c0=0.5)
     for d in range(L):
         _close(r.gradient_ratio[d], 2.0 ** (d + 1))
@@ -116,6 +116,16 @@ def test_saturating_laws():
     assert (sig["length"].law, sig["length"].rate) == ("power", 2.0)
     assert sig["gradient_ratio"].rate == pytest.approx(a * math.sqrt(sw) / 6 / (math.sqrt(2 * math.pi) * 0.5),
                                                        rel=1e-9)
+
+
+def test_observed_rate_approaches_the_derived_law():
+    """sigmoid, post, alpha = 1: L ln chi_L at L = 60 is within 1 % of the derived exponent beta = K/(sqrt(2 pi)
+    mu_inf) = (1/6)/(sqrt(2 pi)/2), and the length's local exponent within 1 % of 2."""
+    r = residual_mean_field("sigmoid", 1.0, 0.0, residual(1.0), depth=60)
+    g = {x.quantity: x for x in r.growth}
+    assert g["gradient_ratio"].rate == pytest.approx(1 / (3 * math.sqrt(2 * math.pi)), rel=1e-9)
+    assert g["gradient_ratio"].observed == pytest.approx(g["gradient_ratio"].rate, rel=0.01)
+    assert g["length"].observed == pytest.approx(2.0, rel=0.01)
 
 
 def test_withheld_where_the_rule_misses_the_mass():
