@@ -86,18 +86,17 @@ def _cosines(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(np.einsum("ij,ij->i", a, b) / np.sqrt(na * nb)))
 
 
-def _network(child: np.random.SeedSequence, L: int, n: int, B: int, sw: float, sb: float, alpha: float,
-             post: bool, q0: float, c0: float, pair) -> tuple[np.ndarray, ...]:
-    """One network: (length, correlation) per block, (log gradient ratio, gradient correlation) per d."""
-    seeds = child.spawn(L + 1)
-    rin = np.random.default_rng(seeds[0])
-    z1, z2, u = (rin.standard_normal((B, n)) for _ in range(3))
-    x = math.sqrt(q0) * np.concatenate([z1, c0 * z1 + math.sqrt(max(0.0, 1 - c0 * c0)) * z2])
+def _forward(x: np.ndarray, seeds: list, n: int, sw: float, sb: float, alpha: float, post: bool, pair
+             ) -> tuple[np.ndarray, list, list, np.ndarray, np.ndarray]:
+    """The forward pass from the batch ``x`` (rows: the B inputs a, then their B partners b), block l drawing its
+    weights and biases from ``seeds[l]``: (x_L, the weights, phi' of every block, the length and the mean cosine of
+    the pairs after every block)."""
+    L, B = len(seeds), x.shape[0] // 2
     sdw, sdb = math.sqrt(sw / n), math.sqrt(sb)
     weights, slopes = [], []
     length, corr = np.empty(L), np.empty(L)
     for l in range(L):
-        rl = np.random.default_rng(seeds[l + 1])
+        rl = np.random.default_rng(seeds[l])
         W = sdw * rl.standard_normal((n, n))
         b = sdb * rl.standard_normal(n)
         if post:
@@ -110,10 +109,15 @@ def _network(child: np.random.SeedSequence, L: int, n: int, B: int, sw: float, s
         slopes.append(d)
         length[l] = float(np.mean(x * x))
         corr[l] = _cosines(x[:B], x[B:])
-    if not np.isfinite(x).all():
-        raise SimulationError("the forward pass of the residual network overflowed; use a smaller depth, alpha or "
-                              "sigma_w^2")
-    g = np.concatenate([u, u])
+    return x, weights, slopes, length, corr
+
+
+def _backward(g: np.ndarray, weights: list, slopes: list, alpha: float, post: bool
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Back-propagation of the batch gradient ``g`` (at x_L) to x_0, renormalised after every block: (log of
+    sum |g_(L-d)|^2 / sum |g_L|^2 and the mean cosine of the pairs' gradients for d = 1..L, the last g, whose
+    true value is that g times exp(log ratio / 2))."""
+    L, B = len(weights), g.shape[0] // 2
     norm0 = float(np.sum(g * g))
     log_scale = 0.0
     log_ratio, gcorr = np.empty(L), np.empty(L)
@@ -122,9 +126,29 @@ def _network(child: np.random.SeedSequence, L: int, n: int, B: int, sw: float, s
         g = g + alpha * ((d * g) @ W) if post else g + alpha * d * (g @ W)
         s = float(np.sum(g * g)) / norm0
         log_scale += math.log(s)
-        g /= math.sqrt(s)
+        g = g / math.sqrt(s)
         log_ratio[k] = log_scale
         gcorr[k] = _cosines(g[:B], g[B:])
+    return log_ratio, gcorr, g
+
+
+def _inputs(rng: np.random.Generator, B: int, n: int, q0: float, c0: float) -> tuple[np.ndarray, np.ndarray]:
+    """B input pairs stacked (a rows, then b rows) and the shared output gradient u of each pair, stacked alike."""
+    z1, z2, u = (rng.standard_normal((B, n)) for _ in range(3))
+    x = math.sqrt(q0) * np.concatenate([z1, c0 * z1 + math.sqrt(max(0.0, 1 - c0 * c0)) * z2])
+    return x, np.concatenate([u, u])
+
+
+def _network(child: np.random.SeedSequence, L: int, n: int, B: int, sw: float, sb: float, alpha: float,
+             post: bool, q0: float, c0: float, pair) -> tuple[np.ndarray, ...]:
+    """One network: (length, correlation) per block, (log gradient ratio, gradient correlation) per d."""
+    seeds = child.spawn(L + 1)
+    x, g = _inputs(np.random.default_rng(seeds[0]), B, n, q0, c0)
+    x, weights, slopes, length, corr = _forward(x, seeds[1:], n, sw, sb, alpha, post, pair)
+    if not np.isfinite(x).all():
+        raise SimulationError("the forward pass of the residual network overflowed; use a smaller depth, alpha or "
+                              "sigma_w^2")
+    log_ratio, gcorr, _ = _backward(g, weights, slopes, alpha, post)
     return length, corr, log_ratio, gcorr
 
 
