@@ -34,6 +34,7 @@ _EXPORTS = {
     "MeanField": "theory.meanfield", "mean_field": "theory.meanfield", "critical_sigma_w2": "theory.criticality",
     "sphere_lambda": "theory.batch_sphere", "normalised_lambda": "theory.normalisation",
     "batchnorm_lambda": "theory.normalisation", "layernorm_lambda": "theory.normalisation",
+    "ResidualMeanField": "theory.residual_meanfield", "residual_mean_field": "theory.residual_meanfield",
     "FixedPoint": "theory.meanfield", "SignalPropagation": "theory.correlation",
     "signal_propagation": "theory.correlation", "correlation_map": "theory.correlation",
     "CriticalPoint": "theory.criticality", "critical_points": "theory.criticality",
@@ -47,6 +48,7 @@ _EXPORTS = {
     "Stat": "mc", "ScaledStat": "mc", "Check": "compare", "ChainSimulation": "mc",
     "WideSimulation": "mc", "Simulation": "compare", "simulate_chain": "mc",
     "chain_log_products": "mc", "simulate_wide": "mc", "simulate": "compare",
+    "ResidualWideSimulation": "mc.residual_wide", "simulate_residual_wide": "mc.residual_wide",
     "SimulationError": "errors",  # montecarlo
     "save": "output.save", "write_figures": "output.figures", "figure_names": "output.figures", "FigureFiles": "output.figures",
     "Budget": "output.budget", "write_report": "output.report", "build_report": "output.report", "Report": "output.report",

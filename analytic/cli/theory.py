@@ -146,6 +146,7 @@ def _configure_meanfield(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sigma-b2", dest="sigma_b2", type=finite_float, default=None, metavar="V",
                    help="bias variance sigma_b^2; required without --norm")
     p.add_argument("--q0", type=finite_float, default=1.0, metavar="V", help="input length q_0 = |x|^2/n (default 1)")
+    _configure_residual_meanfield(p)
     add_params(p)
     add_norm(p, batch=True)
 
@@ -156,13 +157,20 @@ def _meanfield(args: argparse.Namespace) -> Output:
     from ..theory.correlation import signal_propagation
 
     if args.norm is not None:
+        if args.residual is not None:
+            raise UsageError(f"{PROG} meanfield: --norm and --residual together (a normalised residual block) "
+                             "are not modelled; give one of them")
         return normalised.meanfield(args)
     missing = [flag for flag, v in (("--sigma-w2", args.sigma_w2), ("--sigma-b2", args.sigma_b2)) if v is None]
     if missing:
         raise UsageError(f"{PROG} meanfield: the following arguments are required: {', '.join(missing)}")
     if args.batch is not None:
         raise UsageError(f"{PROG} meanfield: error: --batch needs --norm batch")
-
+    if args.residual is not None:
+        return _residual_meanfield(args)
+    for name in ("branch", "depth", "c0"):
+        if getattr(args, name) is not None:
+            raise UsageError(f"{PROG} meanfield: --{name} needs --residual ALPHA")
     s = signal_propagation(args.act, args.sigma_w2, args.sigma_b2, params=params_of(args), q0=args.q0)
     m = s.mean_field
     rows = [[f"{f.q:.12g}", f"{f.slope:.10g}", f.kind, "yes" if f.reached else ""] for f in m.fixed_points]
@@ -182,6 +190,45 @@ def _meanfield(args: argparse.Namespace) -> Output:
              "assumptions:"]
     lines += [f"  - {a}" for a in s.assumptions]
     return Output("\n".join(lines), s.as_dict())
+
+
+def _configure_residual_meanfield(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("residual network (mean field across depth)")
+    g.add_argument("--residual", metavar="ALPHA", help="branch scale alpha: a number, 1/sqrt(r) or 1/r (at depth L)")
+    g.add_argument("--branch", choices=("post", "pre"), help="post: x + alpha phi(Wx + b) (default); "
+                   "pre: x + alpha (W phi(x) + b)")
+    g.add_argument("--depth", type=positive_int, metavar="L", help="number of residual blocks (default 20)")
+    g.add_argument("--c0", type=finite_float, metavar="C", help="correlation of the two inputs (default 0.5)")
+
+
+#: Depths shown in the residual table (besides L).
+_RESIDUAL_ROWS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
+
+
+def _residual_meanfield(args: argparse.Namespace) -> Output:
+    from ..architecture import residual
+    from ..theory.residual_meanfield import residual_mean_field
+
+    r = residual_mean_field(args.act, args.sigma_w2, args.sigma_b2, residual(args.residual, args.branch or "post"),
+                            depth=20 if args.depth is None else args.depth, q0=args.q0,
+                            c0=0.5 if args.c0 is None else args.c0, params=params_of(args))
+    L = r.depth
+    rows = [[str(d), quantity(r.length[d - 1]), quantity(r.correlation[d - 1], linear=True),
+             quantity(r.gradient_ratio[d - 1]), quantity(r.gradient_correlation[d - 1], linear=True)]
+            for d in sorted({d for d in _RESIDUAL_ROWS if d < L} | {L})]
+    lines = [f"{r.activation}: residual mean field at sigma_w^2 = {r.sigma_w2:g}, sigma_b^2 = {r.sigma_b2:g}, "
+             f"q_0 = {r.q0:g}, c_0 = {r.c0:g}, depth L = {L}",
+             f"  {r.architecture.describe()}; alpha = {r.alpha:.10g}",
+             "  d blocks: p_d, c_d after d blocks from the input; gradient ratio E|dL/dx_(L-d)|^2 / E|dL/dx_L|^2 and "
+             "gradient correlation of two inputs across the d blocks next to the output",
+             table(rows, ["d", "length p_d", "correlation c_d", "gradient ratio", "gradient correlation"]),
+             "growth as L -> oo:" if r.growth else "growth as L -> oo: no law derived for this activation and alpha"]
+    lines += [f"  - {g.quantity}: {g.law}, {g.rate:.10g}{' (exact)' if g.exact else ''}; at L = {L}: "
+              f"{opt(g.observed)}\n      {g.text}" for g in r.growth]
+    lines.append(f"method: {r.method}")
+    lines.append("assumptions:")
+    lines += [f"  - {a}" for a in r.assumptions]
+    return Output("\n".join(lines), r.as_dict())
 
 
 def _configure_window(p: argparse.ArgumentParser) -> None:
