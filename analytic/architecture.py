@@ -44,7 +44,7 @@ ALPHA_SCALINGS = {"1/sqrt(r)": lambda r: 1.0 / math.sqrt(r), "1/r": lambda r: 1.
 BRANCHES = ("post", "pre")
 #: The two normalisation layers.
 NORMS = ("batch", "layer")
-#: Largest |alpha| accepted (a branch scale beyond it is a typo, not a network).
+#: Largest :math:`|\alpha|` accepted (a branch scale beyond it is a typo, not a network).
 ALPHA_LIMIT = 1e6
 
 

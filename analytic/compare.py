@@ -38,7 +38,7 @@ from .mc.chain import check_progress
 from .mc.wide import MAX_BATCH, MAX_NETWORKS, MAX_WIDTH
 from .quantities import STANDARD_NORMAL, exp_or_inf
 
-#: |z| above which a simulated and an analytic value disagree.
+#: :math:`|z|` above which a simulated and an analytic value disagree.
 Z_AGREE = 4.0
 #: Effective sample size below which a mean's standard error is flagged as unreliable.
 ESS_WARN = 1000.0

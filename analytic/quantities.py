@@ -134,7 +134,7 @@ class LogQuantity:
 
     @property
     def relative_error(self) -> float:
-        """error / |estimate| (inf for a zero value with a non-zero error, 0 for an exact zero)."""
+        """``error / |estimate|`` (inf for a zero value with a non-zero error, 0 for an exact zero)."""
         if self.sign == 0:
             return 0.0 if self.log_error == -math.inf else math.inf
         return exp_or_inf(self.log_error - self.log_abs)

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-#: command -> the options it runs with (``gradient`` on the README's example chain)
+#: command -> the options it runs with (``gradient`` on the user guide's example chain)
 COMMANDS = {"derive": [], "bound": [], "gradient": ["--depth", "10", "--weights", "normal(1, 0.5)"], "init": []}
 
 

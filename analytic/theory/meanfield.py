@@ -47,7 +47,7 @@ Q_GRID = tuple(float(q) for q in np.logspace(-6, 6, 241))
 Q_TINY, Q_HUGE = 1e-300, 1e30
 #: A slope within this of 1 is marginal.
 MARGINAL = 1e-9
-#: Tolerance of the re-check of a critical point: |chi_1 - 1| and |G(q*) - q*|/q*.
+#: Tolerance of the re-check of a critical point: :math:`|\chi_1 - 1|` and :math:`|G(q^*) - q^*|/q^*`.
 VERIFY = 1e-10
 #: Iterations of the length map when its orbit is not monotone.
 MF_ITERATIONS = 400

@@ -48,7 +48,7 @@ SOLVE_SECONDS = 5.0
 #: Most boxes the certified route may examine on one piece.
 MAX_BOXES = 20000
 
-#: Largest |w| and |b| :func:`window` accepts.
+#: Largest :math:`|w|` and :math:`|b|` :func:`window` accepts.
 MAX_WEIGHT = 1e6
 
 
