@@ -402,7 +402,7 @@ def _stable_ids(text: str) -> str:
     holds BokehJS itself, is left as it is; base64 data never holds a quote, so it is never touched."""
     pattern = re.compile(r"(?<=[\"'])(?:p\d+|(?:bk-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
                          r"(?=[\"'])")
-    cut = text.index("</head>")
+    cut = text.rindex("</head>")  # the last one: BokehJS itself holds the string
     seen: dict[str, str] = {}
 
     def rename(m: re.Match) -> str:
