@@ -198,7 +198,7 @@ class ExplorerTables:
 
     ``q`` (…, depth + 1), ``chi`` (…, depth), ``gradient`` (…, depth + 1, :math:`\prod_{l<L}\chi_l`), ``G``
     (…, len(:data:`Q_PLOT`)); NaN where withheld, with ``withheld[a][i][j]`` saying why ("" when nothing is).
-    ``q_star``, ``chi1`` from :func:`analytic.mean_field` (NaN where it refused, ``mean_field_reason`` says why);
+    ``q_star``, ``chi1`` from :func:`analytic.mean_field` (NaN where it refused; ``withheld`` says why);
     ``summary[a][i][j]`` is the sentence shown for the point. ``phi``, ``dphi`` on :data:`X_PLOT`; ``bounds[a]``
     is (sup, inf, sup text, inf text) of φ′; ``critical[a]`` lists (σ_w², σ_b², stable) with χ₁ = 1."""
 
@@ -411,12 +411,16 @@ def _stable_ids(text: str) -> str:
     return text[:cut] + pattern.sub(rename, text[cut:])
 
 
+def _require_bokeh() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("bokeh") is None:
+        raise OutputError("the explorer needs Bokeh: pip install 'activation-analytic[explore]'")
+
+
 def explorer_html(tables: ExplorerTables) -> str:
     """The page as one HTML string: Bokeh standalone output, JavaScript inline, identifiers deterministic."""
-    try:
-        import bokeh  # noqa: F401
-    except ImportError:
-        raise OutputError("the explorer needs Bokeh: pip install 'activation-analytic[explore]'") from None
+    _require_bokeh()
     from bokeh.embed import file_html
     from bokeh.layouts import column, gridplot, row
     from bokeh.models import (BasicTicker, ColorBar, ColumnDataSource, CustomJS, Div, HoverTool, LinearColorMapper,
@@ -479,7 +483,7 @@ def explorer_html(tables: ExplorerTables) -> str:
     f_act.line("x", "inf", source=src_bounds, color="#9467bd", line_dash="dotted", legend_label="inf φ′ (proved)")
     f_act.legend.location = "top_left"
 
-    f_G = figure(title="(b) length map G(q) = σ_w² E[φ(√q z)²] + σ_b²", x_axis_label="q", y_axis_label="G(q)",
+    f_G = figure(title="(b) length map G(q) = σ_w² V(q) + σ_b²", x_axis_label="q", y_axis_label="G(q)",
                  **size)
     f_G.line([0, Q_PLOT[-1]], [0, Q_PLOT[-1]], color="gray", line_dash="dashed", legend_label="G(q) = q")
     f_G.line("q", "G", source=src_G, color="#1f77b4", line_width=2, legend_label="G(q)")
@@ -498,7 +502,7 @@ def explorer_html(tables: ExplorerTables) -> str:
     f_q.add_layout(span_qstar)
     f_q.add_tools(HoverTool(tooltips=[("l", "@l"), ("q_l", "@q")]))
 
-    f_chi = figure(title="(c) χ_l = σ_w² E[φ′(√q_l z)²] per layer; χ₁ at q* dashed", x_axis_label="layer l",
+    f_chi = figure(title="(c) χ_l = σ_w² E[φ′(√q_l z)²]; χ₁ at q* dashed", x_axis_label="layer l",
                    y_axis_label="χ_l", **size)
     f_chi.line("l", "chi", source=src_chi, color="#d62728", line_width=2)
     f_chi.scatter("l", "chi", source=src_chi, size=4, color="#d62728")
@@ -508,14 +512,14 @@ def explorer_html(tables: ExplorerTables) -> str:
     f_chi.add_layout(Span(location=1.0, dimension="width", line_color="black", line_alpha=0.4))
     f_chi.add_tools(HoverTool(tooltips=[("l", "@l"), ("χ_l", "@chi")]))
 
-    f_grad = figure(title="(c) gradient across depth: E‖δ_0‖²/E‖δ_L‖² = ∏_{l<L} χ_l", x_axis_label="depth L",
+    f_grad = figure(title="(c) gradient ratio E‖δ_0‖²/E‖δ_L‖² = ∏ χ_l", x_axis_label="depth L",
                     y_axis_label="squared-gradient ratio", y_axis_type="log", **size)
     f_grad.line("l", "gradient", source=src_grad, color="#ff7f0e", line_width=2)
     f_grad.scatter("l", "gradient", source=src_grad, size=4, color="#ff7f0e")
     f_grad.add_tools(HoverTool(tooltips=[("L", "@l"), ("∏ χ_l", "@gradient")]))
 
     mapper = LinearColorMapper(palette=RdBu11[::-1], low=-1.0, high=1.0, nan_color="#bbbbbb")
-    f_phase = figure(title="(d) phase diagram: log10 χ₁ (grey: withheld); χ₁ = 1 points", x_axis_label="σ_w²",
+    f_phase = figure(title="(d) phase diagram: log10 χ₁ (grey: withheld)", x_axis_label="σ_w²",
                      y_axis_label="σ_b²", **size)
     f_phase.rect("x", "y", width=g.sigma_w2[2], height=g.sigma_b2[2], source=src_phase,
                  fill_color={"field": "log10_chi1", "transform": mapper}, line_color=None)
@@ -590,6 +594,7 @@ def write_explorer(out: str | Path, grid: ExplorerGrid = ExplorerGrid()) -> Expl
     'explorer.html'
     """
     grid = _canonical_grid(grid)
+    _require_bokeh()
     folder = output_folder(out)
     text = explorer_html(explorer_tables(grid))
     path = atomic_write_text(folder / PAGE, text)
