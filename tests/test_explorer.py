@@ -123,14 +123,15 @@ def test_a_withheld_value_is_shown_missing(monkeypatch):
 
 
 def test_two_runs_give_identical_bytes(tmp_path):
-    """Two processes with different hash seeds, and a second page built in the same process, give the same bytes."""
+    """Two processes with different hash seeds and id styles, and a second page built in the same process, give the
+    same bytes."""
     code = ("import sys; from analytic.output.explorer import ExplorerGrid, write_explorer, explorer_html, "
             "explorer_tables; g = ExplorerGrid(activations=('relu', 'tanh'), sigma_w2=(1.0, 2.0, 1.0), "
             "sigma_b2=(0.0, 0.1, 0.1), depth=3); write_explorer(sys.argv[1], g); "
             "t = explorer_tables(g); assert explorer_html(t) == explorer_html(t)")
     pages = []
-    for seed, name in (("1", "a"), ("2", "b")):
-        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
+    for seed, simple, name in (("1", "yes", "a"), ("2", "no", "b")):  # "no": Bokeh draws every id as a UUID
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT), "BOKEH_SIMPLE_IDS": simple}
         subprocess.run([sys.executable, "-c", code, str(tmp_path / name)], check=True, env=env, timeout=WALL_SECONDS)
         pages.append((tmp_path / name / E.PAGE).read_bytes())
     assert pages[0] == pages[1]
