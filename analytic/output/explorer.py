@@ -7,7 +7,7 @@ callbacks only select the precomputed values of the grid point the widgets name 
 * (a) :math:`\varphi` and :math:`\varphi'` on :math:`[-5, 5]`, with the proved :math:`\sup\varphi'` and
   :math:`\inf\varphi'` of :func:`analytic.bound` as horizontal lines, each said attained or not;
 * (b) the length map :math:`G(q) = \sigma_w^2 V(q) + \sigma_b^2`, :math:`V(q) = E[\varphi(\sqrt q z)^2]`, on
-  :math:`q \in [0, 4]` beside the diagonal, with the fixed points of :func:`analytic.mean_field`, and
+  :math:`q \in [0, 10]` beside the diagonal, with the fixed points of :func:`analytic.mean_field`, and
   :math:`q_l = G(q_{l-1})`, :math:`q_0 = 1`, across depth;
 * (c) the per-layer factor :math:`\chi_l = \sigma_w^2 W(q_l)`, :math:`W(q) = E[\varphi'(\sqrt q z)^2]`, with
   :math:`\chi_1` at the fixed point reached (:func:`analytic.mean_field`), and the mean-field gradient across depth
@@ -58,7 +58,7 @@ Z_MAX = 10.0
 X_CUTS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 #: Where phi and phi' are drawn, and the lengths q where G(q) is drawn.
 X_PLOT = tuple(float(x) for x in np.linspace(-5.0, 5.0, 201))
-Q_PLOT = tuple(round(0.1 * k, 10) for k in range(41))
+Q_PLOT = tuple(round(0.25 * k, 10) for k in range(41))
 #: sigma_b^2 values of the critical line in the phase diagram (finer than the slider grid).
 CRITICAL_STEP = 0.01
 
