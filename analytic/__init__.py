@@ -51,6 +51,7 @@ _EXPORTS = {
     "ResidualWideSimulation": "mc.residual_wide", "simulate_residual_wide": "mc.residual_wide",
     "SimulationError": "errors",  # montecarlo
     "save": "output.save", "write_figures": "output.figures", "figure_names": "output.figures", "FigureFiles": "output.figures",
+    "write_explorer": "output.explorer", "ExplorerGrid": "output.explorer",
     "Budget": "output.budget", "write_report": "output.report", "build_report": "output.report", "Report": "output.report",
     "UnknownFigure": "errors", "OutputError": "errors",  # figures
     "SweepSpec": "sweep", "SweepResult": "sweep", "load_spec": "sweep", "run_sweep": "sweep",

@@ -321,6 +321,14 @@ CASES: dict[str | None, list[Case]] = {
         bad("sweep", "--scheduler", "tcp://127.0.0.1:1", "--act", "tanh", "--sigma-w2", "1",
             "--out", "{WORK}/out", real=True),
     ],
+    "explore": [
+        bad("explore", "--out", "{FILE}", real=True),
+        bad("explore", "--out", "{UNDER_FILE}"),
+        bad("explore", "--out", "{UNWRITABLE}"),
+        bad("explore", "--out", ""),
+        bad("explore", "--bogus"),
+        bad("explore", "--out", "{WORK}/" + "n" * 300, real=True),
+    ],
     "report": [
         bad("report", "--out", "{FILE}"),
         bad("report", "--out", "{UNDER_FILE}", real=True),

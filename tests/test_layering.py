@@ -24,7 +24,7 @@ ORDER = ["budget", "errors", "limits", "quantities",
          "sweep.spec", "sweep.tasks", "sweep.store", "sweep.heatmap", "sweep.executors", "sweep",
          "output", "output.tables", "output.plotting", "output.network_plotting", "output.style", "output.save",
          "output.budget", "output.panels", "output.network_panels", "output.normalisation_panels", "output.api", "output.workers", "output.figures",
-         "output.sections", "output.latex", "output.report",
+         "output.sections", "output.latex", "output.report", "output.explorer",
          "cli.command", "cli.options", "cli.text", "cli.normalisation", "cli.catalogue", "cli.theory", "cli.simulation", "cli.documents",
          "cli.sweep", "cli", "__main__"]
 

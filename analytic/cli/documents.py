@@ -70,3 +70,17 @@ def _report(args: argparse.Namespace) -> Output:
     if report.failed:
         print(_failed_line("report", report.failed, report.parts), file=sys.stderr)
     return Output("\n".join(str(path) for path in report.paths), report.as_dict(), 1 if report.failed else 0)
+
+
+def _configure_explore(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default="explorer", type=folder, metavar="DIR",
+                   help="output folder, created if missing (default: explorer); the page is DIR/explorer.html")
+
+
+@command("explore", "write one self-contained HTML page (offline, no server) with sliders over the mean field",
+         _configure_explore)
+def _explore(args: argparse.Namespace) -> Output:
+    from ..output.explorer import write_explorer
+
+    files = write_explorer(args.out)
+    return Output("\n".join(str(path) for path in files.paths), files.as_dict())
