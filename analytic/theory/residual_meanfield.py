@@ -545,8 +545,8 @@ def _layer_growth(act: BoundActivation, sw: float, sb: float, arch: Architecture
     a2 = alpha * alpha
     c = a2 * sw * Wd
     a = a2 * (V - mu * mu) if arch.branch == "post" else a2 * (sw * V + sb)
-    where = "sigma_w^2 + sigma_b^2" if arch.branch == "post" else "1"
-    consts = f"at q = {where} = {q:.6g}: E[phi] = {mu:.10g}, E[phi^2] = {V:.10g}, E[phi'^2] = {Wd:.10g}"
+    where = f"sigma_w^2 + sigma_b^2 = {q:.6g}" if arch.branch == "post" else "1 (N(x) has unit length)"
+    consts = f"at q = {where}: E[phi] = {mu:.10g}, E[phi^2] = {V:.10g}, E[phi'^2] = {Wd:.10g}"
     if not a > 0:
         return [Growth("gradient_ratio", "geometric", 1 + c / q0, True,
                        f"{consts}; the branch adds no variance, so v_l = q_0 and chi_l = 1 + c/q_0 every block")]
