@@ -194,7 +194,8 @@ def _meanfield(args: argparse.Namespace) -> Output:
 
 def _configure_residual_meanfield(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("residual network (mean field across depth)")
-    g.add_argument("--residual", metavar="ALPHA", help="branch scale alpha: a number, 1/sqrt(r) or 1/r (at depth L)")
+    g.add_argument("--residual", metavar="ALPHA", help="branch scale alpha: a number, 1/sqrt(r) or 1/r (at depth L); "
+                   "with --norm layer, LayerNorm first in every block")
     g.add_argument("--branch", choices=("post", "pre"), help="post: x + alpha phi(Wx + b) (default); "
                    "pre: x + alpha (W phi(x) + b)")
     g.add_argument("--depth", type=positive_int, metavar="L", help="number of residual blocks (default 20)")
