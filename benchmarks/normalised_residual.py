@@ -91,7 +91,7 @@ def main() -> None:
                   f"{(tw.value - mf) / tw.stderr:>+8.2f}")
     print("relu, residual without normalisation (post, He): the finite-width departure of "
           "docs/guide/residual_meanfield.md ('Where width matters'): the gradient's component along the signal grows "
-          "by gamma = 2.9041 per block, not chi = 2; LayerNorm's Jacobian projects that direction out")
+          "by gamma = 2.9041 per block, not chi = 2 (LayerNorm, scale-invariant, annihilates its input's direction)")
     print(f"\nprocess time {time.process_time() - start:.0f} s")
     assert all(math.isfinite(r.gradient_ratio[TOP - 1].value) for r in runs.values())
 
