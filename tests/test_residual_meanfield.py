@@ -141,7 +141,7 @@ def test_refusals():
     with pytest.raises(ArgumentError):
         residual_mean_field("tanh", 1.0, 0.0, normalised("layer"), depth=3)
     with pytest.raises(ArgumentError):
-        residual_mean_field("tanh", 1.0, 0.0, residual(1.0, norm="layer"), depth=3)
+        residual_mean_field("tanh", 1.0, 0.0, residual(1.0, norm="batch", batch=8), depth=3)
     with pytest.raises(ArgumentError):
         residual_mean_field("tanh", 1.0, 0.0, residual(1.0), depth=0)
     with pytest.raises(ArgumentError):
@@ -237,7 +237,7 @@ def test_twin_back_propagation_is_the_gradient(act, post):
     def loss(x: np.ndarray) -> float:
         return float(np.sum(u * _forward(x, seeds[1:], n, sw, sb, alpha, post, pair)[0]))
 
-    _, weights, slopes, _, _ = _forward(x0, seeds[1:], n, sw, sb, alpha, post, pair)
+    _, weights, slopes, _, _, _ = _forward(x0, seeds[1:], n, sw, sb, alpha, post, pair)
     log_ratio, _, g = _backward(u, weights, slopes, alpha, post)
     g0 = g * math.exp(log_ratio[-1] / 2)
     h = 1e-6
@@ -258,7 +258,7 @@ def test_twin_keeps_the_signal_component_of_the_gradient():
     n, L, B = 32, 6, 2
     seeds = np.random.SeedSequence(9).spawn(L + 1)
     x0, u = _inputs(np.random.default_rng(seeds[0]), B, n, 1.0, 0.5)
-    xL, weights, slopes, _, _ = _forward(x0, seeds[1:], n, 2.0, 0.0, 1.0, True, numpy_pair("relu"))
+    xL, weights, slopes, _, _, _ = _forward(x0, seeds[1:], n, 2.0, 0.0, 1.0, True, numpy_pair("relu"))
     log_ratio, _, g = _backward(u, weights, slopes, 1.0, True)
     g0 = g * math.exp(log_ratio[-1] / 2)
     assert np.allclose(np.einsum("ij,ij->i", x0, g0), np.einsum("ij,ij->i", xL, u), rtol=1e-10)

@@ -156,11 +156,11 @@ def _configure_meanfield(p: argparse.ArgumentParser) -> None:
 def _meanfield(args: argparse.Namespace) -> Output:
     from ..theory.correlation import signal_propagation
 
-    if args.norm is not None:
-        if args.residual is not None:
-            raise UsageError(f"{PROG} meanfield: --norm and --residual together (a normalised residual block) "
-                             "are not modelled; give one of them")
+    if args.norm is not None and args.residual is None:
         return normalised.meanfield(args)
+    if args.norm == "batch":
+        raise UsageError(f"{PROG} meanfield: --norm batch with --residual (BatchNorm inside a residual block) is not "
+                         "modelled; --norm layer is")
     missing = [flag for flag, v in (("--sigma-w2", args.sigma_w2), ("--sigma-b2", args.sigma_b2)) if v is None]
     if missing:
         raise UsageError(f"{PROG} meanfield: the following arguments are required: {', '.join(missing)}")
@@ -194,7 +194,8 @@ def _meanfield(args: argparse.Namespace) -> Output:
 
 def _configure_residual_meanfield(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("residual network (mean field across depth)")
-    g.add_argument("--residual", metavar="ALPHA", help="branch scale alpha: a number, 1/sqrt(r) or 1/r (at depth L)")
+    g.add_argument("--residual", metavar="ALPHA", help="branch scale alpha: a number, 1/sqrt(r) or 1/r (at depth L); "
+                   "with --norm layer, LayerNorm first in every block")
     g.add_argument("--branch", choices=("post", "pre"), help="post: x + alpha phi(Wx + b) (default); "
                    "pre: x + alpha (W phi(x) + b)")
     g.add_argument("--depth", type=positive_int, metavar="L", help="number of residual blocks (default 20)")
@@ -209,7 +210,8 @@ def _residual_meanfield(args: argparse.Namespace) -> Output:
     from ..architecture import residual
     from ..theory.residual_meanfield import residual_mean_field
 
-    r = residual_mean_field(args.act, args.sigma_w2, args.sigma_b2, residual(args.residual, args.branch or "post"),
+    r = residual_mean_field(args.act, args.sigma_w2, args.sigma_b2,
+                            residual(args.residual, args.branch or "post", norm=args.norm),
                             depth=20 if args.depth is None else args.depth, q0=args.q0,
                             c0=0.5 if args.c0 is None else args.c0, params=params_of(args))
     L = r.depth

@@ -9,6 +9,11 @@ post :math:`x_l = x_{l-1} + \alpha\varphi(W_l x_{l-1} + b_l)` or pre :math:`x_l 
 :math:`u \sim N(0, I_n)` per pair, so both inputs start back-propagation from the same gradient :math:`u`; backward
 post :math:`g_{l-1} = g_l + \alpha W_l^\top(\varphi'(h_l)\odot g_l)`, pre :math:`g_{l-1} = g_l +
 \alpha\varphi'(x_{l-1})\odot(W_l^\top g_l)` (the same weights as the forward pass: no independence assumed).
+With ``norm="layer"`` (:func:`analytic.architecture.residual`) every block reads its input through LayerNorm first,
+:math:`N(x) = (x - \bar x)/s` per input across the units (no affine, no :math:`\epsilon`): post
+:math:`x_l = x_{l-1} + \alpha\varphi(W_l N(x_{l-1}) + b_l)`, pre :math:`x_l = x_{l-1} + \alpha(W_l
+\varphi(N(x_{l-1})) + b_l)`, and back-propagation goes through the LayerNorm's Jacobian
+:math:`(G - zz^\top/n)/s` (:math:`G` the centring), not around it.
 
 Measured per network and per depth: the length :math:`p_l = \|x_l\|^2/n` (mean over the batch), the mean cosine of
 :math:`x^a_l, x^b_l` over the pairs, the gradient ratio :math:`\sum\|g_{L-d}\|^2/\sum\|g_L\|^2` over the batch
@@ -86,44 +91,65 @@ def _cosines(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(np.einsum("ij,ij->i", a, b) / np.sqrt(na * nb)))
 
 
-def _forward(x: np.ndarray, seeds: list, n: int, sw: float, sb: float, alpha: float, post: bool, pair
-             ) -> tuple[np.ndarray, list, list, np.ndarray, np.ndarray]:
+def _layer_norm(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """LayerNorm of every row across the units (no affine, no epsilon): (z, the rows' scales s as a column)."""
+    xc = x - x.mean(axis=1, keepdims=True)
+    s = np.sqrt(np.mean(xc * xc, axis=1, keepdims=True))
+    return xc / s, s
+
+
+def _layer_norm_back(gz: np.ndarray, z: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """The gradient at x of a row-wise LayerNorm given the gradient ``gz`` at its output z = (x - mean)/s:
+    (gz - mean(gz) - z mean(gz z))/s (the Jacobian's projection removes the constant and z)."""
+    return (gz - gz.mean(axis=1, keepdims=True) - z * np.mean(gz * z, axis=1, keepdims=True)) / s
+
+
+def _forward(x: np.ndarray, seeds: list, n: int, sw: float, sb: float, alpha: float, post: bool, pair,
+             norm: bool = False) -> tuple[np.ndarray, list, list, np.ndarray, np.ndarray, list]:
     """The forward pass from the batch ``x`` (rows: the B inputs a, then their B partners b), block l drawing its
     weights and biases from ``seeds[l]``: (x_L, the weights, phi' of every block, the length and the mean cosine of
-    the pairs after every block)."""
+    the pairs after every block, and with ``norm`` the LayerNorm output and scales of every block)."""
     L, B = len(seeds), x.shape[0] // 2
     sdw, sdb = math.sqrt(sw / n), math.sqrt(sb)
-    weights, slopes = [], []
+    weights, slopes, normed = [], [], []
     length, corr = np.empty(L), np.empty(L)
     for l in range(L):
         rl = np.random.default_rng(seeds[l])
         W = sdw * rl.standard_normal((n, n))
         b = sdb * rl.standard_normal(n)
+        u = x
+        if norm:
+            u, s = _layer_norm(x)
+            normed.append((u, s))
         if post:
-            f, d = pair(x @ W.T + b)
+            f, d = pair(u @ W.T + b)
             x = x + alpha * f
         else:
-            f, d = pair(x)
+            f, d = pair(u)
             x = x + alpha * (f @ W.T + b)
         weights.append(W)
         slopes.append(d)
         length[l] = float(np.mean(x * x))
         corr[l] = _cosines(x[:B], x[B:])
-    return x, weights, slopes, length, corr
+    return x, weights, slopes, length, corr, normed
 
 
-def _backward(g: np.ndarray, weights: list, slopes: list, alpha: float, post: bool
+def _backward(g: np.ndarray, weights: list, slopes: list, alpha: float, post: bool, normed: list | None = None
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Back-propagation of the batch gradient ``g`` (at x_L) to x_0, renormalised after every block: (log of
     sum |g_(L-d)|^2 / sum |g_L|^2 and the mean cosine of the pairs' gradients for d = 1..L, the last g, whose
-    true value is that g times exp(log ratio / 2))."""
+    true value is that g times exp(log ratio / 2)). ``normed``: the LayerNorm outputs and scales of the blocks,
+    through which the branch's gradient is carried back."""
     L, B = len(weights), g.shape[0] // 2
     norm0 = float(np.sum(g * g))
     log_scale = 0.0
     log_ratio, gcorr = np.empty(L), np.empty(L)
     for k, l in enumerate(range(L - 1, -1, -1)):
         W, d = weights[l], slopes[l]
-        g = g + alpha * ((d * g) @ W) if post else g + alpha * d * (g @ W)
+        branch = alpha * ((d * g) @ W) if post else alpha * d * (g @ W)
+        if normed:
+            branch = _layer_norm_back(branch, *normed[l])
+        g = g + branch
         s = float(np.sum(g * g)) / norm0
         log_scale += math.log(s)
         g = g / math.sqrt(s)
@@ -140,15 +166,15 @@ def _inputs(rng: np.random.Generator, B: int, n: int, q0: float, c0: float) -> t
 
 
 def _network(child: np.random.SeedSequence, L: int, n: int, B: int, sw: float, sb: float, alpha: float,
-             post: bool, q0: float, c0: float, pair) -> tuple[np.ndarray, ...]:
+             post: bool, q0: float, c0: float, pair, norm: bool = False) -> tuple[np.ndarray, ...]:
     """One network: (length, correlation) per block, (log gradient ratio, gradient correlation) per d."""
     seeds = child.spawn(L + 1)
     x, g = _inputs(np.random.default_rng(seeds[0]), B, n, q0, c0)
-    x, weights, slopes, length, corr = _forward(x, seeds[1:], n, sw, sb, alpha, post, pair)
+    x, weights, slopes, length, corr, normed = _forward(x, seeds[1:], n, sw, sb, alpha, post, pair, norm)
     if not np.isfinite(x).all():
         raise SimulationError("the forward pass of the residual network overflowed; use a smaller depth, alpha or "
                               "sigma_w^2")
-    log_ratio, gcorr, _ = _backward(g, weights, slopes, alpha, post)
+    log_ratio, gcorr, _ = _backward(g, weights, slopes, alpha, post, normed)
     return length, corr, log_ratio, gcorr
 
 
@@ -177,9 +203,9 @@ def simulate_residual_wide(act, sigma_w2: float, sigma_b2: float, architecture: 
     return the per-depth length, correlation, gradient ratio and gradient correlation with standard errors."""
     a = resolve(act, params)
     arch = canonical_architecture(architecture)
-    if not arch.is_residual or arch.norm is not None:
-        raise SimulationError(f"the residual twin needs a residual architecture without normalisation, not "
-                              f"{arch.describe()}")
+    if not arch.is_residual or arch.norm == "batch":
+        raise SimulationError(f"the residual twin needs a residual architecture, plain or with LayerNorm first, "
+                              f"not {arch.describe()}")
     sw = canonical_float("sigma_w2", sigma_w2, 0, 1e6, open_low=True)
     sb = canonical_float("sigma_b2", sigma_b2, 0, 1e6)
     L = canonical_int("depth", depth, 1, MAX_DEPTH, SimulationError)
@@ -195,7 +221,7 @@ def simulate_residual_wide(act, sigma_w2: float, sigma_b2: float, architecture: 
     alpha = arch.alpha_at(L)
     seq = seed_sequence(seed)
     run = functools.partial(_network, L=L, n=n, B=B, sw=sw, sb=sb, alpha=alpha, post=arch.branch == "post",
-                            q0=q0, c0=c0, pair=numpy_pair(a))
+                            q0=q0, c0=c0, pair=numpy_pair(a), norm=arch.norm == "layer")
     workers = max(1, min(thread_count(threads), K))
     with threadpool_limits(limits=1, user_api="blas"), np.errstate(over="ignore", invalid="ignore"):
         if workers == 1:

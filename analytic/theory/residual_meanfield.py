@@ -87,6 +87,49 @@ mean field after :math:`\sim\ln n/\ln(\gamma/(1 + A))` blocks. The width-n twin 
 correction: ReLU, He, :math:`\alpha = 1`, 10 blocks, :math:`n(R_{\text{twin}}/R - 1) \approx 83` at widths 64
 to 1024 (benchmarks/residual_meanfield.py); the mean field is the :math:`n \to \infty` limit at fixed depth.
 
+**LayerNorm first** (``residual(alpha, branch, norm="layer")``; Yang et al. 2019's normalised residual networks):
+every block reads its input through LayerNorm, :math:`N(x) = (x - \bar x\mathbf 1)/s` per input across the units,
+:math:`\bar x = \sum_i x_i/n`, :math:`s^2 = \|x - \bar x\mathbf 1\|^2/n` (no affine, no :math:`\epsilon`: the
+same layer as :mod:`analytic.theory.normalisation`):
+
+* post: :math:`x_l = x_{l-1} + \alpha\,\varphi(W_l N(x_{l-1}) + b_l)`;
+* pre (the pre-activation ResNet): :math:`x_l = x_{l-1} + \alpha\,(W_l\varphi(N(x_{l-1})) + b_l)`.
+
+As :math:`n \to \infty` the unit mean of :math:`x_{l-1}` is :math:`m_{l-1}` and :math:`s^2 = v_{l-1} = p_{l-1} -
+m_{l-1}^2`, the **centred** length (the skip's common offset m is removed by the centring). :math:`N(x_{l-1})` has
+unit mean 0 and second moment exactly 1 whatever :math:`p_{l-1}`, so every block reads :math:`\varphi` at one fixed
+length: post :math:`h_{l,i} \sim N(0, q)`, :math:`q = \sigma_w^2 + \sigma_b^2`; pre :math:`N(x)_i \sim N(0, 1)`.
+Forward (the cross terms as above):
+
+.. math:: \text{post: } m_l = m_{l-1} + \alpha\mu(q),\quad v_l = v_{l-1} + \alpha^2(V(q) - \mu(q)^2);\qquad
+          \text{pre: } m_l = 0,\quad v_l = p_l = p_{l-1} + \alpha^2(\sigma_w^2 V(1) + \sigma_b^2),
+
+so :math:`v_l = q_0 + a\,l` is **linear** in l (post :math:`a = \alpha^2\mathrm{Var}\,\varphi(\sqrt q z)`, pre
+:math:`a = \alpha^2(\sigma_w^2 V(1) + \sigma_b^2)`), and :math:`p_l = v_l + m_l^2` (post with
+:math:`\mu \ne 0`: :math:`\sim \alpha^2\mu^2 l^2`). Two inputs: their centred covariance :math:`P_l - m_l^2` grows
+by :math:`\alpha^2(E_{q, C/q}[\varphi\varphi] - \mu^2)` (post; :math:`C = \sigma_w^2 \hat c + \sigma_b^2`,
+:math:`\hat c = (P_{l-1} - m_{l-1}^2)/v_{l-1}` the correlation of the normalised inputs) or
+:math:`\alpha^2(\sigma_w^2 E_{1, \hat c}[\varphi\varphi] + \sigma_b^2)` (pre). Backward, LayerNorm's Jacobian is
+:math:`(G - uu^\top)/s` (:math:`G` the centring, :math:`u` the unit vector along :math:`N(x)`): it divides by
+:math:`\sqrt{v_{l-1}}` and projects out 2 of n directions (negligible as :math:`n \to \infty`), so
+
+.. math:: \chi_l = 1 + \frac{c}{v_{l-1}}, \qquad c = \alpha^2\sigma_w^2 W(q)\ (\text{pre: } W(1)),
+          \qquad \chi^{ab}_l = 1 + \alpha^2\sigma_w^2 E_{q, C/q}[\varphi'\varphi']/v_{l-1}.
+
+The gradient ratio across all L blocks is then a ratio of Gamma functions, and **polynomial** in L, not
+exponential:
+
+.. math:: R_L = \prod_{k=0}^{L-1}\frac{q_0 + c + ka}{q_0 + ka}
+          = \frac{\Gamma(L + (q_0 + c)/a)\,\Gamma(q_0/a)}{\Gamma(L + q_0/a)\,\Gamma((q_0 + c)/a)}
+          \sim \frac{\Gamma(q_0/a)}{\Gamma((q_0 + c)/a)}\,L^{c/a}.
+
+The exponent :math:`c/a`: post :math:`\sigma_w^2 W(q)/\mathrm{Var}\,\varphi(\sqrt q z)`, pre :math:`\sigma_w^2
+W(1)/(\sigma_w^2 V(1) + \sigma_b^2)`. ReLU without bias: post :math:`\frac{1/2}{1/2 - 1/(2\pi)} = \pi/(\pi - 1) =
+1.46694` (the plain BatchNorm network's :math:`\lambda_\infty`, now an exponent, not a rate), pre :math:`1`
+(linear growth); identity: 1 on both branches. Compare a plain LayerNorm network, whose ratio is
+:math:`\lambda_{LN}^L` (:mod:`analytic.theory.normalisation`): exponential. A depth-dependent :math:`\alpha`
+(``"1/sqrt(r)"``) is resolved at L as everywhere; no law is printed for it.
+
 **Numerics.** Every expectation is a composite Gauss–Legendre rule in z on :math:`[-11, 11]` (the panels of
 :mod:`analytic.theory.bivariate`), cut at the kinks and at :math:`x \in \{0, \pm\frac12, \pm1, \pm2, \dots, \pm32\}`
 so that the scale of :math:`\varphi` is resolved however large q grows. The whole recursion runs twice, with
@@ -256,18 +299,24 @@ def _pair(act: BoundActivation, order: int, q: float, c: float, n: int) -> tuple
 
 
 def _run(act: BoundActivation, sw: float, sb: float, alpha: float, branch: str, q0: float, c0: float, L: int,
-         n: int) -> tuple[np.ndarray, ...]:
+         n: int, norm: str | None = None) -> tuple[np.ndarray, ...]:
     """One run of the recursion with an n-point rule per panel, per block l = 1..L: p, m, P, log chi, log chi_ab,
     the rounding of the block's step relative to p_l, the rounding of its log chi and log chi_ab (absolute), and the
-    largest relative tail weight up to it."""
+    largest relative tail weight up to it. ``norm="layer"``: LayerNorm first in every block (the centred length
+    v = p - m^2 and covariance P - m^2 are carried themselves, so no cancellation enters)."""
     p, m, P = q0, 0.0, c0 * q0
+    v, Pc = q0, c0 * q0                           # centred length and covariance (m_0 = 0)
     out = np.full((8, L), np.nan)
     a2 = alpha * alpha
     tail_max = 0.0
     for l in range(L):
         if not (math.isfinite(p) and p > 0):
             break
-        if branch == "post":
+        if norm == "layer":
+            # N(x) has unit-mean 0 and unit variance: post reads h at q = sigma_w^2 + sigma_b^2, pre reads phi at 1
+            cn = Pc / v
+            q, cq = (sw + sb, (sw * cn + sb) / (sw + sb)) if branch == "post" else (1.0, cn)
+        elif branch == "post":
             q, cq = sw * p + sb, (sw * P + sb) / (sw * p + sb)
         else:
             q, cq = p, P / p
@@ -275,16 +324,21 @@ def _run(act: BoundActivation, sw: float, sb: float, alpha: float, branch: str, 
         ff, round2 = _pair(act, 0, q, cq, n)
         dd, round3 = _pair(act, 1, q, cq, n)
         tail_max = max(tail_max, tail)
+        back = 1.0 if norm is None else 1.0 / v  # the LayerNorm Jacobian divides the gradient by its scale sqrt(v)
         if branch == "post":
             cross = 2 * alpha * m * mu
+            if norm == "layer":
+                v, Pc = v + a2 * (V - mu * mu), Pc + a2 * (ff - mu * mu)
             p, P, m = p + cross + a2 * V, P + cross + a2 * ff, m + alpha * mu
             step_round = 2 * abs(alpha * m) * r_mu + a2 * max(r_V, round2)
         else:
-            p, P = p + a2 * (sw * V + sb), P + a2 * (sw * ff + sb)
+            step = a2 * (sw * V + sb), a2 * (sw * ff + sb)
+            p, P = p + step[0], P + step[1]
+            v, Pc = v + step[0], Pc + step[1]
             step_round = a2 * sw * max(r_V, round2)
-        chi, chi_ab = 1 + a2 * sw * Wd, 1 + a2 * sw * dd
+        chi, chi_ab = 1 + a2 * sw * Wd * back, 1 + a2 * sw * dd * back
         out[:, l] = (p, m, P, math.log(chi), math.log(chi_ab), step_round / p,
-                     a2 * sw * max(r_W, round3) / min(chi, chi_ab), tail_max)
+                     a2 * sw * back * max(r_W, round3) / min(chi, chi_ab), tail_max)
     return tuple(out)
 
 
@@ -318,8 +372,8 @@ def _residual_mean_field(act: BoundActivation, sw: float, sb: float, arch: Archi
 def _assemble(act: BoundActivation, sw: float, sb: float, arch: Architecture, L: int, q0: float,
               c0: float) -> ResidualMeanField:
     alpha = arch.alpha_at(L)
-    coarse = _run(act, sw, sb, alpha, arch.branch, q0, c0, L, ORDER)
-    fine = _run(act, sw, sb, alpha, arch.branch, q0, c0, L, 2 * ORDER)
+    coarse = _run(act, sw, sb, alpha, arch.branch, q0, c0, L, ORDER, arch.norm)
+    fine = _run(act, sw, sb, alpha, arch.branch, q0, c0, L, 2 * ORDER, arch.norm)
     p, m, P, lchi, lchi_ab, rel_round, log_round, tail = fine
     steps = np.arange(1, L + 1)
     bad_tail = ~(tail <= TOLERANCE * 1e-3)            # the rule's range misses the mass of phi^2
@@ -350,6 +404,9 @@ def _assemble(act: BoundActivation, sw: float, sb: float, arch: Architecture, L:
     rho_err = np.where(back_tail, np.inf, rho * (np.abs(log_rho - log_rho_c) + 2 * back_slack))
     grad_corr = _series(rho, rho_err, np.full(L, TOLERANCE), f"absolute {TOLERANCE:g}")
     notes = [_ASSUMPTION, f"{arch.describe()}, alpha = {alpha:.12g} at depth L = {L}"]
+    if arch.norm == "layer":
+        notes.append("LayerNorm N(x) = (x - mean)/std per input across the units, no affine, no epsilon; its "
+                     "Jacobian's projection of 2 of n directions is neglected (n -> infinity)")
     if bad_tail.any():
         notes.append(f"from block {int(np.argmax(bad_tail)) + 1} phi^2 is not negligible at |z| = {Z_MAX:g}: "
                      "values withheld (the activation grows too fast for the rule's range)")
@@ -359,7 +416,7 @@ def _assemble(act: BoundActivation, sw: float, sb: float, arch: Architecture, L:
               f"{SCALE_CUTS[1::2]} (both signs) of x; the recursion run with {ORDER} and {2 * ORDER} nodes per "
               "panel, error = their difference + rounding")
     growth = tuple(replace(g, observed=_observed(g, p, lchi, length.converged, ratio.converged))
-                   for g in _growth(act, sw, sb, arch, alpha))
+                   for g in _growth(act, sw, sb, arch, alpha, q0))
     return ResidualMeanField(act.name, arch, sw, sb, q0, c0, L, alpha, length, mean, corr, ratio, grad_corr,
                              growth, method, tuple(notes))
 
@@ -479,7 +536,38 @@ def _saturating_growth(sw: float, sb: float, arch: Architecture, alpha: float,
                    f"{beta:.6g}")]
 
 
-def _growth(act: BoundActivation, sw: float, sb: float, arch: Architecture, alpha: float) -> tuple[Growth, ...]:
+def _layer_growth(act: BoundActivation, sw: float, sb: float, arch: Architecture, alpha: float,
+                  q0: float) -> list[Growth]:
+    """The laws of the LayerNorm-first block (module docstring, "LayerNorm first"): every block reads phi at one
+    fixed length, so the centred length grows by a fixed a per block and chi_l = 1 + c/v_(l-1)."""
+    q = sw + sb if arch.branch == "post" else 1.0
+    mu, V, Wd = _single(act, q, 2 * ORDER)[:3]
+    a2 = alpha * alpha
+    c = a2 * sw * Wd
+    a = a2 * (V - mu * mu) if arch.branch == "post" else a2 * (sw * V + sb)
+    where = f"sigma_w^2 + sigma_b^2 = {q:.6g}" if arch.branch == "post" else "1 (N(x) has unit length)"
+    consts = f"at q = {where}: E[phi] = {mu:.10g}, E[phi^2] = {V:.10g}, E[phi'^2] = {Wd:.10g}"
+    if not a > 0:
+        return [Growth("gradient_ratio", "geometric", 1 + c / q0, True,
+                       f"{consts}; the branch adds no variance, so v_l = q_0 and chi_l = 1 + c/q_0 every block")]
+    incr = "alpha^2 Var phi(sqrt(q) z)" if arch.branch == "post" else "alpha^2 (sigma_w^2 E[phi(z)^2] + sigma_b^2)"
+    out = [Growth("gradient_ratio", "power", c / a, False,
+                  f"{consts}; the centred length v_l = q_0 + a l, a = {incr} = {a:.10g}, and chi_l = 1 + c/v_(l-1), "
+                  f"c = alpha^2 sigma_w^2 E[phi'^2] = {c:.10g}: R_L = Gamma(L + (q_0 + c)/a) Gamma(q_0/a) / "
+                  f"(Gamma(L + q_0/a) Gamma((q_0 + c)/a)) ~ L^(c/a), c/a = {c / a:.10g}")]
+    if arch.branch == "post" and abs(mu) > 1e-10 * math.sqrt(V):
+        out.append(Growth("length", "power", 2.0, False,
+                          f"post: m_l = alpha E[phi] l, so p_l = v_l + m_l^2 ~ alpha^2 E[phi]^2 l^2 = "
+                          f"{a2 * mu * mu:.6g} l^2"))
+    else:
+        out.append(Growth("length", "power", 1.0, False, f"p_l = q_0 + {a:.10g} l exactly (linear in l)"))
+    return out
+
+
+def _growth(act: BoundActivation, sw: float, sb: float, arch: Architecture, alpha: float,
+            q0: float = 1.0) -> tuple[Growth, ...]:
+    if arch.norm == "layer":
+        return () if isinstance(arch.alpha, str) else tuple(_layer_growth(act, sw, sb, arch, alpha, q0))
     a = _homogeneous(act)
     if a is not None:
         return tuple(_homogeneous_growth(act, sw, sb, arch, alpha, a))
@@ -495,20 +583,23 @@ def residual_mean_field(act: Activation | str, sigma_w2: float, sigma_b2: float,
     r"""The mean field of a wide residual network over ``depth`` blocks: length, correlation, gradient ratio and
     gradient correlation per depth with errors, and the growth laws (module docstring).
 
-    ``architecture`` is :func:`analytic.architecture.residual` (without a normalisation layer); ``q0`` the input's
-    per-unit second moment, ``c0`` the correlation of the two inputs.
+    ``architecture`` is :func:`analytic.architecture.residual`, without a normalisation layer or with LayerNorm
+    first (``norm="layer"``); ``q0`` the input's per-unit second moment, ``c0`` the correlation of the two inputs.
 
     >>> from analytic.architecture import residual
     >>> r = residual_mean_field("identity", 1.0, 0.0, residual(0.5, "pre"), depth=4)
     >>> round(r.length[3].value, 12)  # (1 + alpha^2 sigma_w^2)^4 = 1.25^4
     2.44140625
+    >>> r = residual_mean_field("identity", 1.0, 0.0, residual(1.0, "pre", norm="layer"), depth=4)
+    >>> round(r.gradient_ratio[3].value, 12)  # prod (1 + 1/v_l), v_l = 1 + l: 5/1, linear in L
+    5.0
     """
     sw, sb = _canonical_variances(sigma_w2, sigma_b2)
     arch = canonical_architecture(architecture)
     if not arch.is_residual:
         raise ArgumentError(f"residual_mean_field needs a residual architecture, not {arch.describe()}")
-    if arch.norm is not None:
-        raise ArgumentError("residual_mean_field does not model a normalisation layer inside the block")
+    if arch.norm == "batch":
+        raise ArgumentError("residual_mean_field models LayerNorm inside the block (norm='layer'), not BatchNorm")
     depth = canonical_int("depth", depth, 1, MAX_DEPTH, error=ArgumentError)
     q0 = canonical_float("q0", q0, 0, MAX_VARIANCE, open_low=True)
     c0 = canonical_float("c0", c0, -1.0, 1.0)
