@@ -200,6 +200,17 @@ BASE: dict[str, tuple] = {
                         {"act": ACTS, "depth": NUMBERS, "sigma_w2": NUMBERS + [0], "width": NUMBERS + [0, 10**7],
                          "sigma_b2": NUMBERS, "weights": TEXTS, "networks": NUMBERS + [0, 10**7], "seed": NUMBERS,
                          "params": MAPPINGS}),
+    "layer_profile": ({"act": "tanh", "sigma_w2": 1.0, "depth": 3},
+                      {"act": ACTS, "sigma_w2": NUMBERS + [0, 1e308], "depth": NUMBERS, "sigma_b2": NUMBERS,
+                       "bias_mean": NUMBERS, "q_in": NUMBERS + [0], "params": MAPPINGS}),
+    "born_alive_probability": ({"width": 3, "depth": 10}, {"width": NUMBERS, "depth": NUMBERS}),
+    "simulate_born_dead": ({"width": 3, "depth": 4, "samples": 64},
+                           {"width": NUMBERS, "depth": NUMBERS, "samples": NUMBERS, "seed": NUMBERS,
+                            "weights": TEXTS + ["orthogonal(1)"]}),
+    "plot_layer_profile": ({"act": "tanh", "init": "he", "budget": QUICK},
+                           {"act": ACTS, "init": TEXTS, "ax": AXES, "quantity": TEXTS, "budget": BUDGETS}),
+    "plot_sparsity": ({"budget": QUICK}, {"ax": AXES, "budget": BUDGETS}),
+    "plot_born_dead": ({"budget": QUICK}, {"ax": AXES, "budget": BUDGETS}),
     "haar_orthogonal": ({"rng": "RNG", "rows": 3}, {"rng": ANY + [None], "rows": NUMBERS + [0, 10**7],
                                                     "cols": NUMBERS[1:] + [0, 10**7]}),
 }
@@ -236,6 +247,9 @@ ACCEPTED = {
     ("sample_spectrum", "sigma_w2", 2.5), ("sample_spectrum", "sigma_b2", 2.5), ("spectrum", "seed", 10**18),
     ("sample_spectrum", "seed", 10**18), ("spectrum", "seed", HUGE), ("sample_spectrum", "seed", HUGE),
 ("finite_width", "widths", 1),
+    ("layer_profile", "sigma_w2", 2.5), ("layer_profile", "sigma_b2", 2.5), ("layer_profile", "bias_mean", 2.5),
+    ("layer_profile", "bias_mean", -1), ("layer_profile", "q_in", 2.5),
+    ("simulate_born_dead", "seed", 10**18), ("simulate_born_dead", "seed", HUGE),
 }
 
 
@@ -247,7 +261,9 @@ NONE_OK = {"simulate_chain": {"bias", "preact", "chunk"}, "chain_log_products": 
            "sweep_heatmap": {"ax", "activation", "depth", "width"}, "plot_sweep": {"ax", "activation", "depth", "width"},
            "plot_activation": {"ax", "title"}, "plot_dying_relu": {"ax"}, "plot_gradient_depth": {"ax"},
            "plot_histogram": {"ax"}, "plot_phase_diagram": {"ax"}, "plot_preactivation_law": {"ax"},
-           "depth_table": {"preact"}, "spectrum": {"width"}, "haar_orthogonal": {"cols"}}
+           "depth_table": {"preact"}, "spectrum": {"width"}, "haar_orthogonal": {"cols"},
+           "plot_layer_profile": {"ax"}, "plot_sparsity": {"ax"}, "plot_born_dead": {"ax"},
+           "simulate_born_dead": {"weights"}}
 
 
 def _substitute(value, tmp_path):

@@ -144,6 +144,70 @@ def plot_dying_relu(ax=None, *, budget: Budget = DEFAULT):
     return axes
 
 
+#: The activations of the per-layer figure.
+PROFILE_ACTS = ("sigmoid", "tanh", "relu")
+#: The marker of each initialisation in the per-layer figure, in the order of its colours.
+PROFILE_MARKERS = ("o", "s", "^")
+
+
+def plot_layer_profile(act, init: str = "he", ax=None, *, quantity: str = "gradient", budget: Budget = DEFAULT):
+    r"""Draw the per-layer picture of a wide network (Glorot & Bengio 2010) of ``act`` under the initialisation
+    ``init`` (``"standard"`` :math:`U[\pm 1/\sqrt n]`, ``"glorot"`` :math:`U[\pm\sqrt{6/(2n)}]` or ``"he"``
+    :math:`N(0, 2/n)`; :data:`~analytic.output.layer_panels.INITS`) on ``ax`` (default: a new one); returns the
+    Axes.
+
+    ``quantity="gradient"``: :math:`E\|g_l\|^2` at every layer :math:`l`, the mean-field line
+    :math:`n\prod_{k>l}\chi_k` with :math:`\chi_k = \sigma_w^2 E[arphi'(v_k)^2]`
+    (:func:`analytic.theory.profile.layer_profile`) over the simulation's per-layer profile
+    ``log_mean_norm2`` with 95 % bands from ``log_mean_norm2_stderr`` (:func:`analytic.mc.simulate_wide`,
+    width ``budget.profile_width``, depth ``budget.profile_depth``). ``quantity="q"``: its forward twin, the
+    pre-activation variance :math:`q_l` (mean-field length map against the simulation's ``q``). Each
+    initialisation keeps its colour and marker in every panel.
+
+    >>> from analytic.output.budget import QUICK
+    >>> ax = plot_layer_profile("tanh", "glorot", ax=new_figure((3, 2)).subplots(), budget=QUICK)
+    >>> ax.get_yscale()
+    'log'
+    """
+    from .layer_panels import INITS, canonical_init, layer_profile_panel
+
+    name = resolve(act).name
+    init = canonical_init(init).name
+    k = list(INITS).index(init)
+    quantity = canonical_text("quantity", quantity, error=ArgumentError)
+    if quantity not in N.PROFILE_YLABELS:
+        raise ArgumentError(f"quantity must be one of {', '.join(N.PROFILE_YLABELS)}, got {show_value(quantity)}")
+    check_budget(budget)
+    axes = _axes(ax, "column", 0.85)
+    N.draw_layer_profile(axes, layer_profile_panel(name, init, budget), quantity, color=P.SERIES[k],
+                         marker=PROFILE_MARKERS[k])
+    return axes
+
+
+def plot_sparsity(ax=None, *, budget: Budget = DEFAULT):
+    r"""Draw the fraction of zero activations per layer of a wide ReLU network (He weights) with and without a
+    bias: mean-field :math:`P(v_l \le 0)` lines over Monte Carlo points
+    (:func:`analytic.output.layer_panels.sparsity_panel`). Returns the Axes."""
+    from .layer_panels import sparsity_panel
+
+    check_budget(budget)
+    axes = _axes(ax, "column", 0.85)
+    N.draw_sparsity(axes, sparsity_panel(budget))
+    return axes
+
+
+def plot_born_dead(ax=None, *, budget: Budget = DEFAULT):
+    r"""Draw the probability that a narrow ReLU network (no bias) is alive for one input against depth, exact
+    :math:`(1 - 2^{-n})^L` over Monte Carlo (:func:`analytic.output.layer_panels.born_dead_panel`). Returns the
+    Axes."""
+    from .layer_panels import born_dead_panel
+
+    check_budget(budget)
+    axes = _axes(ax, "column", 0.85)
+    N.draw_born_dead(axes, born_dead_panel(budget))
+    return axes
+
+
 def plot_sweep(table, ax=None, **select):
     r"""Draw a sweep's heatmap of the mean log squared gradient over :math:`\sigma_w^2 \times \sigma_b^2` with the
     critical line (``select``: ``activation``, ``depth``, ``width``; see

@@ -453,3 +453,66 @@ def _build_finite_width(budget: Budget) -> Figure:
     fig = new_figure(figure_size("column", 0.95))
     N.draw_finite_width(fig.subplots(), finite_width_panel(budget))
     return fig
+
+
+
+# ---------------------------------------------------------------- the per-layer picture and sparsity
+
+@_figure("layer_profile", "the per-layer picture of a wide network (Glorot & Bengio 2010): gradient norm and "
+                          "pre-activation variance at every layer for sigmoid, tanh and ReLU under standard, "
+                          "Glorot and He weights, mean field over Monte Carlo")
+def _build_layer_profile(budget: Budget) -> Figure:
+    from matplotlib.lines import Line2D
+
+    from .api import PROFILE_ACTS, plot_layer_profile
+    from .layer_panels import INITS
+
+    fig = new_figure(figure_size("page", 0.72))
+    axes = fig.subplots(2, len(PROFILE_ACTS), squeeze=False)
+    for j, act in enumerate(PROFILE_ACTS):
+        for init in INITS:
+            for row, quantity in enumerate(("gradient", "q")):
+                plot_layer_profile(act, init, ax=axes[row, j], quantity=quantity, budget=budget)
+        axes[0, j].set_title(act)
+        axes[0, j].set_xlabel("")
+    for ax in axes[:, 1:].ravel():
+        ax.set_ylabel("")
+    axes[0, 0].set_ylabel(r"gradient $E\,\|\partial L/\partial y_l\|^2$")
+    axes[1, 0].set_ylabel(r"pre-activation $q_l = E[v_l^2]$")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    handles += [Line2D([], [], color="0.3", linewidth=1.8),
+                Line2D([], [], linestyle="none", marker="o", markerfacecolor="white", markeredgecolor="0.3")]
+    labels += [r"mean field: $n\prod_{k>l}\chi_k$, $\chi_k = \sigma_w^2 E[\varphi'(v_k)^2]$ (top); "
+               r"length map $q_l$ (bottom)",
+               f"Monte Carlo (real back-propagation, {budget.profile_networks} networks × {budget.profile_batch} "
+               "inputs), 95 % band"]
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False)
+    fig.suptitle(f"The per-layer picture: width {budget.profile_width}, depth {budget.profile_depth}, no bias, "
+                 r"inputs $\mathcal{N}(0, I_n)$, loss $\langle u, y_L\rangle$")
+    return fig
+
+
+@_figure("sparsity", "ReLU sparsity: the fraction of zero activations per layer of a wide network with and "
+                     "without bias (mean field P(v <= 0) over Monte Carlo), and narrow networks born dead, "
+                     "(1 - 2^-n)^L against Monte Carlo")
+def _build_sparsity(budget: Budget) -> Figure:
+    from .api import plot_born_dead, plot_sparsity
+
+    fig = new_figure(figure_size("page", 0.62))
+    left, right = fig.subplots(1, 2)
+    plot_sparsity(ax=left, budget=budget)
+    plot_born_dead(ax=right, budget=budget)
+    from matplotlib.lines import Line2D
+
+    from .layer_panels import born_dead_panel, sparsity_panel
+
+    for ax, line_label, mc_label in (
+            (left, r"mean field $P(v_l \leq 0) = \Phi(-b/s_l)$", sparsity_panel(budget).mc_label),
+            (right, r"exact $(1 - 2^{-n})^L$", born_dead_panel(budget).mc_label)):
+        handles, labels = ax.get_legend_handles_labels()
+        handles += [Line2D([], [], color="0.3", linewidth=1.8),
+                    Line2D([], [], linestyle="none", marker="o", markerfacecolor="white", markeredgecolor="0.3")]
+        labels += [line_label, mc_label]
+        ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncols=2, frameon=False,
+                  fontsize="small")  # below the axes: covers nothing
+    return fig

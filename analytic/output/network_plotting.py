@@ -268,3 +268,84 @@ def draw_finite_width(ax, panel: FiniteWidthPanel) -> dict[str, Any]:
     ax.grid(True, color="0.9")
     ax.legend(loc="lower left", fontsize="x-small")
     return out
+
+
+# ---------------------------------------------------------------- the per-layer picture and sparsity
+
+#: How each quantity of the per-layer figure is labelled on its axis.
+PROFILE_YLABELS = {"gradient": r"gradient norm $E\,\|\partial L/\partial y_l\|^2$",
+                   "q": r"pre-activation variance $q_l = E[v_l^2]$"}
+
+
+def _band_points(ax, band: Band, color: str, marker: str, label: str | None = None, log: bool = False) -> dict:
+    """Monte Carlo estimates as hollow markers over a light 95 % band (on a log axis the band stops at positive
+    values)."""
+    x, v, lo, hi = (np.asarray(a, float) for a in (band.x, band.value, band.lower, band.upper))
+    ok = np.isfinite(v) & ((v > 0) if log else True)
+    lo = np.where(np.isfinite(lo) & ((lo > 0) if log else True), lo, np.where(ok, v, np.nan) * (0.5 if log else 1))
+    band_artist = ax.fill_between(x, lo, hi, where=ok, color=color, alpha=0.2, linewidth=0, zorder=1)
+    points = ax.plot(x[ok], v[ok], linestyle="none", marker=marker, markersize=4, markerfacecolor="white",
+                     markeredgecolor=color, markeredgewidth=1.1, label=label, zorder=3)[0]
+    return {"band": band_artist, "points": points}
+
+
+def draw_layer_profile(ax, panel, quantity: str = "gradient", *, color: str = SERIES[0],
+                       marker: str = "o") -> dict[str, Any]:
+    r"""One activation and initialisation across layers on a log axis: the mean-field line (the per-layer
+    :math:`\chi` product for ``quantity="gradient"``, the length map for ``"q"``) over the Monte Carlo points and
+    their 95 % band. The line carries the initialisation's label with its :math:`\sigma_w^2`."""
+    if quantity not in PROFILE_YLABELS:
+        raise ArgumentError(f"quantity must be one of {', '.join(PROFILE_YLABELS)}, got {quantity!r}")
+    line_y = panel.gradient if quantity == "gradient" else panel.q
+    band = panel.mc_gradient if quantity == "gradient" else panel.mc_q
+    label = rf"{panel.label}, $\sigma_w^2 = {panel.sigma_w2:.3g}$"
+    with np.errstate(invalid="ignore", divide="ignore"):
+        y = np.where(np.asarray(line_y) > 0, line_y, np.nan)
+    out: dict[str, Any] = {"line": ax.plot(panel.layers, y, color=color, linewidth=1.8, label=label, zorder=2)[0]}
+    out.update(_band_points(ax, band, color, marker, log=True))
+    ax.set_yscale("log")
+    ax.set_xlabel(r"layer $l$ (0 = input)")
+    ax.set_ylabel(PROFILE_YLABELS[quantity])
+    ax.set_xlim(-0.5, panel.layers[-1] + 0.5)
+    ax.grid(True, which="major", color="0.9", linewidth=0.8)
+    return out
+
+
+def draw_sparsity(ax, panel) -> dict[str, Any]:
+    r"""The fraction of units off per layer: mean-field :math:`P(v_l \le 0)` lines, Monte Carlo points with 95 %
+    bars, one colour per bias."""
+    out: dict[str, Any] = {"lines": [], "points": []}
+    for color, marker, s in zip(SERIES, ("o", "s", "^", "D"), panel.series):
+        out["lines"].append(ax.plot(s.layers, s.mean_field, color=color, linewidth=1.8,
+                                    label=s.label)[0])
+        p = s.mc
+        out["points"].append(ax.errorbar(p.x, p.value, yerr=[p.value - p.lower, p.upper - p.value],
+                                         linestyle="none", marker=marker, markersize=4, markerfacecolor="white",
+                                         markeredgecolor=color, ecolor=color, elinewidth=1.0, capsize=2,
+                                         zorder=3))
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_xlabel(r"layer $l$")
+    ax.set_ylabel(r"fraction of zero activations")
+    ax.set_title(panel.title)
+    ax.grid(True, color="0.9")
+    return out
+
+
+def draw_born_dead(ax, panel) -> dict[str, Any]:
+    r"""The probability that a narrow ReLU network is alive for a given input against depth: exact
+    :math:`(1 - 2^{-n})^L` lines, Monte Carlo points with 95 % bars, one colour per width."""
+    out: dict[str, Any] = {"lines": [], "points": []}
+    for color, s in zip(SERIES, panel.series):
+        out["lines"].append(ax.plot(s.depth, s.exact, color=color, linewidth=1.8,
+                                    label=rf"$n = {s.width}$")[0])
+        p = s.mc
+        out["points"].append(ax.errorbar(p.x, p.value, yerr=[p.value - p.lower, p.upper - p.value],
+                                         linestyle="none", marker="o", markersize=4, markerfacecolor="white",
+                                         markeredgecolor=color, ecolor=color, elinewidth=1.0, capsize=2,
+                                         zorder=3))
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_xlabel(r"depth $L$ (layers of width $n$)")
+    ax.set_ylabel("P(output not all zero) for one input")
+    ax.set_title(panel.title)
+    ax.grid(True, color="0.9")
+    return out
