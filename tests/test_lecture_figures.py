@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import functools
 import math
-import os
-import subprocess
-import sys
 import warnings
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,11 +21,11 @@ from analytic.output.budget import QUICK
 from analytic.output.layer_panels import INITS, born_dead_panel, layer_profile_panel, sparsity_panel
 from analytic.output.style import new_figure
 from analytic.theory.profile import born_alive_probability, layer_profile
-from hang_guard import WALL_SECONDS
 
-ROOT = Path(__file__).resolve().parents[1]
 #: QUICK with more networks, so that the standard errors the points are held to have 15 degrees of freedom.
 MORE = replace(QUICK, profile_networks=16)
+#: QUICK with three layers, for the chain figures (whose exact chains cost most at depth).
+SHALLOW = replace(QUICK, max_depth=3, depth_points=(1, 3), chains=500)
 
 
 # ---------------------------------------------------------------- mean field, independently
@@ -231,21 +227,192 @@ def test_no_warning_escapes_the_new_plot_calls(call):
         ax.figure.canvas.draw()
 
 
-_SCRIPT = """
-import sys
-from analytic.output.budget import QUICK
-from analytic.output.figures import write_figures
-write_figures(sys.argv[1], "png", only=["layer_profile", "sparsity"], budget=QUICK, jobs=1)
-"""
+def test_new_figures_are_byte_identical_when_computed_afresh(tmp_path):
+    """Same seed, same bytes: each figure built twice from scratch (caches cleared) saves identical PNGs."""
+    from analytic.output import layer_panels
 
-
-def test_new_figures_are_byte_identical_across_processes(tmp_path):
     digests = []
-    for i, hashseed in enumerate(("3", "4")):
-        out = tmp_path / f"run{i}"
-        env = {**os.environ, "PYTHONHASHSEED": hashseed}
-        subprocess.run([sys.executable, "-c", _SCRIPT, str(out)], check=True, cwd=ROOT, env=env,
-                       timeout=WALL_SECONDS)
+    for run in range(2):
+        for cached in (layer_panels.layer_profile_panel, layer_panels.sparsity_panel, layer_panels.born_dead_panel):
+            cached.cache_clear()
+        out = tmp_path / f"run{run}"
+        F.write_figures(out, "png", only=["layer_profile", "sparsity"], budget=QUICK, jobs=1)
         digests.append({p.name: p.read_bytes() for p in sorted(out.glob("*.png"))})
     assert set(digests[0]) == {"layer_profile.png", "sparsity.png"}
     assert digests[0] == digests[1]
+
+
+# ---------------------------------------------------------------- figure defects, each visible to a test
+
+def test_finite_width_exact_law_is_drawn_only_at_integer_widths_with_mc_at_every_width():
+    fig = F.build("finite_width", QUICK)
+    ax = fig.axes[0]
+    exact = next(l for l in ax.lines if l.get_label().startswith("exact"))
+    assert exact.get_linestyle() == "None" and exact.get_marker() == "o"  # dots, no line across non-integers
+    n = 1 / np.asarray(exact.get_xdata())
+    np.testing.assert_allclose(n, np.round(n), rtol=1e-12)
+    assert set(range(2, 17)) <= set(np.round(n).astype(int))
+    assert "$\\sigma_w^2 = 2$" in ax.get_title() and "σ_w²" not in ax.get_title()
+    points = next(c for c in ax.containers)  # the Monte Carlo errorbar
+    xs = np.asarray(points.lines[0].get_xdata())
+    np.testing.assert_allclose(sorted(xs), sorted(1 / np.array(QUICK.fw_widths)))  # the narrowest width too
+
+
+def test_dying_relu_bars_are_drawn_above_hollow_markers_and_the_inputs_are_explained():
+    fig = F.build("dying_relu", QUICK)
+    ax = fig.axes[0]
+    bars = next(c for c in ax.containers)
+    markers = next(l for l in ax.lines if l.get_marker() == "o")
+    assert markers.get_markerfacecolor() == "none"
+    assert all(b.get_zorder() > markers.get_zorder() for b in bars.lines[2])
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(f"2 networks × {QUICK.dead_batch} inputs each" in t for t in texts), texts
+    assert any("95 % bars" in t for t in texts)
+
+
+def test_phase_diagram_legend_explains_both_check_markers_and_the_number_pairs():
+    """A diagram whose checks are on both sides of chi_1 = 1 draws both triangles; the legend has both, and says
+    what the number pairs under them are."""
+    from analytic.output.network_plotting import PhasePanel, draw_phase_diagram
+
+    panel = PhasePanel("demo", np.array([0.0, 0.3]), np.array([1.0, 2.0]), 4.0,
+                       checks=((0.7, 0.05, 0.58, 0.58), (2.9, 0.05, 1.2, 1.19), (3.5, 0.2, 1.2, 1.22)),
+                       checks_label="nets; each label reads: simulated $\\chi_1$ (mean-field $\\chi_1$)")
+    ax = new_figure((5, 4)).subplots()
+    draw_phase_diagram(ax, panel)
+    assert {l.get_marker() for l in ax.lines if l.get_marker() in ("v", "^")} == {"v", "^"}
+    legend = ax.get_legend()
+    shapes = [h.get_marker() for h in legend.legend_handles if getattr(h, "get_marker", lambda: None)() in "v^"]
+    assert sorted(shapes) == ["^", "v"]
+    text = " ".join(t.get_text() for t in legend.get_texts())
+    assert "simulated $\\chi_1$ (mean-field $\\chi_1$)" in text
+    # and the figure's own tanh panel carries the same explanation
+    from analytic.output.network_panels import phase_panel
+
+    assert "simulated $\\chi_1$ (mean-field $\\chi_1$)" in phase_panel(QUICK).checks_label
+
+
+def test_isometry_defines_j_and_every_panel_spends_its_axis_on_the_density():
+    fig = F.build("isometry", replace(QUICK, isometry_depths=(2, 4), isometry_points=9, isometry_width=20))
+    assert "J = \\partial y_L/\\partial y_0" in fig._suptitle.get_text()
+    for ax in fig.axes:
+        lo, hi = ax.get_xlim()
+        spans = []
+        for line in ax.lines:
+            x, y = np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
+            seen = x[y > 1e-3 * np.nanmax(y)]
+            spans.append((seen.min(), seen.max()))
+        used = (max(s[1] for s in spans) - min(s[0] for s in spans)) / (hi - lo)
+        assert used > 0.8, (ax.get_title(), used)
+
+
+def test_softmax_figure_says_what_it_shows():
+    fig = F.build("activation_softmax", QUICK)
+    title = fig.axes[0].get_title()
+    assert "log c" not in title and "own logit" in title
+    assert "other logits fixed" in fig._suptitle.get_text()
+
+
+@pytest.mark.parametrize("call", [
+    lambda ax: api.plot_activation("selu", ax=ax),
+    lambda ax: api.plot_activation("relu", ax=(ax, ax.figure.add_subplot(2, 1, 2))),
+    lambda ax: api.plot_gradient_depth("relu", ax=ax, budget=SHALLOW),
+    lambda ax: api.plot_preactivation_law("sigmoid", ax=ax, budget=SHALLOW),
+    lambda ax: api.plot_histogram("relu", ax=ax, budget=QUICK),
+    lambda ax: api.plot_phase_diagram(ax=ax, activation="tanh", budget=QUICK),
+    lambda ax: api.plot_phase_diagram(ax=ax, activation="relu", budget=QUICK),
+    lambda ax: api.plot_dying_relu(ax=ax, budget=QUICK),
+], ids=["activation", "activation_pair", "gradient_depth", "preactivation_law", "histogram", "phase_tanh",
+        "phase_relu", "dying_relu"])
+def test_no_warning_escapes_a_plot_call(call):
+    """Warnings as errors: no RuntimeWarning (e.g. "Mean of empty slice" from networks whose every input died)
+    or any other escapes a plot_* call, drawing included."""
+    from analytic.output import panels
+
+    panels.dead_panel.cache_clear()  # computed afresh under the filter, not taken from an earlier test
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = call(new_figure((4, 3)).add_subplot(2, 1, 1))
+        fig = (ax[0] if isinstance(ax, tuple) else ax).figure
+        fig.canvas.draw()
+
+
+# ---------------------------------------------------------------- figures à la carte
+
+def test_a_selection_is_passed_down_to_the_shared_figures(monkeypatch):
+    from analytic.output.selection import selection
+
+    chosen = selection(["sigmoid", "tanh", "leaky_relu", "softmax"], {"leaky_relu": {"negative_slope": 0.1}})
+    calls = []
+
+    def record(act, ax=None, **kwargs):
+        calls.append(act)
+        return ax
+
+    for name in ("plot_gradient_depth", "plot_histogram"):
+        monkeypatch.setattr(F, name, record)
+    F.build("gradient_depth", QUICK, selection=chosen)
+    assert [a.name for a in calls] == ["sigmoid", "tanh", "leaky_relu"]  # softmax has no one-neuron chain
+    assert calls[2].value("negative_slope") == pytest.approx(0.1)
+    calls.clear()
+    F.build("histogram", QUICK, selection=chosen)
+    assert [a.name for a in calls] == ["sigmoid", "tanh", "leaky_relu"]
+    calls.clear()
+    F.build("gradient_depth", QUICK)  # no selection: the figure's own list, by name
+    assert calls == list(F.figure_activations("gradient_depth"))
+
+
+def test_the_catalogue_grid_and_the_activation_figures_follow_the_selection(tmp_path):
+    written = F.write_figures(tmp_path, "png", only=["activations", "activation_*"], budget=QUICK, jobs=1,
+                              acts=["relu", "leaky_relu"], params={"leaky_relu": {"negative_slope": 0.1}})
+    assert [p.name for p in written.paths] == ["activations.png", "activation_relu.png", "activation_leaky_relu.png"]
+    from analytic.output.selection import selection
+
+    fig = F.build("activations", QUICK, selection=selection(["relu", "leaky_relu"],
+                                                            {"leaky_relu": {"negative_slope": 0.1}}))
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert titles == ["relu", "leaky_relu (negative_slope = 0.1)"]
+    key = F.figure_key("activations", "png", QUICK, 100, "paper")
+    assert "selection" not in key  # the default run's keys are as before
+    assert F.figure_key("activations", "png", QUICK, 100, "paper", selection(["relu"]))["selection"]
+
+
+def test_plot_activation_takes_params_and_xlim_and_labels_its_lines():
+    ax = api.plot_activation("leaky_relu", params={"negative_slope": 0.1}, xlim=(-2.0, 1.0),
+                             ax=new_figure((3, 2)).subplots())
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels[:2] == ["$\\varphi(x)$", "$\\varphi'(x)$"]
+    phi = next(line for line in ax.lines if line.get_label() == "$\\varphi(x)$")
+    x, y = np.asarray(phi.get_xdata()), np.asarray(phi.get_ydata())
+    assert x[0] == -2.0 and x[-1] == 1.0
+    np.testing.assert_allclose(y[0], -0.2, rtol=1e-12)  # slope 0.1, not the default 0.01
+    pair = api.plot_activation("elu", params={"alpha": 2.0})
+    assert pair[0].get_title().startswith("elu (alpha = 2)")
+    with pytest.raises(ArgumentError, match="xlim"):
+        api.plot_activation("relu", xlim=(1.0, -1.0))
+    from analytic.errors import AnalyticError
+
+    with pytest.raises(AnalyticError, match="no parameter 'slope'"):
+        api.plot_activation("leaky_relu", params={"slope": 0.1})
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--act", "sigmoid,nosuch"], "unknown activation 'nosuch'"),
+    (["--param", "leaky_relu:bogus=1"], "leaky_relu has no parameter 'bogus'"),
+    (["--act", "sigmoid", "--param", "leaky_relu:negative_slope=0.1"], "do not include"),
+    (["--param", "leaky_relu"], "ACT:name=value"),
+])
+def test_cli_refuses_unknown_activations_and_parameters_with_one_line(tmp_path, args, message):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "figs"
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, str(root / "cli.py"), "figures", "--out", str(out), *args],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=600,
+                       env={**__import__("os").environ, "PYTHONPATH": str(root)})
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], r.stderr
+    assert not out.exists()

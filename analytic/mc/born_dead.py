@@ -11,7 +11,6 @@ Each sample is its own network of ``depth`` ReLU layers of width ``width``, no b
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np

@@ -18,11 +18,11 @@ import numpy as np
 from . import network_plotting as N
 from . import plotting as P
 from ..core.calculus import resolve
-from ..errors import ArgumentError, canonical_bool, canonical_int, canonical_keywords, canonical_text, show_value
+from ..errors import ArgumentError, canonical_bool, canonical_float, canonical_int, canonical_keywords, canonical_text, show_value
 from ..limits import check_array
 from .budget import DEFAULT, Budget, check_budget
 from .network_panels import phase_panel, relu_phase_panel
-from .panels import CHAIN_WEIGHTS, activation_panel, dead_panel, gradient_panel, histogram_panel, preact_panel
+from .panels import CHAIN_WEIGHTS, XRANGE, activation_panel, dead_panel, gradient_panel, histogram_panel, preact_panel
 from .style import figure_size, new_figure, style
 
 
@@ -52,31 +52,53 @@ def _axes(ax, width: str, aspect: float, ncols: int = 1):
         return fig.subplots(1, ncols) if ncols > 1 else fig.subplots()
 
 
-def plot_activation(act, ax=None, *, grid: int = DEFAULT.grid, title: str | None = None):
+def plot_activation(act, ax=None, *, params: dict | None = None, xlim: tuple[float, float] | None = None,
+                    grid: int = DEFAULT.grid, title: str | None = None):
     r"""Draw :math:`\varphi` and :math:`\varphi'` of ``act`` (a catalogue name, formula, SymPy expression or
-    :class:`~analytic.core.registry.Activation`) on :math:`[-5, 5]` with the proved bounds of :math:`\varphi'`.
+    :class:`~analytic.core.registry.Activation`) with parameters ``params`` (e.g. ``{"negative_slope": 0.1}``;
+    defaults for the rest) on ``xlim`` (default :math:`[-5, 5]`) with the proved bounds of :math:`\varphi'`.
 
     ``ax`` is one Axes (φ solid, φ′ dashed, the proved sup dotted, as in the catalogue grid) or a pair of Axes
     (φ and φ′ side by side, kinks marked, bounds labelled, as in ``activation_<name>``); ``ax=None`` makes a
-    pair on a new figure. Returns what it drew on (the Axes, or the pair).
+    pair on a new figure. Every line carries a label (:math:`\varphi(x)`, :math:`\varphi'(x)`, the bound), so
+    ``ax.legend()`` names them. Returns what it drew on (the Axes, or the pair).
 
-    >>> ax = plot_activation("tanh", ax=new_figure((3, 2)).subplots())
-    >>> ax.get_title()
-    'tanh'
+    >>> ax = plot_activation("leaky_relu", params={"negative_slope": 0.1}, xlim=(-2, 2),
+    ...                      ax=new_figure((3, 2)).subplots())
+    >>> ax.get_title(), ax.get_legend_handles_labels()[1]
+    ('leaky_relu (negative_slope = 0.1)', ['$\\varphi(x)$', "$\\varphi'(x)$", "proved $\\sup\\varphi'$"])
     """
-    resolve(act)  # refused here if it is not an activation; the panel takes it as given
+    bound = resolve(act, params)  # refused here if it is not an activation or a parameter is unknown
     grid = canonical_int("grid", grid, 3, MAX_GRID, ArgumentError)
     check_array("plot_activation: a curve (grid points)", (grid,))
     if title is not None:
         title = canonical_text("title", title, max_length=MAX_TITLE)
+    xlim = _canonical_xlim(xlim)
     axes = _axes(ax, "page", 0.4, ncols=2)
-    panel = activation_panel(act, grid)
+    key = act if isinstance(act, str) and not bound.given else bound
+    panel = activation_panel(key, grid, xlim) if xlim != XRANGE else activation_panel(key, grid)
     if np.ndim(axes) == 0:
         P.draw_catalogue_cell(axes, replace(panel, title=panel.title if title is None else title))
     else:
         ax_phi, ax_dphi = axes
         P.draw_activation_pair(ax_phi, ax_dphi, panel if title is None else replace(panel, title=title))
     return axes
+
+
+#: Widest x-range of :func:`plot_activation`.
+MAX_XLIM = 1e6
+
+
+def _canonical_xlim(xlim) -> tuple[float, float]:
+    """``xlim`` as two finite floats ``lo < hi`` within :data:`MAX_XLIM` (None: :data:`XRANGE`)."""
+    if xlim is None:
+        return XRANGE
+    if isinstance(xlim, (str, bytes)) or not hasattr(xlim, "__len__") or len(xlim) != 2:
+        raise ArgumentError(f"xlim must be a pair (lo, hi), got {show_value(xlim)}")
+    lo, hi = (canonical_float(f"xlim[{i}]", v, -MAX_XLIM, MAX_XLIM) for i, v in enumerate(xlim))
+    if not lo < hi:
+        raise ArgumentError(f"xlim must have lo < hi, got ({lo:g}, {hi:g})")
+    return (lo, hi)
 
 
 def plot_gradient_depth(act, weights: str = CHAIN_WEIGHTS, ax=None, *, budget: Budget = DEFAULT, legend: bool = False):

@@ -36,7 +36,7 @@ class Budget:
     isometry_width: int = 200
     isometry_networks: int = 4
     isometry_points: int = 41
-    fw_widths: tuple[int, ...] = (8, 16, 32, 64)
+    fw_widths: tuple[int, ...] = (2, 3, 4, 8, 16, 32, 64)
     fw_networks: int = 24
     seed: int = 0
     profile_depth: int = 30
@@ -74,7 +74,7 @@ DEFAULT = Budget()
 QUICK = Budget(grid=201, chains=2_000, max_depth=20, depth_points=(1, 2, 5, 10, 20), hist_chains=5_000,
                hist_depths=(5, 10), phase_points=7, dead_points=5, dead_width=64, dead_batch=16,
                jacobian_samples=60, jacobian_sizes=(2, 3, 5), isometry_depths=(2, 6), isometry_width=40,
-               isometry_networks=2, isometry_points=17, fw_widths=(4, 16), fw_networks=4, profile_depth=8,
+               isometry_networks=2, isometry_points=17, fw_widths=(2, 16), fw_networks=4, profile_depth=8,
                profile_width=32, profile_batch=4, profile_networks=4, born_dead_samples=2_000)
 
 

@@ -21,7 +21,6 @@ Every builder is memoised per budget and uses the budget's seed.
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 
 import numpy as np

@@ -45,6 +45,8 @@ class PhasePanel:
     boundary_label: str = ""
 
 
+#: The words of each marker shape of a simulated check in the legend of a phase diagram.
+CHECK_MARKERS = {"v": r"simulated $\chi_1 < 1$ (vanishing)", "^": r"simulated $\chi_1 \geq 1$ (exploding)"}
 #: Behind text drawn over the phase regions and contours: a pale box, so lines never cross a label.
 _TEXT_BOX = dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8)
 #: Heights (fractions of the sigma_b^2 range) at which neighbouring xi_c contours are labelled, in turn.
@@ -106,11 +108,15 @@ def draw_phase_diagram(ax, panel: PhasePanel) -> dict[str, Any]:
                                      color=SERIES[(i + 1) % len(SERIES)], markeredgecolor="black",
                                      label=label, clip_on=False, zorder=4)[0])
     out["checks"] = []
-    for i, (x, y, measured, theory) in enumerate(panel.checks):
+    labelled = set()
+    for x, y, measured, theory in panel.checks:
         marker = "v" if measured < 1 else "^"
+        # one legend entry per marker shape: each shape drawn is explained
+        label = None if marker in labelled else CHECK_MARKERS[marker] + (
+            ": " + panel.checks_label if not labelled else "")  # the networks and the numbers said once
+        labelled.add(marker)
         out["checks"].append(ax.plot([x], [y], linestyle="none", marker=marker, markersize=9, color="white",
-                                     markeredgecolor="black", markeredgewidth=1.5, zorder=4,
-                                     label=panel.checks_label if i == 0 else None)[0])
+                                     markeredgecolor="black", markeredgewidth=1.5, zorder=4, label=label)[0])
         out["checks"].append(ax.annotate(f"{measured:.2f} ({theory:.2f})", (x, y), xytext=(0, -16),
                                          textcoords="offset points", ha="center", va="top", fontsize="small",
                                          bbox=_TEXT_BOX, zorder=3))
@@ -227,6 +233,10 @@ def draw_singular_values(ax, panel: SpectrumPanel) -> dict[str, list]:
     for color, s in zip(SERIES, panel.series):
         out["hists"].append(ax.stairs(s.heights, s.edges, color=color, alpha=0.25, fill=True))
         out["curves"].append(ax.plot(s.x, s.density, color=color, label=s.label)[0])
+    lo = min(float(s.edges[0]) for s in panel.series)
+    hi = max(float(s.edges[-1]) for s in panel.series)
+    pad = 0.04 * (hi - lo)
+    ax.set_xlim(lo - pad, hi + pad)  # the axis spans where the densities live
     ax.set_xlabel(r"$\log_{10}$ singular value of $J$")
     ax.set_ylabel("density")
     ax.set_title(panel.title)
@@ -251,8 +261,10 @@ class FiniteWidthPanel:
 
 
 def draw_finite_width(ax, panel: FiniteWidthPanel) -> dict[str, Any]:
-    """Exact finite-width rate (solid), its 1/n approximation (dashed), mean field (dotted), Monte Carlo points."""
-    out = {"exact": ax.plot(panel.inv_n, panel.exact, color=OKABE_ITO["blue"], label="exact (χ² law)")[0],
+    """Exact finite-width rate (dots at the integer widths, where the law is defined: no line between them), its
+    1/n approximation (dashed), mean field (dotted), Monte Carlo points at every simulated width."""
+    out = {"exact": ax.plot(panel.inv_n, panel.exact, linestyle="none", marker="o", markersize=3,
+                            color=OKABE_ITO["blue"], label=r"exact ($\chi^2$ law), integer $n$")[0],
            "approx": ax.plot(panel.inv_n, panel.approx, color=OKABE_ITO["green"], linestyle="--",
                              label=r"large width: $\ln\chi_1 - 5/(2n)$")[0],
            "mean_field": ax.axhline(panel.mean_field, color=BOUND_COLOR, linestyle=":",

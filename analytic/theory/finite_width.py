@@ -260,7 +260,7 @@ def _log_median(layers, b_pos: float, b_neg: float, mean: float, sd: float, targ
 
 def _median_summary(wanted: bool, dead: float, layers: list, b_pos: float, b_neg: float, log_mean: float,
                     log_var: float) -> tuple[float, float, str]:
-    """(log median, its error, a note) of :math:`\|Ju\|^2`: 0 when more than half the networks are dead, by
+    r"""(log median, its error, a note) of :math:`\|Ju\|^2`: 0 when more than half the networks are dead, by
     Gil-Pelaez inversion of the alive law for ReLU and the linear case, else not computed (nan)."""
     if not wanted:
         return math.nan, math.nan, ""
