@@ -180,7 +180,8 @@ BASE: dict[str, tuple] = {
                     {"act": ACTS, "depths": ANY + [[0], [HUGE], [1.5], [None], ["1"], [], [10**7]],
                      "weights": TEXTS, "preact": TEXTS[1:], "evil": ANY}),
     "plot_activation": ({"act": "tanh", "grid": 21}, {"act": ACTS, "ax": AXES, "grid": NUMBERS + [0, 1, 10**7],
-                                                     "title": TEXTS[1:]}),
+                                                     "title": TEXTS[1:], "params": MAPPINGS,
+                                                     "xlim": ANY + [(1, -1), (0, math.inf), (math.nan, 1), (0, 1e9)]}),
     "plot_dying_relu": ({"budget": QUICK}, {"ax": AXES, "budget": BUDGETS}),
     "plot_normalisation": ({"budget": QUICK}, {"ax": AXES + ["AX"], "budget": BUDGETS}),
     "plot_gradient_depth": ({"act": "tanh", "budget": QUICK}, {"act": ACTS, "weights": TEXTS, "ax": AXES,
@@ -226,6 +227,17 @@ BASE: dict[str, tuple] = {
                         {"act": ACTS, "depth": NUMBERS, "sigma_w2": NUMBERS + [0], "width": NUMBERS + [0, 10**7],
                          "sigma_b2": NUMBERS, "weights": TEXTS, "networks": NUMBERS + [0, 10**7], "seed": NUMBERS,
                          "params": MAPPINGS}),
+    "layer_profile": ({"act": "tanh", "sigma_w2": 1.0, "depth": 3},
+                      {"act": ACTS, "sigma_w2": NUMBERS + [0, 1e308], "depth": NUMBERS, "sigma_b2": NUMBERS,
+                       "bias_mean": NUMBERS, "q_in": NUMBERS + [0], "params": MAPPINGS}),
+    "born_alive_probability": ({"width": 3, "depth": 10}, {"width": NUMBERS, "depth": NUMBERS}),
+    "simulate_born_dead": ({"width": 3, "depth": 4, "samples": 64},
+                           {"width": NUMBERS, "depth": NUMBERS, "samples": NUMBERS, "seed": NUMBERS,
+                            "weights": TEXTS + ["orthogonal(1)"]}),
+    "plot_layer_profile": ({"act": "tanh", "init": "he", "budget": QUICK},
+                           {"act": ACTS, "init": TEXTS, "ax": AXES, "quantity": TEXTS, "budget": BUDGETS}),
+    "plot_sparsity": ({"budget": QUICK}, {"ax": AXES, "budget": BUDGETS}),
+    "plot_born_dead": ({"budget": QUICK}, {"ax": AXES, "budget": BUDGETS}),
     "haar_orthogonal": ({"rng": "RNG", "rows": 3}, {"rng": ANY + [None], "rows": NUMBERS + [0, 10**7],
                                                     "cols": NUMBERS[1:] + [0, 10**7]}),
 }
@@ -268,6 +280,9 @@ ACCEPTED = {
     ("sample_spectrum", "seed", 10**18), ("spectrum", "seed", HUGE), ("sample_spectrum", "seed", HUGE),
 ("finite_width", "widths", 1),
     ("residual", "alpha", -1), ("residual", "alpha", 2.5), ("residual", "alpha", "1"),
+    ("layer_profile", "sigma_w2", 2.5), ("layer_profile", "sigma_b2", 2.5), ("layer_profile", "bias_mean", 2.5),
+    ("layer_profile", "bias_mean", -1), ("layer_profile", "q_in", 2.5),
+    ("simulate_born_dead", "seed", 10**18), ("simulate_born_dead", "seed", HUGE),
 }
 
 
@@ -277,10 +292,12 @@ NONE_OK = {"batchnorm_lambda": {"architecture"}, "layernorm_lambda": {"architect
            "write_figures": {"only"}, "build_report": {"activations"}, "write_report": {"activations"},
            "load_spec": {"path", "overrides"}, "run_sweep": {"out", "scheduler"},
            "sweep_heatmap": {"ax", "activation", "depth", "width"}, "plot_sweep": {"ax", "activation", "depth", "width"},
-           "plot_activation": {"ax", "title"}, "plot_dying_relu": {"ax"}, "plot_normalisation": {"ax"}, "plot_gradient_depth": {"ax"},
+           "plot_activation": {"ax", "title", "xlim"}, "plot_dying_relu": {"ax"}, "plot_normalisation": {"ax"}, "plot_gradient_depth": {"ax"},
            "plot_histogram": {"ax"}, "plot_phase_diagram": {"ax"}, "plot_preactivation_law": {"ax"},
            "depth_table": {"preact"}, "spectrum": {"width"}, "haar_orthogonal": {"cols"},
-           "residual": {"norm", "batch"}, "recurrent": {"inputs"}, "normalised": {"batch"}}
+           "residual": {"norm", "batch"}, "recurrent": {"inputs"}, "normalised": {"batch"},
+           "plot_layer_profile": {"ax"}, "plot_sparsity": {"ax"}, "plot_born_dead": {"ax"},
+           "simulate_born_dead": {"weights"}}
 
 
 def _substitute(value, tmp_path):

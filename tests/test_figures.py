@@ -331,19 +331,33 @@ def _inflates(data: bytes) -> bool:
         return False
 
 
-def test_not_attained_label_keeps_clear_of_the_filled_kink_marker():
-    """SELU's sup λα is approached as x → 0⁻, not attained; PyTorch's value λα at 0 is a filled diamond on the
-    bound's line. The "(not attained)" label must not sit beside it."""
-    fig = F.build("activation_selu", QUICK)
+@pytest.mark.parametrize("name, level", [("selu", None), ("hard_swish", 1.5), ("hard_swish", -0.5)])
+def test_not_attained_bound_has_a_hollow_marker_and_its_label_keeps_clear(name, level):
+    """SELU's sup λα is approached as x → 0⁻, not attained; hard swish's sup 3/2 (x → 3⁻) and inf -1/2 (x → -3⁺)
+    likewise. PyTorch's value at the kink sits on the bound's line: it is drawn hollow (not a value φ′ takes),
+    no filled marker is on that line, and the "(not attained)" label is not beside the hollow one."""
+    from analytic.core.activations import SELU_ALPHA, SELU_SCALE
+
+    level = float(SELU_ALPHA * SELU_SCALE) if level is None else level
+    fig = F.build(f"activation_{name}", QUICK)
     fig.canvas.draw()
     ax = fig.axes[1]
-    label = next(t for t in ax.texts if "not attained" in t.get_text())
+
+    def on_line(c):
+        return [tuple(o) for o in np.asarray(c.get_offsets()) if abs(o[1] - level) < 1e-9 * max(1, abs(level))]
+
+    diamonds = [c for c in ax.collections if len(c.get_offsets()) and on_line(c)
+                and c.get_paths()[0].vertices.shape[0] == 5]  # the diamond marker's path
+    hollow = [c for c in diamonds if tuple(c.get_facecolor()[0][:3]) == (1.0, 1.0, 1.0)]
+    filled = [c for c in diamonds if tuple(c.get_facecolor()[0][:3]) == (0.0, 0.0, 0.0)]
+    assert hollow and not filled
+    assert "\u25c7 PyTorch's value at the kink, on a bound that is not attained" in ax.get_xlabel()
+    label = next(t for t in ax.texts if "not attained" in t.get_text()
+                 and abs(t.xy[1] - level) < 1e-9 * max(1, abs(level)))
     box = label.get_window_extent()
-    diamonds = [c for c in ax.collections if len(c.get_offsets()) and c.get_facecolor()[0][3] == 1.0
-                and tuple(c.get_facecolor()[0][:3]) == (0.0, 0.0, 0.0)]
-    (x, y), = ax.transData.transform(diamonds[0].get_offsets())[:1]
+    x, _ = ax.transData.transform(on_line(hollow[0])[0])
     gap = max(box.x0 - x, x - box.x1, 0.0)
-    assert gap > 20, (box, x, y)  # pixels between the label and the marker
+    assert gap > 20, (box, x)  # pixels between the label and the marker
 
 
 def test_phase_figure_is_two_panels_drawn_through_the_public_api(monkeypatch):

@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from .command import PROG, Output, command
-from .options import folder
+from .options import act_key_value, act_params_of, folder, name_list
 
 #: Exit statuses of the commands that write many parts, for their ``--help``.
 STATUSES = ("exit status: 0 everything written; 1 some parts failed (each is named on stderr, the one-line summary "
@@ -31,6 +31,13 @@ def _configure_figures(p: argparse.ArgumentParser) -> None:
                    help="write only these figures (names or patterns such as 'activation_*'; default: all)")
     p.add_argument("--style", default="paper", choices=["paper", "slides"],
                    help="paper (default): 3.4 or 7 in wide, 8-9 pt text; slides: 6.5 or 13.3 in wide, 12-16 pt")
+    p.add_argument("--act", type=name_list, default=None, metavar="A,B",
+                   help="the activations drawn by the figures that show activations (the catalogue grid, depth, "
+                        "pre-activation and histogram figures) and the activation_NAME figures written "
+                        "(default: each figure's own)")
+    p.add_argument("--param", action="append", type=act_key_value, metavar="ACT:K=V",
+                   help="a parameter of one activation wherever it is drawn, e.g. leaky_relu:negative_slope=0.1 "
+                        "(repeatable)")
 
 
 @command("figures", "write every figure into a folder (byte-reproducible PNG, SVG or PDF)", _configure_figures)
@@ -42,7 +49,8 @@ def _figures(args: argparse.Namespace) -> Output:
                  else "finished before, reused" if done.reused else f"{done.seconds:.1f} s")
         print(f"[{i}/{total}] {done.name}: {state}", file=sys.stderr, flush=True)
 
-    files = write_figures(args.out, args.format, args.only, progress=progress, style_name=args.style)
+    files = write_figures(args.out, args.format, args.only, progress=progress, style_name=args.style,
+                          acts=args.act, params=act_params_of(args) or None)
     if files.failed:
         print(_failed_line("figures", files.failed, len(files.written) + len(files.failed)), file=sys.stderr)
     return Output("\n".join(str(path) for path in files.paths), files.as_dict(), 1 if files.failed else 0)

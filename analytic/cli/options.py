@@ -64,6 +64,34 @@ def key_value(text: str) -> tuple[str, float]:
     return name.strip(), finite_float(value.strip())
 
 
+def name_list(text: str) -> list[str]:
+    """argparse type: comma-separated names, e.g. ``sigmoid,tanh,relu`` (which names exist is the library's to
+    check)."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"{text!r} holds no names")
+    return names
+
+
+def act_key_value(text: str) -> tuple[str, str, float]:
+    """argparse type: ``ACT:name=value``, a parameter of one activation, e.g. ``leaky_relu:negative_slope=0.1``."""
+    act, sep, rest = text.partition(":")
+    if not sep or not act.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not of the form ACT:name=value")
+    name, value = key_value(rest)
+    return act.strip(), name, value
+
+
+def act_params_of(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """The ``--param ACT:k=v`` values as ``{act: {k: v}}``; a parameter given twice is a usage error."""
+    params: dict[str, dict[str, float]] = {}
+    for act, name, value in getattr(args, "param", None) or []:
+        if name in params.setdefault(act, {}):
+            raise UsageError(f"{PROG}: --param {act}:{name} given twice")
+        params[act][name] = value
+    return params
+
+
 def width_list(text: str) -> list[int]:
     """argparse type: one width ``400`` or comma-separated widths ``64,32,16`` (n_0, ..., n_L)."""
     return [positive_int(part.strip()) for part in text.split(",") if part.strip()] or _empty(text)

@@ -7,6 +7,7 @@ r"""Monte Carlo simulation of back-propagated gradients, with standard errors.
   products for histograms.
 * :func:`simulate_wide` (:mod:`analytic.mc.wide`) — a width-:math:`n` MLP, real back-propagation with matrix
   products for a batch, per-layer :math:`\|\partial L/\partial y_l\|^2`.
+* :func:`simulate_born_dead` (:mod:`analytic.mc.born_dead`) — narrow ReLU networks born dead, layer by layer.
 * :mod:`analytic.mc.stats` — the streaming statistics (:class:`Stat`, :class:`ScaledStat`, block merges, the
   median); :mod:`analytic.mc.results` — :class:`ChainSimulation`, :class:`WideSimulation`.
 
@@ -20,10 +21,11 @@ threads.
 """
 from __future__ import annotations
 
+from .born_dead import BornDead, simulate_born_dead
 from .chain import chain_log_products, default_threads, simulate_chain
 from .results import ChainSimulation, WideSimulation
 from .stats import ScaledStat, Stat
 from .wide import simulate_wide
 
-__all__ = ["ChainSimulation", "ScaledStat", "Stat", "WideSimulation", "chain_log_products", "default_threads",
-           "simulate_chain", "simulate_wide"]
+__all__ = ["BornDead", "ChainSimulation", "ScaledStat", "Stat", "WideSimulation", "chain_log_products", "default_threads",
+           "simulate_born_dead", "simulate_chain", "simulate_wide"]

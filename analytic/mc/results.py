@@ -114,7 +114,11 @@ class WideSimulation:
 
     Layer :math:`l = 0..L` (0 = input, :math:`L` = output); :math:`g_l = \partial L/\partial y_l` with
     :math:`L = \langle u, y_L\rangle`, :math:`u \sim N(0, I_n)` drawn per input, so :math:`g_L = u`.
-    ``log_mean_norm2[l]`` is :math:`\log` of the mean of :math:`\|g_l\|^2` over all inputs and networks;
+    ``log_mean_norm2[l]`` is :math:`\log` of the mean of :math:`\|g_l\|^2` over all inputs and networks — the
+    **per-layer profile** of the gradient (Glorot & Bengio 2010), which mean field predicts as
+    :math:`\log n + \sum_{k > l}\ln\chi_k` (:func:`analytic.theory.profile.layer_profile`) — and
+    ``log_mean_norm2_stderr[l]`` its jackknife standard error over the networks (the independent units; inputs
+    of one network share its weights);
     ``mean_log_norm2[l]`` the mean of :math:`\log\|g_l\|^2` over the inputs whose gradient reaches the input
     (:math:`g_0 \ne 0`; ``dead_inputs`` counts the others) with its standard error across networks;
     ``slope`` is the least-squares slope of ``log_mean_norm2`` against the number of layers back-propagated
@@ -123,7 +127,9 @@ class WideSimulation:
     standard error of the per-network slopes. ``q[l]`` is the mean :math:`v_l^2` (the length map);
     ``dead_unit_fraction[l]`` the fraction of units with :math:`\varphi'(v) = 0` for every input of the batch,
     ``zero_dphi_fraction[l]`` the fraction of (input, unit) pairs with :math:`\varphi'(v) = 0` (both averaged
-    over networks; index 0 is unused and 0).
+    over networks; index 0 is unused and 0). ``q_stderr`` and ``zero_dphi_fraction_stderr`` are the standard
+    errors of ``q`` and ``zero_dphi_fraction`` across networks (sd of the per-network values over
+    :math:`\sqrt{K}`).
     """
 
     act: str
@@ -148,6 +154,9 @@ class WideSimulation:
     slope_log: Stat
     nonfinite: int
     dead_inputs: int = 0
+    log_mean_norm2_stderr: tuple[float, ...] = ()
+    q_stderr: tuple[float, ...] = ()
+    zero_dphi_fraction_stderr: tuple[float, ...] = ()
 
     def as_dict(self) -> dict:
         return {
@@ -163,5 +172,7 @@ class WideSimulation:
             "slope": self.slope.value, "slope_stderr": self.slope.stderr,
             "slope_log": self.slope_log.value, "slope_log_stderr": self.slope_log.stderr,
             "nonfinite": self.nonfinite, "dead_inputs": self.dead_inputs,
+            "log_mean_norm2_stderr": list(self.log_mean_norm2_stderr), "q_stderr": list(self.q_stderr),
+            "zero_dphi_fraction_stderr": list(self.zero_dphi_fraction_stderr),
         }
 

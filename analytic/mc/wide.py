@@ -104,13 +104,19 @@ def simulate_wide(act, depth: int, width: int, weights: str | Distribution, bias
     Norms are carried in log space (renormalised every layer), so deep vanishing does not underflow.
     ``burn_in`` (default :math:`\min(10, \lfloor L/3\rfloor)`) layers next to the input, where the length
     :math:`q_l` is still approaching its fixed point, are left out of the slope fit.
+
+    The per-layer profile of the gradient is ``result.log_mean_norm2`` (:math:`\log` of the mean
+    :math:`\|g_l\|^2` at layer :math:`l = 0..L`) with ``result.log_mean_norm2_stderr``; its forward twin is
+    ``result.q`` (the mean :math:`v_l^2`) with ``result.q_stderr`` (see
+    :class:`~analytic.mc.results.WideSimulation`).
     """
     s = _wide_setup(act, depth, width, weights, bias, batch, seed, params, networks, burn_in, threads)
-    sums, mlog, q, dead, zero, nonfinite, dead_inputs = _run_networks(s)
+    sums, mlog, q, dead, zero, nonfinite, dead_inputs, per_q, per_zero = _run_networks(s)
     if nonfinite:
         raise SimulationError(f"the forward pass overflowed in {nonfinite} of {s.networks} networks; "
                               "use smaller weights")
     log_mean, slope, slope_log, mean_log = _fit(s, sums, mlog)
+    root_k = math.sqrt(s.networks)
     return WideSimulation(
         act=s.act.name, depth=s.depth, width=s.width, weights=s.weights.spec, bias=spec(s.bias), batch=s.batch,
         networks=s.networks, seed=int(seed), params=s.act.given, sigma_w2=s.sigma_w2, sigma_b2=s.sigma_b2,
@@ -118,17 +124,22 @@ def simulate_wide(act, depth: int, width: int, weights: str | Distribution, bias
         log_mean_norm2=tuple(float(v) for v in log_mean), mean_log_norm2=mean_log,
         q=tuple(float(v) for v in q), dead_unit_fraction=tuple(float(v) for v in dead),
         zero_dphi_fraction=tuple(float(v) for v in zero), slope=slope, slope_log=slope_log,
-        nonfinite=nonfinite, dead_inputs=dead_inputs)
+        nonfinite=nonfinite, dead_inputs=dead_inputs,
+        log_mean_norm2_stderr=tuple(float(v) for v in _jackknife_log_mean(sums, s.batch)),
+        q_stderr=tuple(float(v) for v in per_q.std(axis=0, ddof=1) / root_k),
+        zero_dphi_fraction_stderr=tuple(float(v) for v in per_zero.std(axis=0, ddof=1) / root_k))
 
 
 def _run_networks(s: _WideSetup) -> tuple:
     """Run the ``s.networks`` networks (each with its own stream, on ``s.threads`` threads, merged in network
     order): per network the log sum and the mean log of :math:`\\|g_l\\|^2` over the batch; :math:`q_l`, the
-    dead-unit and zero-derivative fractions averaged over networks; broken networks; inputs whose gradient died."""
+    dead-unit and zero-derivative fractions averaged over networks; broken networks; inputs whose gradient died;
+    :math:`q_l` and the zero-derivative fraction of each network (rows), for their standard errors."""
     L, networks = s.depth, s.networks
     sums = np.empty((networks, L + 1))      # log sum over the batch of ||g_l||^2, per network
     mlog = np.empty((networks, L + 1))      # mean over the batch of log ||g_l||^2, per network
     q, dead, zero = np.zeros(L + 1), np.zeros(L + 1), np.zeros(L + 1)
+    per_q, per_zero = np.empty((networks, L + 1)), np.empty((networks, L + 1))
     nonfinite = dead_inputs = 0
     # single-threaded BLAS (pinned, so the pool and BLAS threads do not oversubscribe the cores, and every product
     # is computed the same way whatever the thread count)
@@ -146,12 +157,24 @@ def _run_networks(s: _WideSetup) -> tuple:
                     q[l] += qk[l] / networks
                     dead[l] += deadk[l] / networks
                     zero[l] += zerok[l] / networks
+                per_q[k], per_zero[k] = qk, zerok
                 nonfinite += broken
                 dead_inputs += lost
         finally:
             if s.threads > 1:
                 pool.shutdown()
-    return sums, mlog, q, dead, zero, nonfinite, dead_inputs
+    return sums, mlog, q, dead, zero, nonfinite, dead_inputs, per_q, per_zero
+
+
+def _jackknife_log_mean(sums: np.ndarray, batch: int) -> np.ndarray:
+    r"""The jackknife standard error over the :math:`K` networks of ``log_mean_norm2`` at every layer: with
+    :math:`\hat\theta_{(j)}` the log mean with network j left out,
+    :math:`\mathrm{se}^2 = \tfrac{K-1}{K}\sum_j (\hat\theta_{(j)} - \bar\theta)^2` (:math:`K - 1` degrees of
+    freedom; to first order sd of the per-network means over :math:`\sqrt K` times their mean)."""
+    K = sums.shape[0]
+    with np.errstate(invalid="ignore"):  # a layer where every gradient is 0 has no error (nan)
+        loo = np.array([logsumexp(np.delete(sums, j, axis=0), axis=0) for j in range(K)]) - math.log((K - 1) * batch)
+        return np.sqrt((K - 1) / K * ((loo - loo.mean(axis=0)) ** 2).sum(axis=0))
 
 
 def _fit(s: _WideSetup, sums: np.ndarray, mlog: np.ndarray) -> tuple:
@@ -170,10 +193,13 @@ def _fit(s: _WideSetup, sums: np.ndarray, mlog: np.ndarray) -> tuple:
     slope_se = math.sqrt((networks - 1) / networks * float(((jack - jack.mean()) ** 2).sum()))
     ok = np.isfinite(mlog).all(axis=1)  # networks with at least one input alive through every layer
     per_net = np.array([_slope(dist_[fit], mlog[j][fit]) for j in np.flatnonzero(ok)])
-    k_ok = max(int(ok.sum()), 1)
-    with np.errstate(invalid="ignore"):
+    k_ok = int(ok.sum())
+    if k_ok >= 2:
         mean_log = tuple(Stat(float(m), float(sd)) for m, sd in
                          zip(mlog[ok].mean(axis=0), mlog[ok].std(axis=0, ddof=1) / math.sqrt(k_ok)))
+    else:  # one network or none with a live input: no mean (none) or no standard error (one), and no warning
+        mean_log = tuple(Stat(float(m) if k_ok else math.nan, math.nan) for m in
+                         (mlog[ok][0] if k_ok else np.full(L + 1, math.nan)))
     slope_log = Stat(float(per_net.mean()) if len(per_net) else math.nan,
                      float(per_net.std(ddof=1) / math.sqrt(len(per_net))) if len(per_net) > 1 else math.nan)
     return log_mean, Stat(slope, slope_se), slope_log, mean_log

@@ -18,11 +18,11 @@ import numpy as np
 from . import network_plotting as N
 from . import plotting as P
 from ..core.calculus import resolve
-from ..errors import ArgumentError, canonical_bool, canonical_int, canonical_keywords, canonical_text, show_value
+from ..errors import ArgumentError, canonical_bool, canonical_float, canonical_int, canonical_keywords, canonical_text, show_value
 from ..limits import check_array
 from .budget import DEFAULT, Budget, check_budget
 from .network_panels import phase_panel, relu_phase_panel
-from .panels import CHAIN_WEIGHTS, activation_panel, dead_panel, gradient_panel, histogram_panel, preact_panel
+from .panels import CHAIN_WEIGHTS, XRANGE, activation_panel, dead_panel, gradient_panel, histogram_panel, preact_panel
 from .style import figure_size, new_figure, style
 
 
@@ -52,31 +52,53 @@ def _axes(ax, width: str, aspect: float, ncols: int = 1):
         return fig.subplots(1, ncols) if ncols > 1 else fig.subplots()
 
 
-def plot_activation(act, ax=None, *, grid: int = DEFAULT.grid, title: str | None = None):
+def plot_activation(act, ax=None, *, params: dict | None = None, xlim: tuple[float, float] | None = None,
+                    grid: int = DEFAULT.grid, title: str | None = None):
     r"""Draw :math:`\varphi` and :math:`\varphi'` of ``act`` (a catalogue name, formula, SymPy expression or
-    :class:`~analytic.core.registry.Activation`) on :math:`[-5, 5]` with the proved bounds of :math:`\varphi'`.
+    :class:`~analytic.core.registry.Activation`) with parameters ``params`` (e.g. ``{"negative_slope": 0.1}``;
+    defaults for the rest) on ``xlim`` (default :math:`[-5, 5]`) with the proved bounds of :math:`\varphi'`.
 
     ``ax`` is one Axes (φ solid, φ′ dashed, the proved sup dotted, as in the catalogue grid) or a pair of Axes
     (φ and φ′ side by side, kinks marked, bounds labelled, as in ``activation_<name>``); ``ax=None`` makes a
-    pair on a new figure. Returns what it drew on (the Axes, or the pair).
+    pair on a new figure. Every line carries a label (:math:`\varphi(x)`, :math:`\varphi'(x)`, the bound), so
+    ``ax.legend()`` names them. Returns what it drew on (the Axes, or the pair).
 
-    >>> ax = plot_activation("tanh", ax=new_figure((3, 2)).subplots())
-    >>> ax.get_title()
-    'tanh'
+    >>> ax = plot_activation("leaky_relu", params={"negative_slope": 0.1}, xlim=(-2, 2),
+    ...                      ax=new_figure((3, 2)).subplots())
+    >>> ax.get_title(), ax.get_legend_handles_labels()[1]
+    ('leaky_relu (negative_slope = 0.1)', ['$\\varphi(x)$', "$\\varphi'(x)$", "proved $\\sup\\varphi'$"])
     """
-    resolve(act)  # refused here if it is not an activation; the panel takes it as given
+    bound = resolve(act, params)  # refused here if it is not an activation or a parameter is unknown
     grid = canonical_int("grid", grid, 3, MAX_GRID, ArgumentError)
     check_array("plot_activation: a curve (grid points)", (grid,))
     if title is not None:
         title = canonical_text("title", title, max_length=MAX_TITLE)
+    xlim = _canonical_xlim(xlim)
     axes = _axes(ax, "page", 0.4, ncols=2)
-    panel = activation_panel(act, grid)
+    key = act if isinstance(act, str) and not bound.given else bound
+    panel = activation_panel(key, grid, xlim) if xlim != XRANGE else activation_panel(key, grid)
     if np.ndim(axes) == 0:
         P.draw_catalogue_cell(axes, replace(panel, title=panel.title if title is None else title))
     else:
         ax_phi, ax_dphi = axes
         P.draw_activation_pair(ax_phi, ax_dphi, panel if title is None else replace(panel, title=title))
     return axes
+
+
+#: Widest x-range of :func:`plot_activation`.
+MAX_XLIM = 1e6
+
+
+def _canonical_xlim(xlim) -> tuple[float, float]:
+    """``xlim`` as two finite floats ``lo < hi`` within :data:`MAX_XLIM` (None: :data:`XRANGE`)."""
+    if xlim is None:
+        return XRANGE
+    if isinstance(xlim, (str, bytes)) or not hasattr(xlim, "__len__") or len(xlim) != 2:
+        raise ArgumentError(f"xlim must be a pair (lo, hi), got {show_value(xlim)}")
+    lo, hi = (canonical_float(f"xlim[{i}]", v, -MAX_XLIM, MAX_XLIM) for i, v in enumerate(xlim))
+    if not lo < hi:
+        raise ArgumentError(f"xlim must have lo < hi, got ({lo:g}, {hi:g})")
+    return (lo, hi)
 
 
 def plot_gradient_depth(act, weights: str = CHAIN_WEIGHTS, ax=None, *, budget: Budget = DEFAULT, legend: bool = False):
@@ -160,6 +182,70 @@ def plot_normalisation(ax=None, *, budget: Budget = DEFAULT):
     left, right = axes
     NP.draw_batch(left, NP.batch_panel(budget))
     NP.draw_depth(right, NP.depth_panel(budget))
+    return axes
+
+
+#: The activations of the per-layer figure.
+PROFILE_ACTS = ("sigmoid", "tanh", "relu")
+#: The marker of each initialisation in the per-layer figure, in the order of its colours.
+PROFILE_MARKERS = ("o", "s", "^")
+
+
+def plot_layer_profile(act, init: str = "he", ax=None, *, quantity: str = "gradient", budget: Budget = DEFAULT):
+    r"""Draw the per-layer picture of a wide network (Glorot & Bengio 2010) of ``act`` under the initialisation
+    ``init`` (``"standard"`` :math:`U[\pm 1/\sqrt n]`, ``"glorot"`` :math:`U[\pm\sqrt{6/(2n)}]` or ``"he"``
+    :math:`N(0, 2/n)`; :data:`~analytic.output.layer_panels.INITS`) on ``ax`` (default: a new one); returns the
+    Axes.
+
+    ``quantity="gradient"``: :math:`E\|g_l\|^2` at every layer :math:`l`, the mean-field line
+    :math:`n\prod_{k>l}\chi_k` with :math:`\chi_k = \sigma_w^2 E[arphi'(v_k)^2]`
+    (:func:`analytic.theory.profile.layer_profile`) over the simulation's per-layer profile
+    ``log_mean_norm2`` with 95 % bands from ``log_mean_norm2_stderr`` (:func:`analytic.mc.simulate_wide`,
+    width ``budget.profile_width``, depth ``budget.profile_depth``). ``quantity="q"``: its forward twin, the
+    pre-activation variance :math:`q_l` (mean-field length map against the simulation's ``q``). Each
+    initialisation keeps its colour and marker in every panel.
+
+    >>> from analytic.output.budget import QUICK
+    >>> ax = plot_layer_profile("tanh", "glorot", ax=new_figure((3, 2)).subplots(), budget=QUICK)
+    >>> ax.get_yscale()
+    'log'
+    """
+    from .layer_panels import INITS, canonical_init, layer_profile_panel
+
+    name = resolve(act).name
+    init = canonical_init(init).name
+    k = list(INITS).index(init)
+    quantity = canonical_text("quantity", quantity, error=ArgumentError)
+    if quantity not in N.PROFILE_YLABELS:
+        raise ArgumentError(f"quantity must be one of {', '.join(N.PROFILE_YLABELS)}, got {show_value(quantity)}")
+    check_budget(budget)
+    axes = _axes(ax, "column", 0.85)
+    N.draw_layer_profile(axes, layer_profile_panel(name, init, budget), quantity, color=P.SERIES[k],
+                         marker=PROFILE_MARKERS[k])
+    return axes
+
+
+def plot_sparsity(ax=None, *, budget: Budget = DEFAULT):
+    r"""Draw the fraction of zero activations per layer of a wide ReLU network (He weights) with and without a
+    bias: mean-field :math:`P(v_l \le 0)` lines over Monte Carlo points
+    (:func:`analytic.output.layer_panels.sparsity_panel`). Returns the Axes."""
+    from .layer_panels import sparsity_panel
+
+    check_budget(budget)
+    axes = _axes(ax, "column", 0.85)
+    N.draw_sparsity(axes, sparsity_panel(budget))
+    return axes
+
+
+def plot_born_dead(ax=None, *, budget: Budget = DEFAULT):
+    r"""Draw the probability that a narrow ReLU network (no bias) is alive for one input against depth, exact
+    :math:`(1 - 2^{-n})^L` over Monte Carlo (:func:`analytic.output.layer_panels.born_dead_panel`). Returns the
+    Axes."""
+    from .layer_panels import born_dead_panel
+
+    check_budget(budget)
+    axes = _axes(ax, "column", 0.85)
+    N.draw_born_dead(axes, born_dead_panel(budget))
     return axes
 
 

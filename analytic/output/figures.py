@@ -36,7 +36,7 @@ from . import network_plotting as N
 from . import plotting as P
 from ..core.activations import catalogue
 from ..core.files import code_fingerprint, file_digest, output_folder, read_part, write_part
-from ..errors import AnalyticError, OutputError, UnknownFigure, canonical_callable, canonical_int, canonical_names, \
+from ..errors import AnalyticError, ArgumentError, OutputError, UnknownFigure, canonical_callable, canonical_int, canonical_names, \
     canonical_text, one_line, show_value
 from .api import plot_activation, plot_dying_relu, plot_gradient_depth, plot_histogram, plot_normalisation, \
     plot_phase_diagram, plot_preactivation_law
@@ -44,6 +44,7 @@ from .budget import DEFAULT, Budget, check_budget
 from .network_panels import finite_width_panel, isometry_panels
 from .panels import softmax_bounds, softmax_jacobians
 from .save import DPI, FORMATS, MAX_DPI, METADATA, save
+from .selection import DEFAULT_SELECTION, Selection, label, selection
 from .style import compact, current_style, figure_size, new_figure, style
 from .workers import run_parallel
 
@@ -56,15 +57,17 @@ class FigureSpec:
 
     name: str
     doc: str
-    build: Callable[[Budget], Figure]
+    build: Callable[..., Figure]
+    #: The builder takes the :class:`~analytic.output.selection.Selection` of activations as a second argument.
+    selectable: bool = False
 
 
 _FIXED: dict[str, FigureSpec] = {}
 
 
-def _figure(name: str, doc: str):
-    def wrap(build: Callable[[Budget], Figure]) -> Callable[[Budget], Figure]:
-        _FIXED[name] = FigureSpec(name, doc, build)
+def _figure(name: str, doc: str, selectable: bool = False):
+    def wrap(build: Callable[..., Figure]) -> Callable[..., Figure]:
+        _FIXED[name] = FigureSpec(name, doc, build, selectable)
         return build
     return wrap
 
@@ -73,7 +76,7 @@ def figures() -> tuple[FigureSpec, ...]:
     """Every figure, in the order they are written: the fixed ones, then one per catalogue activation."""
     per_activation = tuple(
         FigureSpec(f"activation_{a.name}", f"{a.name}: phi and phi' side by side with the proved bounds of phi'",
-                   functools.partial(_build_activation, a.name))
+                   functools.partial(_build_activation, a.name), selectable=True)
         for a in catalogue())
     return tuple(_FIXED.values()) + per_activation
 
@@ -111,14 +114,16 @@ def _unknown(name: str, known: list[str]) -> str:
             f"catalogue activation")
 
 
-def build(name: str, budget: Budget = DEFAULT, style_name: str | None = None) -> Figure:
-    """Build the figure called ``name`` (not saved) in the style ``style_name`` (default: the current one)."""
+def build(name: str, budget: Budget = DEFAULT, style_name: str | None = None,
+          selection: Selection = DEFAULT_SELECTION) -> Figure:
+    """Build the figure called ``name`` (not saved) in the style ``style_name`` (default: the current one),
+    drawing the activations of ``selection`` where the figure draws activations."""
     specs = {f.name: f for f in figures()}
     if name not in specs:
         raise UnknownFigure(_unknown(name, list(specs)))
     spec = specs[name]
     with style(style_name):
-        return spec.build(budget)
+        return spec.build(budget, selection) if spec.selectable else spec.build(budget)
 
 
 @dataclass(frozen=True)
@@ -168,17 +173,23 @@ class FigureFiles:
 PARTS = ".parts"
 
 
-def figure_key(name: str, fmt: str, budget: Budget, dpi: int, style_name: str) -> dict:
+def figure_key(name: str, fmt: str, budget: Budget, dpi: int, style_name: str,
+               selection: Selection = DEFAULT_SELECTION) -> dict:
     """Everything that decides the bytes of the figure ``name``: its name, format, style, resolution, the budget,
-    and :func:`~analytic.core.files.code_fingerprint` (package version and source digest, Python and library
-    versions). A file written under one key is reused only by a run with an equal key."""
-    return {"part": "figure", "name": name, "format": fmt, "style": style_name, "dpi": dpi,
-            "budget": dataclasses.asdict(budget), "code": code_fingerprint()}
+    the selection of activations (when one was made) and :func:`~analytic.core.files.code_fingerprint` (package
+    version and source digest, Python and library versions). A file written under one key is reused only by a
+    run with an equal key."""
+    key = {"part": "figure", "name": name, "format": fmt, "style": style_name, "dpi": dpi,
+           "budget": dataclasses.asdict(budget), "code": code_fingerprint()}
+    if not selection.default:
+        key["selection"] = selection.key()
+    return key
 
 
 def write_figures(out: str | os.PathLike = "figures", format: str = "png", only: Sequence[str] | None = None,
                   budget: Budget = DEFAULT, progress: Callable[[int, int, Written | Failed], None] | None = None,
-                  dpi: int = DPI, jobs: int | None = None, style_name: str = "paper") -> FigureFiles:
+                  dpi: int = DPI, jobs: int | None = None, style_name: str = "paper",
+                  acts: Sequence[str] | None = None, params: dict | None = None) -> FigureFiles:
     """Build and save the selected figures into ``out`` as ``<name>.<format>``; the files are listed in the
     standard order.
 
@@ -186,7 +197,11 @@ def write_figures(out: str | os.PathLike = "figures", format: str = "png", only:
     process). Every figure depends only on its own fixed seeds, so the bytes do not depend on ``jobs``.
     ``progress(i, total, written)`` is called as each file is done (or has failed). Bad names, a bad format or
     an ``out`` that is a file raise before anything is written. ``style_name`` is ``paper`` (default: column or
-    page width, 8–9 pt text) or ``slides``.
+    page width, 8–9 pt text) or ``slides``. ``acts`` (activation names) and ``params``
+    (``{activation: {parameter: value}}``) choose what the figures that show activations draw
+    (:func:`~analytic.output.selection.selection`, checked before anything is written): the catalogue grid and
+    the depth, pre-activation and histogram figures draw ``acts``, and only their ``activation_<name>`` figures
+    are written.
 
     Each file is written atomically as soon as its figure is built, and its key (:func:`figure_key`, with the
     file's SHA-256) is stored beside it in ``out/.parts/``. A figure whose builder raises an
@@ -201,7 +216,13 @@ def write_figures(out: str | os.PathLike = "figures", format: str = "png", only:
     only = canonical_names("only", only, UnknownFigure)
     if only is not None and not only:
         raise UnknownFigure("only is empty (None means every figure)")
+    chosen = selection(acts, params)
     specs = select(only)
+    if chosen.acts is not None:  # the per-activation figures of the chosen activations only
+        names = set(chosen.names())
+        specs = tuple(s for s in specs if not s.name.startswith("activation_") or s.name[11:] in names)
+    if not specs:
+        raise UnknownFigure("the selection leaves no figure to write")
     check_budget(budget)
     canonical_callable("progress", progress)
     dpi = canonical_int("dpi", dpi, 10, MAX_DPI, OutputError)
@@ -218,16 +239,17 @@ def write_figures(out: str | os.PathLike = "figures", format: str = "png", only:
     todo = []
     for spec in specs:
         path = folder / f"{spec.name}.{fmt}"
-        if _finished(path, figure_key(spec.name, fmt, budget, dpi, style_name)):
+        if _finished(path, figure_key(spec.name, fmt, budget, dpi, style_name, chosen)):
             report(Written(spec.name, path, 0.0, reused=True))
         else:
             todo.append(spec.name)
     jobs = min(len(todo), jobs if jobs is not None else min(2, os.cpu_count() or 1))
     if jobs <= 1 or not hasattr(os, "fork"):
         for name in todo:
-            report(_write_one(name, folder, fmt, budget, dpi, style_name))
+            report(_write_one(name, folder, fmt, budget, dpi, style_name, chosen))
     else:
-        work = functools.partial(_write_one, folder=folder, fmt=fmt, budget=budget, dpi=dpi, style_name=style_name)
+        work = functools.partial(_write_one, folder=folder, fmt=fmt, budget=budget, dpi=dpi, style_name=style_name,
+                                 selection=chosen)
         run_parallel(_groups(todo), work, jobs, report)
     results = [done[spec.name] for spec in specs]
     return FigureFiles(tuple(r for r in results if isinstance(r, Written)), fmt,
@@ -245,7 +267,7 @@ def _finished(path: Path, key: dict) -> bool:
 
 
 def _write_one(name: str, folder: Path, fmt: str, budget: Budget, dpi: int,
-               style_name: str = "paper") -> Written | Failed:
+               style_name: str = "paper", selection: Selection = DEFAULT_SELECTION) -> Written | Failed:
     """Build and save one figure and record its key (in this process or a worker); a figure whose builder
     raises an :class:`~analytic.errors.AnalyticError` is returned as :class:`Failed`, and nothing is written."""
     start = time.perf_counter()
@@ -253,12 +275,13 @@ def _write_one(name: str, folder: Path, fmt: str, budget: Budget, dpi: int,
     with contextlib.suppress(FileNotFoundError):
         _key_file(path).unlink()  # a key never outlives the file it describes
     try:
-        fig = build(name, budget, style_name)
+        fig = build(name, budget, style_name, selection)
     except AnalyticError as exc:
         return Failed(name, one_line(f"{type(exc).__name__}: {exc}"))
     with style(style_name):
         save(fig, path, fmt, dpi, style_name)
-    write_part(_key_file(path), figure_key(name, fmt, budget, dpi, style_name), {"sha256": file_digest(path)})
+    write_part(_key_file(path), figure_key(name, fmt, budget, dpi, style_name, selection),
+               {"sha256": file_digest(path)})
     return Written(name, path, time.perf_counter() - start)
 
 
@@ -276,32 +299,53 @@ def figure_activations(figure: str) -> tuple[str, ...]:
     return tuple(a.name for a in catalogue() if figure in a.figures)
 
 
-def _panel_row(fig: Figure, figure: str, plot: Callable, budget: Budget, **subplots) -> Sequence:
+def _drawn(figure: str, selection: Selection) -> tuple:
+    """What a shared chain figure draws: its catalogue entries by name, or (after a selection) the selected
+    scalar activations, resolved with their parameters."""
+    if selection.default:
+        return figure_activations(figure)
+    return selection.choose(figure_activations(figure), scalar=True)
+
+
+def _panel_row(fig: Figure, figure: str, plot: Callable, budget: Budget, selection: Selection = DEFAULT_SELECTION,
+               **subplots) -> Sequence:
     """One row of axes, one per activation drawn in ``figure``, each filled by ``plot(name, ax=, budget=)``."""
-    names = figure_activations(figure)
+    names = _drawn(figure, selection)
+    if not names:
+        raise ArgumentError(f"the {figure} figure draws one-neuron chains; the selection has no scalar activation")
     axes = fig.subplots(1, len(names), squeeze=False, **subplots)[0]
     for ax, name in zip(axes, names):
         plot(name, ax=ax, budget=budget)
+        if not isinstance(name, str):  # a selected activation: its parameters in the title
+            ax.set_title(label(name))
     return axes
 
 
 # ---------------------------------------------------------------- activations
 
-def _build_activation(name: str, budget: Budget) -> Figure:
+def _build_activation(name: str, budget: Budget, selection: Selection = DEFAULT_SELECTION) -> Figure:
+    from .panels import SOFTMAX_NOTE
+
+    act = selection.bind(name)
     fig = new_figure(figure_size("page", 0.4))
-    plot_activation(name, ax=fig.subplots(1, 2), grid=budget.grid)
+    plot_activation(act if act.given else name, ax=fig.subplots(1, 2), grid=budget.grid)
+    if act.vector:  # one output of a vector map: say which, and against what
+        fig.suptitle(SOFTMAX_NOTE, fontsize="medium")
     return fig
 
 
-@_figure("activations", "the catalogue grid: phi (solid) and phi' (dashed) of every activation, sup phi' dotted")
-def _build_catalogue(budget: Budget) -> Figure:
-    acts = catalogue()
-    ncols = 5
+@_figure("activations", "the catalogue grid: phi (solid) and phi' (dashed) of every activation, sup phi' dotted",
+         selectable=True)
+def _build_catalogue(budget: Budget, selection: Selection = DEFAULT_SELECTION) -> Figure:
+    acts = catalogue() if selection.default else selection.choose([a.name for a in catalogue()])
+    ncols = min(5, len(acts))
     nrows = math.ceil(len(acts) / ncols)
     fig = new_figure(figure_size("page", (3.1 * nrows + 0.8) / 17))
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax, act in zip(axes.flat, acts):
-        plot_activation(act.name, ax=ax, grid=budget.grid, title="softmax (component)" if act.vector else act.name)
+        title = "softmax (component)" if act.vector else act.name if selection.default else label(act)
+        plot_activation(act.name if selection.default or not act.given else act, ax=ax, grid=budget.grid,
+                        title=title)
     for ax in list(axes.flat)[len(acts):]:
         ax.set_visible(False)
     from matplotlib.lines import Line2D
@@ -346,17 +390,24 @@ def _build_softmax(budget: Budget) -> Figure:
 
 @_figure("gradient_depth", "gradient magnitude against depth: the exact chain's mean and typical value, Monte "
                            "Carlo of the same chain with 95 % bands, the crude bound and the independence "
-                           "approximation")
-def _build_gradient_depth(budget: Budget) -> Figure:
-    names = figure_activations("gradient_depth")
-    fig = new_figure(figure_size("page", 0.62))
-    axes = fig.subplots(math.ceil((len(names) + 1) / 4), 4, squeeze=False)  # one cell more, for the legend
+                           "approximation", selectable=True)
+def _build_gradient_depth(budget: Budget, selection: Selection = DEFAULT_SELECTION) -> Figure:
+    names = _drawn("gradient_depth", selection)
+    if not names:
+        raise ArgumentError("the gradient_depth figure draws one-neuron chains; the selection has no scalar "
+                            "activation")
+    cells = len(names) + (0 if compact() and not selection.default else 1)  # one cell more, for the legend
+    rows = math.ceil(cells / 4)
+    fig = new_figure(figure_size("page", 0.62 if selection.default else 0.25 + 0.3 * rows))
+    axes = fig.subplots(rows, 4, squeeze=False)
     for ax, name in zip(axes.flat, names):
         plot_gradient_depth(name, ax=ax, budget=budget)
+        if not isinstance(name, str):  # a selected activation: its parameters in the title
+            ax.set_title(label(name).replace(" (", "\n("))
     for ax in axes[:, 0]:
         ax.set_ylabel(r"gradient magnitude $|g_r|$")
-    legend_ax = axes.flat[len(names)]
-    for ax in axes.flat[len(names) + 1:]:
+    legend_ax = axes.flat[len(names)] if cells > len(names) else None
+    for ax in axes.flat[cells:]:
         ax.set_visible(False)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     for ax in axes.flat[1:len(names)]:  # the 'unreliable' marker may appear in any panel
@@ -364,7 +415,8 @@ def _build_gradient_depth(budget: Budget) -> Figure:
             if l not in labels:
                 handles.append(h)
                 labels.append(l)
-    legend_ax.axis("off")
+    if legend_ax is not None:
+        legend_ax.axis("off")
     if compact():  # at page width the eighth cell is too narrow for the legend: it goes under the panels
         fig.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False)
     else:
@@ -380,10 +432,11 @@ def _build_gradient_depth(budget: Budget) -> Figure:
 # ---------------------------------------------------------------- the law of the pre-activations
 
 @_figure("preactivation_law", "mean and standard deviation of the pre-activation v_t across depth in the exact "
-                              "chain, for sigmoid and tanh, against the N(0, 1) of the independence approximation")
-def _build_preact(budget: Budget) -> Figure:
+                              "chain, for sigmoid and tanh, against the N(0, 1) of the independence approximation",
+         selectable=True)
+def _build_preact(budget: Budget, selection: Selection = DEFAULT_SELECTION) -> Figure:
     fig = new_figure(figure_size("page", 0.42))
-    axes = _panel_row(fig, "preactivation_law", plot_preactivation_law, budget, sharey=True)
+    axes = _panel_row(fig, "preactivation_law", plot_preactivation_law, budget, selection, sharey=True)
     axes[0].set_ylabel(r"pre-activation $v_t$: mean $\pm$ sd")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False)
@@ -396,10 +449,10 @@ def _build_preact(budget: Budget) -> Figure:
 # ---------------------------------------------------------------- histogram of log|product|
 
 @_figure("histogram", "histogram of log10|prod w_t phi'(v_t)| at a few depths: the mean sits far right of the "
-                      "typical value")
-def _build_histogram(budget: Budget) -> Figure:
+                      "typical value", selectable=True)
+def _build_histogram(budget: Budget, selection: Selection = DEFAULT_SELECTION) -> Figure:
     fig = new_figure(figure_size("page", 0.4))
-    axes = _panel_row(fig, "histogram", plot_histogram, budget)
+    axes = _panel_row(fig, "histogram", plot_histogram, budget, selection)
     from matplotlib.lines import Line2D
     handles, labels = axes[0].get_legend_handles_labels()
     handles += [Line2D([], [], color="0.3", linestyle="--", linewidth=1.8),
@@ -442,7 +495,9 @@ def _build_isometry(budget: Budget) -> Figure:
     axes = fig.subplots(2, 2)
     for ax, panel in zip(axes.ravel(), isometry_panels(budget)):
         N.draw_singular_values(ax, panel)
-    fig.suptitle(f"Jacobian singular values at criticality (width {budget.isometry_width} for the histograms)")
+    fig.suptitle(r"Singular values $s$ of the input–output Jacobian $J = \partial y_L/\partial y_0$ of an "
+                 r"$L$-layer network at criticality ($\chi_1 = 1$): S-transform density (line), sampled width-"
+                 f"{budget.isometry_width} networks (histogram)", wrap=True)
     return fig
 
 
@@ -461,4 +516,66 @@ def _build_finite_width(budget: Budget) -> Figure:
 def _build_normalisation(budget: Budget) -> Figure:
     fig = new_figure(figure_size("page", 0.45))
     plot_normalisation(ax=fig.subplots(1, 2), budget=budget)
+    return fig
+
+
+# ---------------------------------------------------------------- the per-layer picture and sparsity
+
+@_figure("layer_profile", "the per-layer picture of a wide network (Glorot & Bengio 2010): gradient norm and "
+                          "pre-activation variance at every layer for sigmoid, tanh and ReLU under standard, "
+                          "Glorot and He weights, mean field over Monte Carlo")
+def _build_layer_profile(budget: Budget) -> Figure:
+    from matplotlib.lines import Line2D
+
+    from .api import PROFILE_ACTS, plot_layer_profile
+    from .layer_panels import INITS
+
+    fig = new_figure(figure_size("page", 0.72))
+    axes = fig.subplots(2, len(PROFILE_ACTS), squeeze=False)
+    for j, act in enumerate(PROFILE_ACTS):
+        for init in INITS:
+            for row, quantity in enumerate(("gradient", "q")):
+                plot_layer_profile(act, init, ax=axes[row, j], quantity=quantity, budget=budget)
+        axes[0, j].set_title(act)
+        axes[0, j].set_xlabel("")
+    for ax in axes[:, 1:].ravel():
+        ax.set_ylabel("")
+    axes[0, 0].set_ylabel(r"gradient $E\,\|\partial L/\partial y_l\|^2$")
+    axes[1, 0].set_ylabel(r"pre-activation $q_l = E[v_l^2]$")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    handles += [Line2D([], [], color="0.3", linewidth=1.8),
+                Line2D([], [], linestyle="none", marker="o", markerfacecolor="white", markeredgecolor="0.3")]
+    labels += [r"mean field: $n\prod_{k>l}\chi_k$, $\chi_k = \sigma_w^2 E[\varphi'(v_k)^2]$ (top); "
+               r"length map $q_l$ (bottom)",
+               f"Monte Carlo (real back-propagation, {budget.profile_networks} networks × {budget.profile_batch} "
+               "inputs), 95 % band"]
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False)
+    fig.suptitle(f"The per-layer picture: width {budget.profile_width}, depth {budget.profile_depth}, no bias, "
+                 r"inputs $\mathcal{N}(0, I_n)$, loss $\langle u, y_L\rangle$")
+    return fig
+
+
+@_figure("sparsity", "ReLU sparsity: the fraction of zero activations per layer of a wide network with and "
+                     "without bias (mean field P(v <= 0) over Monte Carlo), and narrow networks born dead, "
+                     "(1 - 2^-n)^L against Monte Carlo")
+def _build_sparsity(budget: Budget) -> Figure:
+    from .api import plot_born_dead, plot_sparsity
+
+    fig = new_figure(figure_size("page", 0.62))
+    left, right = fig.subplots(1, 2)
+    plot_sparsity(ax=left, budget=budget)
+    plot_born_dead(ax=right, budget=budget)
+    from matplotlib.lines import Line2D
+
+    from .layer_panels import born_dead_panel, sparsity_panel
+
+    for ax, line_label, mc_label in (
+            (left, r"mean field $P(v_l \leq 0) = \Phi(-b/s_l)$", sparsity_panel(budget).mc_label),
+            (right, r"exact $(1 - 2^{-n})^L$", born_dead_panel(budget).mc_label)):
+        handles, labels = ax.get_legend_handles_labels()
+        handles += [Line2D([], [], color="0.3", linewidth=1.8),
+                    Line2D([], [], linestyle="none", marker="o", markerfacecolor="white", markeredgecolor="0.3")]
+        labels += [line_label, mc_label]
+        ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncols=2, frameon=False,
+                  fontsize="small")  # below the axes: covers nothing
     return fig

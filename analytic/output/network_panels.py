@@ -114,7 +114,7 @@ def phase_panel(budget: Budget = DEFAULT) -> N.PhasePanel:
         checks.append((sw, sb, math.exp(wide.slope.value), float(mean_field("tanh", sw, sb).chi1)))
     gw, gb, xi, chaotic = _xi_grid("tanh", budget)
     return N.PhasePanel("tanh", sb2, sw2, PHASE_SIGMA_W2_MAX, points, tuple(checks),
-                        f"width-{n} tanh nets, depth 30:\n" + r"$\chi_1$ simulated (mean field)",
+                        f"width-{n} tanh nets, depth 30;\n" + r"each label reads: simulated $\chi_1$ (mean-field $\chi_1$)",
                         gw, gb, xi, XI_LEVELS, chaotic=chaotic)
 
 
@@ -165,10 +165,13 @@ def isometry_panels(budget: Budget = DEFAULT) -> tuple[N.SpectrumPanel, ...]:
                                      networks=budget.isometry_networks, seed=budget.seed)
                 ev = np.array(mc.eigenvalues)
                 t = 0.5 * np.log10(ev[ev > lam[0]])
-                edges = np.linspace(0.5 * math.log10(lam[0]), 0.5 * math.log10(lam[-1]), 41)
+                x, p = 0.5 * np.log10(lam), 2 * math.log(10) * lam * rho
+                # the histogram spans where the density is drawn (above 1e-3 of its peak), not the whole grid:
+                # a narrow law (orthogonal tanh) keeps its own bins
+                seen = x[p > 1e-3 * np.max(p)]
+                edges = np.linspace(float(seen.min()), float(seen.max()), 41)
                 counts, _ = np.histogram(t, edges)
-                series.append(N.SpectrumSeries(f"L = {L}", 0.5 * np.log10(lam), 2 * math.log(10) * lam * rho,
-                                               edges, counts / (len(ev) * np.diff(edges))))
+                series.append(N.SpectrumSeries(f"L = {L}", x, p, edges, counts / (len(ev) * np.diff(edges))))
             note = "atom 1/2 at s = 0 not shown" if act == "relu" else ""
             panels.append(N.SpectrumPanel(f"{act}, {weights} weights", tuple(series), note))
     return tuple(panels)
@@ -183,15 +186,24 @@ def finite_width_panel(budget: Budget = DEFAULT) -> N.FiniteWidthPanel:
     from ..mc import simulate_wide
     from ..theory.finite_width import finite_width
 
-    ns = np.unique(np.round(np.geomspace(2, 1024, 60)).astype(int))
+    # the exact law exists at integer widths only: every n up to 16, then a geometric sample of them
+    ns = np.unique(np.concatenate([np.arange(2, 17), np.round(np.geomspace(16, 1024, 30)).astype(int)]))
     exact = np.array([finite_width("relu", 1, 2.0, int(n), median=False).log_mean.exact for n in ns])
     pts = np.array(budget.fw_widths)
-    sims = [simulate_wide("relu", 12, int(n), f"he({int(n)})", batch=8, networks=budget.fw_networks,
-                          seed=budget.seed) for n in pts]
+    # narrow networks lose most inputs (all units off at some layer), so they get more networks
+    nets = [budget.fw_networks * _narrow_factor(int(n)) for n in pts]
+    sims = [simulate_wide("relu", 12, int(n), f"he({int(n)})", batch=8, networks=k, seed=budget.seed)
+            for n, k in zip(pts, nets)]
     value = np.array([s.slope_log.value for s in sims])
     se = np.array([s.slope_log.stderr for s in sims])
+    counts = f"{min(nets)}" if min(nets) == max(nets) else f"{min(nets)}–{max(nets)}"
     return N.FiniteWidthPanel(
-        "ReLU, σ_w² = 2: typical rate per layer", 1.0 / ns, exact, -2.5 / ns, 0.0,
+        r"ReLU, $\sigma_w^2 = 2$: typical rate per layer", 1.0 / ns, exact, -2.5 / ns, 0.0,
         P.Band(1.0 / pts, value, value - Z95 * se, value + Z95 * se),
-        f"Monte Carlo, depth 12,\n{budget.fw_networks} × 8 inputs, 95 % bars")
+        f"Monte Carlo, depth 12, at every width:\n{counts} networks × 8 inputs, 95 % bars")
+
+
+def _narrow_factor(n: int) -> int:
+    """How many times more networks a width-n finite-width check runs (1 from width 16 on)."""
+    return max(1, 16 // n)
 

@@ -45,6 +45,8 @@ class PhasePanel:
     boundary_label: str = ""
 
 
+#: The words of each marker shape of a simulated check in the legend of a phase diagram.
+CHECK_MARKERS = {"v": r"simulated $\chi_1 < 1$ (vanishing)", "^": r"simulated $\chi_1 \geq 1$ (exploding)"}
 #: Behind text drawn over the phase regions and contours: a pale box, so lines never cross a label.
 _TEXT_BOX = dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8)
 #: Heights (fractions of the sigma_b^2 range) at which neighbouring xi_c contours are labelled, in turn.
@@ -106,11 +108,15 @@ def draw_phase_diagram(ax, panel: PhasePanel) -> dict[str, Any]:
                                      color=SERIES[(i + 1) % len(SERIES)], markeredgecolor="black",
                                      label=label, clip_on=False, zorder=4)[0])
     out["checks"] = []
-    for i, (x, y, measured, theory) in enumerate(panel.checks):
+    labelled = set()
+    for x, y, measured, theory in panel.checks:
         marker = "v" if measured < 1 else "^"
+        # one legend entry per marker shape: each shape drawn is explained
+        label = None if marker in labelled else CHECK_MARKERS[marker] + (
+            ": " + panel.checks_label if not labelled else "")  # the networks and the numbers said once
+        labelled.add(marker)
         out["checks"].append(ax.plot([x], [y], linestyle="none", marker=marker, markersize=9, color="white",
-                                     markeredgecolor="black", markeredgewidth=1.5, zorder=4,
-                                     label=panel.checks_label if i == 0 else None)[0])
+                                     markeredgecolor="black", markeredgewidth=1.5, zorder=4, label=label)[0])
         out["checks"].append(ax.annotate(f"{measured:.2f} ({theory:.2f})", (x, y), xytext=(0, -16),
                                          textcoords="offset points", ha="center", va="top", fontsize="small",
                                          bbox=_TEXT_BOX, zorder=3))
@@ -227,6 +233,10 @@ def draw_singular_values(ax, panel: SpectrumPanel) -> dict[str, list]:
     for color, s in zip(SERIES, panel.series):
         out["hists"].append(ax.stairs(s.heights, s.edges, color=color, alpha=0.25, fill=True))
         out["curves"].append(ax.plot(s.x, s.density, color=color, label=s.label)[0])
+    lo = min(float(s.edges[0]) for s in panel.series)
+    hi = max(float(s.edges[-1]) for s in panel.series)
+    pad = 0.04 * (hi - lo)
+    ax.set_xlim(lo - pad, hi + pad)  # the axis spans where the densities live
     ax.set_xlabel(r"$\log_{10}$ singular value of $J$")
     ax.set_ylabel("density")
     ax.set_title(panel.title)
@@ -251,8 +261,10 @@ class FiniteWidthPanel:
 
 
 def draw_finite_width(ax, panel: FiniteWidthPanel) -> dict[str, Any]:
-    """Exact finite-width rate (solid), its 1/n approximation (dashed), mean field (dotted), Monte Carlo points."""
-    out = {"exact": ax.plot(panel.inv_n, panel.exact, color=OKABE_ITO["blue"], label="exact (χ² law)")[0],
+    """Exact finite-width rate (dots at the integer widths, where the law is defined: no line between them), its
+    1/n approximation (dashed), mean field (dotted), Monte Carlo points at every simulated width."""
+    out = {"exact": ax.plot(panel.inv_n, panel.exact, linestyle="none", marker="o", markersize=3,
+                            color=OKABE_ITO["blue"], label=r"exact ($\chi^2$ law), integer $n$")[0],
            "approx": ax.plot(panel.inv_n, panel.approx, color=OKABE_ITO["green"], linestyle="--",
                              label=r"large width: $\ln\chi_1 - 5/(2n)$")[0],
            "mean_field": ax.axhline(panel.mean_field, color=BOUND_COLOR, linestyle=":",
@@ -267,4 +279,85 @@ def draw_finite_width(ax, panel: FiniteWidthPanel) -> dict[str, Any]:
     ax.set_title(panel.title)
     ax.grid(True, color="0.9")
     ax.legend(loc="lower left", fontsize="x-small")
+    return out
+
+
+# ---------------------------------------------------------------- the per-layer picture and sparsity
+
+#: How each quantity of the per-layer figure is labelled on its axis.
+PROFILE_YLABELS = {"gradient": r"gradient norm $E\,\|\partial L/\partial y_l\|^2$",
+                   "q": r"pre-activation variance $q_l = E[v_l^2]$"}
+
+
+def _band_points(ax, band: Band, color: str, marker: str, label: str | None = None, log: bool = False) -> dict:
+    """Monte Carlo estimates as hollow markers over a light 95 % band (on a log axis the band stops at positive
+    values)."""
+    x, v, lo, hi = (np.asarray(a, float) for a in (band.x, band.value, band.lower, band.upper))
+    ok = np.isfinite(v) & ((v > 0) if log else True)
+    lo = np.where(np.isfinite(lo) & ((lo > 0) if log else True), lo, np.where(ok, v, np.nan) * (0.5 if log else 1))
+    band_artist = ax.fill_between(x, lo, hi, where=ok, color=color, alpha=0.2, linewidth=0, zorder=1)
+    points = ax.plot(x[ok], v[ok], linestyle="none", marker=marker, markersize=4, markerfacecolor="white",
+                     markeredgecolor=color, markeredgewidth=1.1, label=label, zorder=3)[0]
+    return {"band": band_artist, "points": points}
+
+
+def draw_layer_profile(ax, panel, quantity: str = "gradient", *, color: str = SERIES[0],
+                       marker: str = "o") -> dict[str, Any]:
+    r"""One activation and initialisation across layers on a log axis: the mean-field line (the per-layer
+    :math:`\chi` product for ``quantity="gradient"``, the length map for ``"q"``) over the Monte Carlo points and
+    their 95 % band. The line carries the initialisation's label with its :math:`\sigma_w^2`."""
+    if quantity not in PROFILE_YLABELS:
+        raise ArgumentError(f"quantity must be one of {', '.join(PROFILE_YLABELS)}, got {quantity!r}")
+    line_y = panel.gradient if quantity == "gradient" else panel.q
+    band = panel.mc_gradient if quantity == "gradient" else panel.mc_q
+    label = rf"{panel.label}, $\sigma_w^2 = {panel.sigma_w2:.3g}$"
+    with np.errstate(invalid="ignore", divide="ignore"):
+        y = np.where(np.asarray(line_y) > 0, line_y, np.nan)
+    out: dict[str, Any] = {"line": ax.plot(panel.layers, y, color=color, linewidth=1.8, label=label, zorder=2)[0]}
+    out.update(_band_points(ax, band, color, marker, log=True))
+    ax.set_yscale("log")
+    ax.set_xlabel(r"layer $l$ (0 = input)")
+    ax.set_ylabel(PROFILE_YLABELS[quantity])
+    ax.set_xlim(-0.5, panel.layers[-1] + 0.5)
+    ax.grid(True, which="major", color="0.9", linewidth=0.8)
+    return out
+
+
+def draw_sparsity(ax, panel) -> dict[str, Any]:
+    r"""The fraction of units off per layer: mean-field :math:`P(v_l \le 0)` lines, Monte Carlo points with 95 %
+    bars, one colour per bias."""
+    out: dict[str, Any] = {"lines": [], "points": []}
+    for color, marker, s in zip(SERIES, ("o", "s", "^", "D"), panel.series):
+        out["lines"].append(ax.plot(s.layers, s.mean_field, color=color, linewidth=1.8,
+                                    label=s.label)[0])
+        p = s.mc
+        out["points"].append(ax.errorbar(p.x, p.value, yerr=[p.value - p.lower, p.upper - p.value],
+                                         linestyle="none", marker=marker, markersize=4, markerfacecolor="white",
+                                         markeredgecolor=color, ecolor=color, elinewidth=1.0, capsize=2,
+                                         zorder=3))
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_xlabel(r"layer $l$")
+    ax.set_ylabel(r"fraction of zero activations")
+    ax.set_title(panel.title)
+    ax.grid(True, color="0.9")
+    return out
+
+
+def draw_born_dead(ax, panel) -> dict[str, Any]:
+    r"""The probability that a narrow ReLU network is alive for a given input against depth: exact
+    :math:`(1 - 2^{-n})^L` lines, Monte Carlo points with 95 % bars, one colour per width."""
+    out: dict[str, Any] = {"lines": [], "points": []}
+    for color, s in zip(SERIES, panel.series):
+        out["lines"].append(ax.plot(s.depth, s.exact, color=color, linewidth=1.8,
+                                    label=rf"$n = {s.width}$")[0])
+        p = s.mc
+        out["points"].append(ax.errorbar(p.x, p.value, yerr=[p.value - p.lower, p.upper - p.value],
+                                         linestyle="none", marker="o", markersize=4, markerfacecolor="white",
+                                         markeredgecolor=color, ecolor=color, elinewidth=1.0, capsize=2,
+                                         zorder=3))
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_xlabel(r"depth $L$ (layers of width $n$)")
+    ax.set_ylabel("P(output not all zero) for one input")
+    ax.set_title(panel.title)
+    ax.grid(True, color="0.9")
     return out

@@ -82,27 +82,35 @@ def _sympy_or_none(exact) -> sp.Expr | None:
     return exact if isinstance(exact, sp.Basic) else None
 
 
+#: What the softmax panels show, under their title: one output against its own logit, the others fixed.
+SOFTMAX_NOTE = (r"$s_1(x) = e^{x}/(e^{x} + \sum_{j>1} e^{z_j})$ with the other logits fixed at "
+                r"$\sum_{j>1} e^{z_j} = 1$, so $s_1(x) = \sigma(x)$ and $\partial s_1/\partial x = s_1(1 - s_1)$")
+
+
 def _title(act: Activation) -> str:
+    from .selection import label
+
     if act.vector:
-        return r"softmax component $\sigma(x-\log c)$, $c=1$"
-    return act.name
+        return r"softmax output $s_1$ vs its own logit $x$"
+    return label(act)
 
 
 @functools.lru_cache(maxsize=None)
-def activation_panel(name: str, grid: int = DEFAULT.grid) -> P.ActivationPanel:
-    """φ and φ′ of a catalogue activation on :data:`XRANGE` at its default parameters, with its kinks and bounds.
+def activation_panel(name, grid: int = DEFAULT.grid, xlim: tuple[float, float] = XRANGE) -> P.ActivationPanel:
+    """φ and φ′ of an activation (a name, or a bound activation with its parameters) on ``xlim`` (default
+    :data:`XRANGE`), with its kinks and bounds; the title names the parameters set away from their defaults.
 
     At a kink where φ′ jumps the φ′ line is broken, both one-sided limits are open dots (φ′ does not exist
     there) and PyTorch's autograd value at the kink is a filled diamond.
     """
     act = resolve(name)
-    x = np.linspace(*XRANGE, grid)
+    x = np.linspace(*xlim, grid)
     phi, dphi = numpy_function(act, 0), numpy_function(act, 1)
     eps = 1e-9
     breaks, marks, holes = [], [], []
     for k in act.kinks:
         a = float(k.at)
-        if not XRANGE[0] < a < XRANGE[1]:
+        if not xlim[0] < a < xlim[1]:
             continue
         left, right = dphi(np.array([a - eps, a + eps]))
         if abs(left - right) > 1e-6:
@@ -317,7 +325,8 @@ def dead_panel(budget: Budget = DEFAULT) -> P.DeadPanel:
         title="Dying ReLU: a negative bias switches units off", xlabel=r"bias $\mu$",
         curve_x=curve_x, curve_y=curve_y, curve_label=r"analytic $P(v<0)$, $v \sim \mathcal{N}(\mu, 2)$",
         points=P.Band(mus, value, value - Z95 * se, value + Z95 * se),
-        points_label=r"Monte Carlo, one unit $v = w + \mu$," + f"\n{budget.chains:,} draws, 95 % bars",
+        points_label=r"Monte Carlo, one unit $v = w + \mu$," + f"\n{budget.chains:,} draws, 95 % bars (black)",
         extra_x=mus, extra_y=np.array([w.zero_dphi_fraction[1] for w in wide]),
-        extra_label=f"Monte Carlo, first layer of width-{n} networks\n(He weights), 2 × {budget.dead_batch} inputs")
+        extra_label=f"Monte Carlo, first layer of width-{n} networks\n(He weights): 2 networks × {budget.dead_batch} "
+                    "inputs each")
 

@@ -207,7 +207,8 @@ def draw_bound(ax, bound: BoundLine, *, color: str = BOUND_COLOR, text: bool = T
                fontsize: float | None = None, va: str = "bottom", ha: str = "right") -> list:
     """A dashed horizontal line at a proved bound, labelled at the right (or, ``ha="left"``, the left) end, just
     above (or below) it."""
-    artists = [ax.axhline(bound.value, color=color, linestyle="--", linewidth=1.3, zorder=1)]
+    artists = [ax.axhline(bound.value, color=color, linestyle="--", linewidth=1.3, zorder=1,
+                          label=bound.label.replace("\n", " "))]
     if text:
         offset = 3 if va == "bottom" else -3
         artists.append(ax.annotate(bound.label, xy=(0.98 if ha == "right" else 0.02, bound.value),
@@ -222,9 +223,18 @@ def draw_bound(ax, bound: BoundLine, *, color: str = BOUND_COLOR, text: bool = T
 
 def draw_activation_pair(ax_phi, ax_dphi, panel: ActivationPanel) -> dict[str, list]:
     r"""φ on ``ax_phi`` and φ′ on ``ax_dphi`` side by side, with the proved sup (and a negative inf) of φ′ dashed."""
-    phi = draw_function(ax_phi, panel.phi, color=PHI_COLOR)
+    phi = draw_function(ax_phi, panel.phi, color=PHI_COLOR, label=r"$\varphi(x)$")
     ax_phi.set_title(rf"{panel.title}: $\varphi(x)$")
-    dphi = draw_function(ax_dphi, panel.dphi, color=DPHI_COLOR, marker_size=40)
+    # a kink value on the line of a bound that is not attained is drawn hollow: not a value phi' takes
+    unattained = [b.value for b in panel.bounds if not b.attained]
+    limit_marks = tuple(m for m in panel.dphi.marks if any(_on_level(m[1], v) for v in unattained))
+    filled = tuple(m for m in panel.dphi.marks if m not in limit_marks)
+    dphi = draw_function(ax_dphi, replace(panel.dphi, marks=filled), color=DPHI_COLOR, marker_size=40,
+                         label=r"$\varphi'(x)$")
+    if limit_marks:
+        mx, my = zip(*limit_marks)
+        dphi.append(ax_dphi.scatter(mx, my, s=32, marker="D", facecolors="white", edgecolors=BOUND_COLOR,
+                                    linewidths=1.5, zorder=4))
     ax_dphi.set_title(rf"{panel.title}: $\varphi'(x)$")
     bounds = []
     for i, b in enumerate(panel.bounds):
@@ -235,10 +245,20 @@ def draw_activation_pair(ax_phi, ax_dphi, panel: ActivationPanel) -> dict[str, l
         ax.set_xlabel("$x$")
         ax.set_xlim(panel.phi.x[0], panel.phi.x[-1])
     if panel.dphi.marks:  # explained under the axis, where it cannot cover the curve
-        ax_dphi.set_xlabel("$x$\n\u25c6 PyTorch's value at the kink, \u25cb one-sided limits", fontsize="small")
+        words = []
+        if filled:
+            words.append("\u25c6 PyTorch's value at the kink")
+        if limit_marks:
+            words.append("\u25c7 PyTorch's value at the kink, on a bound that is not attained")
+        ax_dphi.set_xlabel("$x$\n" + ", ".join(words + ["\u25cb one-sided limits"]), fontsize="small")
     _headroom(ax_dphi, [c.value for c in panel.bounds] + [0.0], panel.dphi.y)
     ax_dphi.ticklabel_format(axis="y", useOffset=False)
     return {"phi": phi, "dphi": dphi, "bounds": bounds}
+
+
+def _on_level(y: float, level: float) -> bool:
+    """``y`` lies on the horizontal line at ``level`` (to rounding)."""
+    return abs(y - level) <= 1e-9 * max(1.0, abs(level))
 
 
 def _label_side(panel: ActivationPanel, bound: BoundLine) -> str:
@@ -259,13 +279,14 @@ def draw_catalogue_cell(ax, panel: ActivationPanel) -> dict[str, list]:
     r"""φ (solid) and φ′ (dashed) of one activation on one axes, the sup of φ′ as a thin dotted line."""
     ax.axhline(0, color="0.8", linewidth=0.7, zorder=0)
     ax.axvline(0, color="0.8", linewidth=0.7, zorder=0)
-    phi = draw_function(ax, panel.phi, color=PHI_COLOR, linewidth=1.8)
+    phi = draw_function(ax, panel.phi, color=PHI_COLOR, linewidth=1.8, label=r"$\varphi(x)$")
     dphi = draw_function(ax, replace(panel.dphi, marks=()), color=DPHI_COLOR, linewidth=1.8, linestyle="--",
-                         marker_size=18)
+                         marker_size=18, label=r"$\varphi'(x)$")
     bounds = []
     if panel.bounds:
         b = panel.bounds[0]
-        bounds.append(ax.axhline(b.value, color=BOUND_COLOR, linestyle=":", linewidth=1.0, zorder=1))
+        bounds.append(ax.axhline(b.value, color=BOUND_COLOR, linestyle=":", linewidth=1.0, zorder=1,
+                                 label=r"proved $\sup\varphi'$"))
     ax.set_title(panel.title)
     ax.set_xlim(panel.phi.x[0], panel.phi.x[-1])
     return {"phi": phi, "dphi": dphi, "bounds": bounds}
@@ -438,20 +459,26 @@ def draw_dead_fraction(ax, panel: DeadPanel) -> dict[str, Any]:
     """Analytic fraction of dead units (curve) against Monte Carlo estimates (points with 95 % bars)."""
     out = {"curve": draw_curve(ax, panel.curve_x, panel.curve_y, color=OKABE_ITO["blue"], label=panel.curve_label)}
     p = panel.points
-    # hollow, small markers: the 95 % bars stay visible through them, on the axes and in the legend
-    out["points"] = ax.errorbar(p.x, p.value, yerr=[p.value - p.lower, p.upper - p.value], linestyle="none",
-                                marker="o", markersize=5, markerfacecolor="none",
-                                markeredgecolor=OKABE_ITO["vermillion"], ecolor=OKABE_ITO["vermillion"],
-                                elinewidth=1.2, capsize=4, capthick=1.2, label=panel.points_label, zorder=3)
+    # hollow markers under the 95 % bars: the bars are drawn last, above the markers, so a bar shorter than a
+    # marker still shows; the legend shows marker and bar together
+    color = OKABE_ITO["vermillion"]
+    out["markers"] = ax.plot(p.x, p.value, linestyle="none", marker="o", markersize=6, markerfacecolor="none",
+                             markeredgecolor=color, markeredgewidth=1.2, zorder=3)[0]
+    out["points"] = ax.errorbar(p.x, p.value, yerr=[p.value - p.lower, p.upper - p.value], fmt="none",
+                                ecolor="black", elinewidth=1.4, capsize=4, capthick=1.4, zorder=5)
+    handles, labels = [out["curve"], (out["markers"], out["points"])], [panel.curve_label, panel.points_label]
     if panel.extra_x is not None:
         out["extra"] = ax.plot(panel.extra_x, panel.extra_y, linestyle="none", marker="x", markersize=6,
                                markeredgewidth=1.8, color=OKABE_ITO["green"], label=panel.extra_label, zorder=4)[0]
+        handles.append(out["extra"])
+        labels.append(panel.extra_label)
     ax.set_ylim(-0.03, 1.03)
     ax.set_xlabel(panel.xlabel)
     ax.set_ylabel(r"fraction of dead units ($\varphi'(v) = 0$)")
     ax.set_title(panel.title)
     ax.grid(True, color="0.9")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)  # below the axes: covers nothing
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.18),
+              frameon=False)  # below the axes: covers nothing
     return out
 
 
