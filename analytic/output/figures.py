@@ -130,6 +130,7 @@ class Written:
     path: Path
     seconds: float
     reused: bool = False
+    also: tuple[Path, ...] = ()  # the same figure in the other formats asked for
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,11 @@ class FigureFiles:
     def paths(self) -> tuple[Path, ...]:
         return tuple(w.path for w in self.written)
 
+    @property
+    def all_paths(self) -> tuple[Path, ...]:
+        """Every file written: each figure in its format, then in the other formats asked for (``also``)."""
+        return tuple(p for w in self.written for p in (w.path,) + w.also)
+
     def as_dict(self) -> dict:
         """JSON keys of the ``figures`` command: ``files`` (paths as strings) and ``format``; ``failed`` (a list
         of ``{"name", "error"}``) only when a figure failed."""
@@ -178,7 +184,8 @@ def figure_key(name: str, fmt: str, budget: Budget, dpi: int, style_name: str) -
 
 def write_figures(out: str | os.PathLike = "figures", format: str = "png", only: Sequence[str] | None = None,
                   budget: Budget = DEFAULT, progress: Callable[[int, int, Written | Failed], None] | None = None,
-                  dpi: int = DPI, jobs: int | None = None, style_name: str = "paper") -> FigureFiles:
+                  dpi: int = DPI, jobs: int | None = None, style_name: str = "paper",
+                  also: Sequence[str] = ()) -> FigureFiles:
     """Build and save the selected figures into ``out`` as ``<name>.<format>``; the files are listed in the
     standard order.
 
@@ -186,7 +193,8 @@ def write_figures(out: str | os.PathLike = "figures", format: str = "png", only:
     process). Every figure depends only on its own fixed seeds, so the bytes do not depend on ``jobs``.
     ``progress(i, total, written)`` is called as each file is done (or has failed). Bad names, a bad format or
     an ``out`` that is a file raise before anything is written. ``style_name`` is ``paper`` (default: column or
-    page width, 8–9 pt text) or ``slides``.
+    page width, 8–9 pt text) or ``slides`` (every figure one 16:9 slide). Each figure built is also saved in the
+    formats ``also`` (listed in :attr:`FigureFiles.all_paths`), from the same drawing.
 
     Each file is written atomically as soon as its figure is built, and its key (:func:`figure_key`, with the
     file's SHA-256) is stored beside it in ``out/.parts/``. A figure whose builder raises an
@@ -198,6 +206,10 @@ def write_figures(out: str | os.PathLike = "figures", format: str = "png", only:
     fmt = canonical_text("format", format, error=OutputError).lower()
     if fmt not in METADATA:
         raise OutputError(f"unknown figure format {show_value(format)}; formats: {', '.join(FORMATS)}")
+    extra = tuple(dict.fromkeys(canonical_text("format", f, error=OutputError).lower() for f in also))
+    if any(f not in METADATA for f in extra):
+        raise OutputError(f"unknown figure format in {show_value(also)}; formats: {', '.join(FORMATS)}")
+    extra = tuple(f for f in extra if f != fmt)
     only = canonical_names("only", only, UnknownFigure)
     if only is not None and not only:
         raise UnknownFigure("only is empty (None means every figure)")
@@ -218,16 +230,18 @@ def write_figures(out: str | os.PathLike = "figures", format: str = "png", only:
     todo = []
     for spec in specs:
         path = folder / f"{spec.name}.{fmt}"
-        if _finished(path, figure_key(spec.name, fmt, budget, dpi, style_name)):
-            report(Written(spec.name, path, 0.0, reused=True))
+        if all(_finished(folder / f"{spec.name}.{f}", figure_key(spec.name, f, budget, dpi, style_name))
+               for f in (fmt,) + extra):
+            report(Written(spec.name, path, 0.0, reused=True, also=tuple(path.with_suffix(f".{f}") for f in extra)))
         else:
             todo.append(spec.name)
     jobs = min(len(todo), jobs if jobs is not None else min(2, os.cpu_count() or 1))
     if jobs <= 1 or not hasattr(os, "fork"):
         for name in todo:
-            report(_write_one(name, folder, fmt, budget, dpi, style_name))
+            report(_write_one(name, folder, fmt, budget, dpi, style_name, extra))
     else:
-        work = functools.partial(_write_one, folder=folder, fmt=fmt, budget=budget, dpi=dpi, style_name=style_name)
+        work = functools.partial(_write_one, folder=folder, fmt=fmt, budget=budget, dpi=dpi, style_name=style_name,
+                                 also=extra)
         run_parallel(_groups(todo), work, jobs, report)
     results = [done[spec.name] for spec in specs]
     return FigureFiles(tuple(r for r in results if isinstance(r, Written)), fmt,
@@ -245,21 +259,24 @@ def _finished(path: Path, key: dict) -> bool:
 
 
 def _write_one(name: str, folder: Path, fmt: str, budget: Budget, dpi: int,
-               style_name: str = "paper") -> Written | Failed:
-    """Build and save one figure and record its key (in this process or a worker); a figure whose builder
-    raises an :class:`~analytic.errors.AnalyticError` is returned as :class:`Failed`, and nothing is written."""
+               style_name: str = "paper", also: tuple[str, ...] = ()) -> Written | Failed:
+    """Build one figure, save it in ``fmt`` and the formats ``also``, and record each file's key (in this process
+    or a worker); a figure whose builder raises an :class:`~analytic.errors.AnalyticError` is returned as
+    :class:`Failed`, and nothing is written."""
     start = time.perf_counter()
-    path = folder / f"{name}.{fmt}"
-    with contextlib.suppress(FileNotFoundError):
-        _key_file(path).unlink()  # a key never outlives the file it describes
+    paths = [folder / f"{name}.{f}" for f in (fmt,) + also]
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            _key_file(path).unlink()  # a key never outlives the file it describes
     try:
         fig = build(name, budget, style_name)
     except AnalyticError as exc:
         return Failed(name, one_line(f"{type(exc).__name__}: {exc}"))
-    with style(style_name):
-        save(fig, path, fmt, dpi, style_name)
-    write_part(_key_file(path), figure_key(name, fmt, budget, dpi, style_name), {"sha256": file_digest(path)})
-    return Written(name, path, time.perf_counter() - start)
+    for f, path in zip((fmt,) + also, paths):
+        with style(style_name):
+            save(fig, path, f, dpi, style_name)
+        write_part(_key_file(path), figure_key(name, f, budget, dpi, style_name), {"sha256": file_digest(path)})
+    return Written(name, paths[0], time.perf_counter() - start, also=tuple(paths[1:]))
 
 
 def _groups(names: list[str]) -> list[list[str]]:
@@ -296,12 +313,14 @@ def _build_activation(name: str, budget: Budget) -> Figure:
 @_figure("activations", "the catalogue grid: phi (solid) and phi' (dashed) of every activation, sup phi' dotted")
 def _build_catalogue(budget: Budget) -> Figure:
     acts = catalogue()
-    ncols = 5
+    ncols = 5 if compact() else 7  # a portrait page in the paper, a landscape slide otherwise
     nrows = math.ceil(len(acts) / ncols)
     fig = new_figure(figure_size("page", (3.1 * nrows + 0.8) / 17))
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax, act in zip(axes.flat, acts):
         plot_activation(act.name, ax=ax, grid=budget.grid, title="softmax (component)" if act.vector else act.name)
+        if act.vector and not compact():  # the long title fits a seventh of a slide in a smaller size, flush right
+            ax.title.set(fontsize="small", x=1.0, horizontalalignment="right")
     for ax in list(axes.flat)[len(acts):]:
         ax.set_visible(False)
     from matplotlib.lines import Line2D
@@ -353,8 +372,7 @@ def _build_gradient_depth(budget: Budget) -> Figure:
     axes = fig.subplots(math.ceil((len(names) + 1) / 4), 4, squeeze=False)  # one cell more, for the legend
     for ax, name in zip(axes.flat, names):
         plot_gradient_depth(name, ax=ax, budget=budget)
-    for ax in axes[:, 0]:
-        ax.set_ylabel(r"gradient magnitude $|g_r|$")
+    fig.supylabel(r"gradient magnitude $|g_r|$")  # once: beside each row it is taller than the row's panels
     legend_ax = axes.flat[len(names)]
     for ax in axes.flat[len(names) + 1:]:
         ax.set_visible(False)
@@ -371,7 +389,7 @@ def _build_gradient_depth(budget: Budget) -> Figure:
         legend_ax.legend(handles, labels, loc="center", frameon=False, fontsize=12)
     fig.suptitle(r"Gradient $g_r = w_1\varphi'(v_1)\cdots w_r\varphi'(v_r)$ of the chain $y_0 = 1$, "
                  r"$v_t = w_t y_{t-1}$, $w \sim \mathcal{N}(1, 0.5^2)$:"
-                 + ("\n" if compact() else " ") + f"exact chain, Monte Carlo of the same chain ({budget.chains:,} "
+                 "\n" f"exact chain, Monte Carlo of the same chain ({budget.chains:,} "
                  "chains per depth), independence approximation (thin)")
     return fig
 
@@ -422,7 +440,7 @@ def _build_phase(budget: Budget) -> Figure:
     plot_phase_diagram(ax=left, activation="tanh", budget=budget)
     plot_phase_diagram(ax=right, activation="relu", budget=budget)
     fig.suptitle(r"Mean-field phase diagrams: ordered ($\chi_1 < 1$) and chaotic ($\chi_1 > 1$), with the depth "
-                 r"$\xi_c$" + ("\n" if compact() else " ") + "over which correlations between inputs propagate")
+                 r"$\xi_c$" "\n" "over which correlations between inputs propagate")
     return fig
 
 
