@@ -450,3 +450,27 @@ def test_spectrum_figures_carry_the_library_values_and_reproduce_across_thread_c
         subprocess.run([sys.executable, "-c", script, str(out)], check=True, cwd=ROOT, env=env, timeout=WALL_SECONDS)
         runs.append(_digests(out))
     assert runs[0] == runs[1]
+
+
+def test_the_jacobian_scatter_is_rasterised_so_its_pdf_stays_small(tmp_path):
+    """At the full budget the softmax-Jacobian figure draws about 40,000 points; as vector marks its PDF was
+    2.2 MB, with each panel's points as one image it is about 0.1 MB."""
+    from analytic.output.budget import DEFAULT
+
+    fig = F.build("softmax_jacobian", DEFAULT)
+    dots = [c for ax in fig.axes for c in ax.collections if len(c.get_offsets()) > 1000]
+    assert dots and all(c.get_rasterized() for c in dots)
+    path = save(fig, tmp_path / "softmax_jacobian.pdf")
+    assert path.stat().st_size < 300_000, path.stat().st_size
+
+
+def test_saving_a_pdf_says_nothing_about_font_dates(tmp_path, caplog):
+    """The prime of φ′ comes from matplotlib's BaKoMa fonts, whose head dates fontTools calls "very low" each time
+    it subsets them; save() keeps that note off stderr (the dates come from the font file, not from a clock)."""
+    import logging
+
+    fig = F.build("activation_relu", QUICK)
+    with caplog.at_level(logging.WARNING, logger="fontTools"):
+        save(fig, tmp_path / "relu.pdf")
+    assert "timestamp" not in caplog.text
+    assert b"/FontFile2" in (tmp_path / "relu.pdf").read_bytes()  # a TrueType font was subset and embedded
