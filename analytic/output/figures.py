@@ -206,7 +206,7 @@ def write_figures(out: str | os.PathLike = "figures", format: str = "png", only:
     fmt = canonical_text("format", format, error=OutputError).lower()
     if fmt not in METADATA:
         raise OutputError(f"unknown figure format {show_value(format)}; formats: {', '.join(FORMATS)}")
-    extra = tuple(dict.fromkeys(canonical_text("format", f, error=OutputError).lower() for f in also))
+    extra = tuple(dict.fromkeys(f.lower() for f in canonical_names("also", also, OutputError) or ()))
     if any(f not in METADATA for f in extra):
         raise OutputError(f"unknown figure format in {show_value(also)}; formats: {', '.join(FORMATS)}")
     extra = tuple(f for f in extra if f != fmt)
