@@ -17,8 +17,8 @@ from analytic.output.budget import QUICK
 from analytic.output.network_panels import (PHASE_SIGMA_B2, PHASE_SIGMA_W2_MAX, finite_width_panel, isometry_panels,
                                             phase_panel, relu_phase_panel)
 from analytic.output.panels import Z95, activation_panel, dead_panel, softmax_jacobians
-from analytic.output.save import save
-from analytic.output.style import figure_size, style
+from analytic.output.save import DPI, save
+from analytic.output.style import STYLE_NAMES, figure_size, style
 from analytic.core.activations import catalogue
 from analytic.errors import ArgumentError, OutputError, UnknownFigure
 from hang_guard import WALL_SECONDS
@@ -58,16 +58,79 @@ def test_shared_figures_draw_the_activations_the_registry_tags_for_them(monkeypa
     assert calls == expected
 
 
-@pytest.mark.parametrize("name", [n for n in F.figure_names() if not n.startswith("activation_")]
-                         + ["activation_relu", "activation_gelu", "activation_softmax"])
-def test_every_figure_renders_on_agg(name):
-    fig = F.build(name, QUICK)
+@pytest.mark.parametrize("style_name", STYLE_NAMES)
+@pytest.mark.parametrize("name", F.figure_names())
+def test_every_figure_renders_on_agg_with_all_its_text_on_the_canvas(name, style_name):
+    """Every figure in every style (QUICK; the data are memoised per budget, so the second style redraws only):
+    drawn on Agg, every text artist inside the canvas, no two titles or labels of one axes overlapping, and in the
+    slides style a 16:9 landscape canvas."""
+    fig = F.build(name, QUICK, style_name)
     assert isinstance(fig.canvas, FigureCanvasAgg)
     fig.canvas.draw()
     width, height = fig.canvas.get_width_height()
     assert width > 100 and height > 100
+    if style_name == "slides":
+        assert abs(width / height - 16 / 9) < 0.01, (name, width, height)
     drawn = [ax for ax in fig.axes if ax.get_visible() and (ax.lines or ax.collections or ax.patches)]
     assert drawn, f"{name} drew nothing"
+    for dpi in (fig.dpi, DPI):  # on screen and as saved (hinted text is not exactly proportional to the dpi)
+        fig.set_dpi(dpi)
+        fig.canvas.draw()
+        assert _text_outside_the_canvas(fig) == [], (name, dpi)
+        assert _overlapping_labels(fig) == [], (name, dpi)
+
+
+def _drawn_texts(fig) -> list:
+    """Every text artist the canvas draws (visible, not empty, in a visible axes); of the tick labels only those
+    of ticks inside the view (matplotlib keeps labels of the ticks beyond it, undrawn)."""
+    from matplotlib.text import Text
+
+    tick_labels, out = set(), []
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                tick_labels.update({id(tick.label1), id(tick.label2)})
+            drawn = ax.get_visible() and ax.axison
+            shown = axis._update_ticks() if drawn else []  # the ticks the next draw places
+            out += [label for tick in shown for label in (tick.label1, tick.label2) if label.get_visible()]
+    for t in fig.findobj(lambda a: isinstance(a, Text)):
+        if id(t) not in tick_labels and t.get_visible() and (t.axes is None or t.axes.get_visible()):
+            out.append(t)
+    return [t for t in out if t.get_text().strip()]
+
+
+def _text_outside_the_canvas(fig) -> list:
+    renderer = fig.canvas.get_renderer()
+    canvas = fig.bbox
+    outside = []
+    for t in _drawn_texts(fig):
+        box = t.get_window_extent(renderer)
+        if box.x0 < canvas.x0 - 0.5 or box.y0 < canvas.y0 - 0.5 or box.x1 > canvas.x1 + 0.5 \
+                or box.y1 > canvas.y1 + 0.5:
+            outside.append((t.get_text()[:60], tuple(round(v) for v in box.extents)))
+    return outside
+
+
+def _overlapping_labels(fig) -> list:
+    """Pairs of titles and axis labels that overlap: within one axes, and between the figure's own (suptitle,
+    supxlabel, supylabel) and those of any axes."""
+    renderer = fig.canvas.get_renderer()
+
+    def shown(texts):
+        return [t for t in texts if t is not None and t.get_visible() and t.get_text().strip()]
+
+    own = shown([fig._suptitle, fig._supxlabel, fig._supylabel])
+    groups = [own]
+    for ax in fig.axes:
+        if ax.get_visible():
+            groups.append(own + shown([ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]))
+    clashes = set()
+    for labels in groups:
+        for i, a in enumerate(labels):
+            for b in labels[i + 1:]:
+                if a.get_window_extent(renderer).overlaps(b.get_window_extent(renderer)):
+                    clashes.add((a.get_text()[:40], b.get_text()[:40]))
+    return sorted(clashes)
 
 
 def test_every_activation_figure_renders():
@@ -314,7 +377,7 @@ def test_pdf_figures_embed_no_type3_font_and_print_at_paper_size(tmp_path):
 
 def test_slides_style_is_larger_and_unknown_styles_are_refused(tmp_path):
     with style("slides"):
-        assert figure_size("page", 0.5) == (13.3, 6.65)
+        assert figure_size("page", 0.5) == figure_size("column", 1.1) == (13.33, 7.5)  # one 16:9 slide
     assert figure_size("column", 1.0) == (3.4, 3.4)  # paper outside any style block
     with pytest.raises(OutputError):
         F.write_figures(tmp_path, "png", only=["dying_relu"], budget=QUICK, style_name="poster")
@@ -429,3 +492,27 @@ def test_normalisation_figure_values_and_bytes(tmp_path):
 
     with pytest.raises(ArgumentError):
         plot_normalisation(ax=new_figure((3, 3)).subplots(), budget=QUICK)
+
+
+def test_the_jacobian_scatter_is_rasterised_so_its_pdf_stays_small(tmp_path):
+    """At the full budget the softmax-Jacobian figure draws about 40,000 points; as vector marks its PDF was
+    2.2 MB, with each panel's points as one image it is about 0.1 MB."""
+    from analytic.output.budget import DEFAULT
+
+    fig = F.build("softmax_jacobian", DEFAULT)
+    dots = [c for ax in fig.axes for c in ax.collections if len(c.get_offsets()) > 1000]
+    assert dots and all(c.get_rasterized() for c in dots)
+    path = save(fig, tmp_path / "softmax_jacobian.pdf")
+    assert path.stat().st_size < 300_000, path.stat().st_size
+
+
+def test_saving_a_pdf_says_nothing_about_font_dates(tmp_path, caplog):
+    """The prime of φ′ comes from matplotlib's BaKoMa fonts, whose head dates fontTools calls "very low" each time
+    it subsets them; save() keeps that note off stderr (the dates come from the font file, not from a clock)."""
+    import logging
+
+    fig = F.build("activation_relu", QUICK)
+    with caplog.at_level(logging.WARNING, logger="fontTools"):
+        save(fig, tmp_path / "relu.pdf")
+    assert "timestamp" not in caplog.text
+    assert b"/FontFile2" in (tmp_path / "relu.pdf").read_bytes()  # a TrueType font was subset and embedded

@@ -11,7 +11,7 @@ glyph for any other non-ASCII character.
 >>> s.text()
 'φ′(x) = x**2.'
 >>> s.latex()
-"$\\varphi'$(x) = $x^{2}$."
+"$\\varphi'(x) = x^{2}$."
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import sympy as sp
 
 from ..errors import AnalyticError
 
-__all__ = ["Math", "Step", "math", "step", "steps_text", "tex_prose", "tex_set", "TEX_SYMBOLS"]
+__all__ = ["Math", "Step", "math", "step", "steps_text", "tex_expr", "tex_name", "tex_prose", "tex_set", "TEX_SYMBOLS"]
 
 #: Longest LaTeX of one inline math part before it is shown as its own display line (broken at its terms).
 INLINE_TEX = 120
@@ -48,11 +48,51 @@ Part = Union[str, Math]
 
 
 def math(value: object, text: str | None = None, tex: str | None = None) -> Math:
-    """A :class:`Math` part: ``text`` defaults to ``str(value)``, ``tex`` to :func:`sympy.latex` (sets through
+    """A :class:`Math` part: ``text`` defaults to ``str(value)``, ``tex`` to :func:`tex_expr` (sets through
     :func:`tex_set`, so unions and intervals may break across lines)."""
     if tex is None:
-        tex = tex_set(value) if isinstance(value, sp.Set) else sp.latex(value)
+        tex = tex_set(value) if isinstance(value, sp.Set) else tex_expr(value)
     return Math(value, str(value) if text is None else text, tex)
+
+
+#: Significant digits of a floating-point constant in LaTeX and Markdown (SELU's λ and α carry 34 in SymPy; the
+#: text form, what the command line prints, keeps them all).
+TEX_DIGITS = 10
+
+
+def tex_expr(value: object) -> str:
+    r"""LaTeX of a SymPy object: :func:`sympy.latex`, with every float shown to :data:`TEX_DIGITS` significant
+    digits and every symbol whose name is a word set upright (``negative_slope`` → ``\mathrm{negative\_slope}``,
+    not the subscripted :math:`negative_{slope}`; ``scale x`` → ``\mathrm{scale}\, x``, not :math:`scalex`).
+
+    >>> selu_scale = sp.Float("1.0507009873554804934193349852946", 33)
+    >>> print(tex_expr(sp.Symbol("negative_slope") * sp.Symbol("x") + selu_scale))
+    \mathrm{negative\_slope}\, x + 1.050700987
+    """
+    if not isinstance(value, sp.Basic):
+        return sp.latex(value)
+    floats = value.atoms(sp.Float)
+    if floats:
+        value = value.xreplace({f: sp.Float(f, TEX_DIGITS) for f in floats})
+    names = {s: tex_name(s.name) for s in value.free_symbols if isinstance(s, sp.Symbol)}
+    tex = sp.latex(value, symbol_names={s: n for s, n in names.items() if n is not None})
+    tex = re.sub(r"(\\mathrm\{[^{}]*\}) (?=[A-Za-z\\])", r"\1\\, ", tex)  # a thin space after a word ...
+    return re.sub(r"(?<=[A-Za-z0-9]) (\\mathrm\{)", r"\\, \1", tex)  # ... and before it
+
+
+def tex_name(name: str) -> str | None:
+    r"""The LaTeX of a symbol called ``name`` when SymPy's would be wrong: a word (``scale``, ``negative_slope``)
+    upright, with its underscores as underscores; ``None`` for a letter, a letter with a numeric index or a Greek
+    letter's name, which SymPy sets right (``x``, ``x_0``, ``alpha``).
+
+    >>> tex_name("negative_slope"), tex_name("alpha"), tex_name("x")
+    ('\\mathrm{negative\\_slope}', None, None)
+    """
+    from sympy.printing.latex import greek_letters_set, other_symbols
+
+    if re.fullmatch(r"[A-Za-z](_?[0-9]+)?", name) or name.lower() in greek_letters_set or name in other_symbols:
+        return None
+    return r"\mathrm{" + name.replace("_", r"\_") + "}"
 
 
 @dataclass(frozen=True)
@@ -73,22 +113,105 @@ class Step:
         return "".join(p if isinstance(p, str) else f"${p.tex}$" for p in self.parts)
 
     def latex(self) -> str:
-        """LaTeX for pdflatex: prose escaped with its symbols in math mode, each object from :func:`sympy.latex`;
-        an object too long for a line is set as its own display, broken at its terms."""
-        out = []
+        r"""LaTeX for pdflatex: prose escaped, each object from :func:`tex_expr`; a formula written across prose and
+        objects (``φ′(x) = `` *expr*, ``as x → −∞``) is set as one math run (:func:`math_runs`); an object too
+        long for a line is set as its own display, broken at its terms, holding the formula it ends and the punctuation
+        that follows it.
+
+        >>> print(step("φ′(", sp.Integer(0), ") = ", sp.Rational(1, 4), " as x → −∞.").latex())
+        $\varphi'(0) = \frac{1}{4}$ as $x \to -\infty$.
+        """
+        tokens: list[tuple[str, object]] = []
         for p in self.parts:
             if isinstance(p, str):
-                out.append(tex_prose(p))
+                tokens += _prose_tokens(p, tokens)
             elif len(p.tex) > INLINE_TEX:
-                out.append(display(p))
+                tokens.append(("display", p))
             else:
-                out.append(f"${p.tex}$")
-        return merge_math("".join(out))
+                tokens.append(("math", p.tex))
+        return math_runs(tokens)
 
 
 def step(*parts: Part | sp.Basic) -> Step:
     """A :class:`Step` from prose strings and objects (SymPy objects become :func:`math` parts)."""
     return Step(tuple(p if isinstance(p, (str, Math)) else math(p) for p in parts))
+
+
+#: Letters that prose uses as variables (set in math mode); other words stay text.
+PROSE_VARIABLES = frozenset("xtuvwyzPqr")
+_PROSE_TOKEN = re.compile(r"\s+|[A-Za-z]+|[0-9]+(?:\.[0-9]+)?|.")
+
+
+def _prose_tokens(text: str, before: list[tuple[str, object]]) -> list[tuple[str, object]]:
+    """Prose as (kind, LaTeX) tokens: ``math`` for the symbols of :data:`TEX_SYMBOLS`, ``=``, the variables of
+    :data:`PROSE_VARIABLES`, a number after a math token, and a parenthesis that opens right after a math token
+    (with its partner); ``space``; ``text`` (escaped, :func:`tex_prose`) for everything else."""
+    out: list[tuple[str, object]] = []
+    depth: list[bool] = []  # the parentheses still open (math or not), from the parts before this one
+    for kind, tex in before:
+        if tex == "(":
+            depth.append(kind == "math")
+        elif tex == ")" and depth:
+            depth.pop()
+    raw = ""  # the previous token of this prose
+    for tok in _PROSE_TOKEN.findall(text):
+        after_apostrophe, raw = raw == "'", tok
+        last = (before + out)[-1][0] if before or out else ""
+        previous = next((k for k, _ in reversed(before + out) if k != "space"), "")
+        if tok.isspace():
+            out.append(("space", " "))
+        elif tok == "(":
+            depth.append(last == "math")
+            out.append(("math" if last == "math" else "text", "(" if last == "math" else tex_prose(tok)))
+        elif tok == ")":
+            is_math = depth.pop() if depth else False
+            out.append(("math", ")") if is_math else ("text", ")"))
+        elif tok in TEX_SYMBOLS and tok not in "<>|" or tok == "=":
+            out.append(("math", TEX_SYMBOLS.get(tok, tok)))
+        elif (tok in PROSE_VARIABLES and not after_apostrophe) or (tok[0].isdigit() and previous == "math"):
+            out.append(("math", tok))
+        else:
+            out.append(("text", tex_prose(tok)))
+    return out
+
+
+def math_runs(tokens: list[tuple[str, object]]) -> str:
+    """Join (kind, LaTeX) tokens: consecutive math tokens (and the spaces between them) as one ``$…$``, a display
+    (:func:`display`) taking the math run just before it and the punctuation just after it."""
+    out: list[str] = []
+    run: list[str] = []
+
+    def close() -> None:
+        if run:
+            out.append("$" + "".join(run).strip() + "$")
+            run.clear()
+
+    i = 0
+    while i < len(tokens):
+        kind, tex = tokens[i]
+        if kind == "math":
+            if run and re.search(r"\\[A-Za-z]+$", run[-1]) and re.match(r"[A-Za-z]", tex):
+                run.append(" ")
+            run.append(tex)
+        elif kind == "space":
+            if run and i + 1 < len(tokens) and tokens[i + 1][0] in ("math", "display"):
+                run.append(" ")
+            else:
+                close()
+                out.append(" ")
+        elif kind == "display":
+            before = "".join(run).strip()
+            run.clear()
+            after = ""
+            if i + 1 < len(tokens) and tokens[i + 1][0] == "text" and tokens[i + 1][1] in (".", ",", ";", ":"):
+                after, i = str(tokens[i + 1][1]), i + 1
+            out.append(display(tex, before, after))
+        else:
+            close()
+            out.append(str(tex))
+        i += 1
+    close()
+    return merge_math("".join(out))
 
 
 def steps_text(steps: Iterable[Step | str]) -> tuple[str, ...]:
@@ -98,12 +221,15 @@ def steps_text(steps: Iterable[Step | str]) -> tuple[str, ...]:
 
 # ---------------------------------------------------------------- LaTeX of long objects
 
-def display(p: Math) -> str:
+def display(p: Math, before: str = "", after: str = "") -> str:
     r"""A long object as a display: a sum broken before its terms into lines of at most :data:`DISPLAY_TEX`
-    characters (``multlined``-style, with ``aligned``), anything else as one display line."""
+    characters (``multlined``-style, with ``aligned``), anything else as one display line; ``before`` (the start
+    of the formula, such as ``\varphi'(x) =``) and ``after`` (its punctuation) are set in the same display."""
     value = p.value
+    before = before + " " if before else ""
+    after = r"\," + after if after else ""
     if isinstance(value, sp.Add) and len(value.args) > 1:
-        terms = [sp.latex(t) for t in sp.Add.make_args(value)]
+        terms = [tex_expr(t) for t in sp.Add.make_args(value)]
         lines, line = [], ""
         for t in terms:
             piece = t if not line else (t if t.startswith("-") else f"+ {t}")
@@ -115,10 +241,11 @@ def display(p: Math) -> str:
         lines.append(line)
         if all(len(ln) <= 2 * DISPLAY_TEX for ln in lines):
             body = r" \\ &\quad ".join(lines)
-            return r"\[ \begin{aligned} &" + body + r" \end{aligned} \]"
+            return r"\[ \begin{aligned} &" + before + body + after + r" \end{aligned} \]"
     if isinstance(value, sp.Set):
-        return r"\[ \begin{aligned} &" + tex_set(value, breaks=r" \\ &\cup ") + r" \end{aligned} \]"
-    return r"\[ " + p.tex + r" \]"
+        return (r"\[ \begin{aligned} &" + before + tex_set(value, breaks=r" \\ &\cup ") + after
+                + r" \end{aligned} \]")
+    return r"\[ " + before + p.tex + after + r" \]"
 
 
 def tex_set(s: object, breaks: str = r" \cup \allowbreak ") -> str:
@@ -129,14 +256,14 @@ def tex_set(s: object, breaks: str = r" \cup \allowbreak ") -> str:
     if isinstance(s, sp.Interval):
         left = "(" if s.left_open else "["
         right = ")" if s.right_open else "]"
-        return rf"{left}{sp.latex(s.start)}, {sp.latex(s.end)}{right}"
+        return rf"{left}{tex_expr(s.start)}, {tex_expr(s.end)}{right}"
     if isinstance(s, sp.FiniteSet):
-        return r",\allowbreak ".join(sp.latex(a) for a in s.args)
+        return r",\allowbreak ".join(tex_expr(a) for a in s.args)
     if s is sp.S.EmptySet:
         return r"\emptyset"
     if isinstance(s, sp.Set):
         return r"\text{" + type(s).__name__ + "}"
-    return sp.latex(s)
+    return tex_expr(s)
 
 
 # ---------------------------------------------------------------- prose

@@ -30,7 +30,8 @@ def _configure_figures(p: argparse.ArgumentParser) -> None:
     p.add_argument("--only", nargs="+", metavar="NAME",
                    help="write only these figures (names or patterns such as 'activation_*'; default: all)")
     p.add_argument("--style", default="paper", choices=["paper", "slides"],
-                   help="paper (default): 3.4 or 7 in wide, 8-9 pt text; slides: 6.5 or 13.3 in wide, 12-16 pt")
+                   help="paper (default): 3.4 or 7 in wide, 8-9 pt text; slides: one 16:9 slide, 13.33 x 7.5 in, "
+                        "12-16 pt text")
     p.add_argument("--act", type=name_list, default=None, metavar="A,B",
                    help="the activations drawn by the figures that show activations (the catalogue grid, depth, "
                         "pre-activation and histogram figures) and the activation_NAME figures written "

@@ -135,6 +135,7 @@ class Written:
     path: Path
     seconds: float
     reused: bool = False
+    also: tuple[Path, ...] = ()  # the same figure in the other formats asked for
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,11 @@ class FigureFiles:
     @property
     def paths(self) -> tuple[Path, ...]:
         return tuple(w.path for w in self.written)
+
+    @property
+    def all_paths(self) -> tuple[Path, ...]:
+        """Every file written: each figure in its format, then in the other formats asked for (``also``)."""
+        return tuple(p for w in self.written for p in (w.path,) + w.also)
 
     def as_dict(self) -> dict:
         """JSON keys of the ``figures`` command: ``files`` (paths as strings) and ``format``; ``failed`` (a list
@@ -189,7 +195,8 @@ def figure_key(name: str, fmt: str, budget: Budget, dpi: int, style_name: str,
 def write_figures(out: str | os.PathLike = "figures", format: str = "png", only: Sequence[str] | None = None,
                   budget: Budget = DEFAULT, progress: Callable[[int, int, Written | Failed], None] | None = None,
                   dpi: int = DPI, jobs: int | None = None, style_name: str = "paper",
-                  acts: Sequence[str] | None = None, params: dict | None = None) -> FigureFiles:
+                  acts: Sequence[str] | None = None, params: dict | None = None,
+                  also: Sequence[str] = ()) -> FigureFiles:
     """Build and save the selected figures into ``out`` as ``<name>.<format>``; the files are listed in the
     standard order.
 
@@ -197,8 +204,9 @@ def write_figures(out: str | os.PathLike = "figures", format: str = "png", only:
     process). Every figure depends only on its own fixed seeds, so the bytes do not depend on ``jobs``.
     ``progress(i, total, written)`` is called as each file is done (or has failed). Bad names, a bad format or
     an ``out`` that is a file raise before anything is written. ``style_name`` is ``paper`` (default: column or
-    page width, 8–9 pt text) or ``slides``. ``acts`` (activation names) and ``params``
-    (``{activation: {parameter: value}}``) choose what the figures that show activations draw
+    page width, 8–9 pt text) or ``slides`` (every figure one 16:9 slide). Each figure built is also saved in the
+    formats ``also`` (listed in :attr:`FigureFiles.all_paths`), from the same drawing. ``acts`` (activation names)
+    and ``params`` (``{activation: {parameter: value}}``) choose what the figures that show activations draw
     (:func:`~analytic.output.selection.selection`, checked before anything is written): the catalogue grid and
     the depth, pre-activation and histogram figures draw ``acts``, and only their ``activation_<name>`` figures
     are written.
@@ -213,6 +221,10 @@ def write_figures(out: str | os.PathLike = "figures", format: str = "png", only:
     fmt = canonical_text("format", format, error=OutputError).lower()
     if fmt not in METADATA:
         raise OutputError(f"unknown figure format {show_value(format)}; formats: {', '.join(FORMATS)}")
+    extra = tuple(dict.fromkeys(f.lower() for f in canonical_names("also", also, OutputError) or ()))
+    if any(f not in METADATA for f in extra):
+        raise OutputError(f"unknown figure format in {show_value(also)}; formats: {', '.join(FORMATS)}")
+    extra = tuple(f for f in extra if f != fmt)
     only = canonical_names("only", only, UnknownFigure)
     if only is not None and not only:
         raise UnknownFigure("only is empty (None means every figure)")
@@ -239,17 +251,18 @@ def write_figures(out: str | os.PathLike = "figures", format: str = "png", only:
     todo = []
     for spec in specs:
         path = folder / f"{spec.name}.{fmt}"
-        if _finished(path, figure_key(spec.name, fmt, budget, dpi, style_name, chosen)):
-            report(Written(spec.name, path, 0.0, reused=True))
+        if all(_finished(folder / f"{spec.name}.{f}", figure_key(spec.name, f, budget, dpi, style_name, chosen))
+               for f in (fmt,) + extra):
+            report(Written(spec.name, path, 0.0, reused=True, also=tuple(path.with_suffix(f".{f}") for f in extra)))
         else:
             todo.append(spec.name)
     jobs = min(len(todo), jobs if jobs is not None else min(2, os.cpu_count() or 1))
     if jobs <= 1 or not hasattr(os, "fork"):
         for name in todo:
-            report(_write_one(name, folder, fmt, budget, dpi, style_name, chosen))
+            report(_write_one(name, folder, fmt, budget, dpi, style_name, chosen, extra))
     else:
         work = functools.partial(_write_one, folder=folder, fmt=fmt, budget=budget, dpi=dpi, style_name=style_name,
-                                 selection=chosen)
+                                 selection=chosen, also=extra)
         run_parallel(_groups(todo), work, jobs, report)
     results = [done[spec.name] for spec in specs]
     return FigureFiles(tuple(r for r in results if isinstance(r, Written)), fmt,
@@ -267,22 +280,26 @@ def _finished(path: Path, key: dict) -> bool:
 
 
 def _write_one(name: str, folder: Path, fmt: str, budget: Budget, dpi: int,
-               style_name: str = "paper", selection: Selection = DEFAULT_SELECTION) -> Written | Failed:
-    """Build and save one figure and record its key (in this process or a worker); a figure whose builder
-    raises an :class:`~analytic.errors.AnalyticError` is returned as :class:`Failed`, and nothing is written."""
+               style_name: str = "paper", selection: Selection = DEFAULT_SELECTION,
+               also: tuple[str, ...] = ()) -> Written | Failed:
+    """Build one figure, save it in ``fmt`` and the formats ``also``, and record each file's key (in this process
+    or a worker); a figure whose builder raises an :class:`~analytic.errors.AnalyticError` is returned as
+    :class:`Failed`, and nothing is written."""
     start = time.perf_counter()
-    path = folder / f"{name}.{fmt}"
-    with contextlib.suppress(FileNotFoundError):
-        _key_file(path).unlink()  # a key never outlives the file it describes
+    paths = [folder / f"{name}.{f}" for f in (fmt,) + also]
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            _key_file(path).unlink()  # a key never outlives the file it describes
     try:
         fig = build(name, budget, style_name, selection)
     except AnalyticError as exc:
         return Failed(name, one_line(f"{type(exc).__name__}: {exc}"))
-    with style(style_name):
-        save(fig, path, fmt, dpi, style_name)
-    write_part(_key_file(path), figure_key(name, fmt, budget, dpi, style_name, selection),
-               {"sha256": file_digest(path)})
-    return Written(name, path, time.perf_counter() - start)
+    for f, path in zip((fmt,) + also, paths):
+        with style(style_name):
+            save(fig, path, f, dpi, style_name)
+        write_part(_key_file(path), figure_key(name, f, budget, dpi, style_name, selection),
+                   {"sha256": file_digest(path)})
+    return Written(name, paths[0], time.perf_counter() - start, also=tuple(paths[1:]))
 
 
 def _groups(names: list[str]) -> list[list[str]]:
@@ -338,7 +355,7 @@ def _build_activation(name: str, budget: Budget, selection: Selection = DEFAULT_
          selectable=True)
 def _build_catalogue(budget: Budget, selection: Selection = DEFAULT_SELECTION) -> Figure:
     acts = catalogue() if selection.default else selection.choose([a.name for a in catalogue()])
-    ncols = min(5, len(acts))
+    ncols = min(5 if compact() else 7, len(acts))  # a portrait page in the paper, a landscape slide otherwise
     nrows = math.ceil(len(acts) / ncols)
     fig = new_figure(figure_size("page", (3.1 * nrows + 0.8) / 17))
     axes = fig.subplots(nrows, ncols, squeeze=False)
@@ -346,6 +363,8 @@ def _build_catalogue(budget: Budget, selection: Selection = DEFAULT_SELECTION) -
         title = "softmax (component)" if act.vector else act.name if selection.default else label(act)
         plot_activation(act.name if selection.default or not act.given else act, ax=ax, grid=budget.grid,
                         title=title)
+        if act.vector and not compact():  # the long title fits a seventh of a slide in a smaller size, flush right
+            ax.title.set(fontsize="small", x=1.0, horizontalalignment="right")
     for ax in list(axes.flat)[len(acts):]:
         ax.set_visible(False)
     from matplotlib.lines import Line2D
@@ -404,8 +423,7 @@ def _build_gradient_depth(budget: Budget, selection: Selection = DEFAULT_SELECTI
         plot_gradient_depth(name, ax=ax, budget=budget)
         if not isinstance(name, str):  # a selected activation: its parameters in the title
             ax.set_title(label(name).replace(" (", "\n("))
-    for ax in axes[:, 0]:
-        ax.set_ylabel(r"gradient magnitude $|g_r|$")
+    fig.supylabel(r"gradient magnitude $|g_r|$")  # once: beside each row it is taller than the row's panels
     legend_ax = axes.flat[len(names)] if cells > len(names) else None
     for ax in axes.flat[cells:]:
         ax.set_visible(False)
@@ -423,7 +441,7 @@ def _build_gradient_depth(budget: Budget, selection: Selection = DEFAULT_SELECTI
         legend_ax.legend(handles, labels, loc="center", frameon=False, fontsize=12)
     fig.suptitle(r"Gradient $g_r = w_1\varphi'(v_1)\cdots w_r\varphi'(v_r)$ of the chain $y_0 = 1$, "
                  r"$v_t = w_t y_{t-1}$, $w \sim \mathcal{N}(1, 0.5^2)$:"
-                 + ("\n" if compact() else " ") + f"exact chain, Monte Carlo of the same chain ({budget.chains:,} "
+                 "\n" f"exact chain, Monte Carlo of the same chain ({budget.chains:,} "
                  "chains per depth), independence approximation (thin)")
     return fig
 
@@ -475,7 +493,7 @@ def _build_phase(budget: Budget) -> Figure:
     plot_phase_diagram(ax=left, activation="tanh", budget=budget)
     plot_phase_diagram(ax=right, activation="relu", budget=budget)
     fig.suptitle(r"Mean-field phase diagrams: ordered ($\chi_1 < 1$) and chaotic ($\chi_1 > 1$), with the depth "
-                 r"$\xi_c$" + ("\n" if compact() else " ") + "over which correlations between inputs propagate")
+                 r"$\xi_c$" "\n" "over which correlations between inputs propagate")
     return fig
 
 

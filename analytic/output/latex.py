@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 
-from ..bounds.proof import Step, TexError, tex_prose
+import sympy as sp
+
+from ..bounds.proof import Step, TexError, tex_name, tex_prose
 from .sections import ActivationSection, num
 
 #: LaTeX captions of the overview figures (symbols in math mode); a figure missing here gets its text caption.
@@ -26,6 +28,11 @@ OVERVIEW_TEX = {
 }
 
 
+#: The PDF's title and author (its document information), as pdflatex writes them.
+PDF_TITLE = "Why deep networks with some activations stop learning: derivation report"
+PDF_AUTHOR = "activation-analytic"
+
+
 def latex_head(*, weights: str, preact: str, chains: int, seed: int, mc_depth: int) -> list[str]:
     """The preamble and the model section of the report, up to the heading of the overview figures: the chain
     ``weights``, the independence model's ``preact``, ``chains`` Monte Carlo chains from ``seed`` at depth
@@ -37,7 +44,14 @@ def latex_head(*, weights: str, preact: str, chains: int, seed: int, mc_depth: i
         r"\usepackage[margin=2.2cm]{geometry}",
         r"\usepackage{amsmath,amssymb,graphicx,booktabs,float}",
         r"\usepackage[hidelinks]{hyperref}",
+        rf"\hypersetup{{pdftitle={{{PDF_TITLE}}}, pdfauthor={{{PDF_AUTHOR}}}, pdfcreator={{{PDF_AUTHOR}}}}}",
         r"\DeclareMathOperator{\erf}{erf}",
+        # a figure at its own size (text in it then prints at the document's size), shrunk only when wider
+        # than the line
+        r"\newsavebox{\figurebox}",
+        r"\newcommand{\figureatsize}[1]{\sbox{\figurebox}{\includegraphics{#1}}%",
+        r"  \ifdim\wd\figurebox>\linewidth\resizebox{\linewidth}{!}{\usebox{\figurebox}}\else"
+        r"\usebox{\figurebox}\fi}",
         r"\emergencystretch=4em \tolerance=1000",
         r"\title{Why deep networks with some activations stop learning\\ \large derivation report}",
         r"\date{}",
@@ -62,13 +76,13 @@ def latex_head(*, weights: str, preact: str, chains: int, seed: int, mc_depth: i
 def latex_overview_figure(name: str, caption: str, fmt: str) -> list[str]:
     """The overview figure ``name`` (``figures/<name>.<fmt>``) with its caption (:data:`OVERVIEW_TEX`, else the
     text ``caption``)."""
-    return [r"\begin{figure}[H]\centering", rf"\includegraphics[width=\textwidth]{{figures/{name}.{fmt}}}",
+    return [r"\begin{figure}[H]\centering", rf"\figureatsize{{figures/{name}.{fmt}}}",
             rf"\caption{{{OVERVIEW_TEX.get(name) or tex_text(caption)}}}", r"\end{figure}"]
 
 
 def latex_section_figure(name: str, link: str) -> list[str]:
     """The figure of the activation ``name`` at ``link`` (a path inside the report folder)."""
-    return [r"\begin{figure}[H]\centering", rf"\includegraphics[width=\textwidth]{{{link}}}",
+    return [r"\begin{figure}[H]\centering", rf"\figureatsize{{{link}}}",
             rf"\caption{{{tex_text(name)}: $\varphi$ and $\varphi'$ with the proved bounds of $\varphi'$.}}",
             r"\end{figure}"]
 
@@ -125,9 +139,14 @@ def _extremum_tex(kind: str, e: dict | None) -> str:
     return rf"$\{kind}\varphi' = {rhs}$ ({where}{'' if e['attained'] else ', not attained'})"
 
 
-def _param_tex(value: str) -> str:
-    """A parameter default: exact when short (1/4, 1), else :data:`DIGITS` significant digits."""
-    return tex_text(value) if len(value) <= 8 else num_tex(float(value))
+def _param_tex(name: str, value: str) -> str:
+    r"""A parameter and its default, as its definition: the name as the formulas set it
+    (:func:`~analytic.bounds.proof.tex_name`), the value in full (SELU's constants with all their digits, here
+    only; everywhere else they are rounded)."""
+    symbol = tex_name(name) or sp.latex(sp.Symbol(name))
+    if re.fullmatch(r"-?[0-9][0-9./e+-]*", value):
+        return rf"${symbol} = {value}$"
+    return rf"${symbol}$ = {tex_text(value)}"
 
 
 def latex_section(s: ActivationSection, weights: str, preact: str, mc_depth: int) -> list[str]:
@@ -136,8 +155,7 @@ def latex_section(s: ActivationSection, weights: str, preact: str, mc_depth: int
     out = [rf"\section{{{tex_text(s.name)}}}",
            tex_doc(s.doc) + (rf" \emph{{({tex_text(s.reference)})}}" if s.reference else "")]
     if s.params:
-        out.append(r"\par Parameters (defaults): " + ", ".join(rf"\texttt{{{tex_text(k)}}} = {_param_tex(v)}"
-                                                              for k, v in s.params) + ".")
+        out.append(r"\par Parameters (defaults): " + ", ".join(_param_tex(k, v) for k, v in s.params) + ".")
     out += [r"\begin{gather*}", r"\varphi(x) = " + s.phi_latex + r" \\",
             r"\varphi'(x) = " + s.dphi_latex, r"\end{gather*}"]
     for _, _, at, d in s.kinks:

@@ -491,7 +491,7 @@ def draw_jacobian_entries(ax, panel: JacobianPanel, *, color: str = OKABE_ITO["b
     dots = []
     for n, v in zip(panel.n, panel.values):
         jitter = rng.uniform(-0.28, 0.28, size=len(v))
-        dots.append(ax.scatter(n + jitter, v, s=5, color=color, alpha=0.35, linewidth=0, rasterized=False))
+        dots.append(ax.scatter(n + jitter, v, s=5, color=color, alpha=0.35, linewidth=0, rasterized=True))
     bound = draw_bound(ax, panel.bound, va="bottom" if panel.bound.value >= 0 else "top")
     ax.set_xticks(list(panel.n))
     ax.set_xlabel("number of logits $n$")

@@ -66,7 +66,8 @@ class Report:
 
     # ------------------------------------------------------------ Markdown
     def markdown(self) -> str:
-        """The report as GitHub-flavoured Markdown (math in ``$…$`` and ``$$…$$``)."""
+        """The report as GitHub-flavoured Markdown (math in ``$…$`` and ``$$…$$``); it links the PNG figures
+        (which a Markdown viewer shows), whatever the format the LaTeX takes (:attr:`format`)."""
         return _markdown(self, [_piece(s, self) for s in self.sections], {})
 
     def latex(self) -> str:
@@ -124,7 +125,7 @@ def _markdown(report: Report, pieces: Sequence[Piece], missing_figures: dict[str
         if name in missing_figures:
             out += [_missing_figure_markdown(name, missing_figures[name]), ""]
         else:
-            out += [f"![{name}](figures/{name}.{report.format})", "", f"*{caption}*", ""]
+            out += [f"![{name}](figures/{name}.png)", "", f"*{caption}*", ""]
     for p in pieces:
         if p.missing:
             out += [f"## {p.name}", "", f"*This section is missing: it could not be computed ({p.missing}).*", ""]
@@ -133,7 +134,7 @@ def _markdown(report: Report, pieces: Sequence[Piece], missing_figures: dict[str
         if p.figure in missing_figures:
             out += [_missing_figure_markdown(p.figure, missing_figures[p.figure]), ""]
         elif p.figure:
-            out += [f"![{p.name}: φ and φ′](figures/{p.figure}.{report.format})", ""]
+            out += [f"![{p.name}: φ and φ′](figures/{p.figure}.png)", ""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -311,9 +312,9 @@ def _is_piece(stored: dict) -> bool:
 def write_report(out: str | os.PathLike = "report", activations: Sequence[str] | None = None,
                  budget: Budget = DEFAULT, progress: Callable[[str], None] | None = None,
                  format: str = "png") -> ReportFiles:
-    """Write ``report.md``, ``report.tex`` and the figures they link (``figures/*.png``, or vector
-    ``figures/*.pdf`` with ``format="pdf"``) into ``out``. With ``format="pdf"`` and ``pdflatex`` on the PATH,
-    ``report.pdf`` is compiled too (:func:`compile_pdf`).
+    """Write ``report.md``, ``report.tex`` and the figures they link (``figures/*.png``; with ``format="pdf"``
+    ``report.tex`` takes the vector ``figures/*.pdf`` instead, written beside them) into ``out``. With
+    ``format="pdf"`` and ``pdflatex`` on the PATH, ``report.pdf`` is compiled too (:func:`compile_pdf`).
 
     Only the activations named in ``activations`` get a section and a figure (default: the whole catalogue).
     An ``out`` that is a file, an unknown activation or a bad argument raises before any work is done.
@@ -344,7 +345,7 @@ def write_report(out: str | os.PathLike = "report", activations: Sequence[str] |
                                                else ": finished before, reused" if reused else ""))
     known = set(figure_names())  # a user formula has no figure of its own
     names = [n for n in [name for name, _ in OVERVIEW] + [p.figure for p in pieces if p.figure] if n in known]
-    figs = write_figures(folder / "figures", fmt, only=names, budget=budget,
+    figs = write_figures(folder / "figures", fmt, only=names, budget=budget, also=("png",),
                          progress=(lambda i, n, w: say(f"figure [{i}/{n}] {w.name}" + _state(w))) if progress
                          else None)
     missing = {f.name: f.reason for f in figs.failed}
@@ -359,7 +360,7 @@ def write_report(out: str | os.PathLike = "report", activations: Sequence[str] |
         except OutputError as exc:
             failed.append(Failed("report.pdf", one_line(str(exc))))
             say(f"report.pdf: failed: {exc}")
-    return ReportFiles((md, tex) + pdf + figs.paths, tuple(failed), len(acts) + len(names) + (fmt == "pdf"))
+    return ReportFiles((md, tex) + pdf + figs.all_paths, tuple(failed), len(acts) + len(names) + (fmt == "pdf"))
 
 
 def _state(w: Written | Failed) -> str:
@@ -376,7 +377,8 @@ def compile_pdf(tex: Path, seconds: float = PDFLATEX_SECONDS) -> Path:
     The same source gives the same PDF bytes: with ``SOURCE_DATE_EPOCH`` (seconds since 1970) in the
     environment, pdfTeX writes it as the build date (``FORCE_SOURCE_DATE=1``); without it, the PDF carries no
     date (``\\pdfinfoomitdate``). The document ID, which pdfTeX would derive from the date and the (temporary)
-    output path, is left out (``\\pdftrailerid{}``).
+    output path, is left out (``\\pdftrailerid{}``), and so are its ``PTEX.*`` keys, which name the pdfTeX build
+    and each included figure's file (``\\pdfsuppressptexinfo=-1``).
     """
     import subprocess
     import tempfile
@@ -386,7 +388,9 @@ def compile_pdf(tex: Path, seconds: float = PDFLATEX_SECONDS) -> Path:
     if not re.fullmatch(r"[A-Za-z0-9_.-]+\.tex", tex.name):
         raise OutputError(f"cannot compile {tex}: the file name must be letters, digits, '_', '.' or '-' ending in "
                           f".tex")
-    env, preamble = dict(os.environ), r"\pdftrailerid{}"  # pdfTeX's ID would hash the temporary folder's name
+    # pdfTeX's ID would hash the temporary folder's name; its PTEX.* keys name the pdfTeX build and each
+    # included figure's file
+    env, preamble = dict(os.environ), r"\pdftrailerid{}\pdfsuppressptexinfo=-1 "
     if source_date_epoch() is None:
         preamble += r"\pdfinfoomitdate=1 "
     else:

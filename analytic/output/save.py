@@ -7,6 +7,8 @@ bytes on every run. :func:`save` writes a temporary file in the target folder an
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 from pathlib import Path
 
@@ -61,8 +63,32 @@ def save(fig: Figure, path: str | os.PathLike, format: str | None = None, dpi: i
         FigureCanvasAgg(fig)
 
     def render(fh):
-        with style(style_name):
+        with style(style_name), _quiet_font_dates():
             fig.savefig(fh, format=fmt, dpi=dpi, metadata=METADATA[fmt])
 
     atomic_write(path, render)
     return path
+
+
+#: fontTools' logger for the ``head`` table of a font it reads.
+_HEAD_LOGGER = "fontTools.ttLib.tables._h_e_a_d"
+
+
+def _font_date_note(record: logging.LogRecord) -> bool:
+    """False for fontTools' note that a font's ``head`` dates look like Unix times (it then reads them as such)."""
+    return "timestamp seems very low" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _quiet_font_dates():
+    """While a figure is saved, drop fontTools' note "'created' timestamp seems very low; regarding as unix
+    timestamp". mathtext takes the prime of φ′ from matplotlib's BaKoMa Computer Modern fonts (cmsy10.ttf and its
+    kin), whose ``head`` table stores its dates as Unix times; fontTools reads such a font when it subsets it for a
+    PDF or PS file and warns, twice per font and figure, on stderr. The dates it then writes are fixed by the font
+    file (not by the clock or ``SOURCE_DATE_EPOCH``), so the note says nothing about the output."""
+    logger = logging.getLogger(_HEAD_LOGGER)
+    logger.addFilter(_font_date_note)
+    try:
+        yield
+    finally:
+        logger.removeFilter(_font_date_note)

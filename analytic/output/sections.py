@@ -16,8 +16,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..bounds.proof import Step
-from ..core.calculus import derivative, latex
+from ..bounds.proof import Step, tex_expr
+from ..core.calculus import derivative
 from ..core.registry import BoundActivation
 from ..errors import AnalyticError
 from .budget import DEFAULT, Budget
@@ -128,7 +128,7 @@ class ActivationSection:
 def _extremum(ext) -> dict:
     value = 0.5 * (float(ext.lower) + float(ext.upper))
     return {"exact": None if ext.exact is None else str(ext.exact),
-            "exact_latex": None if ext.exact is None else latex(ext.exact),
+            "exact_latex": None if ext.exact is None else tex_expr(ext.exact),
             "at_latex": ext.at_latex, "value": value, "lower": float(ext.lower), "upper": float(ext.upper),
             "attained": bool(ext.attained), "at": str(ext.at)}
 
@@ -146,7 +146,7 @@ def section(act: BoundActivation, budget: Budget = DEFAULT, fmt: str = "png") ->
     notes: list[str] = []
     record = act.record  # the entry as declared: phi and its kinks in the parameter symbols, with their values
     params = tuple((name, str(value)) for name, value in act.values)
-    kinks = tuple((str(k.at), str(k.dphi), latex(k.at), latex(k.dphi)) for k in record.kinks)
+    kinks = tuple((str(k.at), str(k.dphi), tex_expr(k.at), tex_expr(k.dphi)) for k in record.kinks)
     try:
         b = bound(act, of="dphi")
         sup, inf, method, proof = _extremum(b.sup), _extremum(b.inf), b.method, tuple(b.steps)
@@ -191,6 +191,6 @@ def section(act: BoundActivation, budget: Budget = DEFAULT, fmt: str = "png") ->
                                       c.stderr, c.z, c.agree and s.ess >= 1000, s.median_abs.value))
     return ActivationSection(
         name=act.name, doc=act.doc, reference=act.reference, params=params,
-        phi_latex=latex(record.expr), dphi_latex=latex(derivative(record, 1)), kinks=kinks,
+        phi_latex=tex_expr(record.expr), dphi_latex=tex_expr(derivative(record, 1)), kinks=kinks,
         sup=sup, inf=inf, method=method, proof=proof, gradient=tuple(rows), checks=tuple(checks),
         figure=f"figures/activation_{act.name}.{fmt}" if not act.user_defined else "", notes=tuple(notes))

@@ -7,7 +7,9 @@ is changed, and the current style is a context variable (``paper`` outside any :
 
 >>> with style("slides"):
 ...     figure_size("column", 0.5)
-(6.5, 3.25)
+(13.33, 7.5)
+>>> figure_size("column", 0.5)
+(3.4, 1.7)
 """
 from __future__ import annotations
 
@@ -40,17 +42,23 @@ BASE_STYLE = {
 
 @dataclass(frozen=True)
 class FigureStyle:
-    """A figure style: the widths figures are made at (one journal column or the full page / slide) and the
-    text sizes, in points at that size (so text is that size when the figure is printed at its own width)."""
+    """A figure style: the widths figures are made at (one journal column or the full page) and the text sizes,
+    in points at that size (so text is that size when the figure is printed at its own width). A style with a
+    ``canvas`` (width, height in inches) makes every figure that size: a slide is one shape, whatever the figure."""
 
     name: str
     column: float  # inches
     page: float  # inches
     rc: dict
+    canvas: tuple[float, float] | None = None
 
+
+#: The 16:9 slide (PowerPoint's and Beamer's widescreen page), in inches.
+SLIDE = (13.33, 7.5)
 
 #: ``paper`` (default): 3.4 in (one column) or 7 in (two columns) wide, 8–9 pt text, the smallest text
-#: (``fontsize="small"``) 7.5 pt. ``slides``: 6.5 or 13.3 in wide (a 16:9 slide), 12–16 pt text.
+#: (``fontsize="small"``) 7.5 pt. ``slides``: every figure is one 16:9 slide, 13.33 × 7.5 in (:data:`SLIDE`),
+#: laid out in landscape, 12–16 pt text.
 STYLES = {
     "paper": FigureStyle("paper", 3.4, 7.0, {
         "font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "xtick.labelsize": 8, "ytick.labelsize": 8,
@@ -59,7 +67,7 @@ STYLES = {
         "legend.handlelength": 1.8}),
     "slides": FigureStyle("slides", 6.5, 13.3, {
         "font.size": 13, "axes.titlesize": 14, "axes.labelsize": 13, "xtick.labelsize": 12, "ytick.labelsize": 12,
-        "legend.fontsize": 11, "figure.titlesize": 16, "lines.linewidth": 2.0}),
+        "legend.fontsize": 11, "figure.titlesize": 16, "lines.linewidth": 2.0}, canvas=SLIDE),
 }
 STYLE_NAMES = tuple(STYLES)
 _CURRENT = contextvars.ContextVar("figure_style", default="paper")
@@ -88,8 +96,10 @@ def style(name: str | None = None) -> Iterable[FigureStyle]:
 
 def figure_size(width: str, aspect: float) -> tuple[float, float]:
     """(width, height) in inches for the current style: ``width`` is ``"column"`` or ``"page"``, the height is
-    ``aspect`` times the width."""
+    ``aspect`` times the width; in a style with a fixed canvas (``slides``), that canvas."""
     st = current_style()
+    if st.canvas is not None:
+        return st.canvas
     w = st.column if width == "column" else st.page
     return (w, round(w * aspect, 3))
 
