@@ -31,6 +31,7 @@ _EXPORTS = {
     "Gradient": "theory.gradient", "LogQuantity": "quantities", "QuantitySeries": "quantities",
     "Estimate": "theory.gaussian", "gaussian_expectation": "theory.gaussian", "preact_expectations": "theory.gaussian",
     "GradientProduct": "theory.independence", "gradient_product": "theory.independence",
+    "independence_product": "theory.independence",
     "MeanField": "theory.meanfield", "mean_field": "theory.meanfield", "critical_sigma_w2": "theory.criticality",
     "sphere_lambda": "theory.batch_sphere", "normalised_lambda": "theory.normalisation",
     "batchnorm_lambda": "theory.normalisation", "layernorm_lambda": "theory.normalisation",

@@ -5,7 +5,7 @@ reading every quantity by name through the shared vocabulary of :mod:`analytic.q
 against ``mc[q]`` for ``q`` in :data:`~analytic.quantities.NAMES`.
 
 * exact chain (width 1, no ``preact``): against :func:`analytic.theory.chain.exact_chain`, the same network;
-* independence model (``preact``): against :func:`analytic.theory.independence.gradient_product`, the formulas;
+* independence model (``preact``): against :func:`analytic.theory.independence.independence_product`, the formulas;
 * width > 1: the slope of :math:`\log E\|g_l\|^2` per layer against :math:`\ln\chi_1` of mean-field theory, or
   against the exact finite-width law where there is one.
 
@@ -373,9 +373,9 @@ def simulate(act, depth: int, weights: str | Distribution, width: int = 1, sampl
 def _compare_chain(sim: ChainSimulation, act: BoundActivation, depth, weights, bias) -> Simulation:
     """The chain simulation ``sim`` against the analytic values of its model."""
     from .theory.chain import exact_chain
-    from .theory.independence import gradient_product
+    from .theory.independence import independence_product
 
-    formulas, problem = _analytic(gradient_product, act, depth, weights, preact=sim.preact or STANDARD_NORMAL)
+    formulas, problem = _analytic(independence_product, act, depth, weights, preact=sim.preact or STANDARD_NORMAL)
     if problem:
         return Simulation(sim.act, 1, sim, None, {}, (), (problem,))
     notes: list[str] = []

@@ -68,14 +68,17 @@ def _scalars(d: dict) -> dict:
 def displayable(title: str | Callable[[Any], str], headline: Sequence[str | tuple[str, Callable]] = (),
                 rows: Callable[[Any], list[dict]] | None = None,
                 extra_html: Callable[[Any], str] | None = None,
-                summary: Callable[[Any], dict] | None = None, html_repr: bool = True) -> Callable[[type], type]:
+                summary: Callable[[Any], dict] | None = None, html_repr: bool = True,
+                name: str | Callable[[Any], str] | None = None) -> Callable[[type], type]:
     """Class decorator (above ``@dataclass``): short ``__repr__``, ``_repr_html_``, ``summary()`` and
     ``to_frame()``.
 
     ``headline`` names the fields the repr shows (or gives ``(label, function)`` pairs); ``summary(obj)`` the
     entries of the HTML table (default: the scalar entries of ``obj.as_dict()``); ``rows(obj)`` the records of
     ``to_frame()`` (default: one row, the summary); ``extra_html(obj)`` is appended to the table. With
-    ``html_repr=False`` no ``_repr_html_`` is added (for a class that shows itself as LaTeX).
+    ``html_repr=False`` no ``_repr_html_`` is added (for a class that shows itself as LaTeX). ``name`` (a string
+    or a function of the object) replaces the class name at the head of the repr: it names the *model* the numbers
+    come from (``ExactChain``, ``IndependenceApproximation``, ``MeanField``…).
     """
     def default_summary(self) -> dict:
         """The scalar entries of :meth:`as_dict` (what the HTML table shows)."""
@@ -84,7 +87,8 @@ def displayable(title: str | Callable[[Any], str], headline: Sequence[str | tupl
     def short_repr(self) -> str:
         fields = ", ".join(f"{k[0]}={_repr_value(k[1](self))}" if isinstance(k, tuple)
                            else f"{k}={_repr_value(getattr(self, k))}" for k in headline)
-        text = f"{type(self).__name__}({fields})"
+        head = (name(self) if callable(name) else name) if name else type(self).__name__
+        text = f"{head}({fields})"
         return text if len(text) <= REPR_CHARS else text[:REPR_CHARS - 2] + "…)"
 
     def repr_html(self) -> str:

@@ -4,7 +4,7 @@ approximation, labelled as such, with the ratio between the approximation and th
 * **exact chain** (:func:`analytic.theory.chain.exact_chain`): the network the user describes, :math:`y_0 = x`,
   :math:`v_t = w_t y_{t-1} + b_t`;
 * **crude bound** :math:`E|\prod| \le (E|w|\sup|\varphi'|)^r`, valid for any pre-activation law;
-* **independence approximation** (:func:`analytic.theory.independence.gradient_product`): :math:`v_t` drawn from a stated
+* **independence approximation** (:func:`analytic.theory.independence.independence_product`): :math:`v_t` drawn from a stated
   law independently of the weights, :math:`E[\prod] = (E[w]E[\varphi'(v)])^r`, and so on.
 
 >>> g = gradient("sigmoid", 10, "normal(1, 0.5)")
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from ..core.calculus import resolve
 from ..distributions import Distribution
 from ..quantities import LINEAR, NAMES, STANDARD_NORMAL, QuantitySeries
-from .independence import GradientProduct, gradient_product
+from .independence import GradientProduct, independence_product
 from ..core.registry import Activation
 from .chain import ChainExpectations, exact_chain
 from .undefined import checked_chain
@@ -168,7 +168,7 @@ def gradient(act: Activation | str, depth: int, weights: str | Distribution, x: 
     Raises :class:`~analytic.errors.DepthError` unless ``1 <= depth <= 10**6``.
     """
     act = resolve(act, params)
-    ind = gradient_product(act, depth, weights, preact=preact, threshold=threshold)
+    ind = independence_product(act, depth, weights, preact=preact, threshold=threshold)
     exact = vetted(checked_chain(exact_chain(act, depth, weights, x=x, bias=bias)))
     t = ind.threshold
     found = {k: _first_below(exact.by_depth[q], t, typical=k == "typical")
