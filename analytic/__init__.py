@@ -36,6 +36,7 @@ _EXPORTS = {
     "sphere_lambda": "theory.batch_sphere", "normalised_lambda": "theory.normalisation",
     "batchnorm_lambda": "theory.normalisation", "layernorm_lambda": "theory.normalisation",
     "ResidualMeanField": "theory.residual_meanfield", "residual_mean_field": "theory.residual_meanfield",
+    "sigma_w2_range": "theory.sigma_range", "SigmaW2Range": "theory.sigma_range",
     "FixedPoint": "theory.meanfield", "SignalPropagation": "theory.correlation",
     "signal_propagation": "theory.correlation", "correlation_map": "theory.correlation",
     "CriticalPoint": "theory.criticality", "critical_points": "theory.criticality",
