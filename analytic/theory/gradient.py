@@ -17,6 +17,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from ..core.display import displayable, quantity_rows, quantity_text
 from ..core.calculus import resolve
 from ..distributions import Distribution
 from ..quantities import LINEAR, NAMES, STANDARD_NORMAL, QuantitySeries
@@ -30,6 +31,21 @@ PAIRS = (("mean", "log_mean_abs", "mean"), ("mean_square", "log_mean_square", "m
          ("typical", "log_typical", "log_mean"))
 
 
+@displayable(title=lambda g: f"gradient product of {g.activation}, depth {g.depth}, weights {g.weights}: the exact "
+                             "chain first, then the crude bound and the independence approximation (not the network)",
+             name="Gradient",
+             headline=(("act", lambda g: g.activation), ("r", lambda g: g.depth),
+                       ("exact_mean", lambda g: quantity_text(g.exact_chain.quantities["mean"])),
+                       ("independence_mean", lambda g: g.independence.mean)),
+             summary=lambda g: {**{f"exact chain: {q}": quantity_text(v) for q, v in g.exact_chain.quantities.items()},
+                                "crude bound: E|prod| <=": g.bound,
+                                **{f"independence approximation: {q}": getattr(g.independence, q)
+                                   for q in ("mean", "mean_square", "typical")}},
+             rows=lambda g: quantity_rows(g.exact_chain.quantities, model="exact chain") + [
+                 {"model": "crude bound", "quantity": "mean_abs", "value": g.bound, "error": None, "converged": True,
+                  "reason": None}] + [
+                 {"model": "independence approximation", "quantity": q, "value": getattr(g.independence, q),
+                  "error": None, "converged": True, "reason": None} for q in ("mean", "mean_square", "typical")])
 @dataclass(frozen=True)
 class Gradient:
     r"""The exact chain, the crude bound and the independence approximation at depth r.

@@ -27,6 +27,7 @@ exceeds ten times its quadrature error on one side, and a critical point only on
 from __future__ import annotations
 
 import functools
+import dataclasses
 import math
 from dataclasses import dataclass, replace
 from typing import Any
@@ -240,7 +241,10 @@ def _same_fixed_point(act: BoundActivation, sw: float, sb: float, a: float, b: f
     return abs(a - b) <= tol, tol
 
 
-@displayable(title="mean field", headline=("sigma_w2", "sigma_b2", "q_star", "chi1"))
+@displayable(title=lambda m: f"mean field (width -> infinity){': ' + m.activation if m.activation else ''}",
+             headline=(("act", lambda m: m.activation or "?"), "sigma_w2", "sigma_b2", "q_star", "chi1", "status"),
+             summary=lambda m: {"model": "mean field (width -> infinity)", "activation": m.activation,
+                                **{k: v for k, v in m.as_dict().items() if isinstance(v, (str, int, float))}})
 @dataclass(frozen=True)
 class MeanField:
     r"""The length map at :math:`(\sigma_w^2, \sigma_b^2)`: every fixed point, the one reached from ``q0``
@@ -249,7 +253,7 @@ class MeanField:
 
     ``depth_scale`` is :math:`-1/\ln\chi_1`, the gradient's depth scale (negative when gradients grow: a factor e
     every :math:`|\xi|` layers); the signal's depth scales ξ_q, ξ_c are in :class:`SignalPropagation`.
-    ``slope`` is :math:`G'(q^*)`.
+    ``slope`` is :math:`G'(q^*)`; ``activation`` names φ (set by :func:`mean_field`; not in the JSON form).
     """
 
     sigma_w2: float
@@ -263,6 +267,7 @@ class MeanField:
     fixed_points: tuple[FixedPoint, ...] = ()
     q0: float = 1.0
     slope: float = math.nan
+    activation: str = ""
 
     def as_dict(self) -> dict:
         """JSON-ready form: ``sigma_w2``, ``sigma_b2``, ``q0``, ``q_star``, ``chi1``, ``depth_scale``, ``slope``,
@@ -390,7 +395,7 @@ def mean_field(act: Activation | str, sigma_w2: float, sigma_b2: float = 0.0, pa
     """
     sw, sb = _canonical_variances(sigma_w2, sigma_b2)
     act = resolve(act, params)
-    m = _mean_field(act, sw, sb, _canonical_q0(q0))
+    m = dataclasses.replace(_mean_field(act, sw, sb, _canonical_q0(q0)), activation=act.name)
     require_finite(f"{act.name}: the mean field at sigma_w^2 = {sw:g}, sigma_b^2 = {sb:g}",
                    "a Gaussian integral of phi or phi' diverged or overflowed", q_star=m.q_star, chi1=m.chi1,
                    **({"slope": m.slope} if math.isfinite(m.q_star) else {}))
