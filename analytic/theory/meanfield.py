@@ -27,7 +27,6 @@ exceeds ten times its quadrature error on one side, and a critical point only on
 from __future__ import annotations
 
 import functools
-import dataclasses
 import math
 from dataclasses import dataclass, replace
 from typing import Any
@@ -253,7 +252,7 @@ class MeanField:
 
     ``depth_scale`` is :math:`-1/\ln\chi_1`, the gradient's depth scale (negative when gradients grow: a factor e
     every :math:`|\xi|` layers); the signal's depth scales ξ_q, ξ_c are in :class:`SignalPropagation`.
-    ``slope`` is :math:`G'(q^*)`; ``activation`` names φ (set by :func:`mean_field`; not in the JSON form).
+    ``slope`` is :math:`G'(q^*)`; ``activation`` names φ (not in the JSON form).
     """
 
     sigma_w2: float
@@ -360,7 +359,7 @@ def _mean_field(act: BoundActivation, sw: float, sb: float, q0: float = 1.0) -> 
     fps = [replace(f, reached=f is target) for f in fps]
     chi1 = sw * w
     return MeanField(sw, sb, q_star, chi1, _depth_scale(chi1), status, iterations, tuple(notes), tuple(fps), q0,
-                     slope)
+                     slope, act.name)
 
 
 def _homogeneous_mean_field(act: BoundActivation, sw: float, sb: float, q0: float, a: float, notes: list) -> MeanField:
@@ -370,7 +369,7 @@ def _homogeneous_mean_field(act: BoundActivation, sw: float, sb: float, q0: floa
     if sb == 0 and abs(g - 1) <= 4 * 2.0**-52:
         fps = (FixedPoint(q0, 1.0, "neutral", True, True),)
         notes.append("every q is a fixed point (a neutral line): q* = q_0")
-        return MeanField(sw, sb, q0, 1.0, math.inf, "converged", 1, tuple(notes), fps, q0, 1.0)
+        return MeanField(sw, sb, q0, 1.0, math.inf, "converged", 1, tuple(notes), fps, q0, 1.0, act.name)
     fps: list[FixedPoint] = []
     if g < 1:
         q_star = sb / (1 - g)
@@ -381,7 +380,7 @@ def _homogeneous_mean_field(act: BoundActivation, sw: float, sb: float, q0: floa
             fps.append(FixedPoint(0.0, g, *_classify(g, attracting=False)))
         q_star, status = math.inf, "diverges"
     return MeanField(sw, sb, q_star, chi1, _depth_scale(chi1), status, 0, tuple(notes), tuple(fps), q0,
-                     g if q_star != math.inf else math.nan)
+                     g if q_star != math.inf else math.nan, act.name)
 
 
 def mean_field(act: Activation | str, sigma_w2: float, sigma_b2: float = 0.0, params: dict | None = None,
@@ -395,7 +394,7 @@ def mean_field(act: Activation | str, sigma_w2: float, sigma_b2: float = 0.0, pa
     """
     sw, sb = _canonical_variances(sigma_w2, sigma_b2)
     act = resolve(act, params)
-    m = dataclasses.replace(_mean_field(act, sw, sb, _canonical_q0(q0)), activation=act.name)
+    m = _mean_field(act, sw, sb, _canonical_q0(q0))
     require_finite(f"{act.name}: the mean field at sigma_w^2 = {sw:g}, sigma_b^2 = {sb:g}",
                    "a Gaussian integral of phi or phi' diverged or overflowed", q_star=m.q_star, chi1=m.chi1,
                    **({"slope": m.slope} if math.isfinite(m.q_star) else {}))
