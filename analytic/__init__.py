@@ -1,4 +1,4 @@
-"""activation-analytic: why deep networks with some activations stop learning, with proofs and numbers.
+r"""activation-analytic: why deep networks with some activations stop learning, with proofs and numbers.
 
 The public API is :data:`__all__`. Attributes load on first use, so importing the package (and running the
 command line's ``--help``) does not import SymPy or matplotlib.
