@@ -1,11 +1,25 @@
-"""activation-analytic: why deep networks with some activations stop learning, with proofs and numbers.
+r"""activation-analytic: why deep networks with some activations stop learning, with proofs and numbers.
 
 The public API is :data:`__all__`. Attributes load on first use, so importing the package (and running the
 command line's ``--help``) does not import SymPy or matplotlib.
 
+The names are grouped in :data:`SECTIONS` (and :data:`__all__` follows that order), a map of the package:
+
+* **activations** — the catalogue, formulas, symbolic φ′ (``get``, ``derive``, ``Derivation``…);
+* **bounds** — proved sup/inf of φ′ and the windows where :math:`|w\varphi'| \ge 1` (``bound``, ``window``…);
+* **laws** — weight/input distributions and the architecture record (``distribution``, ``residual``…);
+* **chain** — one neuron per layer: the *exact chain* first (``exact_chain``, ``gradient``,
+  ``depth_table(model="exact")``), the independence approximation named as such (``independence_product``);
+* **wide** — width → ∞ (mean field, criticality, ``sigma_w2_range``), finite width, spectra, normalisation;
+* **montecarlo** — the simulated twins (``simulate``, ``simulate_chain``, ``simulate_wide``…);
+* **output** — figures, plots into your own axes, the report, sweeps;
+* **errors** — the :class:`AnalyticError` family.
+
 >>> import analytic
 >>> analytic.derive("sigmoid").dphi
 (1 - sigmoid(x))*sigmoid(x)
+>>> "independence_product" in analytic.SECTIONS["chain"]
+True
 """
 from __future__ import annotations
 
@@ -31,10 +45,12 @@ _EXPORTS = {
     "Gradient": "theory.gradient", "LogQuantity": "quantities", "QuantitySeries": "quantities",
     "Estimate": "theory.gaussian", "gaussian_expectation": "theory.gaussian", "preact_expectations": "theory.gaussian",
     "GradientProduct": "theory.independence", "gradient_product": "theory.independence",
+    "independence_product": "theory.independence",
     "MeanField": "theory.meanfield", "mean_field": "theory.meanfield", "critical_sigma_w2": "theory.criticality",
     "sphere_lambda": "theory.batch_sphere", "normalised_lambda": "theory.normalisation",
     "batchnorm_lambda": "theory.normalisation", "layernorm_lambda": "theory.normalisation",
     "ResidualMeanField": "theory.residual_meanfield", "residual_mean_field": "theory.residual_meanfield",
+    "sigma_w2_range": "theory.sigma_range", "SigmaW2Range": "theory.sigma_range",
     "FixedPoint": "theory.meanfield", "SignalPropagation": "theory.correlation",
     "signal_propagation": "theory.correlation", "correlation_map": "theory.correlation",
     "CriticalPoint": "theory.criticality", "critical_points": "theory.criticality",
@@ -71,7 +87,40 @@ _EXPORTS = {
     "normalised": "architecture", "PLAIN": "architecture",
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
+#: The public names by section (a map of the package); a name in no section is listed under "other".
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "activations": ("Activation", "BoundActivation", "TorchGain", "Param", "Kink", "X", "get", "names", "catalogue",
+                    "aliases", "sigmoid", "softplus", "to_elementary", "SELU_ALPHA", "SELU_SCALE", "parse_formula",
+                    "parse_spec", "user_activation", "expression_activation", "resolve", "derivative",
+                    "numpy_function", "numpy_pair", "derive", "Derivation", "latex"),
+    "bounds": ("bound", "Bound", "Extremum", "Step", "softmax_jacobian_bounds", "SoftmaxJacobianBounds", "window",
+               "widest_window", "Window", "WidestWindow", "Endpoint"),
+    "laws": ("distribution", "Distribution", "Moments", "haar_orthogonal", "Architecture", "residual", "recurrent",
+             "normalised", "PLAIN"),
+    "chain": ("exact_chain", "ChainExpectations", "gradient", "Gradient", "depth_table", "DepthTable",
+              "LogQuantity", "QuantitySeries", "independence_product", "GradientProduct", "gradient_product",
+              "Estimate", "gaussian_expectation", "preact_expectations"),
+    "wide": ("mean_field", "MeanField", "FixedPoint", "signal_propagation", "SignalPropagation", "correlation_map",
+             "bivariate_expectation", "critical_sigma_w2", "critical_points", "CriticalPoint", "initialisation",
+             "Initialisation", "Convention", "selu_constants", "gain_table", "sigma_w2_range", "SigmaW2Range",
+             "residual_mean_field", "ResidualMeanField", "sphere_lambda", "normalised_lambda", "batchnorm_lambda",
+             "layernorm_lambda", "finite_width", "FiniteWidth", "spectrum", "Spectrum", "spectrum_moments",
+             "spectral_density", "sample_spectrum"),
+    "montecarlo": ("simulate", "Simulation", "Check", "simulate_chain", "ChainSimulation", "chain_log_products",
+                   "simulate_wide", "WideSimulation", "simulate_residual_wide", "ResidualWideSimulation", "Stat",
+                   "ScaledStat"),
+    "output": ("plot_activation", "plot_gradient_depth", "plot_preactivation_law", "plot_histogram",
+               "plot_phase_diagram", "plot_dying_relu", "plot_sweep", "plot_normalisation", "sweep_heatmap",
+               "write_figures", "figure_names", "FigureFiles", "Budget", "save", "write_report", "build_report",
+               "Report", "SweepSpec", "SweepResult", "load_spec", "run_sweep"),
+    "errors": ("AnalyticError", "UnknownActivation", "FormulaError", "SpecError", "ParameterError",
+               "ComputationTimeout", "BoundError", "ArgumentError", "DepthError", "ConvergenceError",
+               "SimulationError", "UnknownFigure", "OutputError", "SweepSpecError", "ClusterError"),
+}
+SECTIONS = {k: tuple(n for n in v if n in _EXPORTS) for k, v in SECTIONS.items()}
+SECTIONS["other"] = tuple(sorted(set(_EXPORTS) - {n for v in SECTIONS.values() for n in v}))
+
+__all__ = [n for v in SECTIONS.values() for n in v] + ["__version__"]
 
 
 def __getattr__(name: str):

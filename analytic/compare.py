@@ -5,7 +5,7 @@ reading every quantity by name through the shared vocabulary of :mod:`analytic.q
 against ``mc[q]`` for ``q`` in :data:`~analytic.quantities.NAMES`.
 
 * exact chain (width 1, no ``preact``): against :func:`analytic.theory.chain.exact_chain`, the same network;
-* independence model (``preact``): against :func:`analytic.theory.independence.gradient_product`, the formulas;
+* independence model (``preact``): against :func:`analytic.theory.independence.independence_product`, the formulas;
 * width > 1: the slope of :math:`\log E\|g_l\|^2` per layer against :math:`\ln\chi_1` of mean-field theory, or
   against the exact finite-width law where there is one.
 
@@ -28,8 +28,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .core.calculus import resolve
 from .core.display import displayable, html_table
+from .core.calculus import resolve
 from .core.registry import BoundActivation
 from .distributions import Distribution, Normal, distribution
 from .errors import AnalyticError, SimulationError, canonical_int
@@ -57,6 +57,9 @@ MEAN_FIELD = "mean-field reference: finite-width bias expected, O(1/n)"
 REASONS = (NOT_CONVERGED, NO_STDERR, HEAVY_TAILS, TOO_FEW, MEAN_FIELD)
 
 
+@displayable(title=lambda c: f"check of {c.statistic}: analytic vs Monte Carlo", name="Check",
+             headline=("statistic", ("analytic", lambda c: f"withheld ({c.reason})" if c.withheld else c.analytic),
+                       "z", "agree"))
 @dataclass(frozen=True)
 class Check:
     r"""One simulated statistic against its analytic value: :math:`z = (\text{analytic} - \text{simulated}) /
@@ -150,7 +153,10 @@ def _checks_html(s: "Simulation") -> str:
                       f"verdict: {s.verdict}")
 
 
-@displayable(title=lambda s: f"simulate {s.act} (width {s.width})", headline=("act", "width", "agree", "verdict"),
+@displayable(title=lambda s: f"simulate {s.act} (width {s.width}): Monte Carlo against the analytic values",
+             name=lambda s: ("MonteCarloCheck" if s.width > 1 else
+                             "MonteCarloCheckOfIndependence" if getattr(s.result, "preact", None) else "MonteCarloCheckOfChain"),
+             headline=("act", "width", "agree", "verdict"),
              extra_html=_checks_html, rows=lambda s: [c.as_dict() for c in s.checks])
 @dataclass(frozen=True)
 class Simulation:
@@ -373,9 +379,9 @@ def simulate(act, depth: int, weights: str | Distribution, width: int = 1, sampl
 def _compare_chain(sim: ChainSimulation, act: BoundActivation, depth, weights, bias) -> Simulation:
     """The chain simulation ``sim`` against the analytic values of its model."""
     from .theory.chain import exact_chain
-    from .theory.independence import gradient_product
+    from .theory.independence import independence_product
 
-    formulas, problem = _analytic(gradient_product, act, depth, weights, preact=sim.preact or STANDARD_NORMAL)
+    formulas, problem = _analytic(independence_product, act, depth, weights, preact=sim.preact or STANDARD_NORMAL)
     if problem:
         return Simulation(sim.act, 1, sim, None, {}, (), (problem,))
     notes: list[str] = []

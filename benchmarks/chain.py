@@ -15,7 +15,7 @@ import time
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from analytic import names  # noqa: E402
-from analytic.theory.independence import gradient_product  # noqa: E402
+from analytic.theory.independence import independence_product  # noqa: E402
 from analytic.mc import simulate_chain  # noqa: E402
 from analytic.theory import chain, transfer  # noqa: E402
 
@@ -47,7 +47,7 @@ def main() -> None:
     print(f"{'activation':13s} {'exact E[prod]':>14s} {'rel.err':>8s} {'independence':>13s} {'ratio':>7s} "
           f"{'Monte Carlo':>12s} {'stderr':>9s} {'z':>6s}")
     for a, c in rows:
-        g = gradient_product(a, 10, WEIGHTS)
+        g = independence_product(a, 10, WEIGHTS)
         s = simulate_chain(a, 10, WEIGHTS, samples=args.samples, seed=0, progress=False)
         e = c["mean"]
         if e.withheld:  # no exact value to compare with

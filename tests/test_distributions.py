@@ -172,7 +172,7 @@ def test_orthogonal_is_refused_for_the_chain_and_for_bad_gains():
     from analytic.errors import SpecError
 
     with pytest.raises(SpecError, match="n x n weight matrices"):
-        analytic.gradient_product("tanh", 3, "orthogonal(1)")
+        analytic.independence_product("tanh", 3, "orthogonal(1)")
     with pytest.raises(SpecError, match="n x n weight matrices"):
         analytic.simulate("tanh", 3, "orthogonal(1)", samples=100)
     with pytest.raises(SpecError, match="gain must be > 0"):

@@ -22,7 +22,7 @@ from analytic.core.special import to_elementary
 from analytic.core.calculus import derivative, numpy_function, resolve
 from analytic.errors import AnalyticError, ArgumentError, DepthError, SpecError, UnknownActivation
 from analytic.theory.gaussian import Estimate, gaussian_expectation, preact_expectations
-from analytic.theory.independence import first_depth_below, gradient_product
+from analytic.theory.independence import first_depth_below, independence_product
 from analytic.core.registry import X
 from hang_guard import WALL_SECONDS
 
@@ -184,7 +184,7 @@ def test_bad_one_layer_input_raises(call):
 # ---------------------------------------------------------------- gradient product
 
 def test_sigmoid_seed_bound_at_depth_10():
-    g = gradient_product("sigmoid", 10, "constant(1)")
+    g = independence_product("sigmoid", 10, "constant(1)")
     assert g.bound == pytest.approx(0.25**10, rel=1e-12)   # 9.5367e-07
     assert g.log_bound == pytest.approx(10 * math.log(0.25), rel=1e-14)
     assert g.depth_to_threshold["bound"] == 10             # 0.25^9 = 3.8e-6 >= 1e-6 > 0.25^10
@@ -196,7 +196,7 @@ def test_sigmoid_seed_bound_at_depth_10():
 
 
 def test_independence_approximation_formulas():
-    g = gradient_product("sigmoid", 10, "normal(1, 0.5)")
+    g = independence_product("sigmoid", 10, "normal(1, 0.5)")
     e1 = _mp_expectation("sigmoid", "dphi", 0, 1)
     e2 = _mp_expectation("sigmoid", "dphi2", 0, 1)
     el = _mp_expectation("sigmoid", "log_abs_dphi", 0, 1)
@@ -212,26 +212,26 @@ def test_independence_approximation_formulas():
 
 
 def test_gradient_product_with_negative_mean_weight_keeps_sign():
-    g = gradient_product("tanh", 3, "normal(-1, 0.1)")
+    g = independence_product("tanh", 3, "normal(-1, 0.1)")
     assert g.mean_sign == -1 and g.mean < 0
-    assert gradient_product("tanh", 4, "normal(-1, 0.1)").mean_sign == 1
+    assert independence_product("tanh", 4, "normal(-1, 0.1)").mean_sign == 1
 
 
 def test_depth_one_million_gives_finite_logs():
-    g = gradient_product("sigmoid", 10**6, "normal(1, 0.5)")
+    g = independence_product("sigmoid", 10**6, "normal(1, 0.5)")
     for v in (g.log_bound, g.log_mean_abs, g.log_mean_square, g.log_typical):
         assert math.isfinite(v) and v < -1e5
-    one = gradient_product("sigmoid", 1, "normal(1, 0.5)")
+    one = independence_product("sigmoid", 1, "normal(1, 0.5)")
     assert g.log_bound == pytest.approx(10**6 * one.log_bound, rel=1e-14)
     assert g.bound == 0.0  # underflows as a float; the log keeps it
     json.dumps(g.as_dict())
 
 
 def test_bound_falls_back_and_says_so_when_the_prover_gives_none():
-    g = gradient_product("sin(x)", 5, "constant(1)")  # cos has no limit at infinity: no proved sup
+    g = independence_product("sin(x)", 5, "constant(1)")  # cos has no limit at infinity: no proved sup
     assert g.per_layer["bound"]["sup|phi'|"] == pytest.approx(1.0, abs=1e-6)
     assert "NOT proved" in g.assumptions[2]
-    assert "proved" in gradient_product("tanh", 5, "constant(1)").per_layer["bound"]["method"]
+    assert "proved" in independence_product("tanh", 5, "constant(1)").per_layer["bound"]["method"]
 
 
 def test_first_depth_below_is_the_smallest_integer():
@@ -245,7 +245,7 @@ def test_first_depth_below_is_the_smallest_integer():
 @pytest.mark.parametrize("depth", [0, -3, 10**6 + 1, 2.5, "10", True, None])
 def test_bad_depth_raises(depth):
     with pytest.raises(DepthError):
-        gradient_product("sigmoid", depth, "normal(1, 0.5)")
+        independence_product("sigmoid", depth, "normal(1, 0.5)")
 
 
 @pytest.mark.parametrize("kwargs, error", [
@@ -257,7 +257,7 @@ def test_bad_depth_raises(depth):
 def test_bad_specs_raise(kwargs, error):
     args = {"act": "sigmoid", "depth": 10, "weights": "normal(1, 0.5)", **kwargs}
     with pytest.raises(error):
-        gradient_product(**args)
+        independence_product(**args)
 
 
 # ---------------------------------------------------------------- command line

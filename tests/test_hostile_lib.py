@@ -94,7 +94,7 @@ def test_require_finite_refuses_nan_and_keeps_infinity():
 def test_independence_approximation_of_a_diverging_integral_is_refused():
     # E[phi'(v)^2] for phi = exp(x^2), v ~ N(0, 1): the integrand 4 v^2 e^{2v^2} e^{-v^2/2} has no bound
     with np.errstate(all="ignore"), pytest.raises(ConvergenceError, match="not a number"):
-        analytic.gradient_product("exp(x**2)", 3, "normal(0, 1)")
+        analytic.independence_product("exp(x**2)", 3, "normal(0, 1)")
     assert quantity_reason("log_mean", LogQuantity(math.nan, 0, math.nan),
                            LogQuantity(0.0, 1, -40.0)).startswith("log_mean is undefined")
 

@@ -29,7 +29,7 @@ from analytic.core.registry import X
 from analytic.errors import AnalyticError, SimulationError
 from analytic.mc import ScaledStat, chain_log_products, simulate_chain, simulate_wide
 from analytic.quantities import NAMES, LogQuantity
-from analytic.theory.independence import gradient_product
+from analytic.theory.independence import independence_product
 from hang_guard import WALL_SECONDS
 
 K = 4.0  # standard errors allowed
@@ -240,7 +240,7 @@ def test_a_wrong_analytic_value_gives_disagree(monkeypatch):
     import analytic.theory.chain as chain
 
     real = chain.exact_chain
-    formulas = gradient_product(*CHAIN, preact="normal(0, 1)")
+    formulas = independence_product(*CHAIN, preact="normal(0, 1)")
 
     def independence_instead(*args, **kwargs):
         c = real(*args, **kwargs)

@@ -26,7 +26,7 @@ def results():
     return {
         "derivation": analytic.derive("silu", at=[0.0, 1.0]),
         "bound": analytic.bound("gelu"),
-        "gradient": analytic.gradient_product("tanh", 10, "normal(1, 0.5)"),
+        "gradient": analytic.independence_product("tanh", 10, "normal(1, 0.5)"),
         "simulation": analytic.simulate("sigmoid", 5, "normal(1, 0.5)", samples=2000, seed=3),
         "mean_field": analytic.mean_field("tanh", 1.5, 0.05),
     }

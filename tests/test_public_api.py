@@ -26,3 +26,12 @@ def test_unknown_attribute_raises():
         assert "no_such_thing" in str(exc)
     else:
         raise AssertionError("expected AttributeError")
+
+
+def test_the_sections_are_a_map_of_every_public_name_once():
+    listed = [n for names in analytic.SECTIONS.values() for n in names]
+    assert len(listed) == len(set(listed))  # no name in two sections
+    assert set(listed) == set(analytic.__all__) - {"__version__"}
+    assert analytic.__all__[:-1] == listed  # __all__ follows the sections
+    assert {"exact_chain", "depth_table", "independence_product"} <= set(analytic.SECTIONS["chain"])
+    assert "sigma_w2_range" in analytic.SECTIONS["wide"]

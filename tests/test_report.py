@@ -15,7 +15,7 @@ from scipy import integrate, special
 from analytic.output import report as R
 from analytic.bounds import bound
 from analytic.errors import OutputError
-from analytic.theory.independence import gradient_product
+from analytic.theory.independence import independence_product
 from analytic.output.budget import QUICK
 from analytic.output.panels import CHAIN_WEIGHTS, PREACT
 from analytic.output.sections import MC_DEPTH, OVERVIEW, REPORT_DEPTHS
@@ -71,7 +71,7 @@ def test_gradient_tables_equal_the_library(written):
         assert [int(r[0]) for r in rows] == list(REPORT_DEPTHS)
         exact = exact_chain(name, max(REPORT_DEPTHS), CHAIN_WEIGHTS)
         for r, b, m, ms, t in rows:
-            g = gradient_product(name, int(r), CHAIN_WEIGHTS, preact=PREACT)
+            g = independence_product(name, int(r), CHAIN_WEIGHTS, preact=PREACT)
             e = {q: exact.by_depth[q][int(r) - 1].value for q in ("mean", "mean_square", "log_mean")}
             for text, value in ((b, g.bound), (m, e["mean"]), (ms, e["mean_square"]), (t, math.exp(e["log_mean"]))):
                 assert _close(float(text), float(value)), (name, r, text, value)
@@ -80,7 +80,7 @@ def test_gradient_tables_equal_the_library(written):
                            flags=re.MULTILINE)
         assert [int(r[0]) for r in indep] == list(REPORT_DEPTHS)
         for r, m, ratio, ms in indep:
-            g = gradient_product(name, int(r), CHAIN_WEIGHTS, preact=PREACT)
+            g = independence_product(name, int(r), CHAIN_WEIGHTS, preact=PREACT)
             assert _close(float(m), float(g.mean)) and _close(float(ms), float(g.mean_square))
 
 
@@ -119,7 +119,7 @@ def test_monte_carlo_rows_equal_the_library(written):
         rows = re.findall(rf"^\| (exact chain|independence model) \| {NUMBER} \| {NUMBER} \| {NUMBER} \| {NUMBER} \| "
                           rf"(yes|no) \| {NUMBER} \|$", sections[name], flags=re.MULTILINE)
         assert [r[0] for r in rows] == ["exact chain", "independence model"]
-        g = gradient_product(name, MC_DEPTH, CHAIN_WEIGHTS, preact=PREACT)
+        g = independence_product(name, MC_DEPTH, CHAIN_WEIGHTS, preact=PREACT)
         exact = exact_chain(name, MC_DEPTH, CHAIN_WEIGHTS)["mean"].value
         for model, analytic, simulated, stderr, z, agree, median in rows:
             s = simulate_chain(name, MC_DEPTH, CHAIN_WEIGHTS, samples=QUICK.chains, seed=QUICK.seed,

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ..core.display import displayable, with_model
 from ..architecture import Architecture, canonical_architecture
 from ..core.calculus import numpy_pair, resolve
 from ..errors import SimulationError, canonical_float, canonical_int
@@ -52,6 +53,10 @@ MAX_DEPTH, MAX_WIDTH, MAX_PAIRS, MAX_NETWORKS = 10_000, 8192, 4096, 10_000
 MAX_WORK = 2 * 10**11
 
 
+@displayable(title=lambda s: f"Monte Carlo of width-{s.width} residual {s.activation} networks, depth {s.depth}",
+             name="MonteCarloResidualNetwork",
+             headline=(("act", lambda s: s.activation), "width", "depth", "sigma_w2", "alpha"),
+             summary=with_model("Monte Carlo of a residual network"))
 @dataclass(frozen=True)
 class ResidualWideSimulation:
     r"""The twin's measurements: forward series (index k: after block k + 1) ``length`` and ``correlation``,

@@ -15,10 +15,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ..core.display import displayable
+from ..core.display import displayable, html_table
 from .stats import ScaledStat, Stat
 
 @displayable(title=lambda s: f"Monte Carlo of {s.act}: {s.model}, depth {s.depth}, {s.samples} chains",
+             name=lambda s: "MonteCarloChain" if s.preact is None else "MonteCarloIndependence",
              headline=("act", "depth", "samples", ("mean", lambda s: s.mean.value),
                        ("stderr", lambda s: s.mean.stderr)))
 @dataclass(frozen=True)
@@ -106,8 +107,31 @@ class ChainSimulation:
         }
 
 
-@displayable(title=lambda s: f"Monte Carlo of a width-{s.width} {s.act} network, depth {s.depth}",
-             headline=("act", "depth", "width"))
+def _layer_rows(s: "WideSimulation") -> list[dict]:
+    """One record per layer l = 0..L: the per-layer profile (see :data:`LAYER_COLUMNS`)."""
+    return [{"layer": l, "log_mean_norm2": s.log_mean_norm2[l], "mean_log_norm2": s.mean_log_norm2[l].value,
+             "mean_log_norm2_stderr": s.mean_log_norm2[l].stderr, "q": s.q[l],
+             "dead_unit_fraction": s.dead_unit_fraction[l], "zero_dphi_fraction": s.zero_dphi_fraction[l]}
+            for l in range(len(s.log_mean_norm2))]
+
+
+#: The columns of :meth:`WideSimulation.to_frame`, one row per layer.
+LAYER_COLUMNS = ("layer", "log_mean_norm2", "mean_log_norm2", "mean_log_norm2_stderr", "q", "dead_unit_fraction",
+                 "zero_dphi_fraction")
+
+
+@displayable(title=lambda s: f"Monte Carlo of a width-{s.width} {s.act} network, depth {s.depth} "
+                             f"(slope of ln mean ||g||^2 per layer: {s.slope.value:.4g} ± {s.slope.stderr:.2g})",
+             name="MonteCarloWideNetwork",
+             headline=("act", "depth", "width", "sigma_w2", ("slope", lambda s: s.slope.value)),
+             summary=lambda s: {"model": f"Monte Carlo of a width-{s.width} network", "act": s.act,
+                                "depth": s.depth, "width": s.width, "weights": s.weights, "sigma_w2": s.sigma_w2,
+                                "sigma_b2": s.sigma_b2, "networks": s.networks, "batch": s.batch, "seed": s.seed,
+                                "slope": s.slope.value, "slope_stderr": s.slope.stderr,
+                                "slope_log": s.slope_log.value, "slope_log_stderr": s.slope_log.stderr,
+                                "dead_inputs": s.dead_inputs},
+             rows=_layer_rows,
+             extra_html=lambda s: html_table([[r[c] for c in LAYER_COLUMNS] for r in _layer_rows(s)], LAYER_COLUMNS))
 @dataclass(frozen=True)
 class WideSimulation:
     r"""Per-layer gradient norms of a width-:math:`n` MLP, over ``networks`` independent weight draws.
@@ -130,6 +154,11 @@ class WideSimulation:
     over networks; index 0 is unused and 0). ``q_stderr`` and ``zero_dphi_fraction_stderr`` are the standard
     errors of ``q`` and ``zero_dphi_fraction`` across networks (sd of the per-network values over
     :math:`\sqrt{K}`).
+
+    **Per-layer profile** (fields, one entry per layer :math:`l = 0..L`): ``log_mean_norm2``,
+    ``mean_log_norm2``, ``q``, ``dead_unit_fraction``, ``zero_dphi_fraction``. ``to_frame()`` gives them as a
+    DataFrame with one row per layer and the columns :data:`LAYER_COLUMNS` (``mean_log_norm2`` split into value
+    and ``mean_log_norm2_stderr``); the HTML display shows the headline numbers and the same per-layer table.
     """
 
     act: str

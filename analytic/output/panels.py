@@ -200,14 +200,14 @@ def gradient_panel(name: str, budget: Budget = DEFAULT, weights: str = CHAIN_WEI
     ``budget.depth_points``: :math:`|` mean :math:`|` with :math:`\pm 1.96` standard errors (flagged when the
     effective sample size is below 1000) and the simulated median of :math:`|\prod|` with its interval.
     """
-    from ..theory.independence import gradient_product
+    from ..theory.independence import independence_product
     from ..mc import simulate_chain
     from ..theory.chain import exact_chain
     from ..theory.gradient import vetted
 
     depth = np.arange(1, budget.max_depth + 1)
     exact = vetted(exact_chain(name, budget.max_depth, weights))
-    rows = [gradient_product(name, int(r), weights, preact=PREACT) for r in depth]
+    rows = [independence_product(name, int(r), weights, preact=PREACT) for r in depth]
     points = np.array([r for r in budget.depth_points if r <= budget.max_depth])
     sims = [simulate_chain(name, int(r), weights, samples=budget.chains, seed=budget.seed, progress=False)
             for r in points]

@@ -137,7 +137,7 @@ def section(act: BoundActivation, budget: Budget = DEFAULT, fmt: str = "png") ->
     """Collect one activation's section from the library (bounds, gradient table, Monte Carlo check); its figure
     is linked as ``fmt``."""
     from ..bounds import bound
-    from ..theory.independence import gradient_product
+    from ..theory.independence import independence_product
     from ..compare import Check
     from ..mc import simulate_chain
     from ..theory.chain import exact_chain
@@ -158,7 +158,7 @@ def section(act: BoundActivation, budget: Budget = DEFAULT, fmt: str = "png") ->
     exact = vetted(exact_chain(act, max(REPORT_DEPTHS + (MC_DEPTH,)), CHAIN_WEIGHTS))
     withheld: dict[str, list[int]] = {}
     for r in REPORT_DEPTHS:
-        g = gradient_product(act, r, CHAIN_WEIGHTS, preact=PREACT)
+        g = independence_product(act, r, CHAIN_WEIGHTS, preact=PREACT)
         m, ms, lm = (exact.by_depth[q][r - 1] for q in ("mean", "mean_square", "log_mean"))
         for label, q in (("E[∏]", m), ("E[∏²]", ms), ("exp(E log|∏|)", lm)):
             if q.withheld:
@@ -172,7 +172,7 @@ def section(act: BoundActivation, budget: Budget = DEFAULT, fmt: str = "png") ->
                      + "; ".join(f"{label} at r = {', '.join(map(str, rs))}" for label, rs in withheld.items())
                      + ".")
     checks = []
-    g = gradient_product(act, MC_DEPTH, CHAIN_WEIGHTS, preact=PREACT)
+    g = independence_product(act, MC_DEPTH, CHAIN_WEIGHTS, preact=PREACT)
     e = exact.by_depth["mean"][MC_DEPTH - 1]
     # like with like: the chain against the exact chain, the independence model against its formula
     for model, preact, log_a, sign_a, held in (("exact chain", None, e.log_abs, e.sign, e.withheld),

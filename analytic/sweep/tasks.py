@@ -9,7 +9,7 @@ A task at :math:`(\varphi, \sigma_w^2, \sigma_b^2, L, n)`:
 * analytic: the mean-field fixed point :math:`q^*`, :math:`\chi_1 = \sigma_w^2 E[\varphi'(\sqrt{q^*} z)^2]`,
   :math:`L \ln\chi_1` (mean field: :math:`\ln E\|g_0\|^2 - \ln E\|g_L\|^2 \approx L \ln \chi_1`), and the
   independence-approximation logs of the chain's gradient product :math:`\prod_t w_t \varphi'(v_t)` with
-  pre-activations :math:`v \sim N(0, 1)` (:func:`analytic.theory.independence.gradient_product`).
+  pre-activations :math:`v \sim N(0, 1)` (:func:`analytic.theory.independence.independence_product`).
 
 The heatmap quantity ``log_grad`` is a mean of the natural log of a squared gradient at depth :math:`L`
 (the typical size, not the log of the mean): for the chain
@@ -65,7 +65,7 @@ def _analytic(task: Task) -> dict[str, Any]:
     """The analytic columns of one task (:mod:`analytic.theory.gaussian`). A part that raises an
     :class:`~analytic.errors.AnalyticError` (no fixed point, time budget exceeded, …) is left empty and its
     message goes to the ``notes`` column; the simulation still runs."""
-    from ..theory.independence import gradient_product
+    from ..theory.independence import independence_product
     from ..theory.meanfield import mean_field
 
     out: dict[str, Any] = {}
@@ -78,7 +78,7 @@ def _analytic(task: Task) -> dict[str, Any]:
     except AnalyticError as exc:
         notes.append(f"mean field: {exc}")
     try:
-        g = gradient_product(task.activation, task.depth, task.chain_weights, preact=PREACT)
+        g = independence_product(task.activation, task.depth, task.chain_weights, preact=PREACT)
         out.update(log_bound=float(g.log_bound), log_mean_abs=float(g.log_mean_abs), mean_sign=int(g.mean_sign),
                    log_mean_square=float(g.log_mean_square), log_typical=float(g.log_typical))
     except AnalyticError as exc:

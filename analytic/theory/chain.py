@@ -53,6 +53,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 import sympy as sp
 
+from ..core.display import displayable, quantity_rows, quantity_text
 from ..core.calculus import resolve
 from ..distributions import Constant, Distribution, Normal, distribution, scalar
 from ..errors import DepthError, SpecError, canonical_float, canonical_int
@@ -72,6 +73,14 @@ TOLERANCE = 1e-8
 
 # ---------------------------------------------------------------- results
 
+@displayable(title=lambda c: f"exact chain: gradient product of {c.activation}, depth {c.depth}, weights {c.weights}"
+                             f" ({c.method})", name="ExactChain",
+             headline=(("act", lambda c: c.activation), ("r", lambda c: c.depth), ("weights", lambda c: c.weights),
+                       ("mean", lambda c: quantity_text(c.quantities["mean"])),
+                       ("", lambda c: "converged" if c.converged else "partly withheld")),
+             summary=lambda c: {"model": "exact chain", "method": c.method,
+                                **{q: quantity_text(v) for q, v in c.quantities.items()}},
+             rows=lambda c: quantity_rows(c.quantities, model="exact chain", depth=c.depth))
 @dataclass(frozen=True)
 class ChainExpectations:
     r"""The exact-chain quantities at depth ``depth`` and at every depth 1…r.

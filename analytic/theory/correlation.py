@@ -22,6 +22,7 @@ import functools
 import math
 from dataclasses import dataclass
 
+from ..core.display import displayable, with_model
 from ..core.calculus import resolve
 from ..core.registry import Activation, BoundActivation
 from ..errors import ConvergenceError, canonical_float
@@ -33,6 +34,12 @@ from .meanfield import MARGINAL, VERIFY, MeanField, _canonical_q0, _canonical_va
 DEPTH_FACTOR = 1e6
 
 
+@displayable(title=lambda s: f"mean field (width -> infinity): signal propagation of {s.activation}",
+             name="MeanField",
+             headline=(("act", lambda s: s.activation), ("sigma_w2", lambda s: s.mean_field.sigma_w2),
+                       ("sigma_b2", lambda s: s.mean_field.sigma_b2), ("chi1", lambda s: s.mean_field.chi1),
+                       "chi_c", "phase"),
+             summary=with_model("mean field (width -> infinity)"))
 @dataclass(frozen=True)
 class SignalPropagation:
     r"""Mean field at :math:`(\sigma_w^2, \sigma_b^2)`: the length map (:class:`MeanField`), the correlation map's

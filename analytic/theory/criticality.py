@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.display import displayable, with_model
 from ..core.calculus import resolve
 from ..errors import ConvergenceError
 from .undefined import require_finite
@@ -30,6 +31,8 @@ from .meanfield import (MARGINAL, Q_TINY, VERIFY, _V, _W, _attracts_zero, _canon
                         _same_fixed_point, _sign_changes, _zero_is_fixed)
 
 
+@displayable(title="mean field (width -> infinity): a critical point (chi1 = 1)", name="MeanFieldCriticalPoint",
+             headline=("sigma_w2", "q_star", "chi1", "kind"), summary=with_model("mean field (width -> infinity)"))
 @dataclass(frozen=True)
 class CriticalPoint:
     r"""A point with :math:`\chi_1 = 1` at a fixed point :math:`q^*` of the length map, its slope

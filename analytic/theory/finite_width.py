@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate, special, stats
 
+from ..core.display import displayable, quantity_rows, quantity_text, with_model
 from ..core.calculus import numpy_pair, resolve
 from ..core.registry import BoundActivation
 from ..errors import ArgumentError, DepthError, canonical_bool, canonical_int, canonical_ints, canonical_text
@@ -59,6 +60,14 @@ class Value:
                 "mean_field": self.mean_field, "gap": gap}
 
 
+@displayable(title=lambda f: f"finite-width network (exact law): {f.act}, widths {list(f.widths)}",
+             name="FiniteWidthNetwork",
+             headline=("act", ("widths", lambda f: ",".join(map(str, f.widths[:4])) + ("…" if len(f.widths) > 4 else "")),
+                       "sigma_w2", ("mean", lambda f: quantity_text(f.mean))),
+             summary=with_model("finite-width network, exact law"),
+             rows=lambda f: quantity_rows({q: getattr(f, q) for q in ("mean", "mean_square", "log_mean", "log_variance",
+                                                                      "dead_probability", "median", "log_median")},
+                                          model="finite-width network, exact law"))
 @dataclass(frozen=True)
 class FiniteWidth:
     r"""The exact law's summaries of :math:`\|Ju\|^2`; ``log_*`` over the networks that are not dead."""

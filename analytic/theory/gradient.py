@@ -4,7 +4,7 @@ approximation, labelled as such, with the ratio between the approximation and th
 * **exact chain** (:func:`analytic.theory.chain.exact_chain`): the network the user describes, :math:`y_0 = x`,
   :math:`v_t = w_t y_{t-1} + b_t`;
 * **crude bound** :math:`E|\prod| \le (E|w|\sup|\varphi'|)^r`, valid for any pre-activation law;
-* **independence approximation** (:func:`analytic.theory.independence.gradient_product`): :math:`v_t` drawn from a stated
+* **independence approximation** (:func:`analytic.theory.independence.independence_product`): :math:`v_t` drawn from a stated
   law independently of the weights, :math:`E[\prod] = (E[w]E[\varphi'(v)])^r`, and so on.
 
 >>> g = gradient("sigmoid", 10, "normal(1, 0.5)")
@@ -17,10 +17,11 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from ..core.display import displayable, quantity_rows, quantity_text
 from ..core.calculus import resolve
 from ..distributions import Distribution
 from ..quantities import LINEAR, NAMES, STANDARD_NORMAL, QuantitySeries
-from .independence import GradientProduct, gradient_product
+from .independence import GradientProduct, independence_product
 from ..core.registry import Activation
 from .chain import ChainExpectations, exact_chain
 from .undefined import checked_chain
@@ -30,6 +31,21 @@ PAIRS = (("mean", "log_mean_abs", "mean"), ("mean_square", "log_mean_square", "m
          ("typical", "log_typical", "log_mean"))
 
 
+@displayable(title=lambda g: f"gradient product of {g.activation}, depth {g.depth}, weights {g.weights}: the exact "
+                             "chain first, then the crude bound and the independence approximation (not the network)",
+             name="Gradient",
+             headline=(("act", lambda g: g.activation), ("r", lambda g: g.depth),
+                       ("exact_mean", lambda g: quantity_text(g.exact_chain.quantities["mean"])),
+                       ("independence_mean", lambda g: g.independence.mean)),
+             summary=lambda g: {**{f"exact chain: {q}": quantity_text(v) for q, v in g.exact_chain.quantities.items()},
+                                "crude bound: E|prod| <=": g.bound,
+                                **{f"independence approximation: {q}": getattr(g.independence, q)
+                                   for q in ("mean", "mean_square", "typical")}},
+             rows=lambda g: quantity_rows(g.exact_chain.quantities, model="exact chain") + [
+                 {"model": "crude bound", "quantity": "mean_abs", "value": g.bound, "error": None, "converged": True,
+                  "reason": None}] + [
+                 {"model": "independence approximation", "quantity": q, "value": getattr(g.independence, q),
+                  "error": None, "converged": True, "reason": None} for q in ("mean", "mean_square", "typical")])
 @dataclass(frozen=True)
 class Gradient:
     r"""The exact chain, the crude bound and the independence approximation at depth r.
@@ -168,7 +184,7 @@ def gradient(act: Activation | str, depth: int, weights: str | Distribution, x: 
     Raises :class:`~analytic.errors.DepthError` unless ``1 <= depth <= 10**6``.
     """
     act = resolve(act, params)
-    ind = gradient_product(act, depth, weights, preact=preact, threshold=threshold)
+    ind = independence_product(act, depth, weights, preact=preact, threshold=threshold)
     exact = vetted(checked_chain(exact_chain(act, depth, weights, x=x, bias=bias)))
     t = ind.threshold
     found = {k: _first_below(exact.by_depth[q], t, typical=k == "typical")

@@ -11,8 +11,11 @@ from a stated distribution, independent of the weights) :math:`E[\prod] = (E[w] 
 **Typical vs mean:** the product is log-normal-like; its median is :math:`\exp(r E[\log|w \varphi'(v)|])` and can
 differ from the mean by orders of magnitude. Report both.
 
->>> from analytic.theory.independence import gradient_product
->>> g = gradient_product("sigmoid", 10, "constant(1)")
+This is *not* the network's exact chain (:func:`analytic.exact_chain`); results say so in their repr and display.
+:func:`gradient_product` is the former name of :func:`independence_product`, kept as a deprecated alias.
+
+>>> from analytic.theory.independence import independence_product
+>>> g = independence_product("sigmoid", 10, "constant(1)")
 >>> round(g.bound / 0.25**10, 12)
 1.0
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,14 +39,25 @@ from .undefined import require_finite
 from ..quantities import STANDARD_NORMAL, LogQuantity, exp_or_inf, log_or_minus_inf
 from .gaussian import Estimate, _kinks, _preact
 
-#: Largest depth accepted by :func:`gradient_product`.
+#: Largest depth accepted by :func:`independence_product`.
 MAX_DEPTH = 10**6
 
-@displayable(title=lambda g: f"gradient product of {g.activation}, depth {g.depth}",
-             headline=("activation", "depth", "mean", "mean_square", "typical"))
+#: What every display of a :class:`GradientProduct` says it is.
+MODEL = "independence approximation (not the network's exact chain)"
+
+
+@displayable(title=lambda g: f"{MODEL}: gradient product of {g.activation}, depth {g.depth}, "
+                             f"weights {g.weights}, pre-activations {g.preact}",
+             name="IndependenceApproximation",
+             headline=(("act", lambda g: g.activation), ("r", lambda g: g.depth), ("preact", lambda g: g.preact),
+                       "mean", "mean_square"),
+             summary=lambda g: {"model": MODEL, **{k: v for k, v in g.as_dict().items()
+                                                   if v is None or isinstance(v, (str, int, float))}})
 @dataclass(frozen=True)
 class GradientProduct:
-    r"""The back-propagated product :math:`\prod_{t=1}^r w_t \varphi'(v_t)` of the chain model, in log space.
+    r"""The back-propagated product :math:`\prod_{t=1}^r w_t \varphi'(v_t)` under the **independence
+    approximation** (pre-activations from a stated law, independent of the weights; not the network's exact
+    chain), in log space.
 
     ``log_*`` are natural logs (``-inf`` when the quantity is exactly 0) and stay finite for depth up to
     :math:`10^6`; the plain floats may underflow to 0.0. ``mean`` is :math:`E[\prod]` (sign ``mean_sign`` times
@@ -219,6 +234,16 @@ def _per_layer(act: BoundActivation, weights: Distribution, preact: Distribution
 def gradient_product(act: Activation | str, depth: int, weights: str | Distribution,
                      preact: str | Distribution = STANDARD_NORMAL, threshold: float = 1e-6,
                      params: dict | None = None) -> GradientProduct:
+    """Deprecated former name of :func:`independence_product` (the independence approximation, not the network's
+    exact chain); emits a :class:`DeprecationWarning` naming the new function."""
+    warnings.warn("gradient_product is deprecated: call independence_product (the independence approximation; "
+                  "the network's exact chain is exact_chain)", DeprecationWarning, stacklevel=2)
+    return independence_product(act, depth, weights, preact=preact, threshold=threshold, params=params)
+
+
+def independence_product(act: Activation | str, depth: int, weights: str | Distribution,
+                         preact: str | Distribution = STANDARD_NORMAL, threshold: float = 1e-6,
+                         params: dict | None = None) -> GradientProduct:
     r"""Bound, mean, mean square and typical value of :math:`\prod_{t=1}^r w_t \varphi'(v_t)` at depth r.
 
     * bound :math:`(E|w| \sup|\varphi'|)^r` with the proved :math:`\sup|\varphi'|` (upper end of its enclosure);
@@ -229,7 +254,7 @@ def gradient_product(act: Activation | str, depth: int, weights: str | Distribut
 
     Raises :class:`~analytic.errors.DepthError` unless ``1 <= depth <= 10**6`` is an integer.
 
-    >>> g = gradient_product("sigmoid", 10, "constant(1)", preact="constant(0)")
+    >>> g = independence_product("sigmoid", 10, "constant(1)", preact="constant(0)")
     >>> g.bound == g.mean == 0.25**10, g.depth_to_threshold["bound"]
     (True, 10)
     """

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from ..core.display import displayable, with_model
 from ..core.activations import catalogue
 from ..core.calculus import numpy_function, resolve
 from ..core.parsing import parse_formula
@@ -79,6 +80,10 @@ def _verdict(gain: float | None, torch: float | None) -> tuple[str | None, float
     return ("reproduces" if d <= REPRODUCES else "approximates" if d <= APPROXIMATES else "differs"), d
 
 
+@displayable(title=lambda i: f"mean field (width -> infinity): critical initialisation of {i.activation}",
+             name="MeanFieldInitialisation",
+             headline=(("act", lambda i: i.activation), "sigma_b2", "sigma_w2", "gain", "chi1"),
+             summary=with_model("mean field (width -> infinity)"))
 @dataclass(frozen=True)
 class Initialisation:
     r"""Critical initialisation (:math:`\sigma_w^2` with :math:`\chi_1 = 1` at a stable :math:`q^*`, gain

@@ -240,7 +240,10 @@ def _same_fixed_point(act: BoundActivation, sw: float, sb: float, a: float, b: f
     return abs(a - b) <= tol, tol
 
 
-@displayable(title="mean field", headline=("sigma_w2", "sigma_b2", "q_star", "chi1"))
+@displayable(title=lambda m: f"mean field (width -> infinity){': ' + m.activation if m.activation else ''}",
+             headline=(("act", lambda m: m.activation or "?"), "sigma_w2", "sigma_b2", "q_star", "chi1", "status"),
+             summary=lambda m: {"model": "mean field (width -> infinity)", "activation": m.activation,
+                                **{k: v for k, v in m.as_dict().items() if isinstance(v, (str, int, float))}})
 @dataclass(frozen=True)
 class MeanField:
     r"""The length map at :math:`(\sigma_w^2, \sigma_b^2)`: every fixed point, the one reached from ``q0``
@@ -249,7 +252,7 @@ class MeanField:
 
     ``depth_scale`` is :math:`-1/\ln\chi_1`, the gradient's depth scale (negative when gradients grow: a factor e
     every :math:`|\xi|` layers); the signal's depth scales ξ_q, ξ_c are in :class:`SignalPropagation`.
-    ``slope`` is :math:`G'(q^*)`.
+    ``slope`` is :math:`G'(q^*)`; ``activation`` names φ (not in the JSON form).
     """
 
     sigma_w2: float
@@ -263,6 +266,7 @@ class MeanField:
     fixed_points: tuple[FixedPoint, ...] = ()
     q0: float = 1.0
     slope: float = math.nan
+    activation: str = ""
 
     def as_dict(self) -> dict:
         """JSON-ready form: ``sigma_w2``, ``sigma_b2``, ``q0``, ``q_star``, ``chi1``, ``depth_scale``, ``slope``,
@@ -355,7 +359,7 @@ def _mean_field(act: BoundActivation, sw: float, sb: float, q0: float = 1.0) -> 
     fps = [replace(f, reached=f is target) for f in fps]
     chi1 = sw * w
     return MeanField(sw, sb, q_star, chi1, _depth_scale(chi1), status, iterations, tuple(notes), tuple(fps), q0,
-                     slope)
+                     slope, act.name)
 
 
 def _homogeneous_mean_field(act: BoundActivation, sw: float, sb: float, q0: float, a: float, notes: list) -> MeanField:
@@ -365,7 +369,7 @@ def _homogeneous_mean_field(act: BoundActivation, sw: float, sb: float, q0: floa
     if sb == 0 and abs(g - 1) <= 4 * 2.0**-52:
         fps = (FixedPoint(q0, 1.0, "neutral", True, True),)
         notes.append("every q is a fixed point (a neutral line): q* = q_0")
-        return MeanField(sw, sb, q0, 1.0, math.inf, "converged", 1, tuple(notes), fps, q0, 1.0)
+        return MeanField(sw, sb, q0, 1.0, math.inf, "converged", 1, tuple(notes), fps, q0, 1.0, act.name)
     fps: list[FixedPoint] = []
     if g < 1:
         q_star = sb / (1 - g)
@@ -376,7 +380,7 @@ def _homogeneous_mean_field(act: BoundActivation, sw: float, sb: float, q0: floa
             fps.append(FixedPoint(0.0, g, *_classify(g, attracting=False)))
         q_star, status = math.inf, "diverges"
     return MeanField(sw, sb, q_star, chi1, _depth_scale(chi1), status, 0, tuple(notes), tuple(fps), q0,
-                     g if q_star != math.inf else math.nan)
+                     g if q_star != math.inf else math.nan, act.name)
 
 
 def mean_field(act: Activation | str, sigma_w2: float, sigma_b2: float = 0.0, params: dict | None = None,

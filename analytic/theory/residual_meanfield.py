@@ -152,6 +152,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.display import displayable, quantity_text, with_model
 from ..architecture import Architecture, canonical_architecture
 from ..core.calculus import numpy_function, resolve
 from ..core.registry import X, Activation, BoundActivation
@@ -197,6 +198,14 @@ class Growth:
                 "text": self.text, "observed": self.observed}
 
 
+@displayable(title=lambda r: f"mean field (width -> infinity) of a residual network: {r.activation}, depth {r.depth}",
+             name="ResidualMeanField",
+             headline=(("act", lambda r: r.activation), "sigma_w2", "sigma_b2", "alpha", "depth",
+                       ("gradient_ratio", lambda r: quantity_text(r.gradient_ratio[-1]))),
+             summary=with_model("mean field of a residual network (width -> infinity)"),
+             rows=lambda r: [{"depth": t + 1, **{k: quantity_text(getattr(r, k)[t]) for k in
+                                                 ("length", "correlation", "gradient_ratio", "gradient_correlation")}}
+                             for t in range(len(r.gradient_ratio))])
 @dataclass(frozen=True)
 class ResidualMeanField:
     r"""The residual mean field over ``depth`` blocks (see the module docstring for the model).

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..core.display import displayable, with_model
 from ..core.calculus import resolve
 from ..errors import ArgumentError, canonical_int
 from .density import Density, spectral_density
@@ -18,6 +19,13 @@ from .spectral_moments import SpectrumMoments, spectrum_moments
 from ..errors import canonical_bool
 
 
+@displayable(title=lambda s: "spectrum of J J^T of a wide network (free probability, width -> infinity): "
+                             f"{s.moments.act}, depth {s.moments.depth}",
+             name="JacobianSpectrum",
+             headline=(("act", lambda s: s.moments.act), ("L", lambda s: s.moments.depth),
+                       ("sigma_w2", lambda s: s.moments.sigma_w2), ("weights", lambda s: s.moments.weights),
+                       ("m1", lambda s: s.moments.m1), ("variance", lambda s: s.moments.variance)),
+             summary=with_model("free probability (width -> infinity)"))
 @dataclass(frozen=True)
 class Spectrum:
     """Large-width moments and density, the exact finite-width law (ReLU family) and the sampled twin."""

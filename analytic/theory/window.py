@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from ..core.display import displayable, with_model
 from ..bounds.interval import IV_CONTEXT, upper_end, lower_end, point_interval, compile_interval
 from ..bounds.pieces import piece_sets
 from ..bounds.tails import tail_sign
@@ -82,6 +83,9 @@ def _exact_point(e: sp.Expr) -> Endpoint:
     return Endpoint(v, math.nextafter(v, -math.inf), math.nextafter(v, math.inf), str(e))
 
 
+@displayable(title=lambda w: f"proved window of {w.activation}: where |w phi'(w a + b)| >= 1 (one neuron)",
+             name="ProvedWindow", headline=(("act", lambda w: w.activation), "w", "b", "width"),
+             summary=with_model("one neuron, proved"))
 @dataclass(frozen=True)
 class Window:
     r"""The set of a with :math:`|w\,\varphi'(w a + b)| \ge 1` as disjoint intervals, its width (``inf`` when
@@ -357,6 +361,8 @@ def window(act: Activation | str, w: float, b: float = 0.0, params: dict | None 
 
 # ---------------------------------------------------------------- the widest window
 
+@displayable(title=lambda w: f"widest proved window of {w.activation} (one neuron)", name="ProvedWidestWindow",
+             headline=(("act", lambda w: w.activation), "w", "width"), summary=with_model("one neuron, proved"))
 @dataclass(frozen=True)
 class WidestWindow:
     """The weight magnitude w maximising the window's width (a numerical maximiser) and the window there."""
