@@ -299,6 +299,8 @@ def _weight_rule(act, w: Distribution, x: float, depth: int, rule: WeightRule, i
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(w, base z, quadrature weight × density, tail probability of z) of the weight rule at this level."""
     base = w.base()
+    if base.kind == "constant":  # a point mass: one node
+        return np.array([base.a]), np.zeros(1), np.ones(1), np.full(1, 0.5)
     S = _sup_abs_dphi(act)[0]
     lo, hi = _range(base, S, depth, rule)
     n = rule.input_pieces if inputs else rule.pieces
