@@ -179,3 +179,10 @@ def test_cli_gradient_tied_json():
     assert d["exact_chain"]["mean"]["value"] == pytest.approx(2.0, rel=1e-13)  # E[w^3] = 2^4 / (4 * 2)
     assert d["pascanu"]["sufficient_probability"] == pytest.approx(0.5, rel=1e-13)
     assert d["independence"] is None and "not this network" in d["independence_omitted"]
+
+
+def test_relu_deep_chain_keeps_products_whose_h_underflows():
+    """h_t = w^t underflows to 0 for small w > 0 by T = 200; the product w^T is still non-zero, so P(prod = 0) is
+    P(w < 0) exactly (a float iteration that let v = 0 hit ReLU's kink would count those weights as dead)."""
+    c = recurrent_chain("relu", 200, "normal(1, 0.5)")
+    assert c["zero_probability"].value == pytest.approx(stats.norm.cdf(-2.0), abs=1e-12)
