@@ -64,6 +64,7 @@ def _direct(act: str, w: float, T: int, x: float = 1.0) -> float:
                                             ("sigmoid", 1.0, 0.5, 10), ("sigmoid", 0.0, 2.0, 6)])
 def test_smooth_chain_against_quad(act, mu, sigma, T):
     c = recurrent_chain(act, T, f"normal({mu}, {sigma})")
+    assert c["zero_probability"].value == 0.0  # phi' never vanishes and w = 0 has probability 0
     pdf = stats.norm(mu, sigma).pdf
     lo, hi = mu - 14 * sigma, mu + 14 * sigma
     pts = sorted({0.0, 1.0, -1.0, 4.0, -4.0} & set(np.linspace(lo, hi, 1)) | {p for p in (0.0, 1.0, -1.0) if lo < p < hi})

@@ -313,6 +313,7 @@ def _weight_rule(act, w: Distribution, x: float, depth: int, rule: WeightRule, i
     if x != 0 and not inputs:
         special_w |= {k / x for k in _kink_and_zero_points(act)}
     singular = set()
+    zero = base.z(0.0) if base.kind != "lognormal" else math.nan
     for sw in special_w:
         if base.kind == "lognormal" and sw <= 0:
             continue
@@ -326,15 +327,33 @@ def _weight_rule(act, w: Distribution, x: float, depth: int, rule: WeightRule, i
     # log|w| (and log|phi'| at a kink) is singular at these points: tanh-sinh on the pieces that end there
     ts = np.isin(a, list(singular)) | np.isin(b, list(singular))
     zt, qt = _tanh_sinh_on(a[ts], b[ts], rule.inner.step, rule.inner.window)
+    wt_ = _weights_near_ends(base, a[ts], b[ts], rule.inner.step, rule.inner.window, zero)
     t, wt = np.polynomial.legendre.leggauss(rule.points)
     ag, bg = a[~ts, None], b[~ts, None]
-    z = np.concatenate([zt, (ag + (bg - ag) * (t + 1) / 2).ravel()])
+    zg = (ag + (bg - ag) * (t + 1) / 2).ravel()
+    z = np.concatenate([zt, zg])
     q = np.concatenate([qt, (wt * (bg - ag) / 2).ravel()]) * base.density(z)
     if base.kind == "uniform":
         tail = np.minimum(z - base.lo, base.hi - z) / (base.hi - base.lo)
     else:
         tail = special.ndtr(-np.abs(z))
-    return base.w(z), z, q, tail
+    return np.concatenate([wt_, base.w(zg)]), z, q, tail
+
+
+def _weights_near_ends(base, a: np.ndarray, b: np.ndarray, step: float, window: float, zero: float) -> np.ndarray:
+    """The weights at the tanh-sinh nodes of the pieces [a, b], computed from the distance to the nearer end, so a
+    node a hair's breadth from w = 0 (base point ``zero``) keeps its tiny, non-zero weight instead of rounding to
+    0."""
+    from .transfer import _unit_rule
+
+    left, right, _ = _unit_rule(step, window)
+    slope = base.b if base.kind == "normal" else 1.0
+    if base.kind not in ("normal", "uniform"):
+        return base.w(np.where(left < 0.5, a[:, None] + (b - a)[:, None] * left, b[:, None] - (b - a)[:, None] * right)).ravel()
+    wa = np.where(a == zero, 0.0, base.w(a))[:, None]
+    wb = np.where(b == zero, 0.0, base.w(b))[:, None]
+    width = (b - a)[:, None]
+    return np.where(left < 0.5, wa + slope * width * left, wb - slope * width * right).ravel()
 
 
 # ---------------------------------------------------------------- without inputs: the deterministic chain
