@@ -51,7 +51,7 @@ from ..errors import DepthError, SpecError, canonical_float
 from ..quantities import NAMES
 from .accuracy import SCHEDULE as INNER, Accuracy
 from .chain import TOLERANCE, ChainExpectations, _assemble, _first_unconverged, _homogeneous_slopes, _iterate, \
-    chain_inputs
+    _never_zero, chain_inputs
 from .gaussian import _zero_pieces
 from .independence import _sup_abs_dphi
 from .transfer import (Grid, Operator, _kink_and_zero_points, _Nodes, _preimages, _rows, _tanh_sinh_on, _weight_nodes,
@@ -295,9 +295,11 @@ def _range(base, S: float, depth: int, rule: WeightRule) -> tuple[float, float]:
     return min(float(z[keep[0]]), -rule.min_cut), max(float(z[keep[-1]]), rule.min_cut)
 
 
-def _weight_rule(act, w: Distribution, x: float, depth: int, rule: WeightRule, inputs: bool
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(w, base z, quadrature weight × density, tail probability of z) of the weight rule at this level."""
+def _weight_rule(act, w: Distribution, x: float, depth: int, rule: WeightRule, inputs: bool,
+                 smooth_zero: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(w, base z, quadrature weight × density, tail probability of z) of the weight rule at this level;
+    ``smooth_zero``: the integrand has no singularity at w = 0 (its log|w| part is taken out exactly), so the
+    pieces there take Gauss–Legendre."""
     base = w.base()
     if base.kind == "constant":  # a point mass: one node
         return np.array([base.a]), np.zeros(1), np.ones(1), np.full(1, 0.5)
@@ -305,7 +307,7 @@ def _weight_rule(act, w: Distribution, x: float, depth: int, rule: WeightRule, i
     lo, hi = _range(base, S, depth, rule)
     n = rule.input_pieces if inputs else rule.pieces
     edges = set(np.linspace(lo, hi, n + 1).tolist())
-    special_w = {0.0}
+    special_w = set() if smooth_zero else {0.0}
     if inputs:  # the input noise smooths the chain in w: only log|w| is singular (at w = 0)
         pass
     elif 0 < S < math.inf:
@@ -454,8 +456,10 @@ def tied_operator(act, w: float, inputs: Distribution, x: float, acc: Accuracy) 
 
 
 def _with_inputs(act, depth: int, w: np.ndarray, q: np.ndarray, inputs: Distribution, x: float,
-                 acc: Accuracy) -> tuple[dict, dict]:
-    """The conditional chains given each weight node (:func:`tied_operator`, iterated), integrated against q."""
+                 acc: Accuracy, smooth: bool = False, mean_log_w: float = math.nan) -> tuple[dict, dict]:
+    """The conditional chains given each weight node (:func:`tied_operator`, iterated), integrated against q.
+    ``smooth``: no product is 0, and E[log|prod_t|] is t E log|w| (``mean_log_w``, exact) plus the integral of
+    E[log|prod_t| | w] - t log|w|, which is smooth through w = 0."""
     rows = {k: np.empty((w.size, depth)) for k in ("mean_log", "mean_sign", "mean_abs_log", "mean_square_log",
                                                     "nonzero_log", "log_mean", "y1", "y2")}
     with threadpool_limits(limits=1, user_api="blas"):
@@ -475,9 +479,14 @@ def _with_inputs(act, depth: int, w: np.ndarray, q: np.ndarray, inputs: Distribu
         pnz = np.exp(rows["nonzero_log"])
         pz = q @ (-np.expm1(rows["nonzero_log"]))
         out["nonzero_log"] = np.log1p(-np.minimum(pz, 1.0))
-        num = q @ np.where(pnz > 0, pnz * np.nan_to_num(rows["log_mean"], nan=0.0), 0.0)
-        den = q @ pnz
-        out["log_mean"] = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+        if smooth:
+            t = np.arange(1, depth + 1)
+            rest = rows["log_mean"] - t[None, :] * np.log(np.abs(w))[:, None]
+            out["log_mean"] = t * mean_log_w + (q @ rest) / q.sum()
+        else:
+            num = q @ np.where(pnz > 0, pnz * np.nan_to_num(rows["log_mean"], nan=0.0), 0.0)
+            den = q @ pnz
+            out["log_mean"] = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
         ey = np.concatenate([np.full((w.size, 1), x), rows["y1"][:, 1:]], axis=1)
         ey2 = np.concatenate([np.full((w.size, 1), x * x), rows["y2"][:, 1:]], axis=1)
         out["v1"] = q @ (w[:, None] * ey) + mx["mean"]
@@ -583,12 +592,17 @@ def _recurrent_chain(act, depth: int, w: Distribution, x: float, inputs: Distrib
                               tolerance, (model, how), {}, (), 0, arch, pas, {})
 
     def run(rule: WeightRule) -> tuple[dict, dict]:
-        wn, z, q, tail = _weight_rule(act, w, x, depth, rule, inputs is not None)
+        wn, z, q, tail = _weight_rule(act, w, x, depth, rule, inputs is not None, smooth)
         if inputs is None:
             it, parts = _deterministic(act, depth, wn, q, x)
         else:
-            it, parts = _with_inputs(act, depth, wn, q, inputs, x, rule.inner)
+            it, parts = _with_inputs(act, depth, wn, q, inputs, x, rule.inner, smooth,
+                                     float(w.moments().mean_log_abs))
         return it, {k: (tail, v) for k, v in parts.items()}
+
+    # with inputs and a product that is never 0, E log|prod| = t E log|w| (exact) + the integral of a function
+    # smooth through w = 0: no tanh-sinh pieces (each node costs an operator)
+    smooth = inputs is not None and _never_zero(act, w)
 
     levels = len(schedule) if inputs is None else min(len(schedule), INPUT_LEVELS)
     level = 1
