@@ -245,7 +245,13 @@ def recurrent_gradient(act, depth: int, weights: str | Distribution, x: float = 
                        architecture: Architecture | None = None, threshold: float = 1e-6,
                        params: dict | None = None) -> RecurrentGradient:
     r"""What ``gradient --tied`` reports: the exact tied chain (:func:`~analytic.theory.recurrent.recurrent_chain`)
-    with Pascanu's bound beside it."""
+    with Pascanu's bound beside it.
+
+    >>> from analytic.architecture import recurrent
+    >>> g = recurrent_gradient("identity", 3, "uniform(0, 2)", architecture=recurrent())
+    >>> round(g.exact_chain["mean"].value, 12), g.pascanu.sufficient_probability  # E[w^3], P(|w| < 1)
+    (2.0, 0.5)
+    """
     from ..errors import canonical_float
 
     arch = canonical_architecture(architecture)
