@@ -42,6 +42,8 @@ _EXPORTS = {
     "softmax_jacobian_bounds": "bounds", "SoftmaxJacobianBounds": "bounds",
     "distribution": "distributions", "Distribution": "distributions.base", "Moments": "distributions.base",
     "exact_chain": "theory.chain", "ChainExpectations": "theory.chain", "gradient": "theory.gradient",
+    "recurrent_chain": "theory.recurrent", "RecurrentChain": "theory.recurrent", "pascanu": "theory.recurrent",
+    "Pascanu": "theory.recurrent",
     "Gradient": "theory.gradient", "LogQuantity": "quantities", "QuantitySeries": "quantities",
     "Estimate": "theory.gaussian", "gaussian_expectation": "theory.gaussian", "preact_expectations": "theory.gaussian",
     "GradientProduct": "theory.independence", "gradient_product": "theory.independence",

@@ -28,6 +28,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from .architecture import canonical_architecture
 from .core.display import displayable, html_table
 from .core.calculus import resolve
 from .core.registry import BoundActivation
@@ -347,7 +348,7 @@ def _verdict(checks) -> str:
 def simulate(act, depth: int, weights: str | Distribution, width: int = 1, samples: int = 100_000, seed: int = 0,
              x: float = 1.0, bias: str | Distribution | None = None, preact: str | Distribution | None = None,
              params: dict[str, float] | None = None, progress: bool | None = None, batch: int = 64,
-             networks: int = 8, threads: int | None = None) -> Simulation:
+             networks: int = 8, threads: int | None = None, architecture=None) -> Simulation:
     r"""Simulate and compare like with like; what the ``simulate`` command prints.
 
     Width 1, exact chain (``preact=None``): the simulated chain against the exact chain's values
@@ -370,6 +371,13 @@ def simulate(act, depth: int, weights: str | Distribution, width: int = 1, sampl
     canonical_int("networks", networks, 2, MAX_NETWORKS, SimulationError)
     check_progress(progress)
     act = resolve(act, params)
+    arch = canonical_architecture(architecture)
+    if arch.kind == "recurrent":
+        if width > 1:
+            raise SimulationError("the recurrent chain is one neuron per step: width 1")
+        sim = simulate_chain(act, depth, weights, samples, seed, x, bias, preact, progress=progress,
+                             threads=threads, architecture=arch)
+        return _compare_recurrent(sim, act, depth, weights, arch)
     if width > 1:
         return _compare_wide(act, depth, width, weights, bias, batch, seed, networks, preact, x, threads)
     sim = simulate_chain(act, depth, weights, samples, seed, x, bias, preact, progress=progress, threads=threads)
@@ -407,6 +415,46 @@ def _compare_chain(sim: ChainSimulation, act: BoundActivation, depth, weights, b
     if sim.unresolved:
         notes.append(f"{sim.unresolved} chains are left out: log|phi'(v)| could not be resolved at some layer "
                      "(mpmath at up to 480 digits)")
+    return Simulation(sim.act, 1, sim, None, analytic, tuple(checks), tuple(notes), _verdict(checks))
+
+
+# ---------------------------------------------------------------- the recurrent (tied-weight) chain
+
+#: Largest share of a moment that may come from weights the simulation rarely draws before its check stops deciding.
+RARE_SHARE = 0.01
+
+
+def _compare_recurrent(sim: ChainSimulation, act: BoundActivation, depth, weights, arch) -> Simulation:
+    r"""The simulated tied chain against its exact values (:func:`~analytic.theory.recurrent.recurrent_chain`)
+    and Pascanu's bound (one-sided). The tied chain's moments can sit far in the tail of the weight law
+    (:math:`E[\prod^2]` of a ReLU chain at T = 50 comes from :math:`w pprox 10` under N(0, 1)): a moment more
+    than :data:`RARE_SHARE` of which comes from weights the N sequences reach fewer than
+    :data:`~analytic.theory.recurrent.RARE_HITS` times in expectation is not decisive (heavy tails), whatever its
+    sample standard error says."""
+    from .theory.recurrent import RARE_HITS, recurrent_chain
+
+    exact, problem = _analytic(recurrent_chain, act, depth, weights, x=sim.x, inputs=arch.inputs)
+    if problem:
+        return Simulation(sim.act, 1, sim, None, {}, (), (problem,))
+    n = sim.samples - sim.nonfinite
+    checks = []
+    for chk in _exact_checks(sim, exact):
+        share = exact.rare_share(chk.statistic, n) if chk.statistic in MOMENTS else 0.0
+        if share > RARE_SHARE and chk.reliable:
+            chk = chk.undecided(HEAVY_TAILS, f"{share:.3g} of this moment comes from weights that {n} sequences "
+                                             f"reach fewer than {RARE_HITS:g} times in expectation: its standard "
+                                             "error cannot see them")
+        checks.append(chk)
+    p = exact.pascanu
+    checks.append(Check.of_logs("bound", p.log_bound, 1, sim["mean_abs"], one_sided=True,
+                                note="one-sided: Pascanu's bound E[(|w| sup|phi'|)^T] must not lie below the "
+                                     "simulated E|prod|"))
+    analytic = {"model": "exact chain", "method": exact.method, **exact.as_dict()}
+    notes = [f"analytic values: the exact recurrent chain ({arch.describe()}, x = {sim.x:g}), by {exact.method}, "
+             "the same network as simulated (one weight per simulated sequence)"]
+    if sim.nonfinite:
+        notes.append(f"{sim.nonfinite} sequences overflowed in the forward pass or could not be resolved and are "
+                     "left out")
     return Simulation(sim.act, 1, sim, None, analytic, tuple(checks), tuple(notes), _verdict(checks))
 
 

@@ -116,3 +116,23 @@ def add_activation(p: argparse.ArgumentParser, example: bool = False) -> None:
 def add_params(p: argparse.ArgumentParser) -> None:
     """``--param K=V`` (repeatable): a parameter of the activation; read back with :func:`params_of`."""
     p.add_argument("--param", action="append", type=key_value, metavar="K=V", help="parameter value (repeatable)")
+
+
+def add_tied(p: argparse.ArgumentParser) -> None:
+    """``--tied`` (the recurrent chain: one weight per sequence) and ``--inputs SPEC`` (its i.i.d. inputs); read
+    back with :func:`architecture_of`."""
+    p.add_argument("--tied", action="store_true",
+                   help="recurrent chain h_t = phi(w h_(t-1) + x_t): one weight w per sequence, drawn from --weights")
+    p.add_argument("--inputs", metavar="SPEC", help="law of the i.i.d. inputs x_t of the recurrent chain (needs --tied; "
+                                                    "default: no inputs)")
+
+
+def architecture_of(args: argparse.Namespace):
+    """The architecture record the ``--tied``/``--inputs`` options ask for (None: the plain chain)."""
+    if getattr(args, "inputs", None) is not None and not getattr(args, "tied", False):
+        raise UsageError(f"{PROG}: --inputs needs --tied (the inputs of the recurrent chain)")
+    if not getattr(args, "tied", False):
+        return None
+    from ..architecture import recurrent
+
+    return recurrent(args.inputs)

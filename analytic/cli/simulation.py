@@ -6,7 +6,8 @@ import argparse
 from . import normalisation as normalised
 from .command import PROG, Output, UsageError, command
 from .normalisation import add_norm
-from .options import add_activation, add_params, finite_float, integer, params_of, positive_int
+from .options import add_activation, add_params, add_tied, architecture_of, finite_float, integer, params_of, \
+    positive_int
 from .text import sci, table, zscore
 
 
@@ -28,6 +29,7 @@ def _configure_simulate(p: argparse.ArgumentParser) -> None:
                    help="inputs per network (width > 1; default 64); with --norm batch the batch normalised over")
     p.add_argument("--networks", type=positive_int, default=8, metavar="K",
                    help="independent weight draws (width > 1; default 8)")
+    add_tied(p)
     add_params(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--threads", type=positive_int, default=None, metavar="N",
@@ -47,12 +49,16 @@ def _simulate(args: argparse.Namespace) -> Output:
     s = simulate(args.act, args.depth, args.weights, width=args.width, samples=args.samples, seed=args.seed,
                  x=args.x, bias=args.bias, preact=args.preact, params=params_of(args),
                  progress=False if args.quiet else None, batch=64 if args.batch is None else args.batch,
-                 networks=args.networks, threads=args.threads)
+                 networks=args.networks, threads=args.threads,
+                 **({"architecture": arch} if (arch := architecture_of(args)) else {}))
     r = s.result
     lines = []
     if isinstance(r, ChainSimulation):
         where = f"v_t ~ {r.preact}, independent of w_t" if r.preact else \
             f"exact chain, x = {r.x:g}" + (f", bias {r.bias}" if r.bias else "")
+        if r.architecture is not None:
+            where = (f"recurrent, tied weights: one w per sequence, h_0 = {r.x:g}, "
+                     + (f"inputs {r.bias}" if r.bias else "no inputs"))
         lines += [f"{r.act}: depth {r.depth}, weights {r.weights}, {r.samples} chains ({where}), seed {r.seed}",
                   f"  E[prod]        = {sci(r.mean.value, r.mean.log_abs)} ± {sci(r.mean.stderr, r.mean.log_stderr)}",
                   f"  E|prod|        = {sci(r.mean_abs.value, r.mean_abs.log_abs)}"

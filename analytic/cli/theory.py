@@ -8,7 +8,8 @@ import math
 from ..quantities import STANDARD_NORMAL, exp_or_inf
 from . import normalisation as normalised
 from .command import PROG, Output, UsageError, command
-from .options import add_activation, add_params, finite_float, integer, params_of, positive_int, width_list
+from .options import (add_activation, add_params, add_tied, architecture_of, finite_float, integer, params_of,
+                      positive_int, width_list)
 from .normalisation import add_norm
 from .text import number, opt, quantity, sci, table, zscore
 
@@ -23,6 +24,7 @@ def _configure_gradient(p: argparse.ArgumentParser) -> None:
                    help=f"pre-activation distribution of the independence approximation (default {STANDARD_NORMAL})")
     p.add_argument("--threshold", type=finite_float, default=1e-6, metavar="T",
                    help="report the first depth at which each quantity falls below T (default 1e-6)")
+    add_tied(p)
     add_params(p)
 
 
@@ -37,6 +39,10 @@ def _reach(depth: int | None, threshold: float, within: int | None = None) -> st
 def _gradient(args: argparse.Namespace) -> Output:
     from ..theory.gradient import gradient
 
+    arch = architecture_of(args)
+    if arch is not None:
+        return _recurrent_gradient(gradient(args.act, args.depth, args.weights, x=args.x, bias=args.bias,
+                                            threshold=args.threshold, params=params_of(args), architecture=arch))
     g = gradient(args.act, args.depth, args.weights, x=args.x, bias=args.bias, preact=args.preact,
                  threshold=args.threshold, params=params_of(args))
     c, ind, r, t = g.exact_chain, g.independence, g.depth, g.threshold
@@ -80,6 +86,36 @@ def _gradient(args: argparse.Namespace) -> Output:
              f" = {sci(ind.mean_square, ind.log_mean_square)}  ({ratio('mean_square', 'mean_square')})",
              f"  typical      {ind.formulas['typical']} = exp({r} * ({ty['E log|w|']:.6g} + "
              f"{elog:.6g})) = {sci(ind.typical, ind.log_typical)}  ({ratio('typical', 'log_mean')})",
+             "assumptions:"]
+    lines += [f"  - {a}" for a in g.assumptions]
+    return Output("\n".join(lines), g.as_dict())
+
+
+def _recurrent_gradient(g) -> Output:
+    """The tied chain's exact values with Pascanu's bound beside them (no independence approximation)."""
+    c, p, r, t = g.exact_chain, g.pascanu, g.depth, g.threshold
+    reach = g.depth_to_threshold
+
+    def line(label: str, name: str, key: str | None, linear: bool = False) -> str:
+        text = f"  {label:<16} = {quantity(c[name], 10, linear)}"
+        if key is None:
+            return text
+        why = reach["exact_chain_withheld"].get(key)
+        return text + (f"  [first depth below {t:g} unknown: {why}]" if why else
+                       f"  [{_reach(reach['exact_chain'][key], t, r)}]")
+
+    lines = [f"{g.activation}: gradient dh_T/dh_0 = prod_t w phi'(v_t) of the {g.architecture.describe()} over "
+             f"T = {r} steps, weights {g.weights} (one w per sequence), x = h_0 = {g.x:g}",
+             f"exact chain ({c.method}):",
+             line("E[prod]", "mean", "mean"), line("E|prod|", "mean_abs", "mean_abs"),
+             line("E[prod^2]", "mean_square", "mean_square"),
+             line("E log|prod|", "log_mean", "typical", True) + " over non-zero products",
+             line("P(prod = 0)", "zero_probability", None, True),
+             f"Pascanu's bound  E|prod| <= E[(|w| sup|phi'|)^T] = {p.sup_dphi:.6g}^{r} E|w|^{r} = "
+             f"{sci(p.bound, p.log_bound)}  (E[prod^2] <= {sci(p.mean_square_bound, p.log_mean_square_bound)})",
+             f"  P(|w| sup|phi'| < 1) = {p.sufficient_probability:.10g}  (the weights for which the bound alone "
+             "proves vanishing)",
+             "independence approximation: omitted (not about this network)",
              "assumptions:"]
     lines += [f"  - {a}" for a in g.assumptions]
     return Output("\n".join(lines), g.as_dict())

@@ -35,6 +35,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from ..architecture import canonical_architecture, recurrent
 from ..core.calculus import numpy_kernel, resolve
 from ..core.logforms import TINY, float_dphi_exact, log_abs_dphi, np_dead, prepare
 from ..core.registry import BoundActivation
@@ -129,9 +130,11 @@ class _ChainSetup:
     seq: np.random.SeedSequence
     chunk: int
     threads: int
+    tied: bool = False  # the recurrent chain: one weight per chain for every layer, ``bias`` the inputs' law
 
 
-def _chain_setup(act, depth, weights, samples, seed, x, bias, preact, params, chunk, threads) -> _ChainSetup:
+def _chain_setup(act, depth, weights, samples, seed, x, bias, preact, params, chunk, threads,
+                 architecture=None) -> _ChainSetup:
     a = resolve(act, params)
     depth = canonical_int("depth", depth, 1, MAX_DEPTH, SimulationError)
     samples = canonical_int("samples", samples, 2, MAX_LAYER_SAMPLES, SimulationError)
@@ -144,7 +147,15 @@ def _chain_setup(act, depth, weights, samples, seed, x, bias, preact, params, ch
     law = [scalar(distribution(weights))] + [None if d is None else scalar(distribution(d), role)
                                              for d, role in ((bias, "bias"), (preact, "pre-activations"))]
     x = canonical_float("x", x, error=SimulationError)
-    return _ChainSetup(a, depth, *law, x, samples, seed_sequence(seed), chunk, threads)
+    arch = canonical_architecture(architecture)
+    if arch.kind == "recurrent":
+        if bias is not None or preact is not None:
+            raise SimulationError("the recurrent chain takes neither a bias nor --preact: give the inputs' law in "
+                                  "recurrent(inputs=...)")
+        law[1] = arch.inputs
+    elif not arch.is_plain:
+        raise SimulationError(f"simulate_chain simulates the plain or the recurrent chain, not {arch.describe()}")
+    return _ChainSetup(a, depth, *law, x, samples, seed_sequence(seed), chunk, threads, arch.kind == "recurrent")
 
 
 @dataclass(frozen=True)
@@ -273,9 +284,10 @@ def _layers(s: _ChainSetup, kernel, rw, rb, rv, prod: _Product, y: np.ndarray, b
     frexp, mul, add = np.frexp, np.multiply, np.add
     rows = max(1, min(ROWS, s.chunk // b))
     done = 0
+    tied = s.weights.sample(rw, b) if s.tied else None  # the recurrent chain: one weight per chain
     while done < s.depth:
         k = min(rows, s.depth - done)
-        W = s.weights.sample(rw, (k, b))
+        W = np.broadcast_to(tied, (k, b)) if s.tied else s.weights.sample(rw, (k, b))
         MW, EW = frexp(W)  # the weights' mantissas and exponents, exact
         if s.preact is not None:  # independence model: v_t drawn afresh, independent of w_t
             V = s.preact.sample(rv, (k, b))
@@ -421,7 +433,7 @@ def _chain_blocks(s: _ChainSetup, bar=None, kept: np.ndarray | None = None) -> I
 def simulate_chain(act, depth: int, weights: str | Distribution, samples: int = 100_000, seed: int = 0,
                    x: float = 1.0, bias: str | Distribution | None = None, preact: str | Distribution | None = None,
                    params: dict[str, float] | None = None, chunk: int | None = None,
-                   progress: bool | None = None, threads: int | None = None) -> ChainSimulation:
+                   progress: bool | None = None, threads: int | None = None, architecture=None) -> ChainSimulation:
     r"""Monte Carlo of the chain gradient :math:`\prod_{t=1}^r w_t\varphi'(v_t)` over ``samples`` chains.
 
     Exact chain (``preact=None``): :math:`y_0 = x`, :math:`v_t = w_t y_{t-1} + b_t`, :math:`y_t = \varphi(v_t)`,
@@ -430,13 +442,15 @@ def simulate_chain(act, depth: int, weights: str | Distribution, samples: int = 
     ``chunk`` bounds the layer-samples drawn at once (memory about 8 bytes × chunk per drawn quantity); the
     results do not depend on it. ``threads`` (default :func:`default_threads`) runs blocks of chains in
     parallel; the results do not depend on it either. ``progress``: a bar on stderr after 2 s (``None``: only
-    on a terminal).
+    on a terminal). ``architecture=recurrent(inputs)``: the tied chain :math:`h_t = \varphi(w h_{t-1} + x_t)`,
+    one weight per chain drawn once from ``weights`` (block i's weight stream), inputs :math:`x_t` from the
+    inputs' law (its bias stream), no bias.
 
     >>> s = simulate_chain("sigmoid", 10, "normal(1, 0.5)", samples=1000, seed=1)
     >>> s.mean.value > 0, s.zero_fraction.value
     (True, 0.0)
     """
-    s = _chain_setup(act, depth, weights, samples, seed, x, bias, preact, params, chunk, threads)
+    s = _chain_setup(act, depth, weights, samples, seed, x, bias, preact, params, chunk, threads, architecture)
     moments, logs = (ScaledWelford(), ScaledWelford(), ScaledWelford()), Welford()
     kept = np.empty(min(s.samples, MEDIAN_KEEP))  # the median's reservoir: the first chains, written by the blocks
     zeros = nonfinite = unresolved = 0
@@ -476,7 +490,7 @@ def simulate_chain(act, depth: int, weights: str | Distribution, samples: int = 
         zero_fraction=_fraction(zeros, n), ess=ess, nonfinite=nonfinite,
         ess_square=mean_sq.ess(), ess_log=logs.ess(),
         framework_underflow={"float64": _fraction(underflow[0], n), "float32": _fraction(underflow[1], n)},
-        unresolved=unresolved)
+        unresolved=unresolved, architecture=recurrent(s.bias).to_json() if s.tied else None)
 
 
 def _fraction(count: int, n: int) -> Stat:

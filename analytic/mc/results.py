@@ -68,6 +68,7 @@ class ChainSimulation:
     framework_underflow: dict = field(default_factory=dict)
     ess_log: float = math.nan
     unresolved: int = 0
+    architecture: dict | None = None  # the recurrent chain's record (JSON form); None for the plain chain
 
     @property
     def model(self) -> str:
@@ -104,7 +105,7 @@ class ChainSimulation:
             "unresolved": self.unresolved, "ess_log": self.ess_log,
             "framework_underflow": {k: v.value for k, v in self.framework_underflow.items()},
             "framework_underflow_stderr": {k: v.stderr for k, v in self.framework_underflow.items()},
-        }
+        } | ({"architecture": self.architecture} if self.architecture is not None else {})
 
 
 def _layer_rows(s: "WideSimulation") -> list[dict]:

@@ -17,13 +17,16 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from ..architecture import Architecture, canonical_architecture
 from ..core.display import displayable, quantity_rows, quantity_text
 from ..core.calculus import resolve
+from ..errors import ArgumentError
 from ..distributions import Distribution
 from ..quantities import LINEAR, NAMES, STANDARD_NORMAL, QuantitySeries
 from .independence import GradientProduct, independence_product
 from ..core.registry import Activation
 from .chain import ChainExpectations, exact_chain
+from .recurrent import Pascanu, recurrent_chain
 from .undefined import checked_chain
 
 #: The exact-chain quantity each independence formula approximates: (independence key, its log, exact quantity).
@@ -178,11 +181,18 @@ def _ratios(exact: ChainExpectations, ind: GradientProduct) -> dict:
 
 def gradient(act: Activation | str, depth: int, weights: str | Distribution, x: float = 1.0,
              bias: str | Distribution | None = None, preact: str | Distribution = STANDARD_NORMAL,
-             threshold: float = 1e-6, params: dict | None = None) -> Gradient:
+             threshold: float = 1e-6, params: dict | None = None, architecture=None) -> Gradient:
     r"""The gradient product :math:`\prod_t w_t\varphi'(v_t)` of the chain at depth r: exact, bounded, approximated.
 
+    ``architecture=recurrent(inputs)``: the tied-weight chain instead (:func:`recurrent_gradient`).
     Raises :class:`~analytic.errors.DepthError` unless ``1 <= depth <= 10**6``.
     """
+    arch = canonical_architecture(architecture)
+    if arch.kind == "recurrent":
+        if bias is not None:
+            raise ArgumentError("the recurrent chain has no bias (h_t = phi(w h_(t-1) + x_t)); give the inputs' law "
+                                "in recurrent(inputs=...)")
+        return recurrent_gradient(act, depth, weights, x, arch, threshold, params)
     act = resolve(act, params)
     ind = independence_product(act, depth, weights, preact=preact, threshold=threshold)
     exact = vetted(checked_chain(exact_chain(act, depth, weights, x=x, bias=bias)))
@@ -205,3 +215,78 @@ def gradient(act: Activation | str, depth: int, weights: str | Distribution, x: 
     )
     return Gradient(exact.activation, exact.depth, exact.weights, exact.bias, exact.x, t, exact, ind,
                     _ratios(exact, ind), reach, assumptions)
+
+
+# ---------------------------------------------------------------- the recurrent (tied-weight) chain
+
+#: Why the independence approximation is left out for the recurrent chain.
+NO_INDEPENDENCE = ("the independence approximation (v_t drawn independently of i.i.d. weights) is about the plain "
+                   "chain, not this network: one weight is shared by every step, so the factors w phi'(v_t) are "
+                   "dependent through w and the formulas (E[w] E[phi'(v)])^T do not apply")
+
+
+@dataclass(frozen=True)
+class RecurrentGradient:
+    r"""The tied-weight chain at depth T: its exact values (``exact_chain``, vetted), Pascanu's bound and the
+    probability that its sufficient condition holds (``pascanu``), the first depths below the threshold; the
+    independence approximation is left out (:data:`NO_INDEPENDENCE`)."""
+
+    activation: str
+    depth: int
+    weights: str
+    x: float
+    threshold: float
+    exact_chain: ChainExpectations
+    pascanu: Pascanu
+    architecture: Architecture
+    depth_to_threshold: dict
+    assumptions: tuple
+
+    @property
+    def bound(self) -> float:
+        return self.pascanu.bound
+
+    def as_dict(self) -> dict:
+        """JSON as the plain chain's (``independence`` null, with ``independence_omitted`` saying why), plus
+        ``architecture`` and ``pascanu`` {``bound``, ``sufficient_probability``, ...}."""
+        return {"activation": self.activation, "depth": self.depth, "weights": self.weights, "bias": None,
+                "x": self.x, "threshold": self.threshold, "exact_chain": self.exact_chain.as_dict(),
+                "bound": self.bound, "log_bound": self.pascanu.log_bound, "independence": None,
+                "independence_omitted": NO_INDEPENDENCE, "ratios": {}, "depth_to_threshold": self.depth_to_threshold,
+                "assumptions": list(self.assumptions), "architecture": self.architecture.to_json(),
+                "pascanu": self.pascanu.as_dict()}
+
+
+def recurrent_gradient(act, depth: int, weights: str | Distribution, x: float = 1.0,
+                       architecture: Architecture | None = None, threshold: float = 1e-6,
+                       params: dict | None = None) -> RecurrentGradient:
+    r"""What ``gradient --tied`` reports: the exact tied chain (:func:`~analytic.theory.recurrent.recurrent_chain`)
+    with Pascanu's bound beside it.
+
+    >>> from analytic.architecture import recurrent
+    >>> g = recurrent_gradient("identity", 3, "uniform(0, 2)", architecture=recurrent())
+    >>> round(g.exact_chain["mean"].value, 12), g.pascanu.sufficient_probability  # E[w^3], P(|w| < 1)
+    (2.0, 0.5)
+    """
+    from ..errors import canonical_float
+
+    arch = canonical_architecture(architecture)
+    if arch.kind != "recurrent":
+        raise ArgumentError("recurrent_gradient needs architecture=recurrent(...)")
+    t = canonical_float("threshold", threshold, 0, open_low=True)
+    exact = vetted(checked_chain(recurrent_chain(act, depth, weights, x=x, inputs=arch.inputs, params=params)))
+    found = {k: _first_below(exact.by_depth[q], t, typical=k == "typical")
+             for k, q in (("mean", "mean"), ("mean_abs", "mean_abs"), ("mean_square", "mean_square"),
+                          ("typical", "log_mean"))}
+    p = exact.pascanu
+    reach = {"exact_chain": {k: d for k, (d, _) in found.items()},
+             "exact_chain_withheld": {k: why for k, (_, why) in found.items() if why is not None}}
+    assumptions = (
+        f"recurrent chain ({arch.describe()}): " + exact.notes[0] + f"; computed by {exact.method} (no sampling)",
+        *exact.notes[1:],
+        f"Pascanu's bound: |prod| <= (|w| sup|phi'|)^T, so E|prod| <= sup|phi'|^T E|w|^T (the law's absolute "
+        f"moment of order T, exactly) and |w| < 1/sup|phi'| suffices for vanishing; {p.sup_text}",
+        NO_INDEPENDENCE,
+    )
+    return RecurrentGradient(exact.activation, exact.depth, exact.weights, exact.x, t, exact, p, arch, reach,
+                             assumptions)
