@@ -48,11 +48,13 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 import sympy as sp
 
+from ..architecture import canonical_architecture
 from ..core.calculus import resolve
 from ..distributions import Constant, Distribution, Normal, distribution, scalar
 from ..errors import DepthError, SpecError, canonical_float, canonical_int
@@ -99,6 +101,7 @@ class ChainExpectations:
     formulas: dict = field(default_factory=dict)
     settings: tuple = ()
     refinements: int = 0
+    architecture: Any = None
 
     def __getitem__(self, name: str) -> LogQuantity:
         return self.quantities[name]
@@ -117,6 +120,8 @@ class ChainExpectations:
                    refinements=self.refinements,
                    preactivation={"mean": [float(v) for v in self.preact_mean[:PREACT_JSON]],
                                   "sd": [float(v) for v in self.preact_sd[:PREACT_JSON]]})
+        if self.architecture is not None:
+            out["architecture"] = self.architecture.to_json()
         return out
 
 
@@ -387,7 +392,8 @@ def chain_inputs(act, depth, weights, bias, params, tolerance, max_depth: int) -
 
 def exact_chain(act: Activation | str, depth: int, weights: str | Distribution, x: float = 1.0,
                 bias: str | Distribution | None = None, params: dict | None = None,
-                tolerance: float = TOLERANCE, schedule: tuple = SCHEDULE) -> ChainExpectations:
+                tolerance: float = TOLERANCE, schedule: tuple = SCHEDULE, architecture: Any = None
+                ) -> ChainExpectations:
     r"""E[∏], E|∏|, E[∏²], E[log|∏| | ∏ ≠ 0] and P(∏ = 0) of the chain at depths 1…``depth``, and the law of
     :math:`v_t`, without sampling.
 
@@ -403,7 +409,15 @@ def exact_chain(act: Activation | str, depth: int, weights: str | Distribution, 
     >>> c = exact_chain("tanh", 5, "normal(0, 1)")
     >>> abs(c["mean"].value) < 1e-14, c.method  # tanh is odd and the weight law symmetric: E[prod] = 0
     (True, 'transfer operator')
+
+    ``architecture`` (:mod:`analytic.architecture`; None is the plain chain): a residual network goes to
+    :func:`analytic.theory.residual.residual_chain`.
     """
+    arch = canonical_architecture(architecture)
+    if arch.kind == "residual":
+        from .residual import residual_chain
+
+        return residual_chain(act, depth, weights, arch, x, bias, params, tolerance, schedule)
     a, depth, w, b, tolerance = chain_inputs(act, depth, weights, bias, params, tolerance, MAX_DEPTH)
     schedule = tuple(schedule)
     try:
