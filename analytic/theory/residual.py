@@ -41,7 +41,8 @@ Gaussian and constant weight laws; other laws go through the transfer operator, 
 constant in y.
 
 >>> from analytic.architecture import residual
->>> c = residual_chain("identity", 4, "normal(0.5, 1)", residual(1))
+>>> from analytic.theory.chain import exact_chain
+>>> c = exact_chain("identity", 4, "normal(0.5, 1)", architecture=residual(1))
 >>> round(c["mean"].value, 12), c.method   # (1 + 0.5)^4
 (5.0625, 'closed form')
 """
@@ -53,14 +54,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+import sympy as sp
 
-from ..architecture import Architecture
 from ..core.calculus import numpy_pair
-from ..core.registry import BoundActivation
+from ..core.registry import X, BoundActivation
 from ..distributions import Constant, Distribution, Normal
-from ..quantities import NAMES, exp_or_inf
-from .accuracy import SCHEDULE, Accuracy
+from .accuracy import Accuracy
 from .gaussian import _kinks
 from .transfer import (FUNCTIONS, Grid, Operator, _edges, _graded, _outer_rule, _rule, _split, _support_kinks,
                        mean_log_abs_normal)
@@ -71,14 +70,14 @@ _SCAN = 257
 _BISECT = 60
 #: Integration nodes gathered before their rows are summed (bounds memory; the sums do not depend on it).
 _CHUNK_NODES = 100_000
-#: Levels of the schedule a random bias may use (its rows cost the outer rule's points times the others').
-_MIXED_LEVELS = 3
 
 
 # ---------------------------------------------------------------- the rows
 
 @dataclass(frozen=True)
-class _Setup:
+class Setup:
+    """The residual chain's one-layer data: activation, weight and bias laws, branch scale at depth r, branch."""
+
     act: BoundActivation
     w: Distribution
     b: Distribution | None
@@ -103,7 +102,7 @@ def _weight_range(base, acc: Accuracy) -> tuple[float, float]:
     return max(base.lo, -acc.gauss_cut), min(base.hi, acc.gauss_cut)
 
 
-def _evaluate(s: _Setup, pair, y: np.ndarray, c: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _evaluate(s: Setup, pair, y: np.ndarray, c: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(y', u) at weights ``w`` (arrays broadcast together) for the rows at y with bias c."""
     if s.branch == "post":
         phi, d = pair(w * y + c)
@@ -134,7 +133,7 @@ def _bisect(f, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a + b) / 2
 
 
-def _cut_points(s: _Setup, pair, base, ys: np.ndarray, cs: np.ndarray, bounds: np.ndarray, ks: tuple,
+def _cut_points(s: Setup, pair, base, ys: np.ndarray, cs: np.ndarray, bounds: np.ndarray, ks: tuple,
                 acc: Accuracy) -> tuple[list, list]:
     """Per subrow (y, c): the base points where the integrand is singular (kinks of φ′ in v, zeros of u: tanh–sinh
     there) and where y' crosses a piece boundary of the y-grid (``bounds``)."""
@@ -180,7 +179,7 @@ def _cut_points(s: _Setup, pair, base, ys: np.ndarray, cs: np.ndarray, bounds: n
             [{z for z in p if math.isfinite(z)} for p in plain])
 
 
-def _row_arrays(s: _Setup, pair, base, y: float, c: float, weight: float, singular: set, plain: set,
+def _row_arrays(s: Setup, pair, base, y: float, c: float, weight: float, singular: set, plain: set,
                 acc: Accuracy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(y', u, quadrature weight) at the integration nodes of one subrow."""
     if base.kind == "constant":
@@ -280,7 +279,7 @@ e 0`, through the weight law's tail,
     return tuple(sorted(points - start, key=abs)[:_ASYMPTOTE_POINTS])
 
 
-def y_grid(s: _Setup, acc: Accuracy) -> Grid:
+def y_grid(s: Setup, acc: Accuracy) -> Grid:
     """The whole line, split at 0 and graded towards 0 and ±∞; split too where the rows are not smooth in y: at
     the kinks of φ for the pre-activation branch; for the post-activation branch where a zero of u appears
     (:func:`_critical_y`, without a random bias) and where a kink meets an end of a bounded weight law."""
@@ -297,7 +296,7 @@ def y_grid(s: _Setup, acc: Accuracy) -> Grid:
 
 
 @functools.lru_cache(maxsize=4)
-def _build(s: _Setup, x: float, acc: Accuracy) -> Operator:
+def build_operator(s: Setup, x: float, acc: Accuracy) -> Operator:
     pair = numpy_pair(s.act)
     grid = y_grid(s, acc)
     nodes = grid.nodes
@@ -334,17 +333,20 @@ def _build(s: _Setup, x: float, acc: Accuracy) -> Operator:
 
 # ---------------------------------------------------------------- closed form: linear φ
 
-def _linear_slope(act: BoundActivation) -> float | None:
+def linear_slope(act: BoundActivation) -> float | None:
     """a when φ(v) = a v, else None."""
-    from .chain import _homogeneous_slopes
+    from ..core.calculus import derivative
 
-    slopes = _homogeneous_slopes(act)
-    if slopes is None or slopes[0] != slopes[1]:
+    try:
+        d = sp.simplify(derivative(act, 1))
+        if d.free_symbols or not (d.is_real and d.is_finite) or sp.simplify(act.expr.subs(X, 0)) != 0:
+            return None
+    except (TypeError, ValueError, NotImplementedError, AttributeError):
         return None
-    return float(slopes[0])
+    return float(d)
 
 
-def _factor_moments(c: float, w: Distribution) -> dict | None:
+def factor_moments(c: float, w: Distribution) -> dict | None:
     r"""E[u], E|u|, E[u²], P(u ≠ 0), E[log|u|; u ≠ 0] of :math:`u = 1 + c w` in closed form (Gaussian or constant
     w), else None."""
     if isinstance(w, Constant):
@@ -363,7 +365,7 @@ def _factor_moments(c: float, w: Distribution) -> dict | None:
             "log": math.log(sd) + float(mean_log_abs_normal(np.array([r]))[0])}
 
 
-def _closed_iterates(f: dict, depth: int) -> dict:
+def closed_iterates(f: dict, depth: int) -> dict:
     """The per-depth arrays of :func:`analytic.theory.chain._iterate` for i.i.d. factors with moments ``f``."""
     k = np.arange(1, depth + 1, dtype=float)
     with np.errstate(divide="ignore"):
@@ -376,7 +378,7 @@ def _closed_iterates(f: dict, depth: int) -> dict:
     return out
 
 
-def _linear_y_moments(a: float, s: _Setup, x: float, depth: int, f: dict) -> tuple[np.ndarray, np.ndarray]:
+def linear_y_moments(a: float, s: Setup, x: float, depth: int, f: dict) -> tuple[np.ndarray, np.ndarray]:
     r"""E[y_t], E[y_t²] for t = 0…r−1 of the linear chain :math:`y' = u y + \beta b` (β = αa post, α pre)."""
     beta = s.alpha * (a if s.branch == "post" else 1.0)
     bm = s.b.moments().floats() if s.b is not None else {"mean": 0.0, "mean_square": 0.0}
@@ -392,217 +394,16 @@ def _linear_y_moments(a: float, s: _Setup, x: float, depth: int, f: dict) -> tup
 
 # ---------------------------------------------------------------- the chain
 
-def _argument_law(s: _Setup, ey: np.ndarray, ey2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def argument_law(s: Setup, ey: np.ndarray, ey2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and sd of the argument of φ′ at each layer: :math:`v_t = w_t y_{t-1} + b_t` (post) or :math:`y_{t-1}`
     (pre)."""
-    from .chain import _preact_law
-
-    if s.branch == "post":
-        return _preact_law(ey, ey2, s.w, s.b)
-    with np.errstate(invalid="ignore", over="ignore"):
-        return ey, np.sqrt(np.maximum(ey2 - ey * ey, 0.0))
-
-
-def residual_chain(act, depth: int, weights, architecture: Architecture, x: float = 1.0, bias=None,
-                   params: dict | None = None, tolerance: float | None = None, schedule: tuple = SCHEDULE):
-    r"""E[∏], E|∏|, E[∏²], E[log|∏| | ∏ ≠ 0] and P(∏ = 0) of the residual chain ``architecture`` at depths
-    1…``depth``, as a :class:`~analytic.theory.chain.ChainExpectations` carrying the architecture (the same
-    convergence rules and refinement as :func:`~analytic.theory.chain.exact_chain`).
-
-    >>> from analytic.architecture import residual
-    >>> c = residual_chain("tanh", 3, "normal(0, 1)", residual(1, "pre"))
-    >>> c.method, c.converged
-    ('transfer operator', True)
-    """
-    from .chain import MAX_DEPTH, TOLERANCE, _canonical_x, chain_inputs, check_schedule
-    from ..errors import ArgumentError, SpecError
-
-    if architecture.norm is not None:
-        raise ArgumentError(f"{architecture.describe()}: normalisation acts across the units of a wide network; "
-                            "the one-neuron residual chain has none")
-    tolerance = TOLERANCE if tolerance is None else tolerance
-    a, depth, w, b, tolerance = chain_inputs(act, depth, weights, bias, params, tolerance, MAX_DEPTH)
-    schedule = tuple(schedule)
-    try:
-        if len(schedule) < 2 or not all(isinstance(z, Accuracy) for z in schedule):
-            raise ValueError("accuracy schedule: at least two Accuracy levels are needed")
-        check_schedule(schedule)
-    except ValueError as e:
-        raise SpecError(str(e)) from None
-    s = _Setup(a, w, b, architecture.alpha_at(depth), architecture.branch)
-    return _residual_chain(s, depth, _canonical_x(x), tolerance, schedule, architecture)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if s.branch == "pre":
+            return ey, np.sqrt(np.maximum(ey2 - ey * ey, 0.0))
+        mo = s.w.moments().floats()
+        bm = s.b.moments().floats() if s.b is not None else {"mean": 0.0, "mean_square": 0.0}
+        m = mo["mean"] * ey + bm["mean"]
+        var = mo["mean_square"] * ey2 + 2 * mo["mean"] * bm["mean"] * ey - m * m + bm["mean_square"]
+        return m, np.sqrt(np.maximum(var, 0.0))
 
 
-@functools.lru_cache(maxsize=16)
-def _residual_chain(s: _Setup, depth: int, x: float, tolerance: float, schedule: tuple, arch: Architecture):
-    from .chain import ChainExpectations, _assemble, _first_unconverged, _all_converged, _iterate, _STEADY_AFTER
-
-    model = (f"{arch.describe()}: alpha = {s.alpha:.17g} at depth {depth}; "
-             + ("y_t = y_(t-1) + alpha phi(w_t y_(t-1) + b_t), factor 1 + alpha w_t phi'(w_t y_(t-1) + b_t)"
-                if s.branch == "post" else
-                "y_t = y_(t-1) + alpha (w_t phi(y_(t-1)) + b_t), factor 1 + alpha w_t phi'(y_(t-1))"))
-    bias = None if s.b is None else s.b.spec
-    slope = _linear_slope(s.act)
-    if slope is not None:
-        f = _factor_moments(s.alpha * slope, s.w)
-        if f is not None:
-            by = _assemble(_closed_iterates(f, depth), None, tolerance)
-            ey, ey2 = _linear_y_moments(slope, s, x, depth, f)
-            pm, psd = _argument_law(s, ey, ey2)
-            notes = (model, f"closed form: phi(v) = {slope:g} v, so the factors u_t = 1 + {s.alpha * slope:.17g} w_t "
-                            "are i.i.d. and independent of y: every quantity is a power of one layer's "
-                            "(E|u| folded normal, E log|u| by the Poisson series of E log|mu + Z|)")
-            formulas = {"mean": f"E[prod] = (1 + alpha a E[w])^r = {f['mean']:.17g}^r",
-                        "mean_square": f"E[prod^2] = E[(1 + alpha a w)^2]^r = {f['mean_square']:.17g}^r"}
-            return ChainExpectations(s.act.name, depth, s.w.spec, bias, x, "closed form",
-                                     {q: by[q][-1] for q in NAMES}, by, pm, psd, tolerance, notes, formulas,
-                                     architecture=arch)
-    never_zero = not s.w.is_constant
-
-    def run(acc: Accuracy) -> dict:
-        with threadpool_limits(limits=1, user_api="blas"):
-            it = _iterate(_build(s, x, acc), depth)
-        if never_zero:  # u = 1 + alpha w phi'(.) vanishes on a null set of a continuous weight law
-            it["nonzero_log"][:] = 0.0
-        return it
-
-    mixed = s.b is not None and not isinstance(s.b, Constant)
-    levels = min(len(schedule), _MIXED_LEVELS) if mixed else len(schedule)
-    level = 1
-    coarse, fine = run(schedule[0]), run(schedule[1])
-    by = _assemble(fine, coarse, tolerance)
-    while not _all_converged(by) and level + 1 < levels:
-        level += 1
-        coarse, fine = fine, run(schedule[level])
-        by = _assemble(fine, coarse, tolerance)
-    ey = np.concatenate([[x], fine["y1"][1:]])
-    ey2 = np.concatenate([[x * x], fine["y2"][1:]])
-    pm, psd = _argument_law(s, ey, ey2)
-    used = (schedule[level - 1], schedule[level])
-    notes = (model,
-             f"transfer operator on the whole y-line (y_t is unbounded): pieces split at 0 and graded geometrically "
-             f"towards 0 and towards +-infinity, algebraic map on the two unbounded ends, Chebyshev interpolation; "
-             f"the weight integral cut where u = 0 (tanh-sinh), at kinks of phi' and where y' crosses a piece "
-             f"boundary; each value is the finer of two estimates that differ in every accuracy setting (resolution, "
-             f"grading towards 0 and infinity, the weight's truncation), its error their difference (tolerance "
-             f"{tolerance:g}: relative for the moments, absolute for zero_probability, {tolerance:g} x depth for "
-             f"log_mean); coarse: {used[0].describe()}; fine: {used[1].describe()}",)
-    if level > 1:
-        notes += (f"refined {level - 1} time(s) beyond the first pair of settings to meet the tolerance",)
-    first = _first_unconverged(by)
-    if first is not None:
-        notes += (f"NOT converged to the tolerance with the finest settings the work budget allows ({levels} of "
-                  f"{len(schedule)} levels): first at depth {first[0]} ({', '.join(first[1])}); see the errors",)
-    if depth > _STEADY_AFTER:
-        notes += (f"beyond depth {_STEADY_AFTER}, once every log-quantity grew by a constant step, the rest is "
-                  "extrapolated linearly in the depth",)
-    return ChainExpectations(s.act.name, depth, s.w.spec, bias, x, "transfer operator",
-                             {q: by[q][-1] for q in NAMES}, by, pm, psd, tolerance, notes, {}, used, level - 1,
-                             architecture=arch)
-
-
-# ---------------------------------------------------------------- what the gradient command reports
-
-@dataclass(frozen=True)
-class ResidualGradient:
-    r"""The exact residual chain (vetted: a quantity that missed its tolerance is withheld with its reason), the
-    residual crude bound :math:`E|\prod| \le (1 + |\alpha| E|w| \sup|\varphi'|)^r` (each factor
-    :math:`|1 + \alpha w_t\varphi'| \le 1 + |\alpha||w_t|\sup|\varphi'|`, a function of :math:`w_t` alone, and the
-    weights are independent), and the residual independence approximation: the argument of φ′ drawn from
-    ``preact`` independently of the weights, :math:`E[\prod] = (1 + \alpha E[w]E[\varphi'])^r`,
-    :math:`E[\prod^2] = (1 + 2\alpha E[w]E[\varphi'] + \alpha^2 E[w^2]E[\varphi'^2])^r`."""
-
-    activation: str
-    depth: int
-    weights: str
-    bias: str | None
-    x: float
-    threshold: float
-    architecture: Architecture
-    alpha: float
-    exact_chain: Any
-    bound: float
-    log_bound: float
-    independence: dict
-    ratios: dict
-    depth_to_threshold: dict
-    assumptions: tuple
-
-    def as_dict(self) -> dict:
-        return {"activation": self.activation, "depth": self.depth, "weights": self.weights, "bias": self.bias,
-                "x": self.x, "threshold": self.threshold, "architecture": self.architecture.to_json(),
-                "alpha": self.alpha, "exact_chain": self.exact_chain.as_dict(), "bound": self.bound,
-                "log_bound": self.log_bound, "independence": self.independence, "ratios": dict(self.ratios),
-                "depth_to_threshold": self.depth_to_threshold, "assumptions": list(self.assumptions)}
-
-
-def _log_power(depth: int, base: float) -> tuple[float, int]:
-    """(log|base^r|, sign)."""
-    if base == 0:
-        return -math.inf, 0
-    return depth * math.log(abs(base)), (1 if base > 0 or depth % 2 == 0 else -1)
-
-
-def residual_gradient(act, depth: int, weights, architecture: Architecture, x: float = 1.0, bias=None,
-                      preact: str = "normal(0, 1)", threshold: float = 1e-6, params: dict | None = None
-                      ) -> ResidualGradient:
-    r"""What ``gradient --residual`` reports: the exact residual chain, its crude bound and the residual
-    independence approximation, with the first depth each falls below ``threshold``."""
-    from ..core.calculus import resolve
-    from .gradient import _first_below, vetted
-    from .independence import gradient_product
-    from .undefined import checked_chain
-
-    act = resolve(act, params)
-    plain = gradient_product(act, depth, weights, preact=preact, threshold=threshold)
-    exact = vetted(checked_chain(residual_chain(act, depth, weights, architecture, x=x, bias=bias)))
-    alpha = architecture.alpha_at(exact.depth)
-    t = plain.threshold
-    per = plain.per_layer
-    ew, eaw, ew2 = per["mean"]["E[w]"], per["bound"]["E|w|"], per["mean_square"]["E[w^2]"]
-    sup, ed, ed2 = per["bound"]["sup|phi'|"], per["mean"]["E[phi'(v)]"], per["mean_square"]["E[phi'(v)^2]"]
-    b1 = 1.0 + abs(alpha) * eaw * sup
-    log_bound = depth * math.log(b1) if math.isfinite(b1) else math.inf
-    m1 = 1.0 + alpha * ew * ed
-    m2 = 1.0 + 2 * alpha * ew * ed + alpha * alpha * ew2 * ed2
-    lm, sm = _log_power(depth, m1)
-    lms, _ = _log_power(depth, m2)
-    ind = {"preact": plain.preact, "mean": sm * exp_or_inf(lm), "log_mean_abs": lm, "mean_sign": sm,
-           "mean_square": exp_or_inf(lms), "log_mean_square": lms, "per_layer": {"mean": m1, "mean_square": m2},
-           "formulas": {"mean": "(1 + alpha E[w] E[phi'(v)])^r",
-                        "mean_square": "(1 + 2 alpha E[w] E[phi'(v)] + alpha^2 E[w^2] E[phi'(v)^2])^r"},
-           "typical": None,
-           "typical_reason": "E log|1 + alpha w phi'(v)| is not a function of the moments the approximation uses"}
-    ratios = {}
-    for key, log_ind, sign_ind, q in (("mean", lm, sm, "mean"), ("mean_square", lms, 1, "mean_square")):
-        e = exact[q]
-        if e.withheld or not (math.isfinite(log_ind) and math.isfinite(e.log_abs)) or e.sign == 0:
-            ratios[key] = None
-        else:
-            d = log_ind - e.log_abs
-            ratios[key] = sign_ind * e.sign * (math.exp(d) if d < 709 else math.inf)
-    found = {k: _first_below(exact.by_depth[q], t, typical=k == "typical")
-             for k, q in (("mean", "mean"), ("mean_abs", "mean_abs"), ("mean_square", "mean_square"),
-                          ("typical", "log_mean"))}
-    reach_bound = None
-    if log_bound < math.log(t):  # (1 + ...)^r >= 1: the residual bound never falls below a threshold < 1
-        reach_bound = 1
-    reach = {"exact_chain": {k: d for k, (d, _) in found.items()},
-             "exact_chain_withheld": {k: why for k, (_, why) in found.items() if why is not None},
-             "bound": reach_bound, "independence": None}
-    assumptions = (
-        f"exact residual chain: {architecture.describe()}, alpha = {alpha:.17g} at depth {exact.depth}; y_0 = x = "
-        f"{exact.x:g}, w_t i.i.d. {exact.weights}" + (f", b_t i.i.d. {exact.bias}" if exact.bias else ", no bias")
-        + f"; computed by {exact.method} (no sampling)",
-        *exact.notes,
-        f"exact-chain depth_to_threshold: the first depth in 1..{depth} below {t:g}, null if none or if a value "
-        "before it is not converged (then exact_chain_withheld says where)",
-        f"crude bound: E|prod| <= (1 + |alpha| E|w| sup|phi'|)^r with E|w| = {eaw:.6g}, sup|phi'| = {sup:.6g}; "
-        "it is at least 1 and says nothing about vanishing",
-        f"independence approximation (NOT this network): the argument of phi' drawn from {plain.preact} "
-        f"independently of w_t, E[w] = {ew:.6g}, E[w^2] = {ew2:.6g}, E[phi'(v)] = {ed:.6g}, "
-        f"E[phi'(v)^2] = {ed2:.6g}; no typical value (E log|1 + alpha w phi'(v)| is not among these moments)",
-    )
-    return ResidualGradient(exact.activation, exact.depth, exact.weights, exact.bias, exact.x, t, architecture, alpha,
-                            exact, b1 ** depth if log_bound < 709 else math.inf, log_bound, ind, ratios, reach,
-                            assumptions)
