@@ -28,6 +28,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from .architecture import canonical_architecture
 from .core.calculus import resolve
 from .core.display import displayable, html_table
 from .core.registry import BoundActivation
@@ -204,6 +205,7 @@ class Simulation:
             "independent": self.independent.as_dict() if self.independent else None,
             "notes": list(self.notes),
             "verdict": self.verdict,
+            **({} if getattr(r, "architecture", None) is None else {"architecture": r.architecture.to_json()}),
         }
 
 
@@ -341,7 +343,7 @@ def _verdict(checks) -> str:
 def simulate(act, depth: int, weights: str | Distribution, width: int = 1, samples: int = 100_000, seed: int = 0,
              x: float = 1.0, bias: str | Distribution | None = None, preact: str | Distribution | None = None,
              params: dict[str, float] | None = None, progress: bool | None = None, batch: int = 64,
-             networks: int = 8, threads: int | None = None) -> Simulation:
+             networks: int = 8, threads: int | None = None, architecture=None) -> Simulation:
     r"""Simulate and compare like with like; what the ``simulate`` command prints.
 
     Width 1, exact chain (``preact=None``): the simulated chain against the exact chain's values
@@ -364,13 +366,21 @@ def simulate(act, depth: int, weights: str | Distribution, width: int = 1, sampl
     canonical_int("networks", networks, 2, MAX_NETWORKS, SimulationError)
     check_progress(progress)
     act = resolve(act, params)
+    arch = canonical_architecture(architecture)
+    if arch.kind == "residual":
+        if width > 1:
+            raise SimulationError("the residual chain is simulated at width 1 (the wide residual network has its "
+                                  "mean field: meanfield --residual)")
+        sim = simulate_chain(act, depth, weights, samples, seed, x, bias, preact, progress=progress, threads=threads,
+                             architecture=arch)
+        return _compare_chain(sim, act, depth, weights, bias, arch)
     if width > 1:
         return _compare_wide(act, depth, width, weights, bias, batch, seed, networks, preact, x, threads)
     sim = simulate_chain(act, depth, weights, samples, seed, x, bias, preact, progress=progress, threads=threads)
     return _compare_chain(sim, act, depth, weights, bias)
 
 
-def _compare_chain(sim: ChainSimulation, act: BoundActivation, depth, weights, bias) -> Simulation:
+def _compare_chain(sim: ChainSimulation, act: BoundActivation, depth, weights, bias, architecture=None) -> Simulation:
     """The chain simulation ``sim`` against the analytic values of its model."""
     from .theory.chain import exact_chain
     from .theory.independence import gradient_product
@@ -379,6 +389,8 @@ def _compare_chain(sim: ChainSimulation, act: BoundActivation, depth, weights, b
     if problem:
         return Simulation(sim.act, 1, sim, None, {}, (), (problem,))
     notes: list[str] = []
+    if architecture is not None:
+        return _compare_residual(sim, act, depth, weights, bias, architecture, formulas)
     if sim.preact is None:
         exact, problem = _analytic(exact_chain, act, depth, weights, x=sim.x, bias=bias)
         if problem:
@@ -401,6 +413,29 @@ def _compare_chain(sim: ChainSimulation, act: BoundActivation, depth, weights, b
     if sim.unresolved:
         notes.append(f"{sim.unresolved} chains are left out: log|phi'(v)| could not be resolved at some layer "
                      "(mpmath at up to 480 digits)")
+    return Simulation(sim.act, 1, sim, None, analytic, tuple(checks), tuple(notes), _verdict(checks))
+
+
+def _compare_residual(sim: ChainSimulation, act, depth, weights, bias, arch, formulas) -> Simulation:
+    r"""The simulated residual chain against the exact residual chain (the same network), and the one-sided residual
+    crude bound :math:`E|\prod| \le (1 + |\alpha| E|w| \sup|\varphi'|)^r`."""
+    from .theory.chain import exact_chain
+
+    exact, problem = _analytic(exact_chain, act, depth, weights, x=sim.x, bias=bias, architecture=arch)
+    if problem:
+        return Simulation(sim.act, 1, sim, None, {}, (), (problem,))
+    analytic = {"model": "exact residual chain", "method": exact.method, **exact.as_dict()}
+    checks = _exact_checks(sim, exact)
+    per = formulas.per_layer["bound"]
+    b1 = 1.0 + abs(arch.alpha_at(depth)) * per["E|w|"] * per["sup|phi'|"]
+    log_bound = depth * math.log(b1) if math.isfinite(b1) else math.inf
+    checks.append(Check.of_logs("bound", log_bound, 1, sim["mean_abs"], one_sided=True,
+                                note="one-sided: the residual crude bound (1 + |alpha| E|w| sup|phi'|)^r must not lie "
+                                     "below the simulated E|prod|"))
+    notes = [f"analytic values: the exact chain of the {arch.describe()} network (x = {sim.x:g}"
+             + (f", bias {sim.bias}" if sim.bias else "") + f"), by {exact.method}, the same network as simulated"]
+    if sim.nonfinite:
+        notes.append(f"{sim.nonfinite} chains overflowed in the forward pass and are left out")
     return Simulation(sim.act, 1, sim, None, analytic, tuple(checks), tuple(notes), _verdict(checks))
 
 

@@ -35,6 +35,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from ..architecture import canonical_architecture
 from ..core.calculus import numpy_kernel, resolve
 from ..core.logforms import TINY, float_dphi_exact, log_abs_dphi, np_dead, prepare
 from ..core.registry import BoundActivation
@@ -42,6 +43,7 @@ from ..distributions import Distribution, distribution, scalar
 from ..errors import SimulationError, canonical_float, canonical_int
 from ..limits import check_array
 from ..quantities import exp_or_inf
+from .residual import residual_layers
 from .results import ChainSimulation
 from .stats import LN2, ScaledWelford, Stat, Welford, median_of_logs, summary, summary4
 
@@ -129,9 +131,11 @@ class _ChainSetup:
     seq: np.random.SeedSequence
     chunk: int
     threads: int
+    residual: tuple | None = None   # (alpha at this depth, branch) of a residual chain
 
 
-def _chain_setup(act, depth, weights, samples, seed, x, bias, preact, params, chunk, threads) -> _ChainSetup:
+def _chain_setup(act, depth, weights, samples, seed, x, bias, preact, params, chunk, threads,
+                 architecture=None) -> _ChainSetup:
     a = resolve(act, params)
     depth = canonical_int("depth", depth, 1, MAX_DEPTH, SimulationError)
     samples = canonical_int("samples", samples, 2, MAX_LAYER_SAMPLES, SimulationError)
@@ -144,7 +148,13 @@ def _chain_setup(act, depth, weights, samples, seed, x, bias, preact, params, ch
     law = [scalar(distribution(weights))] + [None if d is None else scalar(distribution(d), role)
                                              for d, role in ((bias, "bias"), (preact, "pre-activations"))]
     x = canonical_float("x", x, error=SimulationError)
-    return _ChainSetup(a, depth, *law, x, samples, seed_sequence(seed), chunk, threads)
+    arch = canonical_architecture(architecture)
+    res = None
+    if arch.kind == "residual":
+        if preact is not None or arch.norm is not None:
+            raise SimulationError(f"{arch.describe()}: the residual chain takes no --preact and no normalisation")
+        res = (arch.alpha_at(depth), arch.branch)
+    return _ChainSetup(a, depth, *law, x, samples, seed_sequence(seed), chunk, threads, res)
 
 
 @dataclass(frozen=True)
@@ -326,6 +336,8 @@ def _run_block(s: _ChainSetup, kernel, child: np.random.SeedSequence, b: int, ba
     rw, rb, rv = (np.random.default_rng(c) for c in child.spawn(3))
     prod = _Product(b)
     broken = np.zeros(b, dtype=bool)
+    if s.residual is not None:
+        return _run_residual_block(s, kernel, rw, rb, prod, broken, b, bar_step, keep)
     route = _LogRoute(s.act, b) if _LogRoute.needed(s.act) else None
     fw = _Framework(kernel, b)
     with np.errstate(all="ignore"):
@@ -344,6 +356,21 @@ def _run_block(s: _ChainSetup, kernel, child: np.random.SeedSequence, b: int, ba
     live = (m != 0) & ~broken
     underflow = (int(np.count_nonzero(live & (fw.p64 == 0))), int(np.count_nonzero(live & (fw.p32 == 0))))
     return dataclasses.replace(_summarise(m, E, logs, neg, broken), underflow=underflow, unresolved=unresolved)
+
+
+def _run_residual_block(s: _ChainSetup, kernel, rw, rb, prod: _Product, broken: np.ndarray, b: int, bar_step,
+                        keep: np.ndarray | None) -> _Block:
+    """One block of residual chains (:func:`analytic.mc.residual.residual_layers`), summarised like the plain ones."""
+    with np.errstate(all="ignore"):
+        residual_layers(s, kernel, rw, rb, prod, np.full(b, s.x), broken, bar_step, RENORM, ROWS)
+        m, E = prod.m, prod.E
+        broken |= ~np.isfinite(m)
+        neg = m < 0
+        logs = np.log(np.abs(m)) + E * LN2
+        logs[broken] = np.nan
+    if keep is not None:
+        keep[...] = logs[:keep.size]
+    return _summarise(m, E, logs, neg, broken)
 
 
 def _summarise(m, E, logs, neg, broken) -> _Block:
@@ -421,7 +448,7 @@ def _chain_blocks(s: _ChainSetup, bar=None, kept: np.ndarray | None = None) -> I
 def simulate_chain(act, depth: int, weights: str | Distribution, samples: int = 100_000, seed: int = 0,
                    x: float = 1.0, bias: str | Distribution | None = None, preact: str | Distribution | None = None,
                    params: dict[str, float] | None = None, chunk: int | None = None,
-                   progress: bool | None = None, threads: int | None = None) -> ChainSimulation:
+                   progress: bool | None = None, threads: int | None = None, architecture=None) -> ChainSimulation:
     r"""Monte Carlo of the chain gradient :math:`\prod_{t=1}^r w_t\varphi'(v_t)` over ``samples`` chains.
 
     Exact chain (``preact=None``): :math:`y_0 = x`, :math:`v_t = w_t y_{t-1} + b_t`, :math:`y_t = \varphi(v_t)`,
@@ -430,13 +457,14 @@ def simulate_chain(act, depth: int, weights: str | Distribution, samples: int = 
     ``chunk`` bounds the layer-samples drawn at once (memory about 8 bytes × chunk per drawn quantity); the
     results do not depend on it. ``threads`` (default :func:`default_threads`) runs blocks of chains in
     parallel; the results do not depend on it either. ``progress``: a bar on stderr after 2 s (``None``: only
-    on a terminal).
+    on a terminal). A residual ``architecture`` simulates the residual chain (:mod:`analytic.mc.residual`), with
+    factors :math:`1 + \alpha w_t\varphi'(\cdot)` and no ``framework_underflow``.
 
     >>> s = simulate_chain("sigmoid", 10, "normal(1, 0.5)", samples=1000, seed=1)
     >>> s.mean.value > 0, s.zero_fraction.value
     (True, 0.0)
     """
-    s = _chain_setup(act, depth, weights, samples, seed, x, bias, preact, params, chunk, threads)
+    s = _chain_setup(act, depth, weights, samples, seed, x, bias, preact, params, chunk, threads, architecture)
     moments, logs = (ScaledWelford(), ScaledWelford(), ScaledWelford()), Welford()
     kept = np.empty(min(s.samples, MEDIAN_KEEP))  # the median's reservoir: the first chains, written by the blocks
     zeros = nonfinite = unresolved = 0
@@ -475,8 +503,9 @@ def simulate_chain(act, depth: int, weights: str | Distribution, samples: int = 
         log_mean=log_mean, log_std=log_std, median_abs=median, log_median_abs=log_median, median_samples=nkept,
         zero_fraction=_fraction(zeros, n), ess=ess, nonfinite=nonfinite,
         ess_square=mean_sq.ess(), ess_log=logs.ess(),
-        framework_underflow={"float64": _fraction(underflow[0], n), "float32": _fraction(underflow[1], n)},
-        unresolved=unresolved)
+        framework_underflow=({} if s.residual is not None else
+                             {"float64": _fraction(underflow[0], n), "float32": _fraction(underflow[1], n)}),
+        unresolved=unresolved, **({} if s.residual is None else {"architecture": canonical_architecture(architecture)}))
 
 
 def _fraction(count: int, n: int) -> Stat:

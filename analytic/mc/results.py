@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..core.display import displayable
 from .stats import ScaledStat, Stat
@@ -67,6 +68,7 @@ class ChainSimulation:
     framework_underflow: dict = field(default_factory=dict)
     ess_log: float = math.nan
     unresolved: int = 0
+    architecture: Any = None
 
     @property
     def model(self) -> str:
@@ -103,6 +105,7 @@ class ChainSimulation:
             "unresolved": self.unresolved, "ess_log": self.ess_log,
             "framework_underflow": {k: v.value for k, v in self.framework_underflow.items()},
             "framework_underflow_stderr": {k: v.stderr for k, v in self.framework_underflow.items()},
+            **({} if self.architecture is None else {"architecture": self.architecture.to_json()}),
         }
 
 
