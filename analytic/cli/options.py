@@ -88,3 +88,25 @@ def add_activation(p: argparse.ArgumentParser, example: bool = False) -> None:
 def add_params(p: argparse.ArgumentParser) -> None:
     """``--param K=V`` (repeatable): a parameter of the activation; read back with :func:`params_of`."""
     p.add_argument("--param", action="append", type=key_value, metavar="K=V", help="parameter value (repeatable)")
+
+
+def add_residual(p: argparse.ArgumentParser) -> None:
+    """``--residual ALPHA`` and ``--branch post|pre``: a residual chain; read back with :func:`architecture_of`."""
+    p.add_argument("--residual", metavar="ALPHA",
+                   help="residual chain with branch scale ALPHA: a number, '1/sqrt(r)' or '1/r' (default: plain chain)")
+    p.add_argument("--branch", choices=("post", "pre"), default=None,
+                   help="with --residual: post-activation branch y + alpha phi(w y + b) (default) or pre-activation "
+                        "y + alpha (w phi(y) + b)")
+
+
+def architecture_of(args: argparse.Namespace):
+    """The architecture record of ``--residual``/``--branch`` (None without them); ``--branch`` alone is a usage
+    error."""
+    alpha, branch = getattr(args, "residual", None), getattr(args, "branch", None)
+    if alpha is None:
+        if branch is not None:
+            raise UsageError(f"{PROG}: --branch needs --residual ALPHA")
+        return None
+    from ..architecture import residual
+
+    return residual(alpha, branch or "post")

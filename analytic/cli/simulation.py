@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 
 from .command import Output, command
-from .options import add_activation, add_params, finite_float, integer, params_of, positive_int
+from .options import (add_activation, add_params, add_residual, architecture_of, finite_float, integer, params_of,
+                      positive_int)
 from .text import sci, table, zscore
 
 
@@ -25,6 +26,7 @@ def _configure_simulate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=positive_int, default=64, metavar="B", help="inputs per network (width > 1)")
     p.add_argument("--networks", type=positive_int, default=8, metavar="K",
                    help="independent weight draws (width > 1; default 8)")
+    add_residual(p)
     add_params(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--threads", type=positive_int, default=None, metavar="N",
@@ -39,12 +41,14 @@ def _simulate(args: argparse.Namespace) -> Output:
     s = simulate(args.act, args.depth, args.weights, width=args.width, samples=args.samples, seed=args.seed,
                  x=args.x, bias=args.bias, preact=args.preact, params=params_of(args),
                  progress=False if args.quiet else None, batch=args.batch, networks=args.networks,
-                 threads=args.threads)
+                 threads=args.threads, architecture=architecture_of(args))
     r = s.result
     lines = []
     if isinstance(r, ChainSimulation):
         where = f"v_t ~ {r.preact}, independent of w_t" if r.preact else \
             f"exact chain, x = {r.x:g}" + (f", bias {r.bias}" if r.bias else "")
+        if r.architecture is not None:
+            where = f"{r.architecture.describe()}, x = {r.x:g}" + (f", bias {r.bias}" if r.bias else "")
         lines += [f"{r.act}: depth {r.depth}, weights {r.weights}, {r.samples} chains ({where}), seed {r.seed}",
                   f"  E[prod]        = {sci(r.mean.value, r.mean.log_abs)} ± {sci(r.mean.stderr, r.mean.log_stderr)}",
                   f"  E|prod|        = {sci(r.mean_abs.value, r.mean_abs.log_abs)}"
