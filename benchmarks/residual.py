@@ -1,6 +1,6 @@
 """The residual chain at r = 50: exact values (or withheld, with the reason) against Monte Carlo, with z-scores.
 
-Run: ``python benchmarks/residual.py [--samples N] [--all]``. For each activation x branch (post, pre) x alpha
+Run: ``python benchmarks/residual.py [--samples N] [--all | --act A,B]``. For each activation x branch (post, pre) x alpha
 (1, 1/sqrt(r)) x weights (normal(0, 1), normal(1, 0.5)), no bias, x = 1: :func:`analytic.compare.simulate` with
 ``architecture=residual(alpha, branch)`` runs the exact residual chain and a seeded Monte Carlo of the same network
 (N chains, default 1e5), and the table prints, per quantity, the exact value (``withheld`` where it missed its
@@ -37,8 +37,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=100_000)
     parser.add_argument("--all", action="store_true", help="the whole catalogue (slow)")
+    parser.add_argument("--act", help="comma-separated activations (instead of the subset)")
     args = parser.parse_args()
     acts = [a for a in names() if a != "softmax"] if args.all else list(SUBSET)
+    if args.act:
+        acts = [a.strip() for a in args.act.split(",") if a.strip()]
     print(f"load average at start: {os.getloadavg()[0]:.2f}; r = {DEPTH}, x = 1, no bias, {args.samples} chains, "
           "seed 0; each cell: exact | simulated z")
     header = ["activation", "branch", "alpha", "weights", "method"] + [label for _, label in QUANTITIES] + ["s"]
