@@ -29,7 +29,7 @@ def _cell(check) -> str:
     if check is None:
         return "-"
     exact = "withheld" if check.withheld else f"{check.analytic:.6g}"
-    z = "" if check.withheld else f" z={check.z:+.2f}"
+    z = "" if check.withheld else f" z={check.z:+.2f}" + ("" if check.reliable else "?")
     return f"{exact} | {check.simulated:.6g}{z}"
 
 
@@ -43,7 +43,8 @@ def main() -> None:
     if args.act:
         acts = [a.strip() for a in args.act.split(",") if a.strip()]
     print(f"load average at start: {os.getloadavg()[0]:.2f}; r = {DEPTH}, x = 1, no bias, {args.samples} chains, "
-          "seed 0; each cell: exact | simulated z")
+          "seed 0; each cell: exact | simulated z "
+          "(? = not decisive: heavy tails or too few samples)")
     header = ["activation", "branch", "alpha", "weights", "method"] + [label for _, label in QUANTITIES] + ["s"]
     print("\t".join(header))
     reasons = []
