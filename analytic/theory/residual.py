@@ -295,7 +295,7 @@ def y_grid(s: Setup, acc: Accuracy) -> Grid:
     return Grid(_split(pieces, tuple(k for k in extra if k != 0)), acc.points)
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=2)  # a fine level's matrices take hundreds of MB; a chain uses each level once
 def build_operator(s: Setup, x: float, acc: Accuracy) -> Operator:
     pair = numpy_pair(s.act)
     grid = y_grid(s, acc)
