@@ -62,6 +62,23 @@ def test_alpha_scaling_is_taken_at_the_depth():
     assert _rel(c["mean"].value, 1.25 ** 16) < 1e-12
 
 
+def test_relu_post_branch_with_positive_input_by_hand():
+    """ReLU, post-activation branch, x > 0: y' = y (1 + alpha max(w, 0)) stays positive, so the factors
+    u_t = 1 + alpha max(w_t, 0) are i.i.d.: E[prod] = (1 + alpha E[w+])^r, E log|prod| = r E log(1 + alpha w+).
+    At r = 40, y_t reaches ~e^16, far beyond the graded part of the y-grid."""
+    mu, sd, alpha, r = 1.0, 0.5, 1.0, 40
+    c = exact_chain("relu", r, f"normal({mu}, {sd})", architecture=residual(alpha, "post"))
+    f = lambda g: integrate.quad(lambda w: g(w) * stats.norm.pdf(w, mu, sd), 0, mu + 14 * sd,  # noqa: E731
+                                 epsabs=1e-14, epsrel=1e-13, limit=200)[0]
+    m1 = 1 + alpha * f(lambda w: w)
+    m2 = stats.norm.cdf(0, mu, sd) + f(lambda w: (1 + alpha * w) ** 2)
+    elog = f(lambda w: math.log1p(alpha * w))
+    for k in (1, 10, 25, 40):
+        assert _rel(c.by_depth["mean"][k - 1].value, m1 ** k) < 1e-9
+        assert _rel(c.by_depth["mean_square"][k - 1].value, m2 ** k) < 1e-9
+        assert abs(c.by_depth["log_mean"][k - 1].value - k * elog) < 1e-8 * k
+
+
 # ---------------------------------------------------------------- two blocks: nested quadrature over w_1, w_2
 
 def _two_blocks(act: str, branch: str, alpha: float, mu: float, sd: float, g, x: float = 1.0) -> float:
