@@ -211,6 +211,7 @@ class Simulation:
             "independent": self.independent.as_dict() if self.independent else None,
             "notes": list(self.notes),
             "verdict": self.verdict,
+            **({} if getattr(r, "architecture", None) is None else {"architecture": r.architecture.to_json()}),
         }
 
 
@@ -378,13 +379,20 @@ def simulate(act, depth: int, weights: str | Distribution, width: int = 1, sampl
         sim = simulate_chain(act, depth, weights, samples, seed, x, bias, preact, progress=progress,
                              threads=threads, architecture=arch)
         return _compare_recurrent(sim, act, depth, weights, arch)
+    if arch.kind == "residual":
+        if width > 1:
+            raise SimulationError("the residual chain is simulated at width 1 (the wide residual network has its "
+                                  "mean field: meanfield --residual)")
+        sim = simulate_chain(act, depth, weights, samples, seed, x, bias, preact, progress=progress, threads=threads,
+                             architecture=arch)
+        return _compare_chain(sim, act, depth, weights, bias, arch)
     if width > 1:
         return _compare_wide(act, depth, width, weights, bias, batch, seed, networks, preact, x, threads)
     sim = simulate_chain(act, depth, weights, samples, seed, x, bias, preact, progress=progress, threads=threads)
     return _compare_chain(sim, act, depth, weights, bias)
 
 
-def _compare_chain(sim: ChainSimulation, act: BoundActivation, depth, weights, bias) -> Simulation:
+def _compare_chain(sim: ChainSimulation, act: BoundActivation, depth, weights, bias, architecture=None) -> Simulation:
     """The chain simulation ``sim`` against the analytic values of its model."""
     from .theory.chain import exact_chain
     from .theory.independence import independence_product
@@ -393,6 +401,8 @@ def _compare_chain(sim: ChainSimulation, act: BoundActivation, depth, weights, b
     if problem:
         return Simulation(sim.act, 1, sim, None, {}, (), (problem,))
     notes: list[str] = []
+    if architecture is not None:
+        return _compare_residual(sim, act, depth, weights, bias, architecture, formulas)
     if sim.preact is None:
         exact, problem = _analytic(exact_chain, act, depth, weights, x=sim.x, bias=bias)
         if problem:
@@ -455,6 +465,29 @@ def _compare_recurrent(sim: ChainSimulation, act: BoundActivation, depth, weight
     if sim.nonfinite:
         notes.append(f"{sim.nonfinite} sequences overflowed in the forward pass or could not be resolved and are "
                      "left out")
+    return Simulation(sim.act, 1, sim, None, analytic, tuple(checks), tuple(notes), _verdict(checks))
+
+
+def _compare_residual(sim: ChainSimulation, act, depth, weights, bias, arch, formulas) -> Simulation:
+    r"""The simulated residual chain against the exact residual chain (the same network), and the one-sided residual
+    crude bound :math:`E|\prod| \le (1 + |\alpha| E|w| \sup|\varphi'|)^r`."""
+    from .theory.chain import exact_chain
+
+    exact, problem = _analytic(exact_chain, act, depth, weights, x=sim.x, bias=bias, architecture=arch)
+    if problem:
+        return Simulation(sim.act, 1, sim, None, {}, (), (problem,))
+    analytic = {"model": "exact residual chain", "method": exact.method, **exact.as_dict()}
+    checks = _exact_checks(sim, exact)
+    per = formulas.per_layer["bound"]
+    b1 = 1.0 + abs(arch.alpha_at(depth)) * per["E|w|"] * per["sup|phi'|"]
+    log_bound = depth * math.log(b1) if math.isfinite(b1) else math.inf
+    checks.append(Check.of_logs("bound", log_bound, 1, sim["mean_abs"], one_sided=True,
+                                note="one-sided: the residual crude bound (1 + |alpha| E|w| sup|phi'|)^r must not lie "
+                                     "below the simulated E|prod|"))
+    notes = [f"analytic values: the exact chain of the {arch.describe()} network (x = {sim.x:g}"
+             + (f", bias {sim.bias}" if sim.bias else "") + f"), by {exact.method}, the same network as simulated"]
+    if sim.nonfinite:
+        notes.append(f"{sim.nonfinite} chains overflowed in the forward pass and are left out")
     return Simulation(sim.act, 1, sim, None, analytic, tuple(checks), tuple(notes), _verdict(checks))
 
 

@@ -127,12 +127,34 @@ def add_tied(p: argparse.ArgumentParser) -> None:
                                                     "default: no inputs)")
 
 
-def architecture_of(args: argparse.Namespace):
-    """The architecture record the ``--tied``/``--inputs`` options ask for (None: the plain chain)."""
-    if getattr(args, "inputs", None) is not None and not getattr(args, "tied", False):
-        raise UsageError(f"{PROG}: --inputs needs --tied (the inputs of the recurrent chain)")
-    if not getattr(args, "tied", False):
-        return None
-    from ..architecture import recurrent
+def add_residual(p: argparse.ArgumentParser) -> None:
+    """``--residual ALPHA`` and ``--branch post|pre``: a residual chain; read back with :func:`architecture_of`."""
+    p.add_argument("--residual", metavar="ALPHA",
+                   help="residual chain with branch scale ALPHA: a number, '1/sqrt(r)' or '1/r' (default: plain chain)")
+    p.add_argument("--branch", choices=("post", "pre"), default=None,
+                   help="with --residual: post-activation branch y + alpha phi(w y + b) (default) or pre-activation "
+                        "y + alpha (w phi(y) + b)")
 
-    return recurrent(args.inputs)
+
+def architecture_of(args: argparse.Namespace):
+    """The architecture record of ``--residual``/``--branch`` or ``--tied``/``--inputs`` (None without them: the
+    plain chain); ``--branch`` without ``--residual``, ``--inputs`` without ``--tied`` and the two architectures
+    together are usage errors."""
+    alpha, branch = getattr(args, "residual", None), getattr(args, "branch", None)
+    tied, inputs = getattr(args, "tied", False), getattr(args, "inputs", None)
+    if inputs is not None and not tied:
+        raise UsageError(f"{PROG}: --inputs needs --tied (the inputs of the recurrent chain)")
+    if alpha is None and branch is not None:
+        raise UsageError(f"{PROG}: --branch needs --residual ALPHA")
+    if alpha is not None and tied:
+        raise UsageError(f"{PROG}: --residual and --tied together (a residual recurrent chain) are not modelled; "
+                         "give one of them")
+    if tied:
+        from ..architecture import recurrent
+
+        return recurrent(inputs)
+    if alpha is None:
+        return None
+    from ..architecture import residual
+
+    return residual(alpha, branch or "post")

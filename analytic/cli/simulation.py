@@ -6,8 +6,8 @@ import argparse
 from . import normalisation as normalised
 from .command import PROG, Output, UsageError, command
 from .normalisation import add_norm
-from .options import add_activation, add_params, add_tied, architecture_of, finite_float, integer, params_of, \
-    positive_int
+from .options import add_activation, add_params, add_residual, add_tied, architecture_of, finite_float, integer, \
+    params_of, positive_int
 from .text import sci, table, zscore
 
 
@@ -30,6 +30,7 @@ def _configure_simulate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--networks", type=positive_int, default=8, metavar="K",
                    help="independent weight draws (width > 1; default 8)")
     add_tied(p)
+    add_residual(p)
     add_params(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--threads", type=positive_int, default=None, metavar="N",
@@ -57,8 +58,11 @@ def _simulate(args: argparse.Namespace) -> Output:
         where = f"v_t ~ {r.preact}, independent of w_t" if r.preact else \
             f"exact chain, x = {r.x:g}" + (f", bias {r.bias}" if r.bias else "")
         if r.architecture is not None:
-            where = (f"recurrent, tied weights: one w per sequence, h_0 = {r.x:g}, "
-                     + (f"inputs {r.bias}" if r.bias else "no inputs"))
+            if r.architecture.kind == "recurrent":
+                where = (f"recurrent, tied weights: one w per sequence, h_0 = {r.x:g}, "
+                         + (f"inputs {r.bias}" if r.bias else "no inputs"))
+            else:
+                where = f"{r.architecture.describe()}, x = {r.x:g}" + (f", bias {r.bias}" if r.bias else "")
         lines += [f"{r.act}: depth {r.depth}, weights {r.weights}, {r.samples} chains ({where}), seed {r.seed}",
                   f"  E[prod]        = {sci(r.mean.value, r.mean.log_abs)} ± {sci(r.mean.stderr, r.mean.log_stderr)}",
                   f"  E|prod|        = {sci(r.mean_abs.value, r.mean_abs.log_abs)}"

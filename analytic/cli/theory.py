@@ -8,8 +8,8 @@ import math
 from ..quantities import STANDARD_NORMAL, exp_or_inf
 from . import normalisation as normalised
 from .command import PROG, Output, UsageError, command
-from .options import (add_activation, add_params, add_tied, architecture_of, finite_float, integer, params_of,
-                      positive_int, width_list)
+from .options import (add_activation, add_params, add_residual, add_tied, architecture_of, finite_float, integer,
+                      params_of, positive_int, width_list)
 from .normalisation import add_norm
 from .text import number, opt, quantity, sci, table, zscore
 
@@ -25,6 +25,7 @@ def _configure_gradient(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threshold", type=finite_float, default=1e-6, metavar="T",
                    help="report the first depth at which each quantity falls below T (default 1e-6)")
     add_tied(p)
+    add_residual(p)
     add_params(p)
 
 
@@ -40,11 +41,13 @@ def _gradient(args: argparse.Namespace) -> Output:
     from ..theory.gradient import gradient
 
     arch = architecture_of(args)
-    if arch is not None:
+    if arch is not None and arch.kind == "recurrent":
         return _recurrent_gradient(gradient(args.act, args.depth, args.weights, x=args.x, bias=args.bias,
                                             threshold=args.threshold, params=params_of(args), architecture=arch))
     g = gradient(args.act, args.depth, args.weights, x=args.x, bias=args.bias, preact=args.preact,
-                 threshold=args.threshold, params=params_of(args))
+                 threshold=args.threshold, params=params_of(args), architecture=arch)
+    if arch is not None:
+        return _residual_gradient_text(g)
     c, ind, r, t = g.exact_chain, g.independence, g.depth, g.threshold
     per = ind.per_layer
     b, m, ms, ty = per["bound"], per["mean"], per["mean_square"], per["typical"]
@@ -116,6 +119,51 @@ def _recurrent_gradient(g) -> Output:
              f"  P(|w| sup|phi'| < 1) = {p.sufficient_probability:.10g}  (the weights for which the bound alone "
              "proves vanishing)",
              "independence approximation: omitted (not about this network)",
+             "assumptions:"]
+    lines += [f"  - {a}" for a in g.assumptions]
+    return Output("\n".join(lines), g.as_dict())
+
+
+def _residual_gradient_text(g) -> Output:
+    """The text of ``gradient --residual``: the model named, the exact residual chain, the residual bound and
+    independence approximation."""
+    c, r, t, ind = g.exact_chain, g.depth, g.threshold, g.independence
+    reach, er = g.depth_to_threshold, g.depth_to_threshold["exact_chain"]
+
+    def q(name: str, linear: bool = False) -> str:
+        return quantity(c[name], 10, linear)
+
+    def exact_reach(key: str) -> str:
+        why = reach.get("exact_chain_withheld", {}).get(key)
+        return f"first depth below {t:g} unknown: {why}" if why else _reach(er[key], t, r)
+
+    def ratio(key: str) -> str:
+        if c[key].withheld:
+            return "x -: the exact value is not converged"
+        v = g.ratios.get(key)
+        return "x -" if v is None else f"x {v:.4g}"
+
+    lm = c["log_mean"]
+    elog = (f"  E log|prod|      = {q('log_mean', True)}" if lm.withheld else
+            f"  E log|prod|      = {q('log_mean', True)} over non-zero products; "
+            f"exp(E log|prod|) = {sci(exp_or_inf(lm.value), lm.value)}")
+    lines = [f"{g.activation}: {g.architecture.describe()}, alpha = {g.alpha:.6g} at r = {r}; gradient prod_t "
+             f"(1 + alpha w_t phi'(.)) over r = {r} blocks, weights {g.weights}, x = {g.x:g}, "
+             + (f"bias {g.bias}" if g.bias else "no bias"),
+             f"exact residual chain ({c.method}):",
+             f"  E[prod]          = {q('mean')}  [{exact_reach('mean')}]",
+             f"  E|prod|          = {q('mean_abs')}  [{exact_reach('mean_abs')}]",
+             f"  E[prod^2]        = {q('mean_square')}  [{exact_reach('mean_square')}]",
+             f"{elog}  [{exact_reach('typical')}]",
+             f"  P(prod = 0)      = {q('zero_probability', True)}",
+             f"crude bound  E|prod| <= (1 + |alpha| E|w| sup|phi'|)^r = {sci(g.bound, g.log_bound)}",
+             f"independence approximation (argument of phi' ~ {ind['preact']}, independent of w_t; NOT this "
+             "network), ratio to the exact chain:",
+             f"  mean         {ind['formulas']['mean']} = {ind['per_layer']['mean']:.6g}^{r} = "
+             f"{sci(ind['mean'], ind['log_mean_abs'])}  ({ratio('mean')})",
+             f"  mean square  {ind['formulas']['mean_square']} = {ind['per_layer']['mean_square']:.6g}^{r} = "
+             f"{sci(ind['mean_square'], ind['log_mean_square'])}  ({ratio('mean_square')})",
+             f"  typical      none: {ind['typical_reason']}",
              "assumptions:"]
     lines += [f"  - {a}" for a in g.assumptions]
     return Output("\n".join(lines), g.as_dict())

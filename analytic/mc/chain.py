@@ -35,7 +35,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..architecture import canonical_architecture, recurrent
+from ..architecture import canonical_architecture
 from ..core.calculus import numpy_kernel, resolve
 from ..core.logforms import TINY, float_dphi_exact, log_abs_dphi, np_dead, prepare
 from ..core.registry import BoundActivation
@@ -43,6 +43,7 @@ from ..distributions import Distribution, distribution, scalar
 from ..errors import SimulationError, canonical_float, canonical_int
 from ..limits import check_array
 from ..quantities import exp_or_inf
+from .residual import residual_layers
 from .results import ChainSimulation
 from .stats import LN2, ScaledWelford, Stat, Welford, median_of_logs, summary, summary4
 
@@ -131,6 +132,7 @@ class _ChainSetup:
     chunk: int
     threads: int
     tied: bool = False  # the recurrent chain: one weight per chain for every layer, ``bias`` the inputs' law
+    residual: tuple | None = None   # (alpha at this depth, branch) of a residual chain
 
 
 def _chain_setup(act, depth, weights, samples, seed, x, bias, preact, params, chunk, threads,
@@ -148,14 +150,20 @@ def _chain_setup(act, depth, weights, samples, seed, x, bias, preact, params, ch
                                              for d, role in ((bias, "bias"), (preact, "pre-activations"))]
     x = canonical_float("x", x, error=SimulationError)
     arch = canonical_architecture(architecture)
+    arch = canonical_architecture(architecture)
+    res = None
     if arch.kind == "recurrent":
         if bias is not None or preact is not None:
             raise SimulationError("the recurrent chain takes neither a bias nor --preact: give the inputs' law in "
                                   "recurrent(inputs=...)")
         law[1] = arch.inputs
+    elif arch.kind == "residual":
+        if preact is not None or arch.norm is not None:
+            raise SimulationError(f"{arch.describe()}: the residual chain takes no --preact and no normalisation")
+        res = (arch.alpha_at(depth), arch.branch)
     elif not arch.is_plain:
-        raise SimulationError(f"simulate_chain simulates the plain or the recurrent chain, not {arch.describe()}")
-    return _ChainSetup(a, depth, *law, x, samples, seed_sequence(seed), chunk, threads, arch.kind == "recurrent")
+        raise SimulationError(f"simulate_chain simulates the plain, recurrent or residual chain, not {arch.describe()}")
+    return _ChainSetup(a, depth, *law, x, samples, seed_sequence(seed), chunk, threads, arch.kind == "recurrent", res)
 
 
 @dataclass(frozen=True)
@@ -338,6 +346,8 @@ def _run_block(s: _ChainSetup, kernel, child: np.random.SeedSequence, b: int, ba
     rw, rb, rv = (np.random.default_rng(c) for c in child.spawn(3))
     prod = _Product(b)
     broken = np.zeros(b, dtype=bool)
+    if s.residual is not None:
+        return _run_residual_block(s, kernel, rw, rb, prod, broken, b, bar_step, keep)
     route = _LogRoute(s.act, b) if _LogRoute.needed(s.act) else None
     fw = _Framework(kernel, b)
     with np.errstate(all="ignore"):
@@ -356,6 +366,21 @@ def _run_block(s: _ChainSetup, kernel, child: np.random.SeedSequence, b: int, ba
     live = (m != 0) & ~broken
     underflow = (int(np.count_nonzero(live & (fw.p64 == 0))), int(np.count_nonzero(live & (fw.p32 == 0))))
     return dataclasses.replace(_summarise(m, E, logs, neg, broken), underflow=underflow, unresolved=unresolved)
+
+
+def _run_residual_block(s: _ChainSetup, kernel, rw, rb, prod: _Product, broken: np.ndarray, b: int, bar_step,
+                        keep: np.ndarray | None) -> _Block:
+    """One block of residual chains (:func:`analytic.mc.residual.residual_layers`), summarised like the plain ones."""
+    with np.errstate(all="ignore"):
+        residual_layers(s, kernel, rw, rb, prod, np.full(b, s.x), broken, bar_step, RENORM, ROWS)
+        m, E = prod.m, prod.E
+        broken |= ~np.isfinite(m)
+        neg = m < 0
+        logs = np.log(np.abs(m)) + E * LN2
+        logs[broken] = np.nan
+    if keep is not None:
+        keep[...] = logs[:keep.size]
+    return _summarise(m, E, logs, neg, broken)
 
 
 def _summarise(m, E, logs, neg, broken) -> _Block:
@@ -445,6 +470,8 @@ def simulate_chain(act, depth: int, weights: str | Distribution, samples: int = 
     on a terminal). ``architecture=recurrent(inputs)``: the tied chain :math:`h_t = \varphi(w h_{t-1} + x_t)`,
     one weight per chain drawn once from ``weights`` (block i's weight stream), inputs :math:`x_t` from the
     inputs' law (its bias stream), no bias.
+    A residual ``architecture`` simulates the residual chain (:mod:`analytic.mc.residual`), with
+    factors :math:`1 + \alpha w_t\varphi'(\cdot)` and no ``framework_underflow``.
 
     >>> s = simulate_chain("sigmoid", 10, "normal(1, 0.5)", samples=1000, seed=1)
     >>> s.mean.value > 0, s.zero_fraction.value
@@ -489,8 +516,10 @@ def simulate_chain(act, depth: int, weights: str | Distribution, samples: int = 
         log_mean=log_mean, log_std=log_std, median_abs=median, log_median_abs=log_median, median_samples=nkept,
         zero_fraction=_fraction(zeros, n), ess=ess, nonfinite=nonfinite,
         ess_square=mean_sq.ess(), ess_log=logs.ess(),
-        framework_underflow={"float64": _fraction(underflow[0], n), "float32": _fraction(underflow[1], n)},
-        unresolved=unresolved, architecture=recurrent(s.bias).to_json() if s.tied else None)
+        framework_underflow=({} if s.residual is not None else
+                             {"float64": _fraction(underflow[0], n), "float32": _fraction(underflow[1], n)}),
+        unresolved=unresolved,
+        architecture=None if not (s.tied or s.residual is not None) else canonical_architecture(architecture))
 
 
 def _fraction(count: int, n: int) -> Stat:

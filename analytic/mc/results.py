@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..core.display import displayable, html_table
 from .stats import ScaledStat, Stat
@@ -68,7 +69,7 @@ class ChainSimulation:
     framework_underflow: dict = field(default_factory=dict)
     ess_log: float = math.nan
     unresolved: int = 0
-    architecture: dict | None = None  # the recurrent chain's record (JSON form); None for the plain chain
+    architecture: Any = None  # the Architecture record of a residual or recurrent chain; None for the plain chain
 
     @property
     def model(self) -> str:
@@ -105,7 +106,8 @@ class ChainSimulation:
             "unresolved": self.unresolved, "ess_log": self.ess_log,
             "framework_underflow": {k: v.value for k, v in self.framework_underflow.items()},
             "framework_underflow_stderr": {k: v.stderr for k, v in self.framework_underflow.items()},
-        } | ({"architecture": self.architecture} if self.architecture is not None else {})
+            **({} if self.architecture is None else {"architecture": self.architecture.to_json()}),
+        }
 
 
 def _layer_rows(s: "WideSimulation") -> list[dict]:

@@ -48,18 +48,21 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 import sympy as sp
 
+from ..architecture import canonical_architecture
 from ..core.display import displayable, quantity_rows, quantity_text
 from ..core.calculus import resolve
 from ..distributions import Constant, Distribution, Normal, distribution, scalar
-from ..errors import DepthError, SpecError, canonical_float, canonical_int
+from ..errors import ArgumentError, DepthError, SpecError, canonical_float, canonical_int
 from ..quantities import NAMES, LogQuantity, QuantitySeries
 from ..core.registry import X, Activation, BoundActivation
 from .accuracy import SCHEDULE, Accuracy, check_schedule
+from . import residual
 from .transfer import FUNCTIONS, Operator, build_operator
 
 #: Largest depth :func:`exact_chain` accepts.
@@ -108,6 +111,7 @@ class ChainExpectations:
     formulas: dict = field(default_factory=dict)
     settings: tuple = ()
     refinements: int = 0
+    architecture: Any = None
 
     def __getitem__(self, name: str) -> LogQuantity:
         return self.quantities[name]
@@ -126,6 +130,8 @@ class ChainExpectations:
                    refinements=self.refinements,
                    preactivation={"mean": [float(v) for v in self.preact_mean[:PREACT_JSON]],
                                   "sd": [float(v) for v in self.preact_sd[:PREACT_JSON]]})
+        if self.architecture is not None:
+            out["architecture"] = self.architecture.to_json()
         return out
 
 
@@ -396,7 +402,8 @@ def chain_inputs(act, depth, weights, bias, params, tolerance, max_depth: int) -
 
 def exact_chain(act: Activation | str, depth: int, weights: str | Distribution, x: float = 1.0,
                 bias: str | Distribution | None = None, params: dict | None = None,
-                tolerance: float = TOLERANCE, schedule: tuple = SCHEDULE) -> ChainExpectations:
+                tolerance: float = TOLERANCE, schedule: tuple = SCHEDULE, architecture: Any = None
+                ) -> ChainExpectations:
     r"""E[∏], E|∏|, E[∏²], E[log|∏| | ∏ ≠ 0] and P(∏ = 0) of the chain at depths 1…``depth``, and the law of
     :math:`v_t`, without sampling.
 
@@ -412,7 +419,13 @@ def exact_chain(act: Activation | str, depth: int, weights: str | Distribution, 
     >>> c = exact_chain("tanh", 5, "normal(0, 1)")
     >>> abs(c["mean"].value) < 1e-14, c.method  # tanh is odd and the weight law symmetric: E[prod] = 0
     (True, 'transfer operator')
+
+    ``architecture`` (:mod:`analytic.architecture`; None is the plain chain): a residual network goes to
+    :func:`analytic.theory.residual.residual_chain`.
     """
+    arch = canonical_architecture(architecture)
+    if arch.kind == "residual":
+        return _residual_inputs(act, depth, weights, arch, x, bias, params, tolerance, schedule)
     a, depth, w, b, tolerance = chain_inputs(act, depth, weights, bias, params, tolerance, MAX_DEPTH)
     schedule = tuple(schedule)
     try:
@@ -492,3 +505,86 @@ def _exact_chain(act: BoundActivation, depth: int, w: Distribution, b: Distribut
                   "linearly in the depth",)
     return ChainExpectations(act.name, depth, w.spec, None if b is None else b.spec, x, "transfer operator",
                              {q: by[q][-1] for q in NAMES}, by, pm, psd, tolerance, notes, {}, used, level - 1)
+
+
+# ---------------------------------------------------------------- the residual chain (theory.residual)
+
+def _residual_inputs(act, depth, weights, arch, x, bias, params, tolerance, schedule) -> ChainExpectations:
+    """The residual chain's inputs checked, then :func:`_residual_chain`."""
+    if arch.norm is not None:
+        raise ArgumentError(f"{arch.describe()}: normalisation acts across the units of a wide network; the "
+                            "one-neuron residual chain has none")
+    a, depth, w, b, tolerance = chain_inputs(act, depth, weights, bias, params, tolerance, MAX_DEPTH)
+    schedule = tuple(schedule)
+    try:
+        if len(schedule) < 2 or not all(isinstance(s, Accuracy) for s in schedule):
+            raise ValueError("accuracy schedule: at least two Accuracy levels are needed")
+        check_schedule(schedule)
+    except ValueError as e:
+        raise SpecError(str(e)) from None
+    return _residual_chain(residual.Setup(a, w, b, arch.alpha_at(depth), arch.branch), depth, _canonical_x(x),
+                           tolerance, schedule, arch)
+
+
+@functools.lru_cache(maxsize=16)
+def _residual_chain(s, depth: int, x: float, tolerance: float, schedule: tuple, arch) -> ChainExpectations:
+    r"""The residual chain (:mod:`analytic.theory.residual`): closed form for a linear φ with Gaussian or constant
+    weights, else the residual transfer operator refined through ``schedule`` exactly as the plain chain."""
+    model = (f"{arch.describe()}: alpha = {s.alpha:.17g} at depth {depth}; "
+             + ("y_t = y_(t-1) + alpha phi(w_t y_(t-1) + b_t), factor 1 + alpha w_t phi'(w_t y_(t-1) + b_t)"
+                if s.branch == "post" else
+                "y_t = y_(t-1) + alpha (w_t phi(y_(t-1)) + b_t), factor 1 + alpha w_t phi'(y_(t-1))"))
+    bias = None if s.b is None else s.b.spec
+    slope = residual.linear_slope(s.act)
+    f = residual.factor_moments(s.alpha * slope, s.w) if slope is not None else None
+    if f is not None:
+        by = _assemble(residual.closed_iterates(f, depth), None, tolerance)
+        pm, psd = residual.argument_law(s, *residual.linear_y_moments(slope, s, x, depth, f))
+        notes = (model, f"closed form: phi(v) = {slope:g} v, so the factors u_t = 1 + {s.alpha * slope:.17g} w_t are "
+                        "i.i.d. and independent of y: every quantity is a power of one layer's (E|u| folded normal, "
+                        "E log|u| by the Poisson series of E log|mu + Z|)")
+        formulas = {"mean": f"E[prod] = (1 + alpha a E[w])^r = {f['mean']:.17g}^r",
+                    "mean_square": f"E[prod^2] = E[(1 + alpha a w)^2]^r = {f['mean_square']:.17g}^r"}
+        return ChainExpectations(s.act.name, depth, s.w.spec, bias, x, "closed form", {q: by[q][-1] for q in NAMES},
+                                 by, pm, psd, tolerance, notes, formulas, architecture=arch)
+    never_zero = not s.w.is_constant
+
+    def run(acc: Accuracy) -> dict:
+        with threadpool_limits(limits=1, user_api="blas"):
+            it = _iterate(residual.build_operator(s, x, acc), depth)
+        if never_zero:  # u = 1 + alpha w phi'(.) vanishes on a null set of a continuous weight law
+            it["nonzero_log"][:] = 0.0
+        return it
+
+    mixed = s.b is not None and not isinstance(s.b, Constant)
+    levels = min(len(schedule), _MIXED_LEVELS) if mixed else len(schedule)
+    level = 1
+    coarse, fine = run(schedule[0]), run(schedule[1])
+    by = _assemble(fine, coarse, tolerance)
+    while not _all_converged(by) and level + 1 < levels:
+        level += 1
+        coarse, fine = fine, run(schedule[level])
+        by = _assemble(fine, coarse, tolerance)
+    pm, psd = residual.argument_law(s, np.concatenate([[x], fine["y1"][1:]]),
+                                    np.concatenate([[x * x], fine["y2"][1:]]))
+    used = (schedule[level - 1], schedule[level])
+    notes = (model,
+             "transfer operator on the whole y-line (y_t is unbounded): pieces split at 0 and graded geometrically "
+             "towards 0 and towards +-infinity, algebraic map on the two unbounded ends, split where the rows are not "
+             "analytic in y; Chebyshev interpolation; the weight integral cut where u = 0 (tanh-sinh), at kinks of "
+             "phi' and where y' crosses a piece boundary; each value is the finer of two estimates that differ in "
+             "every accuracy setting (resolution, grading towards 0 and infinity, the weight's truncation), its "
+             f"error their difference (tolerance {tolerance:g}: relative for the moments, absolute for "
+             f"zero_probability, {tolerance:g} x depth for log_mean); coarse: {used[0].describe()}; "
+             f"fine: {used[1].describe()}",)
+    if level > 1:
+        notes += (f"refined {level - 1} time(s) beyond the first pair of settings to meet the tolerance",)
+    first = _first_unconverged(by)
+    if first is not None:
+        notes += (f"NOT converged to the tolerance with the finest settings the work budget allows ({levels} of "
+                  f"{len(schedule)} levels): first at depth {first[0]} ({', '.join(first[1])}); see the errors",)
+    if depth > _STEADY_AFTER:
+        notes += (f"beyond depth {_STEADY_AFTER}, once every log-quantity grew by a constant step over {_WINDOW} "
+                  "layers, the rest is extrapolated linearly in the depth",)
+    return ChainExpectations(s.act.name, depth, s.w.spec, bias, x, "transfer operator", {q: by[q][-1] for q in NAMES},
+                             by, pm, psd, tolerance, notes, {}, used, level - 1, arch)

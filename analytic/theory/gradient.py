@@ -22,7 +22,7 @@ from ..core.display import displayable, quantity_rows, quantity_text
 from ..core.calculus import resolve
 from ..errors import ArgumentError
 from ..distributions import Distribution
-from ..quantities import LINEAR, NAMES, STANDARD_NORMAL, QuantitySeries
+from ..quantities import LINEAR, NAMES, STANDARD_NORMAL, QuantitySeries, exp_or_inf
 from .independence import GradientProduct, independence_product
 from ..core.registry import Activation
 from .chain import ChainExpectations, exact_chain
@@ -184,7 +184,8 @@ def gradient(act: Activation | str, depth: int, weights: str | Distribution, x: 
              threshold: float = 1e-6, params: dict | None = None, architecture=None) -> Gradient:
     r"""The gradient product :math:`\prod_t w_t\varphi'(v_t)` of the chain at depth r: exact, bounded, approximated.
 
-    ``architecture=recurrent(inputs)``: the tied-weight chain instead (:func:`recurrent_gradient`).
+    ``architecture=recurrent(inputs)``: the tied-weight chain instead (:func:`recurrent_gradient`); a residual
+    ``architecture`` gives a :class:`ResidualGradient` (:func:`residual_gradient`).
     Raises :class:`~analytic.errors.DepthError` unless ``1 <= depth <= 10**6``.
     """
     arch = canonical_architecture(architecture)
@@ -193,6 +194,8 @@ def gradient(act: Activation | str, depth: int, weights: str | Distribution, x: 
             raise ArgumentError("the recurrent chain has no bias (h_t = phi(w h_(t-1) + x_t)); give the inputs' law "
                                 "in recurrent(inputs=...)")
         return recurrent_gradient(act, depth, weights, x, arch, threshold, params)
+    if arch.kind == "residual":
+        return residual_gradient(act, depth, weights, arch, x, bias, preact, threshold, params)
     act = resolve(act, params)
     ind = independence_product(act, depth, weights, preact=preact, threshold=threshold)
     exact = vetted(checked_chain(exact_chain(act, depth, weights, x=x, bias=bias)))
@@ -290,3 +293,103 @@ def recurrent_gradient(act, depth: int, weights: str | Distribution, x: float = 
     )
     return RecurrentGradient(exact.activation, exact.depth, exact.weights, exact.x, t, exact, p, arch, reach,
                              assumptions)
+
+
+# ---------------------------------------------------------------- the residual chain
+
+@dataclass(frozen=True)
+class ResidualGradient:
+    r"""The exact residual chain (vetted: a quantity that missed its tolerance is withheld with its reason), the
+    residual crude bound :math:`E|\prod| \le (1 + |\alpha| E|w| \sup|\varphi'|)^r` (each factor
+    :math:`|1 + \alpha w_t\varphi'| \le 1 + |\alpha||w_t|\sup|\varphi'|`, a function of :math:`w_t` alone, and the
+    weights are independent), and the residual independence approximation: the argument of φ′ drawn from
+    ``preact`` independently of the weights, :math:`E[\prod] = (1 + \alpha E[w]E[\varphi'])^r`,
+    :math:`E[\prod^2] = (1 + 2\alpha E[w]E[\varphi'] + \alpha^2 E[w^2]E[\varphi'^2])^r`."""
+
+    activation: str
+    depth: int
+    weights: str
+    bias: str | None
+    x: float
+    threshold: float
+    architecture: object
+    alpha: float
+    exact_chain: ChainExpectations
+    bound: float
+    log_bound: float
+    independence: dict
+    ratios: dict
+    depth_to_threshold: dict
+    assumptions: tuple
+
+    def as_dict(self) -> dict:
+        return {"activation": self.activation, "depth": self.depth, "weights": self.weights, "bias": self.bias,
+                "x": self.x, "threshold": self.threshold, "architecture": self.architecture.to_json(),
+                "alpha": self.alpha, "exact_chain": self.exact_chain.as_dict(), "bound": self.bound,
+                "log_bound": self.log_bound, "independence": self.independence, "ratios": dict(self.ratios),
+                "depth_to_threshold": self.depth_to_threshold, "assumptions": list(self.assumptions)}
+
+
+def _log_power(depth: int, base: float) -> tuple[float, int]:
+    """(log|base^r|, sign)."""
+    if base == 0:
+        return -math.inf, 0
+    return depth * math.log(abs(base)), (1 if base > 0 or depth % 2 == 0 else -1)
+
+
+def residual_gradient(act, depth: int, weights, architecture, x: float = 1.0, bias=None,
+                      preact: str = "normal(0, 1)", threshold: float = 1e-6, params: dict | None = None
+                      ) -> ResidualGradient:
+    r"""What ``gradient --residual`` reports: the exact residual chain, its crude bound and the residual
+    independence approximation, with the first depth each falls below ``threshold``."""
+    act = resolve(act, params)
+    plain = independence_product(act, depth, weights, preact=preact, threshold=threshold)
+    exact = vetted(checked_chain(exact_chain(act, depth, weights, x=x, bias=bias, architecture=architecture)))
+    alpha = architecture.alpha_at(exact.depth)
+    t = plain.threshold
+    per = plain.per_layer
+    ew, eaw, ew2 = per["mean"]["E[w]"], per["bound"]["E|w|"], per["mean_square"]["E[w^2]"]
+    sup, ed, ed2 = per["bound"]["sup|phi'|"], per["mean"]["E[phi'(v)]"], per["mean_square"]["E[phi'(v)^2]"]
+    b1 = 1.0 + abs(alpha) * eaw * sup
+    log_bound = depth * math.log(b1) if math.isfinite(b1) else math.inf
+    m1 = 1.0 + alpha * ew * ed
+    m2 = 1.0 + 2 * alpha * ew * ed + alpha * alpha * ew2 * ed2
+    lm, sm = _log_power(depth, m1)
+    lms, _ = _log_power(depth, m2)
+    ind = {"preact": plain.preact, "mean": sm * exp_or_inf(lm), "log_mean_abs": lm, "mean_sign": sm,
+           "mean_square": exp_or_inf(lms), "log_mean_square": lms, "per_layer": {"mean": m1, "mean_square": m2},
+           "formulas": {"mean": "(1 + alpha E[w] E[phi'(v)])^r",
+                        "mean_square": "(1 + 2 alpha E[w] E[phi'(v)] + alpha^2 E[w^2] E[phi'(v)^2])^r"},
+           "typical": None,
+           "typical_reason": "E log|1 + alpha w phi'(v)| is not a function of the moments the approximation uses"}
+    ratios = {}
+    for key, log_ind, sign_ind, q in (("mean", lm, sm, "mean"), ("mean_square", lms, 1, "mean_square")):
+        e = exact[q]
+        if e.withheld or not (math.isfinite(log_ind) and math.isfinite(e.log_abs)) or e.sign == 0:
+            ratios[key] = None
+        else:
+            d = log_ind - e.log_abs
+            ratios[key] = sign_ind * e.sign * (math.exp(d) if d < 709 else math.inf)
+    found = {k: _first_below(exact.by_depth[q], t, typical=k == "typical")
+             for k, q in (("mean", "mean"), ("mean_abs", "mean_abs"), ("mean_square", "mean_square"),
+                          ("typical", "log_mean"))}
+    reach_bound = 1 if b1 < t else None  # b1 >= 1: the bound b1^k never decreases with k
+    reach = {"exact_chain": {k: d for k, (d, _) in found.items()},
+             "exact_chain_withheld": {k: why for k, (_, why) in found.items() if why is not None},
+             "bound": reach_bound, "independence": None}
+    assumptions = (
+        f"exact residual chain: {architecture.describe()}, alpha = {alpha:.17g} at depth {exact.depth}; y_0 = x = "
+        f"{exact.x:g}, w_t i.i.d. {exact.weights}" + (f", b_t i.i.d. {exact.bias}" if exact.bias else ", no bias")
+        + f"; computed by {exact.method} (no sampling)",
+        *exact.notes,
+        f"exact-chain depth_to_threshold: the first depth in 1..{depth} below {t:g}, null if none or if a value "
+        "before it is not converged (then exact_chain_withheld says where)",
+        f"crude bound: E|prod| <= (1 + |alpha| E|w| sup|phi'|)^r with E|w| = {eaw:.6g}, sup|phi'| = {sup:.6g}; "
+        "it is at least 1 and says nothing about vanishing",
+        f"independence approximation (NOT this network): the argument of phi' drawn from {plain.preact} "
+        f"independently of w_t, E[w] = {ew:.6g}, E[w^2] = {ew2:.6g}, E[phi'(v)] = {ed:.6g}, "
+        f"E[phi'(v)^2] = {ed2:.6g}; no typical value (E log|1 + alpha w phi'(v)| is not among these moments)",
+    )
+    return ResidualGradient(exact.activation, exact.depth, exact.weights, exact.bias, exact.x, t, architecture, alpha,
+                            exact, b1 ** depth if log_bound < 709 else math.inf, log_bound, ind, ratios, reach,
+                            assumptions)
