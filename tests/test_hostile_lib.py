@@ -55,6 +55,17 @@ def test_a_diverging_exact_chain_is_withheld_not_zero():
     assert math.isfinite(g.independence.log_mean_square)  # q = 0.01 < 1/4: E[phi'(v)^2] is finite there
 
 
+def test_a_direct_exact_chain_call_withholds_what_is_not_a_number():
+    # the same diverging chain as above, asked of exact_chain itself (not through gradient): no converged NaN
+    with np.errstate(all="ignore"):
+        chain = analytic.exact_chain("exp(x**2)", 3, "normal(0, 1)")
+    for name in ("mean_abs", "mean_square"):
+        q = chain[name]
+        assert not q.converged and q.value is None, (name, q)
+    every = [chain.by_depth[n] for n in ("mean_abs", "mean_square")]
+    assert all(not s.converged[k] for s in every for k in range(len(s.converged)) if math.isnan(s.log_abs[k]))
+
+
 def test_log_mean_of_products_that_are_all_zero_is_withheld():
     # x = 0 and relu'(0) = 0: the first factor is w_1 * relu'(w_1 * 0) = 0, so every product is 0 (by hand); the
     # mean log over the non-zero products is over an empty set

@@ -64,6 +64,7 @@ from ..core.registry import X, Activation, BoundActivation
 from .accuracy import SCHEDULE, Accuracy, check_schedule
 from . import residual
 from .transfer import FUNCTIONS, Operator, build_operator
+from .undefined import checked_chain
 
 #: Largest depth :func:`exact_chain` accepts.
 MAX_DEPTH = 10**6
@@ -425,7 +426,7 @@ def exact_chain(act: Activation | str, depth: int, weights: str | Distribution, 
     """
     arch = canonical_architecture(architecture)
     if arch.kind == "residual":
-        return _residual_inputs(act, depth, weights, arch, x, bias, params, tolerance, schedule)
+        return checked_chain(_residual_inputs(act, depth, weights, arch, x, bias, params, tolerance, schedule))
     a, depth, w, b, tolerance = chain_inputs(act, depth, weights, bias, params, tolerance, MAX_DEPTH)
     schedule = tuple(schedule)
     try:
@@ -434,7 +435,9 @@ def exact_chain(act: Activation | str, depth: int, weights: str | Distribution, 
         check_schedule(schedule)
     except ValueError as e:
         raise SpecError(str(e)) from None
-    return _exact_chain(a, depth, w, b, _canonical_x(x), tolerance, schedule)
+    # a quantity that is not a number (NaN, an overflow to +inf, a NaN sign) is withheld here too, not only in
+    # gradient(): a direct call never hands on a converged NaN
+    return checked_chain(_exact_chain(a, depth, w, b, _canonical_x(x), tolerance, schedule))
 
 
 def _all_converged(by: dict) -> bool:
