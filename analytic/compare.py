@@ -437,7 +437,7 @@ RARE_SHARE = 0.01
 def _compare_recurrent(sim: ChainSimulation, act: BoundActivation, depth, weights, arch) -> Simulation:
     r"""The simulated tied chain against its exact values (:func:`~analytic.theory.recurrent.recurrent_chain`)
     and Pascanu's bound (one-sided). The tied chain's moments can sit far in the tail of the weight law
-    (:math:`E[\prod^2]` of a ReLU chain at T = 50 comes from :math:`w pprox 10` under N(0, 1)): a moment more
+    (:math:`E[\prod^2]` of a ReLU chain at T = 50 comes from :math:`w \approx 10` under N(0, 1)): a moment more
     than :data:`RARE_SHARE` of which comes from weights the N sequences reach fewer than
     :data:`~analytic.theory.recurrent.RARE_HITS` times in expectation is not decisive (heavy tails), whatever its
     sample standard error says."""

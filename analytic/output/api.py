@@ -198,7 +198,7 @@ def plot_layer_profile(act, init: str = "he", ax=None, *, quantity: str = "gradi
     Axes.
 
     ``quantity="gradient"``: :math:`E\|g_l\|^2` at every layer :math:`l`, the mean-field line
-    :math:`n\prod_{k>l}\chi_k` with :math:`\chi_k = \sigma_w^2 E[arphi'(v_k)^2]`
+    :math:`n\prod_{k>l}\chi_k` with :math:`\chi_k = \sigma_w^2 E[\varphi'(v_k)^2]`
     (:func:`analytic.theory.profile.layer_profile`) over the simulation's per-layer profile
     ``log_mean_norm2`` with 95 % bands from ``log_mean_norm2_stderr`` (:func:`analytic.mc.simulate_wide`,
     width ``budget.profile_width``, depth ``budget.profile_depth``). ``quantity="q"``: its forward twin, the

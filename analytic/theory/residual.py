@@ -218,9 +218,9 @@ def _scatter(yp: np.ndarray, u: np.ndarray, q: np.ndarray, point: np.ndarray, co
 @functools.lru_cache(maxsize=64)
 def _critical_y(act: BoundActivation, c: float, alpha: float) -> tuple:
     r"""Post-activation branch with the constant bias c: the y where the zeros of the factor u appear or merge.
-    With :math:`v = wy + c`, :math:`u = 1 + lpha(v - c)arphi'(v)/y`, so u has a zero iff
-    :math:`\psi(v) = (v - c)arphi'(v) = -y/lpha` has a solution; the set of such y changes where
-    :math:`-y/lpha` passes a local extreme value of ψ (or a one-sided value at a kink), and there the rows of T are
+    With :math:`v = wy + c`, :math:`u = 1 + \alpha(v - c)\varphi'(v)/y`, so u has a zero iff
+    :math:`\psi(v) = (v - c)\varphi'(v) = -y/\alpha` has a solution; the set of such y changes where
+    :math:`-y/\alpha` passes a local extreme value of ψ (or a one-sided value at a kink), and there the rows of T are
     not smooth in y (:math:`E|u|` gains a term like :math:`(y - y_c)^{3/2}`). Extrema from a scan of ψ on
     ±[1e-6, 1e9] refined by 100 golden-section steps."""
     pair = numpy_pair(act)
@@ -256,12 +256,12 @@ _ASYMPTOTE_POINTS = 24
 
 @functools.lru_cache(maxsize=64)
 def _asymptote_points(act: BoundActivation, alpha: float, reach: float, seeds: tuple = ()) -> tuple:
-    r"""Post-activation branch without a random bias: a row at y reaches :math:`y' 	o y + lpha L` as
-    :math:`|w| 	o \infty` for each finite limit :math:`L = arphi(\pm\infty) 
+    r"""Post-activation branch without a random bias: a row at y reaches :math:`y' \to y + \alpha L` as
+    :math:`|w| \to \infty` for each finite limit :math:`L = \varphi(\pm\infty) 
 e 0`, through the weight law's tail,
     so a point where the functions of y are smooth but not analytic (0, where :math:`v = wy` degenerates) makes the
-    next layer's functions non-analytic at :math:`-lpha L` from it, and so on: the points
-    :math:`-lpha\sum_j L_j`. The y-grid is split at the :data:`_ASYMPTOTE_POINTS` of them nearest to 0 (within
+    next layer's functions non-analytic at :math:`-\alpha L` from it, and so on: the points
+    :math:`-\alpha\sum_j L_j`. The y-grid is split at the :data:`_ASYMPTOTE_POINTS` of them nearest to 0 (within
     ``reach``), so that none lies inside a piece."""
     pair = numpy_pair(act)
     limits = set()

@@ -436,8 +436,8 @@ def widest_window(act: Activation | str, params: dict | None = None) -> WidestWi
 
 
 def _edge_weight(act: BoundActivation) -> tuple[float, str, str] | None:
-    r"""The weight :math:`|w| = 1/\max|arphi'|` where the window first becomes non-empty, when the proved
-    maximum of :math:`|arphi'|` is exact, attained and its reciprocal is a float exactly (so the window there is
+    r"""The weight :math:`|w| = 1/\max|\varphi'|` where the window first becomes non-empty, when the proved
+    maximum of :math:`|\varphi'|` is exact, attained and its reciprocal is a float exactly (so the window there is
     computed at that very w): (w, w as text, the maximum as text); else None."""
     from ..bounds import bound
 
