@@ -192,7 +192,7 @@ def draw_chain(ax, panel: ChainPanel, *, legend: bool = False) -> dict[str, Any]
                                              markersize=3, markerfacecolor="white", color=colour, capsize=2,
                                              zorder=3)
     ax.set_yscale("log")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
     ax.set_xlabel("depth $r$")
     ax.set_title(panel.act)
     ax.grid(True, color="0.9")
@@ -206,7 +206,7 @@ def draw_correlation(ax, panel: CorrelationPanel) -> dict[str, Any]:
     for label, colour, style, values in panel.curves:
         out[label] = ax.plot(d, values, color=OKABE_ITO[colour], linestyle=style, label=label)[0]
     ax.set_ylim(0, 1.05)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
     ax.set_xlabel("blocks back-propagated $d$")
     ax.set_ylabel(r"gradient correlation $\rho_d$")
     ax.set_title("Shattered gradients (width $n \\to \\infty$)")
