@@ -66,6 +66,17 @@ def test_the_residual_monte_carlo_points_agree_with_the_exact_line():
             assert np.all(np.abs(c.mc - exact) <= 4 * se), c.network
 
 
+def test_the_residual_twin_agrees_with_the_mean_field_at_the_quick_depth():
+    """At depth 8 the width-256 twin's gradient correlation is within 4 of its standard errors of the mean field
+    for every residual network of the panel (the finite-width departure of deep ReLU networks starts later)."""
+    panel = AP.correlation_panel(QUICK)
+    lines = {label: values for label, _, _, values in panel.curves}
+    assert len(panel.twins) == 4
+    for label, _, depths, m, lower, upper in panel.twins:
+        se = (upper - m) / 1.959963984540054
+        assert np.all(np.abs(m - lines[label][depths - 1]) <= 4 * np.maximum(se, 1e-12)), label
+
+
 def test_a_withheld_value_is_not_drawn(monkeypatch):
     """A value the exact chain withholds at depth 3 leaves a gap in the line, not a number."""
     real = AP._exact
@@ -100,9 +111,10 @@ def test_the_legend_names_every_line_and_marker():
         assert word in joined, word
     assert "o" in markers
     correlation_axes = fig.axes[3]
-    drawn_labels = {line.get_label() for line in correlation_axes.get_lines()}
-    assert drawn_labels <= set(texts) and len(drawn_labels) == len(AP.correlation_panel(QUICK).curves)
-    for note in AP.LEFT_OUT.values():
+    drawn_labels = {line.get_label() for line in correlation_axes.get_lines() if not line.get_label().startswith("_")}
+    assert drawn_labels <= set(texts) and len(drawn_labels) == len(AP.correlation_panel(QUICK).curves) + 1
+    assert "s" in markers and "twin" in joined
+    for note in (*AP.LEFT_OUT.values(), AP.TWIN_NOTE):
         assert note in joined
 
 

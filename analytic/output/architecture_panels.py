@@ -20,7 +20,10 @@ correlation :math:`c_0 = 1/2`. Residual: :func:`analytic.residual_mean_field`. P
 the skip, :math:`\prod_l E_{q,c_l}[\varphi'\varphi']/E_q[\varphi'^2]` with :math:`c_{l+1}` from
 :func:`analytic.theory.correlation.correlation_map` and the expectations from
 :func:`analytic.theory.bivariate.bivariate_expectation` (for ReLU the length is the same at every layer, so the
-correlation map at that length is exact).
+correlation map at that length is exact). Hollow squares: the residual networks' width-:data:`TWIN_WIDTH` twin
+(:func:`analytic.mc.residual_wide.simulate_residual_wide`, seeded with ``budget.seed``); deep ReLU networks with
+:math:`\alpha = 1` depart from the mean field at that width (docs/guide/residual_meanfield.md, "Where width
+matters").
 
 >>> from analytic.output.budget import QUICK
 >>> [c.network for c in chain_panel("relu", QUICK).curves]
@@ -47,12 +50,16 @@ WEIGHTS = "normal(0, 1)"
 NETWORKS = (("plain", "black", "-"), ("residual α = 1", "vermillion", "-"), ("residual α = 1/√R", "blue", "--"),
             ("recurrent (tied)", "green", ":"))
 #: Curves not drawn, with the reason (said in the figure's legend).
-LEFT_OUT = {("tanh", "residual α = 1"): "tanh, residual α = 1: not drawn (the exact chain withholds it)"}
+LEFT_OUT = {("tanh", "residual α = 1"): "tanh, residual α = 1: withheld, not drawn"}
 #: Monte Carlo points whose mean rests on fewer effective samples (ChainSimulation.ess) are not drawn.
 MIN_ESS = 100
 #: The right panel: correlation of the two inputs, and (activation, sigma_w^2) of its networks.
 C0 = 0.5
 CORRELATION_NETWORKS = (("relu", 2.0), ("tanh", 1.0))
+#: What the twin is to the mean-field lines (said in the figure's legend).
+TWIN_NOTE = "below: lines are the limit n → ∞ at fixed\ndepth; deep ReLU nets depart at finite n"
+#: The width-n twin of the residual curves: width, pairs of inputs and networks per curve.
+TWIN_WIDTH, TWIN_PAIRS, TWIN_NETWORKS = 256, 2, 8
 
 
 @dataclass(frozen=True)
@@ -137,10 +144,11 @@ def chain_panel(act: str, budget: Budget = DEFAULT) -> ChainPanel:
 @dataclass(frozen=True)
 class CorrelationPanel:
     r"""Gradient correlation after d = 1..L blocks back-propagated: per network (label, colour, style, values,
-    NaN where withheld)."""
+    NaN where withheld), and per residual network (label, colour, depths, twin means, 95 % lower, upper)."""
 
     depth: int
     curves: tuple[tuple[str, str, str, np.ndarray], ...]
+    twins: tuple[tuple[str, str, np.ndarray, np.ndarray, np.ndarray, np.ndarray], ...]
 
 
 def plain_gradient_correlation(act: str, sigma_w2: float, depth: int, c0: float = C0, q: float = 1.0) -> np.ndarray:
@@ -167,17 +175,26 @@ def plain_gradient_correlation(act: str, sigma_w2: float, depth: int, c0: float 
 def correlation_panel(budget: Budget = DEFAULT) -> CorrelationPanel:
     """The right panel's curves over ``budget.arch_depth`` blocks."""
     from ..architecture import residual
+    from ..mc.residual_wide import simulate_residual_wide
     from ..theory.residual_meanfield import residual_mean_field
 
     L = budget.arch_depth
+    depths = np.array(mc_depths(budget))
     curves = [("ReLU, plain", "black", "-", plain_gradient_correlation("relu", 2.0, L, q=2.0))]
+    twins = []
     for act, sw in CORRELATION_NETWORKS:
         name = "ReLU" if act == "relu" else act
         for alpha, text, colour, style in ((1.0, "1", "vermillion", "-"), (1 / math.sqrt(L), "1/√L", "blue", "--")):
             mf = residual_mean_field(act, sw, 0.0, residual(alpha), L, c0=C0)
-            curves.append((f"{name}, residual α = {text}", colour, style if act == "relu" else ":",
-                           drawn_values(mf.gradient_correlation)))
-    return CorrelationPanel(L, tuple(curves))
+            label = f"{name}, residual α = {text}"
+            curves.append((label, colour, style if act == "relu" else ":", drawn_values(mf.gradient_correlation)))
+            sim = simulate_residual_wide(act, sw, 0.0, residual(alpha), L, width=TWIN_WIDTH, pairs=TWIN_PAIRS,
+                                         networks=TWIN_NETWORKS, seed=budget.seed, c0=C0, threads=1)
+            stats = [sim.gradient_correlation[d - 1] for d in depths]
+            m = np.array([float(st.value) for st in stats])
+            se = np.array([float(st.stderr) for st in stats])
+            twins.append((label, colour, depths, m, m - Z95 * se, m + Z95 * se))
+    return CorrelationPanel(L, tuple(curves), tuple(twins))
 
 
 def draw_chain(ax, panel: ChainPanel, *, legend: bool = False) -> dict[str, Any]:
@@ -200,11 +217,18 @@ def draw_chain(ax, panel: ChainPanel, *, legend: bool = False) -> dict[str, Any]
 
 
 def draw_correlation(ax, panel: CorrelationPanel) -> dict[str, Any]:
-    """Gradient correlation lines (mean field; gaps where withheld)."""
+    """Gradient correlation lines (mean field; gaps where withheld) and the residual networks' width-n twin as
+    hollow squares with 95 % bars."""
     out: dict[str, Any] = {}
     d = np.arange(1, panel.depth + 1)
     for label, colour, style, values in panel.curves:
         out[label] = ax.plot(d, values, color=OKABE_ITO[colour], linestyle=style, label=label)[0]
+    for label, colour, depths, m, lower, upper in panel.twins:
+        out[f"{label} twin"] = ax.errorbar(depths, m, yerr=np.vstack([m - lower, upper - m]), linestyle="none",
+                                           marker="s", markersize=3, markerfacecolor="white",
+                                           color=OKABE_ITO[colour], capsize=2, zorder=3)
+    ax.plot([], [], linestyle="none", marker="s", markersize=3, markerfacecolor="white", color="0.3",
+            label=f"width-{TWIN_WIDTH} twin, {TWIN_NETWORKS} nets × {TWIN_PAIRS} pairs, 95 %")
     ax.set_ylim(0, 1.05)
     ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
     ax.set_xlabel("blocks back-propagated $d$")

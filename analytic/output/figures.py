@@ -622,6 +622,8 @@ def _build_architectures(budget: Budget) -> Figure:
                   f"{AP.MIN_ESS} effective samples)")
     handles.append(Line2D([], [], linestyle="none"))
     labels.append("\n".join(AP.LEFT_OUT.values()))
+    handles.append(Line2D([], [], linestyle="none"))
+    labels.append(AP.TWIN_NOTE)
     legend_ax = fig.add_subplot(grid[1, 2])
     legend_ax.axis("off")
     legend_ax.legend(handles, labels, loc="center", frameon=False, fontsize="x-small",
