@@ -116,6 +116,8 @@ def test_the_legend_names_every_line_and_marker():
     assert "s" in markers and "twin" in joined
     for note in (*AP.LEFT_OUT.values(), AP.TWIN_NOTE):
         assert note in joined
+    for line in (fig.get_suptitle() + "\n" + joined).splitlines():  # no formula split across lines
+        assert line.count("$") % 2 == 0, line
 
 
 def test_the_figure_bytes_repeat_for_the_seed(tmp_path):

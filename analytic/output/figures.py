@@ -629,7 +629,7 @@ def _build_architectures(budget: Budget) -> Figure:
     legend_ax.legend(handles, labels, loc="center", frameon=False, fontsize="x-small",
                      title=f"top row: $x = 1$, $w_t \\sim \\mathcal{{N}}(0, 1)$, $R = {budget.arch_depth}$",
                      title_fontsize="x-small")
-    fig.suptitle(r"Gradient across depth $r$: exact $E\,|g_1 \cdots g_r|$ (lines; a withheld value is not "
-                 r"drawn). Below: the correlation $\rho_d$ of two inputs' gradients ($c_0 = 1/2$) after $d$ blocks, "
-                 r"mean field, ReLU $\sigma_w^2 = 2$, tanh $\sigma_w^2 = 1$, $\sigma_b^2 = 0$", wrap=True)
+    fig.suptitle(r"Gradient across depth $r$: exact $E\,|g_1 \cdots g_r|$ (lines; a withheld value is not drawn)."
+                 "\n" r"Below: the correlation $\rho_d$ of two inputs' gradients ($c_0 = 1/2$) after $d$ blocks,"
+                 "\n" r"mean field, ReLU $\sigma_w^2 = 2$, tanh $\sigma_w^2 = 1$, $\sigma_b^2 = 0$")
     return fig
