@@ -23,7 +23,7 @@ ORDER = ["budget", "errors", "limits", "quantities",
          "mc.stats", "mc.results", "mc.residual", "mc.chain", "mc.born_dead", "mc.wide", "mc.residual_wide", "mc.normalised", "mc", "compare", "compare_normalised",
          "sweep.spec", "sweep.tasks", "sweep.store", "sweep.heatmap", "sweep.executors", "sweep",
          "output", "output.tables", "output.plotting", "output.network_plotting", "output.style", "output.save",
-         "output.budget", "output.selection", "output.panels", "output.network_panels", "output.layer_panels", "output.normalisation_panels", "output.api", "output.workers", "output.figures",
+         "output.budget", "output.selection", "output.panels", "output.network_panels", "output.layer_panels", "output.normalisation_panels", "output.architecture_panels", "output.api", "output.workers", "output.figures",
          "output.sections", "output.latex", "output.report", "output.explorer",
          "cli.command", "cli.options", "cli.text", "cli.normalisation", "cli.catalogue", "cli.theory", "cli.simulation", "cli.documents",
          "cli.sweep", "cli", "__main__"]

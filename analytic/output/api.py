@@ -249,6 +249,36 @@ def plot_born_dead(ax=None, *, budget: Budget = DEFAULT):
     return axes
 
 
+def plot_architectures(ax=None, *, budget: Budget = DEFAULT):
+    r"""Draw the architectures figure's four panels on ``ax`` (four Axes; default: a new row): for sigmoid, tanh
+    and ReLU, :math:`E|\prod|` across depth of the plain, residual (:math:`\alpha = 1`, :math:`1/\sqrt R`) and
+    tied-weight chains, exact lines (stopping where a value is withheld) over Monte Carlo points
+    (:func:`~analytic.output.architecture_panels.chain_panel`); last, the gradient correlation of two inputs
+    across depth, plain vs residual (:func:`~analytic.output.architecture_panels.correlation_panel`). Returns a
+    dict of what was drawn, keyed ``(act, network)``, ``(act, network, "mc")`` and ``("correlation", label)``."""
+    from . import architecture_panels as AP
+
+    check_budget(budget)
+    from matplotlib.axes import Axes
+
+    panels = len(AP.ACTIVATIONS) + 1
+    if ax is None:
+        axes = _axes(None, "page", 0.4, ncols=panels)
+    elif isinstance(ax, (list, tuple, np.ndarray)) and len(ax) == panels and all(isinstance(a, Axes) for a in ax):
+        axes = list(ax)
+    else:
+        raise ArgumentError(f"plot_architectures draws {panels} panels: ax must be {panels} Axes or None, got "
+                            f"{show_value(ax)}")
+    drawn: dict = {}
+    for a, act in zip(axes, AP.ACTIVATIONS):
+        for key, artist in AP.draw_chain(a, AP.chain_panel(act, budget)).items():
+            drawn[(act,) + ((key[:-3], "mc") if key.endswith(" mc") else (key,))] = artist
+    axes[0].set_ylabel(r"$E\,|g_1 \cdots g_r|$")
+    for key, artist in AP.draw_correlation(axes[-1], AP.correlation_panel(budget)).items():
+        drawn[("correlation", key)] = artist
+    return drawn
+
+
 def plot_sweep(table, ax=None, **select):
     r"""Draw a sweep's heatmap of the mean log squared gradient over :math:`\sigma_w^2 \times \sigma_b^2` with the
     critical line (``select``: ``activation``, ``depth``, ``width``; see

@@ -44,6 +44,8 @@ class Budget:
     profile_batch: int = 16
     profile_networks: int = 8
     born_dead_samples: int = 20_000
+    arch_depth: int = 50
+    arch_samples: int = 20_000
 
     def __post_init__(self) -> None:
         """Every field checked where the budget is made (:class:`~analytic.errors.ArgumentError` naming it), so a
@@ -67,7 +69,8 @@ LIMITS = {"grid": (3, 10**5), "chains": (16, 10**7), "max_depth": (1, 10**4), "d
           "isometry_networks": (1, 10**4), "isometry_points": (3, 10**5), "fw_widths": (1, 10**4),
           "fw_networks": (2, 10**5), "seed": (0, 2**63 - 1),
           "profile_depth": (2, 10**3), "profile_width": (2, 10**4), "profile_batch": (1, 10**4),
-          "profile_networks": (2, 10**4), "born_dead_samples": (16, 10**7)}
+          "profile_networks": (2, 10**4), "born_dead_samples": (16, 10**7),
+          "arch_depth": (2, 10**3), "arch_samples": (16, 10**7)}
 
 
 DEFAULT = Budget()
@@ -75,7 +78,8 @@ QUICK = Budget(grid=201, chains=2_000, max_depth=20, depth_points=(1, 2, 5, 10, 
                hist_depths=(5, 10), phase_points=7, dead_points=5, dead_width=64, dead_batch=16,
                jacobian_samples=60, jacobian_sizes=(2, 3, 5), isometry_depths=(2, 6), isometry_width=40,
                isometry_networks=2, isometry_points=17, fw_widths=(2, 16), fw_networks=4, profile_depth=8,
-               profile_width=32, profile_batch=4, profile_networks=4, born_dead_samples=2_000)
+               profile_width=32, profile_batch=4, profile_networks=4, born_dead_samples=2_000, arch_depth=8,
+               arch_samples=2_000)
 
 
 def check_budget(budget: object) -> None:

@@ -597,3 +597,39 @@ def _build_sparsity(budget: Budget) -> Figure:
         ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncols=2, frameon=False,
                   fontsize="small")  # below the axes: covers nothing
     return fig
+
+
+# ---------------------------------------------------------------- architectures
+
+@_figure("architectures", "plain vs residual vs recurrent: E|prod| across depth for sigmoid, tanh and ReLU, exact "
+                          "over Monte Carlo, and the gradient correlation of two inputs (shattered gradients)")
+def _build_architectures(budget: Budget) -> Figure:
+    from matplotlib.lines import Line2D
+
+    from . import architecture_panels as AP
+    from .api import plot_architectures
+    from .plotting import OKABE_ITO
+
+    fig = new_figure(figure_size("page", 0.8))
+    grid = fig.add_gridspec(2, 3)
+    axes = [fig.add_subplot(grid[0, j]) for j in range(3)] + [fig.add_subplot(grid[1, :2])]
+    plot_architectures(ax=axes, budget=budget)
+    handles = [Line2D([], [], color=OKABE_ITO[c], linestyle=s) for _, c, s in AP.NETWORKS]
+    labels = [r"plain: $g_t = w_t\varphi'(v_t)$", r"residual: $g_t = 1 + \alpha w_t\varphi'(v_t)$, $\alpha = 1$",
+              r"residual, $\alpha = 1/\sqrt{R}$", r"recurrent: one tied $w$, $g_t = w\,\varphi'(v_t)$"]
+    handles.append(Line2D([], [], linestyle="none", marker="o", markerfacecolor="white", markeredgecolor="0.3"))
+    labels.append(f"Monte Carlo, {budget.arch_samples:,} chains, 95 % bars\n(not drawn: fewer than "
+                  f"{AP.MIN_ESS} effective samples)")
+    handles.append(Line2D([], [], linestyle="none"))
+    labels.append("\n".join(AP.LEFT_OUT.values()))
+    handles.append(Line2D([], [], linestyle="none"))
+    labels.append(AP.TWIN_NOTE)
+    legend_ax = fig.add_subplot(grid[1, 2])
+    legend_ax.axis("off")
+    legend_ax.legend(handles, labels, loc="center", frameon=False, fontsize="x-small",
+                     title=f"top row: $x = 1$, $w_t \\sim \\mathcal{{N}}(0, 1)$, $R = {budget.arch_depth}$",
+                     title_fontsize="x-small")
+    fig.suptitle(r"Gradient across depth $r$: exact $E\,|g_1 \cdots g_r|$ (lines; a withheld value is not drawn)."
+                 "\n" r"Below: the correlation $\rho_d$ of two inputs' gradients ($c_0 = 1/2$) after $d$ blocks,"
+                 "\n" r"mean field, ReLU $\sigma_w^2 = 2$, tanh $\sigma_w^2 = 1$, $\sigma_b^2 = 0$")
+    return fig
