@@ -211,6 +211,12 @@ BASE: dict[str, tuple] = {
     "residual": ({"alpha": 1.0}, {"alpha": NUMBERS + ["1/log(r)", "1/sqrt(r"], "branch": TEXTS, "norm": TEXTS[1:],
                                   "batch": NUMBERS}),
     "recurrent": ({}, {"inputs": TEXTS[1:] + ["orthogonal(1)"]}),
+    "pascanu": ({"act": "tanh", "depth": 5, "weights": "normal(0, 1)"},
+                {"act": ACTS, "depth": NUMBERS, "weights": TEXTS, "params": MAPPINGS}),
+    "recurrent_chain": ({"act": "tanh", "depth": 3, "weights": "normal(0, 1)"},
+                        {"act": ACTS, "depth": NUMBERS, "weights": TEXTS, "x": NUMBERS, "inputs": TEXTS[1:],
+                         "params": MAPPINGS, "tolerance": NUMBERS}),
+    "plot_architectures": ({"budget": QUICK}, {"ax": AXES + ["AX"], "budget": BUDGETS}),
     "normalised": ({"norm": "layer"}, {"norm": TEXTS, "batch": NUMBERS}),
     "window": ({"act": "tanh", "w": 1.0}, {"act": ACTS, "w": NUMBERS + [1e308], "b": NUMBERS, "params": MAPPINGS}),
     "finite_width": ({"act": "relu", "depth": 2, "sigma_w2": 2.0, "widths": [4]},
@@ -287,6 +293,7 @@ ACCEPTED = {
     ("sample_spectrum", "seed", 10**18), ("spectrum", "seed", HUGE), ("sample_spectrum", "seed", HUGE),
 ("finite_width", "widths", 1),
     ("residual", "alpha", -1), ("residual", "alpha", 2.5), ("residual", "alpha", "1"),
+    ("recurrent_chain", "x", -1), ("recurrent_chain", "x", 2.5), ("recurrent_chain", "x", 10**18),
     ("layer_profile", "sigma_w2", 2.5), ("layer_profile", "sigma_b2", 2.5), ("layer_profile", "bias_mean", 2.5),
     ("layer_profile", "bias_mean", -1), ("layer_profile", "q_in", 2.5),
     ("simulate_born_dead", "seed", 10**18), ("simulate_born_dead", "seed", HUGE),
@@ -303,6 +310,7 @@ NONE_OK = {"batchnorm_lambda": {"architecture"}, "layernorm_lambda": {"architect
            "plot_histogram": {"ax"}, "plot_phase_diagram": {"ax"}, "plot_preactivation_law": {"ax"},
            "depth_table": {"preact"}, "spectrum": {"width"}, "haar_orthogonal": {"cols"},
            "residual": {"norm", "batch"}, "recurrent": {"inputs"}, "normalised": {"batch"},
+           "recurrent_chain": {"inputs"}, "plot_architectures": {"ax"},
            "plot_layer_profile": {"ax"}, "plot_sparsity": {"ax"}, "plot_born_dead": {"ax"},
            "simulate_born_dead": {"weights"}}
 
