@@ -414,7 +414,7 @@ def test_not_attained_bound_has_a_hollow_marker_and_its_label_keeps_clear(name, 
     hollow = [c for c in diamonds if tuple(c.get_facecolor()[0][:3]) == (1.0, 1.0, 1.0)]
     filled = [c for c in diamonds if tuple(c.get_facecolor()[0][:3]) == (0.0, 0.0, 0.0)]
     assert hollow and not filled
-    assert "\u25c7 the same, on a bound\nthat is not attained" in ax.get_xlabel()
+    assert "\u25c7 PyTorch's value at the kink,\non a bound that is not attained" in ax.get_xlabel()
     label = next(t for t in ax.texts if "not attained" in t.get_text()
                  and abs(t.xy[1] - level) < 1e-9 * max(1, abs(level)))
     box = label.get_window_extent()

@@ -249,7 +249,7 @@ def draw_activation_pair(ax_phi, ax_dphi, panel: ActivationPanel) -> dict[str, l
         if filled:
             words.append("\u25c6 PyTorch's value at the kink")
         if limit_marks:
-            words.append("\u25c7 the same, on a bound\nthat is not attained")
+            words.append("\u25c7 PyTorch's value at the kink,\non a bound that is not attained")
         # one item per line: a column-width panel is too narrow for them side by side
         ax_dphi.set_xlabel("$x$\n" + "\n".join(words + ["\u25cb one-sided limits"]), fontsize="small")
     _headroom(ax_dphi, [c.value for c in panel.bounds] + [0.0], panel.dphi.y)
