@@ -428,13 +428,7 @@ def exact_chain(act: Activation | str, depth: int, weights: str | Distribution, 
     if arch.kind == "residual":
         return checked_chain(_residual_inputs(act, depth, weights, arch, x, bias, params, tolerance, schedule))
     a, depth, w, b, tolerance = chain_inputs(act, depth, weights, bias, params, tolerance, MAX_DEPTH)
-    schedule = tuple(schedule)
-    try:
-        if len(schedule) < 2 or not all(isinstance(s, Accuracy) for s in schedule):
-            raise ValueError("accuracy schedule: at least two Accuracy levels are needed")
-        check_schedule(schedule)
-    except ValueError as e:
-        raise SpecError(str(e)) from None
+    schedule = _checked_schedule(schedule)
     # a quantity that is not a number (NaN, an overflow to +inf, a NaN sign) is withheld here too, not only in
     # gradient(): a direct call never hands on a converged NaN
     return checked_chain(_exact_chain(a, depth, w, b, _canonical_x(x), tolerance, schedule))
@@ -451,6 +445,45 @@ def _first_unconverged(by: dict) -> tuple[int, list[str]] | None:
         return None
     k = min(firsts.values())
     return k + 1, [q for q in NAMES if q in firsts and not by[q].converged[k]]
+
+
+def _checked_schedule(schedule) -> tuple:
+    """``schedule`` as a tuple of at least two :class:`Accuracy` levels that pass :func:`check_schedule`; a
+    :class:`SpecError` otherwise."""
+    schedule = tuple(schedule)
+    try:
+        if len(schedule) < 2 or not all(isinstance(s, Accuracy) for s in schedule):
+            raise ValueError("accuracy schedule: at least two Accuracy levels are needed")
+        check_schedule(schedule)
+    except ValueError as e:
+        raise SpecError(str(e)) from None
+    return schedule
+
+
+def _refine(run, schedule: tuple, levels: int, tolerance: float) -> tuple[dict, dict, int]:
+    """Run the chain at the first two levels of ``schedule`` and move one level up while some quantity at some
+    depth misses ``tolerance`` and fewer than ``levels`` levels are used (a count, never a clock): (the assembled
+    quantities, the finest run, the index of the finest level)."""
+    level = 1
+    coarse, fine = run(schedule[0]), run(schedule[1])
+    by = _assemble(fine, coarse, tolerance)
+    while not _all_converged(by) and level + 1 < levels:
+        level += 1
+        coarse, fine = fine, run(schedule[level])
+        by = _assemble(fine, coarse, tolerance)
+    return by, fine, level
+
+
+def _refinement_notes(by: dict, level: int, levels: int, schedule: tuple) -> tuple[str, ...]:
+    """The notes on how far the refinement went and, when some quantity is still not converged, where first."""
+    notes: tuple[str, ...] = ()
+    if level > 1:
+        notes += (f"refined {level - 1} time(s) beyond the first pair of settings to meet the tolerance",)
+    first = _first_unconverged(by)
+    if first is not None:
+        notes += (f"NOT converged to the tolerance with the finest settings the work budget allows ({levels} of "
+                  f"{len(schedule)} levels): first at depth {first[0]} ({', '.join(first[1])}); see the errors",)
+    return notes
 
 
 #: Levels of the schedule the route with an outer integral over the bias may use (its rows cost the outer rule's
@@ -480,13 +513,7 @@ def _exact_chain(act: BoundActivation, depth: int, w: Distribution, b: Distribut
     # rule over the bias, so that route refines at most to level _MIXED_LEVELS - 1 (a count, not a clock).
     mixed = b is not None and not isinstance(b, Constant) and not (isinstance(w, Normal) and isinstance(b, Normal))
     levels = min(len(schedule), _MIXED_LEVELS) if mixed else len(schedule)
-    level = 1
-    coarse, fine = run(schedule[0]), run(schedule[1])
-    by = _assemble(fine, coarse, tolerance)
-    while not _all_converged(by) and level + 1 < levels:
-        level += 1
-        coarse, fine = fine, run(schedule[level])
-        by = _assemble(fine, coarse, tolerance)
+    by, fine, level = _refine(run, schedule, levels, tolerance)
     ey = np.concatenate([[x], fine["y1"][1:]])
     ey2 = np.concatenate([[x * x], fine["y2"][1:]])
     pm, psd = _preact_law(ey, ey2, w, b)
@@ -496,12 +523,7 @@ def _exact_chain(act: BoundActivation, depth: int, w: Distribution, b: Distribut
              f"in every accuracy setting, its error their difference (tolerance {tolerance:g}: relative for the "
              f"moments, absolute for zero_probability, {tolerance:g} x depth for log_mean); "
              f"coarse: {used[0].describe()}; fine: {used[1].describe()}",)
-    if level > 1:
-        notes += (f"refined {level - 1} time(s) beyond the first pair of settings to meet the tolerance",)
-    first = _first_unconverged(by)
-    if first is not None:
-        notes += (f"NOT converged to the tolerance with the finest settings the work budget allows ({levels} of "
-                  f"{len(schedule)} levels): first at depth {first[0]} ({', '.join(first[1])}); see the errors",)
+    notes += _refinement_notes(by, level, levels, schedule)
     if depth > _STEADY_AFTER:
         notes += (f"beyond depth {_STEADY_AFTER}, once every log-quantity grew by a constant step over "
                   f"{_WINDOW} layers (the dominant eigenvector reached to 1e-13), the rest is extrapolated "
@@ -518,13 +540,7 @@ def _residual_inputs(act, depth, weights, arch, x, bias, params, tolerance, sche
         raise ArgumentError(f"{arch.describe()}: normalisation acts across the units of a wide network; the "
                             "one-neuron residual chain has none")
     a, depth, w, b, tolerance = chain_inputs(act, depth, weights, bias, params, tolerance, MAX_DEPTH)
-    schedule = tuple(schedule)
-    try:
-        if len(schedule) < 2 or not all(isinstance(s, Accuracy) for s in schedule):
-            raise ValueError("accuracy schedule: at least two Accuracy levels are needed")
-        check_schedule(schedule)
-    except ValueError as e:
-        raise SpecError(str(e)) from None
+    schedule = _checked_schedule(schedule)
     return _residual_chain(residual.Setup(a, w, b, arch.alpha_at(depth), arch.branch), depth, _canonical_x(x),
                            tolerance, schedule, arch)
 
@@ -561,13 +577,7 @@ def _residual_chain(s, depth: int, x: float, tolerance: float, schedule: tuple, 
 
     mixed = s.b is not None and not isinstance(s.b, Constant)
     levels = min(len(schedule), _MIXED_LEVELS) if mixed else len(schedule)
-    level = 1
-    coarse, fine = run(schedule[0]), run(schedule[1])
-    by = _assemble(fine, coarse, tolerance)
-    while not _all_converged(by) and level + 1 < levels:
-        level += 1
-        coarse, fine = fine, run(schedule[level])
-        by = _assemble(fine, coarse, tolerance)
+    by, fine, level = _refine(run, schedule, levels, tolerance)
     pm, psd = residual.argument_law(s, np.concatenate([[x], fine["y1"][1:]]),
                                     np.concatenate([[x * x], fine["y2"][1:]]))
     used = (schedule[level - 1], schedule[level])
@@ -580,12 +590,7 @@ def _residual_chain(s, depth: int, x: float, tolerance: float, schedule: tuple, 
              f"error their difference (tolerance {tolerance:g}: relative for the moments, absolute for "
              f"zero_probability, {tolerance:g} x depth for log_mean); coarse: {used[0].describe()}; "
              f"fine: {used[1].describe()}",)
-    if level > 1:
-        notes += (f"refined {level - 1} time(s) beyond the first pair of settings to meet the tolerance",)
-    first = _first_unconverged(by)
-    if first is not None:
-        notes += (f"NOT converged to the tolerance with the finest settings the work budget allows ({levels} of "
-                  f"{len(schedule)} levels): first at depth {first[0]} ({', '.join(first[1])}); see the errors",)
+    notes += _refinement_notes(by, level, levels, schedule)
     if depth > _STEADY_AFTER:
         notes += (f"beyond depth {_STEADY_AFTER}, once every log-quantity grew by a constant step over {_WINDOW} "
                   "layers, the rest is extrapolated linearly in the depth",)
