@@ -179,6 +179,16 @@ def _ratios(exact: ChainExpectations, ind: GradientProduct) -> dict:
     return out
 
 
+def _exact_reach(exact: ChainExpectations, t: float) -> dict:
+    """The first depth at which each exact quantity (mean, mean_abs, mean_square, typical = exp E log) falls below
+    ``t`` (``exact_chain``), and why it is unknown where a value before it is withheld (``exact_chain_withheld``)."""
+    found = {k: _first_below(exact.by_depth[q], t, typical=k == "typical")
+             for k, q in (("mean", "mean"), ("mean_abs", "mean_abs"), ("mean_square", "mean_square"),
+                          ("typical", "log_mean"))}
+    return {"exact_chain": {k: d for k, (d, _) in found.items()},
+            "exact_chain_withheld": {k: why for k, (_, why) in found.items() if why is not None}}
+
+
 def gradient(act: Activation | str, depth: int, weights: str | Distribution, x: float = 1.0,
              bias: str | Distribution | None = None, preact: str | Distribution = STANDARD_NORMAL,
              threshold: float = 1e-6, params: dict | None = None, architecture=None) -> Gradient:
@@ -200,12 +210,7 @@ def gradient(act: Activation | str, depth: int, weights: str | Distribution, x: 
     ind = independence_product(act, depth, weights, preact=preact, threshold=threshold)
     exact = vetted(checked_chain(exact_chain(act, depth, weights, x=x, bias=bias)))
     t = ind.threshold
-    found = {k: _first_below(exact.by_depth[q], t, typical=k == "typical")
-             for k, q in (("mean", "mean"), ("mean_abs", "mean_abs"), ("mean_square", "mean_square"),
-                          ("typical", "log_mean"))}
-    reach = {"exact_chain": {k: d for k, (d, _) in found.items()},
-             "exact_chain_withheld": {k: why for k, (_, why) in found.items() if why is not None},
-             "bound": ind.depth_to_threshold["bound"],
+    reach = {**_exact_reach(exact, t), "bound": ind.depth_to_threshold["bound"],
              "independence": {k: v for k, v in ind.depth_to_threshold.items() if k != "bound"}}
     assumptions = (
         f"exact chain: y_0 = x = {exact.x:g}, v_t = w_t y_(t-1) + b_t, y_t = phi(v_t), w_t i.i.d. {exact.weights}"
@@ -278,12 +283,8 @@ def recurrent_gradient(act, depth: int, weights: str | Distribution, x: float = 
         raise ArgumentError("recurrent_gradient needs architecture=recurrent(...)")
     t = canonical_float("threshold", threshold, 0, open_low=True)
     exact = vetted(checked_chain(recurrent_chain(act, depth, weights, x=x, inputs=arch.inputs, params=params)))
-    found = {k: _first_below(exact.by_depth[q], t, typical=k == "typical")
-             for k, q in (("mean", "mean"), ("mean_abs", "mean_abs"), ("mean_square", "mean_square"),
-                          ("typical", "log_mean"))}
     p = exact.pascanu
-    reach = {"exact_chain": {k: d for k, (d, _) in found.items()},
-             "exact_chain_withheld": {k: why for k, (_, why) in found.items() if why is not None}}
+    reach = _exact_reach(exact, t)
     assumptions = (
         f"recurrent chain ({arch.describe()}): " + exact.notes[0] + f"; computed by {exact.method} (no sampling)",
         *exact.notes[1:],
@@ -370,13 +371,8 @@ def residual_gradient(act, depth: int, weights, architecture, x: float = 1.0, bi
         else:
             d = log_ind - e.log_abs
             ratios[key] = sign_ind * e.sign * (math.exp(d) if d < 709 else math.inf)
-    found = {k: _first_below(exact.by_depth[q], t, typical=k == "typical")
-             for k, q in (("mean", "mean"), ("mean_abs", "mean_abs"), ("mean_square", "mean_square"),
-                          ("typical", "log_mean"))}
     reach_bound = 1 if b1 < t else None  # b1 >= 1: the bound b1^k never decreases with k
-    reach = {"exact_chain": {k: d for k, (d, _) in found.items()},
-             "exact_chain_withheld": {k: why for k, (_, why) in found.items() if why is not None},
-             "bound": reach_bound, "independence": None}
+    reach = {**_exact_reach(exact, t), "bound": reach_bound, "independence": None}
     assumptions = (
         f"exact residual chain: {architecture.describe()}, alpha = {alpha:.17g} at depth {exact.depth}; y_0 = x = "
         f"{exact.x:g}, w_t i.i.d. {exact.weights}" + (f", b_t i.i.d. {exact.bias}" if exact.bias else ", no bias")
